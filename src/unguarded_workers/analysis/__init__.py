@@ -1,0 +1,5 @@
+"""The detector: which worker spawns are unguarded, from a parsed module alone."""
+
+from .check import check_module, might_spawn
+
+__all__ = ["check_module", "might_spawn"]

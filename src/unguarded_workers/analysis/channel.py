@@ -1,0 +1,185 @@
+"""Whether a spawned future, task or AsyncResult is ever consumed: the channel back.
+
+A value is followed from where it is made, up through its parents, into the
+names, attributes and containers that hold it, to each place that reads it.
+
+Consumed (no report):
+    await asyncio.create_task(w())
+    return executor.submit(f)
+    self._task = asyncio.create_task(w())   # ... and `await self._task` in close()
+    futures = [ex.submit(f, x) for x in xs]; [f.result() for f in as_completed(futures)]
+    app[key] = asyncio.create_task(w())    # stored where this module cannot follow it
+
+Never consumed (reported when the target is unguarded):
+    executor.submit(f)
+    _ = executor.submit(f)
+    task = asyncio.create_task(w()); tasks.add(task); task.add_done_callback(tasks.discard)
+    self._task = loop.create_task(w())      # ... and only `self._task.cancel()` elsewhere
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .index import Binding, ModuleIndex, Scope
+from .known import (
+    CONTAINER_INSERTS,
+    CONTAINER_TAKES,
+    FORGETTING_CALLBACKS,
+    FUTURE_COMBINATORS,
+    NON_CONSUMING_METHODS,
+)
+
+_NON_CONSUMING_COMPARISONS = (ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.Eq, ast.NotEq)
+_VIEW_METHODS = frozenset({"values", "keys", "copy"})  # the container again, or its items
+_LEN = "builtins.len"
+
+# A holder already being followed: ("name", id(scope), name) or ("attr", id(class), attr).
+_HolderKey = tuple[str, int, str]
+
+
+class ChannelAnalysis:
+    def __init__(self, index: ModuleIndex) -> None:
+        self._index = index
+
+    def consumed(self, node: ast.expr, scope: Scope) -> bool:
+        return self._value_consumed(node, scope, set())
+
+    def _value_consumed(self, node: ast.AST, scope: Scope, seen: set[_HolderKey]) -> bool:
+        """Whether the value `node` evaluates to is consumed where it is used.
+
+        When unsure, say consumed: a missed report costs less than a false one.
+        """
+        parent = self._index.parent(node)
+        if isinstance(parent, (ast.Await, ast.Return, ast.Yield, ast.YieldFrom, ast.Lambda)):
+            return True
+        if isinstance(parent, (ast.Expr, ast.Delete, ast.FormattedValue)):
+            return False
+        if isinstance(parent, (ast.If, ast.While, ast.Assert, ast.IfExp)) and node is parent.test:
+            return False  # a truth test
+        if isinstance(parent, ast.UnaryOp):
+            return not isinstance(parent.op, ast.Not)
+        if isinstance(parent, ast.Compare):
+            return not all(isinstance(op, _NON_CONSUMING_COMPARISONS) for op in parent.ops)
+        if isinstance(parent, (ast.Starred, ast.IfExp, ast.BoolOp, ast.List, ast.Tuple, ast.Set, ast.Dict)):
+            return self._value_consumed(parent, scope, seen)  # the container or expression carries it
+        if isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            return self._value_consumed(parent, scope, seen)  # an element of what it builds
+        if isinstance(parent, ast.keyword):
+            call = self._index.parent(parent)
+            return not isinstance(call, ast.Call) or self._argument_consumed(call, scope, seen)
+        if isinstance(parent, ast.Call):
+            return node is parent.func or self._argument_consumed(parent, scope, seen)
+        if isinstance(parent, ast.Attribute):
+            return self._method_consumed(parent, scope, seen)
+        if isinstance(parent, ast.Subscript):
+            if node is not parent.value or not isinstance(parent.ctx, ast.Load):
+                return False  # used as a key, or an item stored or deleted
+            return self._value_consumed(parent, scope, seen)  # the item's use decides
+        if isinstance(parent, ast.Assign):
+            return any(self._holder_consumed(target, scope, seen, stored=True) for target in parent.targets)
+        if isinstance(parent, (ast.AnnAssign, ast.AugAssign)):
+            return self._holder_consumed(parent.target, scope, seen, stored=True)
+        if isinstance(parent, ast.NamedExpr):
+            return self._holder_consumed(parent.target, scope, seen, stored=True) or self._value_consumed(
+                parent, scope, seen
+            )
+        if isinstance(parent, (ast.For, ast.AsyncFor)) and node is parent.iter:
+            return self._loop_consumed(parent, scope, seen)
+        return True
+
+    def _argument_consumed(self, call: ast.Call, scope: Scope, seen: set[_HolderKey]) -> bool:
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in CONTAINER_INSERTS:
+            return self._holder_consumed(func.value, scope, seen, stored=False)
+        name = self._index.qualname(func, scope)
+        if name == _LEN:
+            return False
+        if name in FUTURE_COMBINATORS:
+            return self._value_consumed(call, scope, seen)  # gather(...) is consumed or not as a whole
+        return True
+
+    def _method_consumed(self, attribute: ast.Attribute, scope: Scope, seen: set[_HolderKey]) -> bool:
+        call = self._index.parent(attribute)
+        if not isinstance(call, ast.Call) or call.func is not attribute:
+            return True  # an attribute read we cannot judge
+        method = attribute.attr
+        if method in NON_CONSUMING_METHODS:
+            return False
+        if method == "add_done_callback":
+            args = call.args
+            forgets = (
+                len(args) == 1
+                and not call.keywords
+                and isinstance(args[0], ast.Attribute)
+                and args[0].attr in FORGETTING_CALLBACKS
+            )
+            return not forgets
+        if method in CONTAINER_TAKES or method in _VIEW_METHODS:
+            return self._value_consumed(call, scope, seen)
+        return True  # result(), exception(), get(), ...
+
+    def _loop_consumed(self, loop: ast.For | ast.AsyncFor, scope: Scope, seen: set[_HolderKey]) -> bool:
+        """Iterating a holder consumes unless the loop variable is only used non-consumingly."""
+        if not isinstance(loop.target, ast.Name):
+            return True
+        inside = {id(node) for stmt in loop.body for node in ast.walk(stmt)}
+        return any(
+            self._value_consumed(use, use_scope, seen)
+            for use, use_scope in self._index.name_reads.get(loop.target.id, ())
+            if id(use) in inside
+        )
+
+    def _holder_consumed(self, target: ast.expr, scope: Scope, seen: set[_HolderKey], *, stored: bool) -> bool:
+        """Whether some read of what `target` names consumes it.
+
+        `stored` is true for an assignment target; false for a container a value
+        is put into, where a parameter's or another object's container is the
+        caller's to read.
+        """
+        index = self._index
+        if isinstance(target, ast.Subscript):
+            return self._holder_consumed(target.value, scope, seen, stored=False)
+        if isinstance(target, ast.Name):
+            owner = scope.lookup(target.id) or scope
+            binding = owner.bindings.get(target.id)
+            if not stored and binding in (Binding.PARAM, Binding.IMPORT):
+                return True
+            key = ("name", id(owner), target.id)
+            if key in seen:
+                return False  # already being followed: its other reads decide
+            seen.add(key)
+            return any(
+                self._value_consumed(use, use_scope, seen)
+                for use, use_scope in index.name_reads.get(target.id, ())
+                if use_scope.lookup(target.id) is owner
+            )
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            class_scope = self._class_of_attribute(target.value.id, scope)
+            if class_scope is None:
+                return True  # another object's attribute: its owner may read it
+            key = ("attr", id(class_scope), target.attr)
+            if key in seen:
+                return False
+            seen.add(key)
+            return any(
+                self._value_consumed(use, use_scope, seen)
+                for use, use_scope in index.attribute_reads.get(target.attr, ())
+                if self._class_of_attribute(_receiver_name(use), use_scope) is class_scope
+            )
+        return True  # unpacking and the like: unsure
+
+    def _class_of_attribute(self, receiver: str, scope: Scope) -> Scope | None:
+        """The class whose attributes `receiver.X` names: via `self`/`cls`, or `ClassName.X`."""
+        found = scope.enclosing_class()
+        if found is not None and found[1] == receiver:
+            return found[0]
+        owner = scope.lookup(receiver)
+        if owner is not None and owner.bindings[receiver] is Binding.CLASS:
+            return self._index.inner_scope(owner.classes[receiver])
+        return None
+
+
+def _receiver_name(attribute: ast.Attribute) -> str:
+    value = attribute.value
+    return value.id if isinstance(value, ast.Name) else ""

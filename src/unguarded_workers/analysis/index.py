@@ -1,0 +1,371 @@
+"""One walk over a module: its scopes, what each name is bound to, and every node's parent.
+
+Everything later (recognising spawns, resolving targets, following futures) asks
+this index rather than walking the tree again.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Union
+
+from .known import CONTEXT_FACTORIES, RECEIVER_ANNOTATIONS, RECEIVER_FACTORIES, Receiver
+
+FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+ScopeNode = Union[ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef]
+FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class Binding(enum.IntEnum):
+    """What binds a name in a scope; a higher value wins when several do."""
+
+    LOCAL = 1
+    PARAM = 2
+    IMPORT = 3
+    CLASS = 4
+    FUNCTION = 5
+
+
+@dataclass(eq=False)
+class Scope:
+    node: ScopeNode
+    parent: Scope | None
+    bindings: dict[str, Binding] = field(default_factory=dict)
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> dotted origin
+    functions: dict[str, list[FunctionNode]] = field(default_factory=dict)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    declared_global: set[str] = field(default_factory=set)
+    receivers: dict[str, set[Receiver]] = field(default_factory=dict)  # variable -> kinds
+    # Class scopes: what `self.X` was bound to anywhere in the class.
+    attr_receivers: dict[str, set[Receiver]] = field(default_factory=dict)
+    # Method scopes: the name of the first parameter (self/cls), if any.
+    self_name: str | None = None
+
+    @property
+    def is_class(self) -> bool:
+        return isinstance(self.node, ast.ClassDef)
+
+    def bind(self, name: str, binding: Binding) -> None:
+        if binding > self.bindings.get(name, 0):
+            self.bindings[name] = binding
+
+    def lookup(self, name: str) -> Scope | None:
+        """The scope whose binding `name` refers to from here, by Python's rules."""
+        scope: Scope | None = self
+        first = True
+        while scope is not None:
+            if name in scope.declared_global:
+                return scope.module()
+            # A class body's names are not visible to functions nested in it.
+            if (first or not scope.is_class) and name in scope.bindings:
+                return scope
+            first = False
+            scope = scope.parent
+        return None
+
+    def module(self) -> Scope:
+        scope = self
+        while scope.parent is not None:
+            scope = scope.parent
+        return scope
+
+    def enclosing_class(self) -> tuple[Scope, str] | None:
+        """For code in a method (or nested in one): the class scope and the self name."""
+        scope: Scope | None = self
+        while scope is not None:
+            if scope.self_name is not None and scope.parent is not None and scope.parent.is_class:
+                return scope.parent, scope.self_name
+            scope = scope.parent
+        return None
+
+
+@dataclass
+class _Pending:
+    """A binding whose receiver kind is decided once every import is known."""
+
+    scope: Scope
+    target: ast.expr
+    value: ast.expr
+    is_annotation: bool
+
+
+class ModuleIndex:
+    """Scopes, bindings and parents of one module, built in a single iterative walk."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+        self.module_scope = Scope(tree, None)
+        self._parents: dict[int, ast.AST] = {}
+        self._inner_scopes: dict[int, Scope] = {}
+        self.calls: list[tuple[ast.Call, Scope]] = []
+        self.classes: list[tuple[ast.ClassDef, Scope]] = []  # with the scope of its body
+        # Every read of a name, and of an attribute of a name (`self.X`, `Class.X`).
+        self.name_reads: dict[str, list[tuple[ast.Name, Scope]]] = {}
+        self.attribute_reads: dict[str, list[tuple[ast.Attribute, Scope]]] = {}
+        self._pending: list[_Pending] = []
+        self._walk()
+        for pending in self._pending:
+            self._record_receiver(pending)
+        self._pending.clear()
+
+    # -- queries -------------------------------------------------------------
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._parents.get(id(node))
+
+    def inner_scope(self, node: ScopeNode) -> Scope:
+        """The scope a def, class or lambda opens for its body."""
+        return self._inner_scopes[id(node)]
+
+    def qualname(self, expr: ast.expr, scope: Scope) -> str | None:
+        """The dotted origin of a name or attribute chain, through the imports in scope.
+
+        Names bound nowhere in the module are builtins ("builtins.print"); names
+        bound otherwise than by import have no qualified name.
+        """
+        attrs: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            attrs.append(expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name):
+            return None
+        owner = scope.lookup(expr.id)
+        if owner is None:
+            base = "builtins." + expr.id
+        elif owner.bindings[expr.id] is Binding.IMPORT and expr.id in owner.imports:
+            base = owner.imports[expr.id]
+        else:
+            return None
+        return ".".join([base, *reversed(attrs)])
+
+    def receiver_kinds(self, expr: ast.expr, scope: Scope) -> set[Receiver]:
+        """What `expr` is known to be bound to (not counting name heuristics)."""
+        if isinstance(expr, ast.Name):
+            owner = scope.lookup(expr.id)
+            return set(owner.receivers.get(expr.id, ())) if owner is not None else set()
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+            found = scope.enclosing_class()
+            if found is not None and found[1] == expr.value.id:
+                return set(found[0].attr_receivers.get(expr.attr, ()))
+            return set()
+        if isinstance(expr, ast.Call):
+            kind = self.value_receiver(expr, scope)
+            return {kind} if kind is not None else set()
+        return set()
+
+    def value_receiver(self, value: ast.expr, scope: Scope) -> Receiver | None:
+        """The receiver kind a value expression creates, e.g. ThreadPoolExecutor(...)."""
+        if not isinstance(value, ast.Call):
+            return None
+        name = self.qualname(value.func, scope)
+        if name is not None and name in RECEIVER_FACTORIES:
+            return RECEIVER_FACTORIES[name]
+        func = value.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in CONTEXT_FACTORIES
+            and Receiver.MP_CONTEXT in self.receiver_kinds(func.value, scope)
+        ):
+            return CONTEXT_FACTORIES[func.attr]
+        return None
+
+    def annotation_receiver(self, annotation: ast.expr, scope: Scope) -> Receiver | None:
+        for part in _annotation_parts(annotation):
+            name = self.qualname(part, scope) or dotted_text(part)
+            if name is not None:
+                kind = RECEIVER_ANNOTATIONS.get(name.rpartition(".")[2])
+                if kind is not None:
+                    return kind
+        return None
+
+    # -- the walk ------------------------------------------------------------
+
+    def _walk(self) -> None:
+        stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
+        parents = self._parents
+        while stack:
+            node, scope = stack.pop()
+            inner = self._visit(node, scope)
+            for name, value in ast.iter_fields(node):
+                children = value if isinstance(value, list) else (value,)
+                for child in children:
+                    if isinstance(child, ast.AST):
+                        parents[id(child)] = node
+                        stack.append((child, _child_scope(node, name, scope, inner)))
+
+    def _visit(self, node: ast.AST, scope: Scope) -> Scope | None:
+        """Record what `node` binds; return the new scope its body opens, if any."""
+        if isinstance(node, ast.Call):
+            self.calls.append((node, scope))
+        elif isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                self.name_reads.setdefault(node.id, []).append((node, scope))
+            elif isinstance(node.ctx, ast.Store):
+                scope.bind(node.id, Binding.LOCAL)
+        elif isinstance(node, ast.Attribute):
+            if isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name):
+                self.attribute_reads.setdefault(node.attr, []).append((node, scope))
+        elif isinstance(node, FUNCTION_TYPES):
+            scope.bind(node.name, Binding.FUNCTION)
+            scope.functions.setdefault(node.name, []).append(node)
+            inner = Scope(node, scope)
+            self._bind_arguments(node.args, inner)
+            if scope.is_class and not _is_staticmethod(node):
+                positional = node.args.posonlyargs + node.args.args
+                inner.self_name = positional[0].arg if positional else None
+            self._inner_scopes[id(node)] = inner
+            return inner
+        elif isinstance(node, ast.Lambda):
+            inner = Scope(node, scope)
+            self._bind_arguments(node.args, inner)
+            self._inner_scopes[id(node)] = inner
+            return inner
+        elif isinstance(node, ast.ClassDef):
+            scope.bind(node.name, Binding.CLASS)
+            scope.classes[node.name] = node
+            inner = Scope(node, scope)
+            self._inner_scopes[id(node)] = inner
+            self.classes.append((node, inner))
+            return inner
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            self._bind_import(node, scope)
+        elif isinstance(node, ast.Global):
+            scope.declared_global.update(node.names)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                self._pending.append(_Pending(scope, target, node.value, is_annotation=False))
+        elif isinstance(node, ast.AnnAssign):
+            self._pending.append(_Pending(scope, node.target, node.annotation, is_annotation=True))
+            if node.value is not None:
+                self._pending.append(_Pending(scope, node.target, node.value, is_annotation=False))
+        elif isinstance(node, ast.NamedExpr):
+            self._pending.append(_Pending(scope, node.target, node.value, is_annotation=False))
+        elif isinstance(node, ast.withitem):
+            if node.optional_vars is not None:
+                self._pending.append(_Pending(scope, node.optional_vars, node.context_expr, is_annotation=False))
+        elif isinstance(node, ast.ExceptHandler):
+            if node.name:
+                scope.bind(node.name, Binding.LOCAL)
+        else:
+            for name in _match_captures(node):
+                scope.bind(name, Binding.LOCAL)
+        return None
+
+    def _bind_arguments(self, args: ast.arguments, scope: Scope) -> None:
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+        every += [arg for arg in (args.vararg, args.kwarg) if arg is not None]
+        for arg in every:
+            scope.bind(arg.arg, Binding.PARAM)
+            if arg.annotation is not None:
+                self._pending.append(_Pending(scope, ast.Name(id=arg.arg), arg.annotation, is_annotation=True))
+
+    @staticmethod
+    def _bind_import(node: ast.Import | ast.ImportFrom, scope: Scope) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    local, origin = alias.asname, alias.name
+                else:
+                    local = origin = alias.name.partition(".")[0]
+                scope.bind(local, Binding.IMPORT)
+                scope.imports[local] = origin
+            return
+        module = "." * (node.level or 0) + (node.module or "")
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            local = alias.asname or alias.name
+            scope.bind(local, Binding.IMPORT)
+            scope.imports[local] = f"{module}.{alias.name}" if node.module else module + alias.name
+
+    def _record_receiver(self, pending: _Pending) -> None:
+        scope, target = pending.scope, pending.target
+        if pending.is_annotation:
+            kind = self.annotation_receiver(pending.value, scope)
+        else:
+            kind = self.value_receiver(pending.value, scope)
+        if kind is None:
+            return
+        if isinstance(target, ast.Name):
+            owner = scope.lookup(target.id) or scope
+            owner.receivers.setdefault(target.id, set()).add(kind)
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            found = scope.enclosing_class()
+            if found is not None and found[1] == target.value.id:
+                found[0].attr_receivers.setdefault(target.attr, set()).add(kind)
+        if scope.is_class and isinstance(target, ast.Name):
+            # A class-level `executor: ThreadPoolExecutor` describes `self.executor`.
+            scope.attr_receivers.setdefault(target.id, set()).add(kind)
+
+
+def _child_scope(node: ast.AST, field_name: str, scope: Scope, inner: Scope | None) -> Scope:
+    """Decorators, defaults, annotations of returns and bases belong to the outer scope."""
+    if inner is None:
+        return scope
+    if isinstance(node, FUNCTION_TYPES):
+        return inner if field_name in ("args", "body") else scope
+    if isinstance(node, ast.ClassDef):
+        return inner if field_name == "body" else scope
+    if isinstance(node, ast.Lambda):
+        return inner
+    return scope
+
+
+def _is_staticmethod(node: FunctionNode) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
+
+
+def _match_captures(node: ast.AST) -> Iterator[str]:
+    name = getattr(node, "name", None) if type(node).__name__ in ("MatchAs", "MatchStar") else None
+    if isinstance(name, str):
+        yield name
+    rest = getattr(node, "rest", None) if type(node).__name__ == "MatchMapping" else None
+    if isinstance(rest, str):
+        yield rest
+
+
+def _annotation_parts(annotation: ast.expr) -> Iterator[ast.expr]:
+    """The types an annotation names: X, Optional[X], X | None, "X"."""
+    stack = [annotation]
+    while stack:
+        part = stack.pop()
+        if isinstance(part, ast.Constant) and isinstance(part.value, str):
+            try:
+                parsed = ast.parse(part.value, mode="eval").body
+            except SyntaxError:
+                continue
+            stack.append(parsed)
+        elif isinstance(part, ast.BinOp) and isinstance(part.op, ast.BitOr):
+            stack += [part.left, part.right]
+        elif isinstance(part, ast.Subscript):
+            inner = part.slice
+            stack += list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
+            stack.append(part.value)
+        elif isinstance(part, (ast.Name, ast.Attribute)):
+            yield part
+
+
+def dotted_text(expr: ast.expr) -> str | None:
+    """`a.b.c` as written, or None for anything but a name or attribute chain."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))
+
+
+def last_name(expr: ast.expr) -> str | None:
+    """The last name of a receiver: `self._loop` -> `_loop`, `self._get_loop()` -> `_get_loop`."""
+    if isinstance(expr, ast.Call):
+        expr = expr.func
+    if isinstance(expr, ast.Attribute):
+        return expr.attr
+    if isinstance(expr, ast.Name):
+        return expr.id
+    return None

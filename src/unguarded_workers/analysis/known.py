@@ -1,0 +1,130 @@
+"""What the analysis knows of the standard library, asyncio, anyio and trio, by name."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from ..codes import SpawnKind
+
+
+class Receiver(enum.Enum):
+    """What an object a method is called on is known to be."""
+
+    EXECUTOR = "executor"
+    POOL = "pool"
+    LOOP = "loop"
+    TASK_GROUP = "task group"
+    MP_CONTEXT = "multiprocessing context"
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """Where a spawner takes its worker: by keyword and/or position."""
+
+    keyword: str | None
+    position: int | None
+    coroutine: bool  # a coroutine object (worker(x)) rather than a callable (worker)
+
+
+TARGET_KW_1 = ArgSpec("target", 1, coroutine=False)  # Thread(group, target) and Process alike
+CALLABLE_0 = ArgSpec(None, 0, coroutine=False)
+CORO_0 = ArgSpec(None, 0, coroutine=True)
+
+# Spawning functions and classes, by qualified name.
+SPAWN_FUNCTIONS: dict[str, tuple[SpawnKind, ArgSpec]] = {
+    "threading.Thread": (SpawnKind.THREAD, TARGET_KW_1),
+    "threading.Timer": (SpawnKind.THREAD, ArgSpec("function", 1, coroutine=False)),
+    "_thread.start_new_thread": (SpawnKind.THREAD, ArgSpec("function", 0, coroutine=False)),
+    "_thread.start_new": (SpawnKind.THREAD, ArgSpec("function", 0, coroutine=False)),
+    "multiprocessing.Process": (SpawnKind.THREAD, TARGET_KW_1),
+    "multiprocessing.context.Process": (SpawnKind.THREAD, TARGET_KW_1),
+    "multiprocessing.process.BaseProcess": (SpawnKind.THREAD, TARGET_KW_1),
+    "multiprocessing.dummy.Process": (SpawnKind.THREAD, TARGET_KW_1),
+    "asyncio.create_task": (SpawnKind.TASK, ArgSpec("coro", 0, coroutine=True)),
+    "asyncio.tasks.create_task": (SpawnKind.TASK, ArgSpec("coro", 0, coroutine=True)),
+    "asyncio.ensure_future": (SpawnKind.TASK, ArgSpec("coro_or_future", 0, coroutine=True)),
+    "asyncio.tasks.ensure_future": (SpawnKind.TASK, ArgSpec("coro_or_future", 0, coroutine=True)),
+    "asyncio.run_coroutine_threadsafe": (SpawnKind.EXECUTOR, ArgSpec("coro", 0, coroutine=True)),
+    "asyncio.tasks.run_coroutine_threadsafe": (SpawnKind.EXECUTOR, ArgSpec("coro", 0, coroutine=True)),
+}
+
+# Classes whose subclasses' run() is the worker (UW102).
+THREAD_BASES = frozenset(
+    {
+        "threading.Thread",
+        "threading.Timer",
+        "multiprocessing.Process",
+        "multiprocessing.context.Process",
+        "multiprocessing.process.BaseProcess",
+    }
+)
+
+# Calls whose result is a receiver of a known kind.
+RECEIVER_FACTORIES: dict[str, Receiver] = {
+    "concurrent.futures.ThreadPoolExecutor": Receiver.EXECUTOR,
+    "concurrent.futures.ProcessPoolExecutor": Receiver.EXECUTOR,
+    "concurrent.futures.InterpreterPoolExecutor": Receiver.EXECUTOR,
+    "concurrent.futures.thread.ThreadPoolExecutor": Receiver.EXECUTOR,
+    "concurrent.futures.process.ProcessPoolExecutor": Receiver.EXECUTOR,
+    "multiprocessing.Pool": Receiver.POOL,
+    "multiprocessing.pool.Pool": Receiver.POOL,
+    "multiprocessing.pool.ThreadPool": Receiver.POOL,
+    "multiprocessing.dummy.Pool": Receiver.POOL,
+    "asyncio.get_event_loop": Receiver.LOOP,
+    "asyncio.get_running_loop": Receiver.LOOP,
+    "asyncio.new_event_loop": Receiver.LOOP,
+    "asyncio.events.get_event_loop": Receiver.LOOP,
+    "asyncio.events.get_running_loop": Receiver.LOOP,
+    "asyncio.events.new_event_loop": Receiver.LOOP,
+    "asyncio.TaskGroup": Receiver.TASK_GROUP,
+    "asyncio.taskgroups.TaskGroup": Receiver.TASK_GROUP,
+    "anyio.create_task_group": Receiver.TASK_GROUP,
+    "trio.open_nursery": Receiver.TASK_GROUP,
+    "multiprocessing.get_context": Receiver.MP_CONTEXT,
+}
+# Methods of a multiprocessing context that return a receiver.
+CONTEXT_FACTORIES: dict[str, Receiver] = {"Pool": Receiver.POOL}
+
+# Annotations, by the last segment of their qualified name.
+RECEIVER_ANNOTATIONS: dict[str, Receiver] = {
+    "Executor": Receiver.EXECUTOR,
+    "ThreadPoolExecutor": Receiver.EXECUTOR,
+    "ProcessPoolExecutor": Receiver.EXECUTOR,
+    "InterpreterPoolExecutor": Receiver.EXECUTOR,
+    "ThreadPool": Receiver.POOL,
+    "AbstractEventLoop": Receiver.LOOP,
+    "BaseEventLoop": Receiver.LOOP,
+    "TaskGroup": Receiver.TASK_GROUP,
+    "Nursery": Receiver.TASK_GROUP,
+}
+
+GUARDS = frozenset({"unguarded_workers.wrap"})
+PARTIALS = frozenset({"functools.partial"})
+
+LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep"})
+# Event/Condition methods: harmless when called with nothing but an optional timeout.
+EVENT_METHODS = frozenset({"set", "clear", "is_set", "notify", "notify_all"})
+WAIT_METHOD = "wait"
+PRINT = "builtins.print"
+
+BROAD_EXCEPTIONS = frozenset({"builtins.Exception", "builtins.BaseException"})
+# Handlers of these alone may re-raise: cancellation and exit must propagate.
+EXIT_EXCEPTION_NAMES = frozenset(
+    {"CancelledError", "KeyboardInterrupt", "SystemExit", "GeneratorExit", "Cancelled"}
+)
+CANCELLED_CLASS_GETTERS = frozenset({"get_cancelled_exc_class"})
+
+# Calls that take futures/tasks and return one that carries their results: the
+# inner ones are consumed exactly when the outer one is.
+FUTURE_COMBINATORS = frozenset({"asyncio.gather", "asyncio.shield", "asyncio.wrap_future"})
+
+# Methods of a task/future/container that do not retrieve a task's exception.
+NON_CONSUMING_METHODS = frozenset({"add", "append", "discard", "remove", "clear", "cancel", "done", "cancelled"})
+# Methods that put their argument into the container they are called on.
+CONTAINER_INSERTS = frozenset({"add", "append", "appendleft", "discard", "remove", "insert"})
+# Methods that take an item out of a container: the item's use decides.
+CONTAINER_TAKES = frozenset({"pop", "popleft"})
+# `.add_done_callback(SET.discard)`: the keep-a-reference idiom, which retrieves nothing.
+FORGETTING_CALLBACKS = frozenset({"discard", "remove"})

@@ -1,0 +1,53 @@
+"""The words of a report: what the target is, why it matters, and how to guard it."""
+
+from __future__ import annotations
+
+import ast
+
+from ..codes import Code
+from .index import dotted_text
+from .resolve import Unresolved
+from .spawns import Spawn
+
+_MAX_SHOWN = 40
+
+
+def shown(expr: ast.expr) -> str:
+    """Source-like text for an expression, shortened to stay on one readable line."""
+    text = " ".join(ast.unparse(expr).split())
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def target_name(spawn: Spawn) -> str:
+    """What the message calls the worker: the callable, or the coroutine function called."""
+    target = spawn.target
+    if spawn.coroutine and isinstance(target, ast.Call):
+        return shown(target.func)
+    return shown(target)
+
+
+def spawn_message(code: Code, spawn: Spawn, unresolved: Unresolved | None) -> str:
+    name = target_name(spawn)
+    if unresolved is None:
+        problem = f"{code.what} '{name}' has no try/except guard: {code.consequence}"
+    else:
+        problem = f"{code.what} '{name}' could not be inspected ({unresolved.reason}): unless it guards itself, {code.consequence}"
+    return f"{problem}; wrap it: {_suggestion(spawn)}"
+
+
+def thread_run_message(code: Code, class_name: str) -> str:
+    return f"{code.what} '{class_name}' has no try/except guard: {code.consequence}; decorate it: @wrap"
+
+
+def _suggestion(spawn: Spawn) -> str:
+    """The spawn call as it reads with the guard in place, e.g. Thread(target=wrap(worker))."""
+    call = spawn.call
+    func = dotted_text(call.func) or shown(call.func)
+    wrapped = f"wrap({shown(spawn.target)})"
+    if spawn.keyword is not None:
+        others = len(call.args) + len(call.keywords) > 1
+        return f"{func}({spawn.keyword}={wrapped}{', ...' if others else ''})"
+    position = next(i for i, arg in enumerate(call.args) if arg is spawn.target)
+    before = "..., " if position else ""
+    after = ", ..." if position + 1 < len(call.args) or call.keywords else ""
+    return f"{func}({before}{wrapped}{after})"

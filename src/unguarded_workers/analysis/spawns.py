@@ -1,0 +1,155 @@
+"""Recognising the calls that start a worker, and the worker expression each one takes.
+
+Spawns:      threading.Thread(target=f), th.Timer(5, tick), executor.submit(f, x),
+             loop.run_in_executor(None, f), pool.apply_async(f), asyncio.create_task(w()),
+             self._loop.create_task(w()), tg.start_soon(child), tg.start(child) on a task
+             group, a configured spawner (myapp.tasks.fire:task)
+Not spawns:  form.submit(), from .utils import Thread; Thread(target=f),
+             self.create_task(w()) on an application's own helper,
+             pool.apply_async(f, error_callback=on_error)
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..codes import SpawnKind
+from ..options import Options
+from .index import ModuleIndex, Scope, dotted_text, last_name
+from .known import CALLABLE_0, CORO_0, SPAWN_FUNCTIONS, TARGET_KW_1, THREAD_BASES, ArgSpec, Receiver
+from .resolve import Resolver
+
+
+@dataclass(frozen=True)
+class Spawn:
+    """A call that starts a worker, and the expression that is the worker."""
+
+    kind: SpawnKind
+    call: ast.Call
+    scope: Scope
+    spawner: str  # "threading.Thread", ".submit", ...
+    target: ast.expr
+    keyword: str | None  # the keyword the target was passed by, if any
+    coroutine: bool  # the target is a coroutine object rather than a callable
+
+
+@dataclass(frozen=True)
+class ThreadClass:
+    """A Thread/Process subclass whose own run() is the worker."""
+
+    node: ast.ClassDef
+    run: ast.FunctionDef | ast.AsyncFunctionDef
+
+
+_RUN_IN_EXECUTOR = ArgSpec(None, 1, coroutine=False)
+_APPLY_ASYNC = ArgSpec("func", 0, coroutine=False)
+_CREATE_TASK = ArgSpec("coro", 0, coroutine=True)
+
+
+class SpawnFinder:
+    def __init__(self, index: ModuleIndex, resolver: Resolver, options: Options) -> None:
+        self._index = index
+        self._resolver = resolver
+        self._spawners = options.spawners
+        self._method_spawners = {name[1:]: kind for name, kind in options.spawners.items() if name.startswith(".")}
+
+    def spawns(self) -> Iterator[Spawn]:
+        for call, scope in self._index.calls:
+            spawn = self._classify(call, scope)
+            if spawn is not None:
+                yield spawn
+
+    def thread_classes(self) -> Iterator[ThreadClass]:
+        for node, scope in self._index.classes:
+            if self._is_thread_class(scope, set()):
+                for run in scope.functions.get("run", ()):
+                    yield ThreadClass(node, run)
+
+    # -- calls -----------------------------------------------------------------
+
+    def _classify(self, call: ast.Call, scope: Scope) -> Spawn | None:
+        func = call.func
+        qualname = self._index.qualname(func, scope)
+        if qualname is not None and qualname in SPAWN_FUNCTIONS:
+            kind, spec = SPAWN_FUNCTIONS[qualname]
+            return _spawn(kind, call, scope, qualname, spec)
+        configured = self._configured_kind(func, qualname)
+        if configured is not None:
+            return _spawn_configured(configured, call, scope, qualname or dotted_text(func) or "")
+        if isinstance(func, ast.Attribute):
+            return self._classify_method(call, func, scope)
+        return None
+
+    def _configured_kind(self, func: ast.expr, qualname: str | None) -> SpawnKind | None:
+        for name in (qualname, dotted_text(func)):
+            if name is not None and name in self._spawners:
+                return self._spawners[name]
+        if isinstance(func, ast.Attribute):
+            return self._method_spawners.get(func.attr)
+        return None
+
+    def _classify_method(self, call: ast.Call, func: ast.Attribute, scope: Scope) -> Spawn | None:
+        method, receiver = func.attr, func.value
+        spawner = "." + method
+        if method == "start_soon":  # trio's and anyio's alone
+            return _spawn(SpawnKind.GROUP, call, scope, spawner, CALLABLE_0)
+        if method == "run_in_executor":  # asyncio's event loop alone
+            return _spawn(SpawnKind.EXECUTOR, call, scope, spawner, _RUN_IN_EXECUTOR)
+        if method not in ("submit", "apply_async", "create_task", "start", "Process"):
+            return None
+        kinds = self._index.receiver_kinds(receiver, scope)
+        name = (last_name(receiver) or "").lower()
+        if method == "submit" and (Receiver.EXECUTOR in kinds or "executor" in name or "pool" in name):
+            return _spawn(SpawnKind.EXECUTOR, call, scope, spawner, CALLABLE_0)
+        if method == "apply_async" and (Receiver.POOL in kinds or "pool" in name):
+            if any(k.arg == "error_callback" for k in call.keywords):
+                return None  # the failure has a channel back
+            return _spawn(SpawnKind.EXECUTOR, call, scope, spawner, _APPLY_ASYNC)
+        if method == "create_task":
+            if Receiver.TASK_GROUP in kinds:
+                return _spawn(SpawnKind.GROUP, call, scope, spawner, _CREATE_TASK)
+            if Receiver.LOOP in kinds or "loop" in name:
+                return _spawn(SpawnKind.TASK, call, scope, spawner, _CREATE_TASK)
+        if method == "start" and Receiver.TASK_GROUP in kinds:
+            return _spawn(SpawnKind.GROUP, call, scope, spawner, CALLABLE_0)
+        if method == "Process" and Receiver.MP_CONTEXT in kinds:
+            return _spawn(SpawnKind.THREAD, call, scope, spawner, TARGET_KW_1)
+        return None
+
+    # -- classes ---------------------------------------------------------------
+
+    def _is_thread_class(self, class_scope: Scope, seen: set[int]) -> bool:
+        if id(class_scope) in seen:
+            return False
+        seen.add(id(class_scope))
+        node = class_scope.node
+        assert isinstance(node, ast.ClassDef) and class_scope.parent is not None
+        if any(self._index.qualname(base, class_scope.parent) in THREAD_BASES for base in node.bases):
+            return True
+        return any(self._is_thread_class(base, seen) for base in self._resolver.module_bases(class_scope))
+
+
+def _spawn(kind: SpawnKind, call: ast.Call, scope: Scope, spawner: str, spec: ArgSpec) -> Spawn | None:
+    for keyword in call.keywords:
+        if spec.keyword is not None and keyword.arg == spec.keyword:
+            return Spawn(kind, call, scope, spawner, keyword.value, keyword.arg, spec.coroutine)
+    if spec.position is not None and len(call.args) > spec.position:
+        if any(isinstance(a, ast.Starred) for a in call.args[: spec.position + 1]):
+            return None  # the arguments' positions are unknown
+        return Spawn(kind, call, scope, spawner, call.args[spec.position], None, spec.coroutine)
+    return None  # no worker passed: `form.submit()`, `Thread()` of a subclass
+
+
+def _spawn_configured(kind: SpawnKind, call: ast.Call, scope: Scope, spawner: str) -> Spawn | None:
+    """A configured spawner takes `target=` or its first argument, a callable or a coroutine."""
+    spawn = _spawn(kind, call, scope, spawner, TARGET_KW_1 if _has_target_keyword(call) else CORO_0)
+    if spawn is None:
+        return None
+    coroutine = isinstance(spawn.target, ast.Call) and spawn.keyword is None
+    return Spawn(kind, call, scope, spawner, spawn.target, spawn.keyword, coroutine)
+
+
+def _has_target_keyword(call: ast.Call) -> bool:
+    return any(k.arg == "target" for k in call.keywords)

@@ -1,0 +1,71 @@
+"""The lint codes: one per kind of worker spawn, with the words its messages use."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+DOCS_URL = "https://github.com/unguarded-workers/unguarded-workers/blob/main/docs/rules/{code}.md"
+
+
+class SpawnKind(enum.Enum):
+    """How a worker is started; each kind has its own code and failure mode."""
+
+    THREAD = "thread"  # Thread/Timer/Process target, _thread.start_new_thread
+    THREAD_RUN = "thread-run"  # run() of a Thread/Process subclass
+    EXECUTOR = "executor"  # a Future-returning submission
+    TASK = "task"  # an asyncio Task
+    GROUP = "group"  # a child of a task group or nursery
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    name: str
+    kind: SpawnKind
+    what: str  # how a message names the target: "thread target 'f'"
+    consequence: str  # what happens to its exception
+
+    @property
+    def docs_url(self) -> str:
+        return DOCS_URL.format(code=self.code)
+
+
+UW101 = Code(
+    "UW101",
+    "unguarded-thread-target",
+    SpawnKind.THREAD,
+    "thread target",
+    "its exception kills the thread silently",
+)
+UW102 = Code(
+    "UW102",
+    "unguarded-thread-run",
+    SpawnKind.THREAD_RUN,
+    "run() of thread class",
+    "its exception kills the thread silently",
+)
+UW201 = Code(
+    "UW201",
+    "unguarded-executor-submission",
+    SpawnKind.EXECUTOR,
+    "submitted callable",
+    "its exception is stored in a future that nothing reads, and is lost",
+)
+UW301 = Code(
+    "UW301",
+    "unguarded-task",
+    SpawnKind.TASK,
+    "task coroutine",
+    "its exception is stored in a task that nothing awaits, and is lost",
+)
+UW401 = Code(
+    "UW401",
+    "unguarded-group-child",
+    SpawnKind.GROUP,
+    "task-group child",
+    "its exception cancels every sibling task",
+)
+
+ALL_CODES: tuple[Code, ...] = (UW101, UW102, UW201, UW301, UW401)
+BY_KIND: dict[SpawnKind, Code] = {code.kind: code for code in ALL_CODES}

@@ -1,0 +1,82 @@
+"""The analysis options, and parsing them from the strings a config file holds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .codes import SpawnKind
+
+# The kinds a configured spawner may name, and the code each maps to.
+SPAWNER_KINDS: Mapping[str, SpawnKind] = {
+    "thread": SpawnKind.THREAD,
+    "executor": SpawnKind.EXECUTOR,
+    "task": SpawnKind.TASK,
+    "group": SpawnKind.GROUP,
+}
+UNRESOLVED_CHOICES = ("report", "skip")
+
+# A dotted name, optionally with a leading dot meaning "a method of that name on
+# any receiver" (".create_task").
+_DOTTED = re.compile(r"\.?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+class OptionError(ValueError):
+    """A configured value that cannot be used; the message names option and value."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a team can configure about the analysis."""
+
+    guards: frozenset[str] = frozenset()
+    spawners: Mapping[str, SpawnKind] = field(default_factory=dict)
+    harmless_calls: frozenset[str] = frozenset()
+    report_unresolved: bool = True
+
+
+def _dotted_names(option: str, values: Iterable[str]) -> frozenset[str]:
+    names = set()
+    for raw in values:
+        value = raw.strip()
+        if not value:
+            continue
+        if not _DOTTED.fullmatch(value):
+            raise OptionError(f"{option}: {value!r} is not a dotted name like 'myapp.concurrency.safe'")
+        names.add(value)
+    return frozenset(names)
+
+
+def _spawners(values: Iterable[str]) -> dict[str, SpawnKind]:
+    spawners = {}
+    kinds = "|".join(SPAWNER_KINDS)
+    for raw in values:
+        value = raw.strip()
+        if not value:
+            continue
+        name, sep, kind = value.rpartition(":")
+        if not sep or not _DOTTED.fullmatch(name) or kind not in SPAWNER_KINDS:
+            raise OptionError(
+                f"uw-spawners: {value!r} is not NAME:KIND with KIND one of {kinds}, like 'myapp.tasks.fire:task'"
+            )
+        spawners[name] = SPAWNER_KINDS[kind]
+    return spawners
+
+
+def parse_options(
+    *,
+    guards: Iterable[str] = (),
+    spawners: Iterable[str] = (),
+    harmless_calls: Iterable[str] = (),
+    unresolved: str = "report",
+) -> Options:
+    """Build :class:`Options` from raw option strings, raising :class:`OptionError`."""
+    if unresolved not in UNRESOLVED_CHOICES:
+        raise OptionError(f"uw-unresolved: {unresolved!r} is not one of {', '.join(UNRESOLVED_CHOICES)}")
+    return Options(
+        guards=_dotted_names("uw-guards", guards),
+        spawners=_spawners(spawners),
+        harmless_calls=_dotted_names("uw-harmless-calls", harmless_calls),
+        report_unresolved=unresolved == "report",
+    )
