@@ -101,9 +101,10 @@ class ChannelAnalysis:
 
     def _method_consumed(self, attribute: ast.Attribute, scope: Scope, seen: set[_HolderKey]) -> bool:
         call = self._index.parent(attribute)
-        if not isinstance(call, ast.Call) or call.func is not attribute:
-            return True  # an attribute read we cannot judge
         method = attribute.attr
+        if not isinstance(call, ast.Call) or call.func is not attribute:
+            # `tasks.discard` passed as a callback reads no item; other reads we cannot judge.
+            return method not in NON_CONSUMING_METHODS
         if method in NON_CONSUMING_METHODS:
             return False
         if method == "add_done_callback":

@@ -107,6 +107,8 @@ class ModuleIndex:
         self.attribute_reads: dict[str, list[tuple[ast.Attribute, Scope]]] = {}
         self._pending: list[_Pending] = []
         self._walk()
+        # In source order, so that `ctx = get_context(); pool = ctx.Pool()` sees ctx first.
+        self._pending.sort(key=lambda p: (p.value.lineno, p.value.col_offset))
         for pending in self._pending:
             self._record_receiver(pending)
         self._pending.clear()

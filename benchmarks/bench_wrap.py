@@ -1,0 +1,138 @@
+"""How much `wrap()` adds to a worker call, against a bare call and the hand-written guard.
+
+The hand-written guard is the closure the post-mortem recommends:
+
+    def guarded(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except Exception:
+            log.exception(...)
+
+Every variant is timed in this one run, interleaved, best of several repeats, and
+the ratios are printed. Target: wrap() within 1.2x of the hand-written closure.
+
+    python benchmarks/bench_wrap.py [--calls N] [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from unguarded_workers import wrap
+
+log = logging.getLogger("bench")
+
+
+def work(x: int) -> int:
+    return x + 1
+
+
+async def awork(x: int) -> int:
+    return x + 1
+
+
+def hand_guard(f: Callable[..., Any]) -> Callable[..., Any]:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except Exception:
+            log.exception("worker failed")
+            return None
+
+    return guarded
+
+
+def hand_guard_async(f: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await f(*args, **kwargs)
+        except Exception:
+            log.exception("worker failed")
+            return None
+
+    return guarded
+
+
+# Each variant gets its own copy of the timing loop: CPython 3.11+ specialises a
+# call site for the first kind of callable it sees, and a shared loop would
+# favour whichever variant ran first.
+_TIMER_SOURCE = """
+def time_sync(f, calls):
+    start = perf_counter()
+    for i in range(calls):
+        f(i)
+    return perf_counter() - start
+
+async def _loop(f, calls):
+    start = perf_counter()
+    for i in range(calls):
+        await f(i)
+    return perf_counter() - start
+
+def time_async(f, calls):
+    return asyncio.run(_loop(f, calls))
+"""
+
+
+def fresh_timers() -> tuple[Callable[[Any, int], float], Callable[[Any, int], float]]:
+    namespace: dict[str, Any] = {"perf_counter": time.perf_counter, "asyncio": asyncio}
+    exec(_TIMER_SOURCE, namespace)
+    return namespace["time_sync"], namespace["time_async"]
+
+
+def best_of(variants: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
+    best = dict.fromkeys(variants, float("inf"))
+    for _ in range(repeats):
+        for name, run in variants.items():  # interleaved, so drift hits every variant alike
+            best[name] = min(best[name], run())
+    return best
+
+
+def report(title: str, best: dict[str, float], calls: int) -> float:
+    print(f"\n{title} ({calls:,} calls, best of repeats)")
+    for name, seconds in best.items():
+        print(f"  {name:<14} {seconds * 1e9 / calls:8.1f} ns/call")
+    ratio = best["wrap()"] / best["hand closure"]
+    print(f"  wrap() / hand closure = {ratio:.3f}   (target <= 1.2)")
+    print(f"  wrap() / bare call    = {best['wrap()'] / best['bare']:.3f}")
+    return ratio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=300_000)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    calls = args.calls
+
+    def timed(f: Any, asynchronous: bool) -> Callable[[], float]:
+        time_sync, time_async = fresh_timers()
+        timer = time_async if asynchronous else time_sync
+        return lambda: timer(f, calls)
+
+    sync = best_of(
+        {"bare": timed(work, False), "hand closure": timed(hand_guard(work), False), "wrap()": timed(wrap(work), False)},
+        args.repeats,
+    )
+    asynchronous = best_of(
+        {
+            "bare": timed(awork, True),
+            "hand closure": timed(hand_guard_async(awork), True),
+            "wrap()": timed(wrap(awork), True),
+        },
+        args.repeats,
+    )
+    time_wrap, _ = fresh_timers()
+    wrap_cost = best_of({"wrap() itself": lambda: time_wrap(lambda i: wrap(work), calls // 10)}, args.repeats)
+    report("sync worker call", sync, calls)
+    report("async worker call (await)", asynchronous, calls)
+    print(f"\nwrap(f) at the spawn line: {wrap_cost['wrap() itself'] * 1e9 / (calls // 10):.0f} ns")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""`wrap()`: catch, report and contain a worker's failure inside the worker.
+
+Put it at the spawn line, where the post-mortem says the guard belongs:
+
+    threading.Thread(target=wrap(worker)).start()
+    executor.submit(wrap(fetch), url)
+    asyncio.create_task(wrap(consume(queue)))
+    nursery.start_soon(wrap(child), arg)
+
+Only `Exception` is caught: cancellation, KeyboardInterrupt and SystemExit pass
+through untouched, as every structured-concurrency library needs them to.
+
+The guard for a callable is a `functools.partial` of the one Python function that
+holds the `try`: calling it goes through C to that frame (as fast as a
+hand-written closure), and it pickles whenever the target does
+(multiprocessing's spawn start method, ProcessPoolExecutor), which a closure
+would not. A def being decorated in a class body gets `_MethodGuard`, a
+subclass whose `__get__` binds `self` like a function; it is kept for that case
+because a partial subclass loses vectorcall on Python < 3.12.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import sys
+import threading
+from collections.abc import Callable, Coroutine
+from types import FunctionType, MethodType
+from typing import Any, NamedTuple, Optional, TypeVar, overload
+
+__all__ = ["ErrorHandler", "set_error_handler", "wrap"]
+
+logger = logging.getLogger("unguarded_workers")
+
+ErrorHandler = Callable[[Exception], object]
+_F = TypeVar("_F", bound=Callable[..., Any])
+_R = TypeVar("_R")
+
+_error_handler: Optional[ErrorHandler] = None
+
+
+def set_error_handler(handler: ErrorHandler | None) -> ErrorHandler | None:
+    """Send every contained failure to `handler(exc)` instead of the log; returns the previous one.
+
+    A per-call `on_error=` wins over it. `None` restores logging.
+    """
+    global _error_handler  # noqa: PLW0603 - one process-wide setting, by design
+    previous, _error_handler = _error_handler, handler
+    return previous
+
+
+class _Policy(NamedTuple):
+    """What a guard does on failure, and where it was put in place."""
+
+    on_error: ErrorHandler | None
+    default: Any
+    spawn_file: str
+    spawn_line: int
+
+
+class _MethodGuard(functools.partial):  # type: ignore[type-arg]
+    """The guard of a method being decorated: binds to the instance like a function."""
+
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        return self if instance is None else MethodType(self, instance)
+
+
+def _call(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return target(*args, **kwargs)
+    except Exception as exc:
+        return _contain(target, policy, exc, asynchronous=False)
+
+
+async def _call_async(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return await target(*args, **kwargs)
+    except Exception as exc:
+        return _contain(target, policy, exc, asynchronous=True)
+
+
+async def _await_guarded(coro: Coroutine[Any, Any, Any], policy: _Policy) -> Any:
+    try:
+        return await coro
+    except Exception as exc:
+        return _contain(coro, policy, exc, asynchronous=True)
+
+
+@overload
+def wrap(
+    target: Coroutine[Any, Any, _R], /, *, on_error: ErrorHandler | None = ..., default: Any = ...
+) -> Coroutine[Any, Any, _R]: ...
+@overload
+def wrap(target: _F, /, *, on_error: ErrorHandler | None = ..., default: Any = ...) -> _F: ...
+@overload
+def wrap(
+    target: None = None, /, *, on_error: ErrorHandler | None = ..., default: Any = ...
+) -> Callable[[_F], _F]: ...
+def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default: Any = None) -> Any:
+    """Guard a worker: a failure is reported and contained instead of escaping.
+
+    - `wrap(f)`: a callable running `f(*args, **kwargs)`; on an `Exception` it
+      reports it and returns `default`. For an async function (or a partial or
+      bound method of one) the result is an async function doing the same.
+    - `wrap(coro)`: a coroutine object, for `asyncio.create_task(wrap(worker(x)))`.
+    - `@wrap` and `@wrap(on_error=..., default=...)` decorate functions and methods.
+
+    The report goes to `on_error(exc)`, else to the handler given to
+    :func:`set_error_handler`, else to the ``unguarded_workers`` logger at ERROR
+    with the traceback, the worker, the thread or task, and the spawn site (the
+    line that called `wrap`), also set on the record as attributes.
+    """
+    if target is None:
+        site = sys._getframe(1)
+        return functools.partial(_guard, on_error=on_error, default=default, site=(site.f_code.co_filename, site.f_lineno))
+    caller = sys._getframe(1)
+    return _guard(target, on_error=on_error, default=default, site=(caller.f_code.co_filename, caller.f_lineno))
+
+
+def _guard(target: Any, *, on_error: ErrorHandler | None, default: Any, site: tuple[str, int]) -> Any:
+    if _is_guard(target):
+        if on_error is None and default is None:
+            return target  # already guarded: guard once
+        target = target.args[0]
+    elif inspect.iscoroutine(target):
+        if target.cr_code is _await_guarded.__code__:
+            return target
+        return _await_guarded(target, _Policy(on_error, default, *site))
+    if not callable(target):
+        raise TypeError(f"wrap() takes a callable or a coroutine object, not {type(target).__name__}")
+    policy = _Policy(on_error, default, *site)
+    kind = _MethodGuard if _is_method_definition(target) else functools.partial
+    guard = kind(_call_async if inspect.iscoroutinefunction(target) else _call, target, policy)
+    _copy_metadata(guard, target)
+    return guard
+
+
+def _is_guard(target: object) -> bool:
+    return isinstance(target, functools.partial) and target.func in (_call, _call_async)
+
+
+def _is_method_definition(target: object) -> bool:
+    """A plain function defined directly in a class body (qualname `Class.name`)."""
+    if not isinstance(target, FunctionType):
+        return False
+    owner, _, _ = target.__qualname__.rpartition(".")
+    return bool(owner) and not owner.endswith("<locals>")
+
+
+def _copy_metadata(guard: functools.partial[Any], target: Callable[..., Any]) -> None:
+    for name in ("__module__", "__name__", "__qualname__", "__doc__"):
+        try:
+            value = getattr(target, name)
+        except AttributeError:
+            continue
+        guard.__dict__[name] = value
+    guard.__dict__["__wrapped__"] = target
+
+
+# -- reporting ---------------------------------------------------------------------
+
+
+def _contain(target: object, policy: _Policy, exc: Exception, *, asynchronous: bool) -> Any:
+    handler = policy.on_error or _error_handler
+    if handler is None:
+        _log_failure(target, policy, exc, asynchronous=asynchronous)
+        return policy.default
+    try:
+        handler(exc)
+    except Exception as handler_exc:
+        # The handler failed: fall back to the log for both, and still contain.
+        _log_failure(target, policy, exc, asynchronous=asynchronous)
+        logger.exception("error handler %s failed while reporting a worker failure", _describe(handler), exc_info=handler_exc)
+    return policy.default
+
+
+def _log_failure(target: object, policy: _Policy, exc: Exception, *, asynchronous: bool) -> None:
+    worker = _describe(target)
+    context = _running_in(asynchronous=asynchronous)
+    spawn_site = f"{policy.spawn_file}:{policy.spawn_line}"
+    logger.error(
+        "worker %s failed in %s (spawned at %s): %s: %s",
+        worker,
+        context,
+        spawn_site,
+        type(exc).__name__,
+        exc,
+        exc_info=exc,
+        extra={
+            "worker": worker,
+            "worker_context": context,
+            "spawn_site": spawn_site,
+            "spawn_file": policy.spawn_file,
+            "spawn_line": policy.spawn_line,
+        },
+    )
+
+
+def _describe(target: object) -> str:
+    """`module.qualname` of a function, coroutine, partial or bound method."""
+    while isinstance(target, functools.partial):
+        target = target.func
+    if inspect.iscoroutine(target):
+        return f"{target.cr_code.co_name}()"  # type: ignore[attr-defined]
+    if isinstance(target, MethodType):
+        target = target.__func__
+    qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
+    module = getattr(target, "__module__", None)
+    return f"{module}.{qualname}" if module else str(qualname)
+
+
+def _running_in(*, asynchronous: bool) -> str:
+    """Which task, thread and (outside the main one) process the worker ran in."""
+    where = f"thread {threading.current_thread().name!r}"
+    if asynchronous:
+        task = _current_task_name()
+        if task is not None:
+            where = f"task {task!r} in {where}"
+    process = sys.modules.get("multiprocessing")
+    if process is not None:
+        name = process.current_process().name
+        if name != "MainProcess":
+            where += f" of process {name!r}"
+    return where
+
+
+def _current_task_name() -> str | None:
+    # Only look at the libraries already imported: importing one here would be slow.
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None:
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no running asyncio loop
+            task = None
+        if task is not None:
+            return str(task.get_name())
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            return str(trio.lowlevel.current_task().name)
+        except RuntimeError:  # not inside trio.run
+            pass
+    return None

@@ -1,0 +1,59 @@
+"""Shared helpers: reading fixture files and their expectations."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from unguarded_workers.options import Options, parse_options
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# `# error: UW101` (or several: `# error: UW101, UW201`) on the line the report belongs to.
+_EXPECTATION = re.compile(r"#.*?\berror:\s*(UW\d{3}(?:\s*,\s*UW\d{3})*)")
+# `# uw-option: guards=a.b,c.d` in a fixture's header sets an option for that file.
+_OPTION = re.compile(r"^# uw-option: ([a-z-]+)=(.*)$", re.MULTILINE)
+# `# uw-python: 3.11` marks syntax older interpreters cannot parse.
+_PYTHON = re.compile(r"^# uw-python: (\d+)\.(\d+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Fixture:
+    path: Path
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    def expected(self) -> set[tuple[int, str]]:
+        found = set()
+        for number, line in enumerate(self.source.splitlines(), start=1):
+            match = _EXPECTATION.search(line)
+            if match:
+                found.update((number, code.strip()) for code in match.group(1).split(","))
+        return found
+
+    def options(self) -> Options:
+        raw: dict[str, list[str]] = {}
+        for key, value in _OPTION.findall(self.source):
+            raw.setdefault(key.replace("-", "_"), []).extend(v.strip() for v in value.split(","))
+        unresolved = raw.pop("unresolved", ["report"])[0]
+        return parse_options(unresolved=unresolved, **raw)
+
+    def min_python(self) -> tuple[int, int]:
+        match = _PYTHON.search(self.source)
+        return (int(match.group(1)), int(match.group(2))) if match else (3, 9)
+
+    def supported(self) -> bool:
+        return sys.version_info[:2] >= self.min_python()
+
+    def tree(self) -> ast.Module:
+        return ast.parse(self.source, filename=str(self.path))
+
+
+def detector_fixtures() -> list[Fixture]:
+    return [Fixture(path, path.read_text(encoding="utf-8")) for path in sorted(FIXTURES.glob("*.py"))]

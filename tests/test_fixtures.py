@@ -1,0 +1,53 @@
+"""Every fixture file's reports are exactly the `# error:` comments it holds."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from conftest import Fixture, detector_fixtures
+
+from unguarded_workers.analysis import check_module
+
+FIXTURES = detector_fixtures()
+
+
+def _skip_unsupported(fixture: Fixture) -> None:
+    if not fixture.supported():
+        pytest.skip(f"needs Python {'.'.join(map(str, fixture.min_python()))}")
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.name)
+def test_reports_match_expectations(fixture: Fixture) -> None:
+    _skip_unsupported(fixture)
+    violations = check_module(fixture.tree(), fixture.options(), fixture.source)
+    found = {(v.line, v.code.code) for v in violations}
+    expected = fixture.expected()
+    assert sorted(found - expected) == [], "reported but not expected"
+    assert sorted(expected - found) == [], "expected but not reported"
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.name)
+def test_prefilter_never_hides_a_report(fixture: Fixture) -> None:
+    _skip_unsupported(fixture)
+    with_prefilter = check_module(fixture.tree(), fixture.options(), fixture.source)
+    without = check_module(fixture.tree(), fixture.options())
+    assert with_prefilter == without
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.name)
+def test_target_ranges_locate_the_worker(fixture: Fixture) -> None:
+    """The range the autofix edits is the worker expression (or `def run`), as written."""
+    _skip_unsupported(fixture)
+    lines = fixture.source.encode("utf-8").splitlines(keepends=True)
+    for violation in check_module(fixture.tree(), fixture.options(), fixture.source):
+        r = violation.target
+        if r.line == r.end_line:
+            text = lines[r.line - 1][r.col : r.end_col]
+        else:
+            text = lines[r.line - 1][r.col :] + b"".join(lines[r.line : r.end_line - 1]) + lines[r.end_line - 1][: r.end_col]
+        snippet = text.decode("utf-8")
+        if violation.code.code == "UW102":
+            assert snippet.lstrip().startswith(("def run", "async def run")), snippet
+        else:
+            ast.parse(snippet.strip(), mode="eval")  # a whole expression, nothing cut off
