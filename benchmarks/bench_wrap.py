@@ -116,7 +116,11 @@ def main() -> None:
         return lambda: timer(f, calls)
 
     sync = best_of(
-        {"bare": timed(work, False), "hand closure": timed(hand_guard(work), False), "wrap()": timed(wrap(work), False)},
+        {
+            "bare": timed(work, False),
+            "hand closure": timed(hand_guard(work), False),
+            "wrap()": timed(wrap(work), False),
+        },
         args.repeats,
     )
     asynchronous = best_of(

@@ -45,7 +45,11 @@ def test_target_ranges_locate_the_worker(fixture: Fixture) -> None:
         if r.line == r.end_line:
             text = lines[r.line - 1][r.col : r.end_col]
         else:
-            text = lines[r.line - 1][r.col :] + b"".join(lines[r.line : r.end_line - 1]) + lines[r.end_line - 1][: r.end_col]
+            text = (
+                lines[r.line - 1][r.col :]
+                + b"".join(lines[r.line : r.end_line - 1])
+                + lines[r.end_line - 1][: r.end_col]
+            )
         snippet = text.decode("utf-8")
         if violation.code.code == "UW102":
             assert snippet.lstrip().startswith(("def run", "async def run")), snippet

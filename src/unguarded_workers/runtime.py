@@ -28,7 +28,7 @@ import sys
 import threading
 from collections.abc import Callable, Coroutine
 from types import FunctionType, MethodType
-from typing import Any, NamedTuple, Optional, TypeVar, overload
+from typing import Any, NamedTuple, TypeVar, overload
 
 __all__ = ["ErrorHandler", "set_error_handler", "wrap"]
 
@@ -38,7 +38,7 @@ ErrorHandler = Callable[[Exception], object]
 _F = TypeVar("_F", bound=Callable[..., Any])
 _R = TypeVar("_R")
 
-_error_handler: Optional[ErrorHandler] = None
+_error_handler: ErrorHandler | None = None
 
 
 def set_error_handler(handler: ErrorHandler | None) -> ErrorHandler | None:
@@ -46,7 +46,7 @@ def set_error_handler(handler: ErrorHandler | None) -> ErrorHandler | None:
 
     A per-call `on_error=` wins over it. `None` restores logging.
     """
-    global _error_handler  # noqa: PLW0603 - one process-wide setting, by design
+    global _error_handler
     previous, _error_handler = _error_handler, handler
     return previous
 
@@ -95,9 +95,7 @@ def wrap(
 @overload
 def wrap(target: _F, /, *, on_error: ErrorHandler | None = ..., default: Any = ...) -> _F: ...
 @overload
-def wrap(
-    target: None = None, /, *, on_error: ErrorHandler | None = ..., default: Any = ...
-) -> Callable[[_F], _F]: ...
+def wrap(target: None = None, /, *, on_error: ErrorHandler | None = ..., default: Any = ...) -> Callable[[_F], _F]: ...
 def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default: Any = None) -> Any:
     """Guard a worker: a failure is reported and contained instead of escaping.
 
@@ -114,7 +112,9 @@ def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default
     """
     if target is None:
         site = sys._getframe(1)
-        return functools.partial(_guard, on_error=on_error, default=default, site=(site.f_code.co_filename, site.f_lineno))
+        return functools.partial(
+            _guard, on_error=on_error, default=default, site=(site.f_code.co_filename, site.f_lineno)
+        )
     caller = sys._getframe(1)
     return _guard(target, on_error=on_error, default=default, site=(caller.f_code.co_filename, caller.f_lineno))
 
@@ -172,7 +172,9 @@ def _contain(target: object, policy: _Policy, exc: Exception, *, asynchronous: b
     except Exception as handler_exc:
         # The handler failed: fall back to the log for both, and still contain.
         _log_failure(target, policy, exc, asynchronous=asynchronous)
-        logger.exception("error handler %s failed while reporting a worker failure", _describe(handler), exc_info=handler_exc)
+        logger.exception(
+            "error handler %s failed while reporting a worker failure", _describe(handler), exc_info=handler_exc
+        )
     return policy.default
 
 
@@ -203,7 +205,7 @@ def _describe(target: object) -> str:
     while isinstance(target, functools.partial):
         target = target.func
     if inspect.iscoroutine(target):
-        return f"{target.cr_code.co_name}()"  # type: ignore[attr-defined]
+        return f"{target.cr_code.co_name}()"
     if isinstance(target, MethodType):
         target = target.__func__
     qualname = getattr(target, "__qualname__", None) or type(target).__qualname__

@@ -58,7 +58,8 @@ class Scope:
         first = True
         while scope is not None:
             if name in scope.declared_global:
-                return scope.module()
+                module = scope.module()
+                return module if name in module.bindings else None
             # A class body's names are not visible to functions nested in it.
             if (first or not scope.is_class) and name in scope.bindings:
                 return scope

@@ -111,9 +111,7 @@ PRINT = "builtins.print"
 
 BROAD_EXCEPTIONS = frozenset({"builtins.Exception", "builtins.BaseException"})
 # Handlers of these alone may re-raise: cancellation and exit must propagate.
-EXIT_EXCEPTION_NAMES = frozenset(
-    {"CancelledError", "KeyboardInterrupt", "SystemExit", "GeneratorExit", "Cancelled"}
-)
+EXIT_EXCEPTION_NAMES = frozenset({"CancelledError", "KeyboardInterrupt", "SystemExit", "GeneratorExit", "Cancelled"})
 CANCELLED_CLASS_GETTERS = frozenset({"get_cancelled_exc_class"})
 
 # Calls that take futures/tasks and return one that carries their results: the

@@ -31,7 +31,8 @@ def spawn_message(code: Code, spawn: Spawn, unresolved: Unresolved | None) -> st
     if unresolved is None:
         problem = f"{code.what} '{name}' has no try/except guard: {code.consequence}"
     else:
-        problem = f"{code.what} '{name}' could not be inspected ({unresolved.reason}): unless it guards itself, {code.consequence}"
+        reason = unresolved.reason
+        problem = f"{code.what} '{name}' could not be inspected ({reason}): unless it guards itself, {code.consequence}"
     return f"{problem}; wrap it: {_suggestion(spawn)}"
 
 

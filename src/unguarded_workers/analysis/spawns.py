@@ -125,7 +125,8 @@ class SpawnFinder:
             return False
         seen.add(id(class_scope))
         node = class_scope.node
-        assert isinstance(node, ast.ClassDef) and class_scope.parent is not None
+        assert isinstance(node, ast.ClassDef)
+        assert class_scope.parent is not None
         if any(self._index.qualname(base, class_scope.parent) in THREAD_BASES for base in node.bases):
             return True
         return any(self._is_thread_class(base, seen) for base in self._resolver.module_bases(class_scope))

@@ -1,0 +1,35 @@
+"""Workers for the runtime tests: module-level, so child processes can import them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+
+def fail(message: str = "boom") -> None:
+    raise ValueError(message)
+
+
+def double(x: int) -> int:
+    return 2 * x
+
+
+def fail_logging_to(path: str) -> None:
+    """Set up this process's logging to a file, then fail (as a spawned child would)."""
+    logging.basicConfig(filename=path, level=logging.INFO, format="%(levelname)s %(spawn_site)s %(message)s")
+    raise ValueError("child failed")
+
+
+def succeed_logging_to(path: str) -> None:
+    logging.basicConfig(filename=path, level=logging.INFO)
+    Path(path).write_text("child ran\n")
+
+
+class RecordTo:
+    """A picklable error handler that writes what it got to a file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __call__(self, exc: Exception) -> None:
+        Path(self.path).write_text(f"{type(exc).__name__}: {exc}\n")
