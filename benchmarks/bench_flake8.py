@@ -48,7 +48,8 @@ def run_flake8_child(with_plugin: bool, argv: list[str]) -> None:
 
 def time_flake8(with_plugin: bool, root: Path, jobs: int) -> tuple[float, float]:
     """Wall time, and CPU time of flake8 and its worker processes."""
-    args = ["--isolated", f"--jobs={jobs}", "--exit-zero", "--select=E,W,F,UW", "--quiet", str(root)]
+    args = ["--isolated", f"--jobs={jobs}", "--exit-zero", "--select=E,W,F,UW", "--quiet"]
+    args += ["--extend-exclude=site-packages", str(root)]
     command = [sys.executable, __file__, _CHILD, "with" if with_plugin else "without", *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -62,6 +63,8 @@ def time_analysis(root: Path) -> float:
     """The analysis alone, file by file, on trees parsed beforehand (as flake8 hands them)."""
     parsed = []
     for path in sorted(root.rglob("*.py")):
+        if "site-packages" in path.parts:
+            continue
         try:
             source = path.read_text(encoding="utf-8")
             with warnings.catch_warnings():

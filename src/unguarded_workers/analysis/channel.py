@@ -30,6 +30,12 @@ from .known import (
     NON_CONSUMING_METHODS,
 )
 
+# Expressions whose value carries their operand's: a container or comprehension holding
+# it, or an expression that may evaluate to it.
+_CARRIERS = (
+    ast.Starred, ast.IfExp, ast.BoolOp, ast.List, ast.Tuple, ast.Set, ast.Dict,
+    ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp,
+)  # fmt: skip
 _NON_CONSUMING_COMPARISONS = (ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.Eq, ast.NotEq)
 _VIEW_METHODS = frozenset({"values", "keys", "copy"})  # the container again, or its items
 _LEN = "builtins.len"
@@ -50,7 +56,11 @@ class ChannelAnalysis:
 
         When unsure, say consumed: a missed report costs less than a false one.
         """
+        # Climb through the expressions that only carry the value (a list holding it,
+        # `x if c else it`, `*it`) iteratively: a long chain must not exhaust the stack.
         parent = self._index.parent(node)
+        while isinstance(parent, _CARRIERS) and not (isinstance(parent, ast.IfExp) and node is parent.test):
+            node, parent = parent, self._index.parent(parent)
         if isinstance(parent, (ast.Await, ast.Return, ast.Yield, ast.YieldFrom, ast.Lambda)):
             return True
         if isinstance(parent, (ast.Expr, ast.Delete, ast.FormattedValue)):
@@ -61,10 +71,6 @@ class ChannelAnalysis:
             return not isinstance(parent.op, ast.Not)
         if isinstance(parent, ast.Compare):
             return not all(isinstance(op, _NON_CONSUMING_COMPARISONS) for op in parent.ops)
-        if isinstance(parent, (ast.Starred, ast.IfExp, ast.BoolOp, ast.List, ast.Tuple, ast.Set, ast.Dict)):
-            return self._value_consumed(parent, scope, seen)  # the container or expression carries it
-        if isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
-            return self._value_consumed(parent, scope, seen)  # an element of what it builds
         if isinstance(parent, ast.keyword):
             call = self._index.parent(parent)
             return not isinstance(call, ast.Call) or self._argument_consumed(call, scope, seen)
