@@ -20,7 +20,7 @@ SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use inst
 
 @pytest.mark.parametrize("code", ALL_CODES, ids=lambda c: c.code)
 def test_every_code_has_a_docs_page(code: Code) -> None:
-    page = DOCS / "rules" / f"{code.code}.md"
+    page = DOCS.parent / code.docs_path
     assert page.is_file(), f"{page} is missing"
     text = page.read_text(encoding="utf-8")
     assert text.startswith(f"# {code.code} {code.name}\n")

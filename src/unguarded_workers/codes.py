@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-DOCS_URL = "https://github.com/unguarded-workers/unguarded-workers/blob/main/docs/rules/{code}.md"
+# Where each code is documented, relative to the project root.
+DOCS_PATH = "docs/rules/{code}.md"
 
 
 class SpawnKind(enum.Enum):
@@ -27,8 +28,8 @@ class Code:
     consequence: str  # what happens to its exception
 
     @property
-    def docs_url(self) -> str:
-        return DOCS_URL.format(code=self.code)
+    def docs_path(self) -> str:
+        return DOCS_PATH.format(code=self.code)
 
 
 UW101 = Code(
