@@ -110,27 +110,24 @@ def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default
     with the traceback, the worker, the thread or task, and the spawn site (the
     line that called `wrap`), also set on the record as attributes.
     """
-    if target is None:
-        site = sys._getframe(1)
-        return functools.partial(
-            _guard, on_error=on_error, default=default, site=(site.f_code.co_filename, site.f_lineno)
-        )
-    caller = sys._getframe(1)
-    return _guard(target, on_error=on_error, default=default, site=(caller.f_code.co_filename, caller.f_lineno))
+    caller = sys._getframe(1)  # the spawn site: one frame lookup, here and never per call
+    policy = _Policy(on_error, default, caller.f_code.co_filename, caller.f_lineno)
+    if target is None:  # @wrap(on_error=..., default=...)
+        return functools.partial(_guard, policy=policy)
+    return _guard(target, policy)
 
 
-def _guard(target: Any, *, on_error: ErrorHandler | None, default: Any, site: tuple[str, int]) -> Any:
+def _guard(target: Any, policy: _Policy) -> Any:
     if _is_guard(target):
-        if on_error is None and default is None:
+        if policy.on_error is None and policy.default is None:
             return target  # already guarded: guard once
         target = target.args[0]
     elif inspect.iscoroutine(target):
         if target.cr_code is _await_guarded.__code__:
             return target
-        return _await_guarded(target, _Policy(on_error, default, *site))
+        return _await_guarded(target, policy)
     if not callable(target):
         raise TypeError(f"wrap() takes a callable or a coroutine object, not {type(target).__name__}")
-    policy = _Policy(on_error, default, *site)
     kind = _MethodGuard if _is_method_definition(target) else functools.partial
     guard = kind(_call_async if inspect.iscoroutinefunction(target) else _call, target, policy)
     _copy_metadata(guard, target)
