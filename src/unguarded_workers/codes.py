@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+# The project's home; reports link to the docs pages under it.
+HOMEPAGE = "https://github.com/unguarded-workers/unguarded-workers"
 # Where each code is documented, relative to the project root.
 DOCS_PATH = "docs/rules/{code}.md"
 
@@ -26,6 +28,9 @@ class Code:
     kind: SpawnKind
     what: str  # how a message names the target: "thread target 'f'"
     consequence: str  # what happens to its exception
+    # Whether `fix` applies its guard by default: a guard changes behaviour only where
+    # something consumed the failure, which for UW401 is the group cancelling siblings.
+    safe_fix: bool = True
 
     @property
     def docs_path(self) -> str:
@@ -66,6 +71,7 @@ UW401 = Code(
     SpawnKind.GROUP,
     "task-group child",
     "its exception cancels every sibling task",
+    safe_fix=False,
 )
 
 ALL_CODES: tuple[Code, ...] = (UW101, UW102, UW201, UW301, UW401)

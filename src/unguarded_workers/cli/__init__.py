@@ -1,0 +1,132 @@
+"""`unguarded-workers check|fix`: the command line over the same core as the flake8 plugin."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import __version__
+from ..config import RawSettings, load_settings
+from ..options import UNRESOLVED_CHOICES, OptionError
+from .discovery import discover
+from .engine import FileOutcome, Item, Job, Mode, run
+from .output import FORMATS
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files and directories; - is stdin")
+    parser.add_argument("--stdin-filename", metavar="NAME", help="the name reports give the file read from stdin")
+    parser.add_argument("--select", type=_comma_list, metavar="CODES", help="codes or prefixes to report (UW101,UW2)")
+    parser.add_argument("--ignore", type=_comma_list, metavar="CODES", help="codes or prefixes not to report")
+    parser.add_argument("--exclude", type=_comma_list, metavar="PATTERNS", help="replace the configured exclude")
+    parser.add_argument("--extend-exclude", type=_comma_list, metavar="PATTERNS", help="add to the exclude patterns")
+    parser.add_argument("--guards", type=_comma_list, metavar="NAMES", help="your own guards (uw-guards)")
+    parser.add_argument("--spawners", type=_comma_list, metavar="NAME:KIND", help="your own spawners (uw-spawners)")
+    parser.add_argument("--harmless-calls", type=_comma_list, metavar="NAMES", help="see uw-harmless-calls")
+    parser.add_argument("--unresolved", choices=UNRESOLVED_CHOICES, help="workers defined outside the module")
+    parser.add_argument("--fix-guard", metavar="MODULE:NAME", help="the guard fix inserts (default unguarded_workers:wrap)")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="the flake8 config file to read (default: found)")
+    parser.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: one per core)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="unguarded-workers",
+        description="Find worker spawns whose failure escapes every guard (check), and guard them (fix).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix}")
+    check = commands.add_parser("check", help="report unguarded worker spawns")
+    _add_common(check)
+    check.add_argument("--output-format", choices=sorted(FORMATS), default="text", help="default: text")
+    fix = commands.add_parser("fix", help="insert the guard at each reported spawn")
+    _add_common(fix)
+    fix.add_argument("--diff", action="store_true", help="print a unified diff and write nothing")
+    fix.add_argument("--unsafe-fixes", action="store_true", help="also fix UW401 (changes task-group semantics)")
+    return parser
+
+
+def _command_line_settings(args: argparse.Namespace) -> RawSettings:
+    given: dict[str, object] = {
+        "select": args.select,
+        "ignore": args.ignore,
+        "exclude": args.exclude,
+        "extend-exclude": args.extend_exclude,
+        "guards": args.guards,
+        "spawners": args.spawners,
+        "harmless-calls": args.harmless_calls,
+        "unresolved": args.unresolved,
+        "fix-guard": args.fix_guard,
+    }
+    return {name: value for name, value in given.items() if value is not None}  # type: ignore[misc]
+
+
+def _items(args: argparse.Namespace, exclude: Sequence[str]) -> list[Item]:
+    items = []
+    for path in discover([p for p in args.paths if p != "-"], exclude):
+        items.append(Item(path, path))
+    if "-" in args.paths:
+        items.append(Item(args.stdin_filename or "stdin", data=sys.stdin.buffer.read()))
+    return items
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _fix_summary(outcomes: Sequence[FileOutcome], mode: Mode) -> str:
+    fixed = sum(len(o.fixed) for o in outcomes)
+    files = sum(1 for o in outcomes if o.fixed)
+    left = [(o, f, reason) for o in outcomes for f, reason in zip(o.findings, o.left_reasons)]
+    verb = "would fix" if mode is Mode.DIFF else "fixed"
+    lines = [f"unguarded-workers: {verb} {_plural(fixed, 'site')} in {_plural(files, 'file')}; {len(left)} left"]
+    for outcome, finding, reason in left:
+        v = finding.violation
+        lines.append(f"  {outcome.display}:{v.line}:{v.col + 1}: {v.code.code} left: {reason}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if args.paths.count("-") > 1:
+        parser.error("- (stdin) can be given once")
+    try:
+        settings = load_settings(Path.cwd(), _command_line_settings(args), args.config)
+    except OptionError as error:
+        print(f"unguarded-workers: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    items = _items(args, settings.exclude)
+    mode = Mode.CHECK if args.command == "check" else Mode.DIFF if args.diff else Mode.FIX
+    job = Job(settings, mode, unsafe_fixes=getattr(args, "unsafe_fixes", False))
+    outcomes = list(run(items, job, args.jobs))
+
+    errors = [o.error for o in outcomes if o.error] + [o.write_error for o in outcomes if o.write_error]
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    if mode is Mode.CHECK:
+        sys.stdout.write(FORMATS[args.output_format](outcomes))
+        found = any(o.findings for o in outcomes)
+    else:
+        for outcome in outcomes:
+            if outcome.diff:
+                sys.stdout.write(outcome.diff)
+            if outcome.fixed_data is not None:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(outcome.fixed_data)
+        sys.stderr.write(_fix_summary(outcomes, mode))
+        found = any(o.findings for o in outcomes) or (mode is Mode.DIFF and any(o.diff for o in outcomes))
+    sys.stdout.flush()
+    if errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if found else EXIT_CLEAN

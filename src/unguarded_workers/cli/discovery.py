@@ -1,0 +1,63 @@
+"""Which files a run covers: the paths given, directories walked for ``*.py``."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator, Sequence
+
+# Skipped while walking a directory (a path named explicitly is still checked).
+SKIPPED_DIRS = frozenset(
+    {".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox", ".eggs", ".mypy_cache", ".venv", "venv"}
+)
+
+
+def _is_virtualenv(directory: str) -> bool:
+    # Every venv and virtualenv has this file, whatever the directory is called.
+    return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+
+
+def excluded(path: str, patterns: Sequence[str]) -> bool:
+    """flake8's rule: a pattern matches the basename or the absolute path."""
+    if not patterns:
+        return False
+    absolute = os.path.abspath(path)
+    name = os.path.basename(absolute)
+    return any(fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(absolute, pattern) for pattern in patterns)
+
+
+def discover(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[str]:
+    """Files to check, in a stable order: each path as given, directories sorted.
+
+    A path that does not exist is yielded as is, so that reading it reports the error.
+    """
+    seen: set[str] = set()
+    for path in paths:
+        if os.path.isdir(path):
+            found = _walk(path, exclude)
+        elif excluded(path, exclude):
+            continue
+        else:
+            found = iter((path,))
+        for file in found:
+            key = os.path.normcase(os.path.abspath(file))
+            if key not in seen:
+                seen.add(key)
+                yield file
+
+
+def _walk(root: str, exclude: Sequence[str]) -> Iterator[str]:
+    if excluded(root, exclude):
+        return
+    for directory, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            name
+            for name in dirnames
+            if name not in SKIPPED_DIRS
+            and not _is_virtualenv(os.path.join(directory, name))
+            and not excluded(os.path.join(directory, name), exclude)
+        )
+        for name in sorted(filenames):
+            file = os.path.join(directory, name)
+            if name.endswith(".py") and not excluded(file, exclude):
+                yield file

@@ -1,0 +1,140 @@
+"""One file in, its findings (and for `fix`, its rewrite) out; many files over all cores."""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from ..analysis import check_module
+from ..config import Settings
+from ..violation import Violation
+from .noqa import NoqaFilter
+from .sources import Source, SourceError, decode, parse, read_source
+
+# Below this many files a pool costs more to start than it saves.
+POOL_THRESHOLD = 48
+
+
+class Mode(Enum):
+    CHECK = "check"
+    DIFF = "diff"  # fix, but show the change instead of writing it
+    FIX = "fix"
+
+
+@dataclass(frozen=True)
+class Job:
+    settings: Settings
+    mode: Mode = Mode.CHECK
+    unsafe_fixes: bool = False
+
+
+@dataclass(frozen=True)
+class Item:
+    """A file to process: a path, or text read from stdin (`data`)."""
+
+    display: str
+    path: str | None = None
+    data: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    violation: Violation
+    column: int  # 1-based, in characters (flake8's text format counts UTF-8 bytes)
+
+
+@dataclass
+class FileOutcome:
+    display: str
+    findings: list[Finding] = field(default_factory=list)  # for fix runs: the sites left
+    error: str | None = None
+    fixed: list[Finding] = field(default_factory=list)
+    left_reasons: list[str] = field(default_factory=list)  # parallel to findings, fix runs only
+    diff: str | None = None
+    fixed_data: bytes | None = None  # stdin under `fix`: the whole module, fixed or not
+    write_error: str | None = None
+
+
+def _character_column(source: Source, violation: Violation) -> int:
+    lines = source.text.split("\n")
+    line = lines[violation.line - 1] if 0 < violation.line <= len(lines) else ""
+    return len(line.encode("utf-8")[: violation.col].decode("utf-8", errors="replace")) + 1
+
+
+def _load(item: Item) -> Source:
+    if item.data is not None:
+        return decode(item.data, item.display)
+    assert item.path is not None
+    return read_source(Path(item.path), item.display)
+
+
+def process(item: Item, job: Job) -> FileOutcome:
+    outcome = FileOutcome(item.display)
+    try:
+        source = _load(item)
+        tree = parse(source)
+    except SourceError as error:
+        outcome.error = str(error)
+        return outcome
+    settings = job.settings
+    violations = [v for v in check_module(tree, settings.options, source.text) if settings.reports(v.code.code)]
+    if violations:
+        noqa = NoqaFilter(source.text)
+        violations = [v for v in violations if not noqa.silenced(v.code.code, v.line)]
+    if job.mode is Mode.CHECK or not violations:
+        outcome.findings = [Finding(v, _character_column(source, v)) for v in violations]
+    else:
+        _fix(item, job, source, tree, violations, outcome)
+    if job.mode is Mode.FIX and item.path is None and outcome.fixed_data is None:
+        outcome.fixed_data = source.data  # an editor replaces its buffer with what fix prints
+    return outcome
+
+
+def _fix(
+    item: Item, job: Job, source: Source, tree: ast.Module, violations: list[Violation], outcome: FileOutcome
+) -> None:
+    from ..fix.transform import fix_module  # libcst: loaded only when a file has something to fix
+    from ..fix.write import WriteError, unified_diff, write_atomically
+
+    result = fix_module(source.text, tree, violations, job.settings.fix_guard, unsafe=job.unsafe_fixes)
+    outcome.fixed = [Finding(v, _character_column(source, v)) for v in result.fixed]
+    for violation, reason in sorted(result.left, key=lambda left: (left[0].line, left[0].col)):
+        outcome.findings.append(Finding(violation, _character_column(source, violation)))
+        outcome.left_reasons.append(reason)
+    if result.text == source.text:
+        return
+    if job.mode is Mode.DIFF:
+        outcome.diff = unified_diff(item.display, source.text, result.text)
+    elif item.path is None:
+        outcome.fixed_data = source.encode(result.text)
+    else:
+        try:
+            write_atomically(Path(item.path), source.data, source.encode(result.text))
+        except WriteError as error:
+            outcome.write_error = f"{item.display}: {error}"
+            outcome.fixed = []
+
+
+def _process_batch(items: Sequence[Item], job: Job) -> list[FileOutcome]:
+    return [process(item, job) for item in items]
+
+
+def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[FileOutcome]:
+    """Process every item; outcomes come back in the order of `items`."""
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(items) < POOL_THRESHOLD:
+        for item in items:
+            yield process(item, job)
+        return
+    # Batches amortise the pickling of the job; several per worker keep cores busy
+    # when one batch holds the slow files.
+    size = max(1, min(64, len(items) // (workers * 4)))
+    batches = [items[start : start + size] for start in range(0, len(items), size)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for outcomes in pool.map(_process_batch, batches, [job] * len(batches)):
+            yield from outcomes

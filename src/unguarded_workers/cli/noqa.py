@@ -1,0 +1,56 @@
+"""``# noqa`` comments, read exactly as flake8 reads them."""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+from collections.abc import Sequence
+
+# flake8's NOQA_INLINE_REGEXP: "# noqa" alone silences every code on the line,
+# "# noqa: UW101,UW2" the listed codes and code prefixes.
+_NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
+_SEPARATOR = re.compile(r"[,\s]")
+
+
+def _comment_lines(lines: Sequence[str]) -> dict[int, str]:
+    """Line number -> the text searched for noqa: the line, or for a token spanning
+    lines (a triple-quoted string) all the lines of it, as flake8 joins them."""
+    mapping: dict[int, str] = {}
+    first, last = len(lines) + 2, -1
+    try:
+        for token in tokenize.generate_tokens(iter(lines).__next__):
+            if token.type in (tokenize.ENDMARKER, tokenize.DEDENT):
+                continue
+            first, last = min(first, token.start[0]), max(last, token.end[0])
+            if token.type in (tokenize.NL, tokenize.NEWLINE):
+                joined = "".join(lines[first - 1 : last])
+                mapping.update(dict.fromkeys(range(first, last + 1), joined))
+                first, last = len(lines) + 2, -1
+    except (tokenize.TokenError, SyntaxError):
+        return {}
+    return mapping
+
+
+class NoqaFilter:
+    def __init__(self, text: str) -> None:
+        # Universal newlines, as flake8 reads files (str.splitlines would also split
+        # at form feeds and other separators Python does not end lines at).
+        self._lines = io.StringIO(text, newline=None).readlines()
+        self._mapping: dict[int, str] | None = None
+
+    def silenced(self, code: str, line: int) -> bool:
+        if self._mapping is None:
+            self._mapping = _comment_lines(self._lines)
+        searched = self._mapping.get(line)
+        if searched is None:
+            searched = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        match = _NOQA.search(searched)
+        if match is None:
+            return False
+        codes = match.group("codes")
+        if codes is None:
+            return True
+        listed = tuple(code for code in _SEPARATOR.split(codes) if code)
+        return code.startswith(listed)
+

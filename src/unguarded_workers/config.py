@@ -1,0 +1,263 @@
+"""Where the settings come from: flake8's config file and pyproject.toml, merged once.
+
+The flake8 plugin and the command line read the same two places with the same
+precedence, per setting: a value given on the command line wins, then the
+``[flake8]`` section's ``uw-*`` keys, then ``[tool.unguarded-workers]`` in
+pyproject.toml, then the default.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .codes import ALL_CODES
+from .options import OptionError, Options, parse_options
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised by the 3.9/3.10 tox environments
+    import tomli as tomllib
+
+PYPROJECT_TABLE = "unguarded-workers"
+FLAKE8_FILES = ("setup.cfg", "tox.ini", ".flake8")  # flake8's own search order
+
+# Setting name -> whether it holds a list. The pyproject table uses these names; the
+# flake8 section uses "uw-" + name for the analysis settings and its own keys for the
+# rest (see _FLAKE8_KEYS).
+SETTINGS: Mapping[str, bool] = {
+    "guards": True,
+    "spawners": True,
+    "harmless-calls": True,
+    "unresolved": False,
+    "fix-guard": False,
+    "select": True,
+    "ignore": True,
+    "exclude": True,
+    "extend-exclude": True,
+}
+_FLAKE8_KEYS: Mapping[str, str] = {
+    "uw-guards": "guards",
+    "uw-spawners": "spawners",
+    "uw-harmless-calls": "harmless-calls",
+    "uw-unresolved": "unresolved",
+    "uw-fix-guard": "fix-guard",
+    "exclude": "exclude",
+    "extend-exclude": "extend-exclude",
+}
+# flake8's ignore lists apply to every plugin; the entries that can name a UW code
+# ("U", "UW", "UW4", "UW401") are the ones both tools honour.
+_FLAKE8_IGNORE_KEYS = ("ignore", "extend-ignore")
+
+DEFAULT_GUARD = "unguarded_workers:wrap"
+
+RawSettings = dict[str, "str | list[str]"]
+
+
+@dataclass(frozen=True)
+class GuardRef:
+    """The helper `fix` inserts: ``from module import name``."""
+
+    module: str
+    name: str
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.module}.{self.name}"
+
+    @classmethod
+    def parse(cls, value: str) -> GuardRef:
+        module, sep, name = value.strip().partition(":")
+        parts = module.split(".")
+        if not sep or not name.isidentifier() or not all(part.isidentifier() for part in parts):
+            raise OptionError(f"fix-guard: {value!r} is not MODULE:NAME, like 'myapp.concurrency:safe'")
+        return cls(module, name)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the command line needs: the analysis options and what to report."""
+
+    options: Options = field(default_factory=Options)
+    select: tuple[str, ...] = ("UW",)
+    ignore: tuple[str, ...] = ()
+    # Patterns: a bare name matches any path component's basename; one holding a
+    # "/" is anchored to the directory of the file that set it (as in flake8).
+    exclude: tuple[str, ...] = ()
+    fix_guard: GuardRef = field(default_factory=lambda: GuardRef.parse(DEFAULT_GUARD))
+
+    def reports(self, code: str) -> bool:
+        """Whether --select/--ignore let `code` through; the longer matching prefix wins."""
+        selected = max((len(p) for p in self.select if code.startswith(p)), default=-1)
+        ignored = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
+        return selected > ignored
+
+
+@dataclass
+class _Layer:
+    values: RawSettings
+    base: Path  # the directory relative exclude patterns are anchored to
+
+
+def _split(value: str) -> list[str]:
+    # flake8's list syntax: commas and/or newlines.
+    return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
+
+
+def find_flake8_config(start: Path) -> Path | None:
+    """The file flake8 would read: the first of setup.cfg, tox.ini, .flake8 with a
+    ``[flake8]`` section, from `start` up to (not including) the home directory."""
+    home = Path.home()
+    for directory in (start, *start.parents):
+        if directory == home:
+            break
+        for name in FLAKE8_FILES:
+            candidate = directory / name
+            if candidate.is_file() and "flake8" in _read_ini(candidate):
+                return candidate
+    return None
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest pyproject.toml, from `start` upwards, with a ``[tool.unguarded-workers]`` table."""
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file() and PYPROJECT_TABLE in _read_toml(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
+def _read_ini(path: Path) -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except (UnicodeDecodeError, configparser.Error) as error:
+        raise OptionError(f"{path}: cannot read: {error}") from None
+    return parser
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise OptionError(f"{path}: cannot read: {error}") from None
+
+
+def _flake8_layer(path: Path) -> _Layer:
+    section = _read_ini(path)["flake8"]
+    values: RawSettings = {}
+    for raw_key, raw_value in section.items():
+        key = raw_key.replace("_", "-")
+        if key in _FLAKE8_KEYS:
+            name = _FLAKE8_KEYS[key]
+            values[name] = _split(raw_value) if SETTINGS[name] else raw_value.strip()
+        elif key in _FLAKE8_IGNORE_KEYS:
+            codes = [entry for entry in _split(raw_value) if any(c.code.startswith(entry) for c in ALL_CODES)]
+            ignored = values.setdefault("ignore", [])
+            assert isinstance(ignored, list)
+            ignored.extend(codes)
+    return _Layer(values, path.parent)
+
+
+def _pyproject_layer(path: Path) -> _Layer:
+    table = _read_toml(path).get("tool", {})
+    assert isinstance(table, dict)
+    raw = table[PYPROJECT_TABLE]
+    where = f"{path}: [tool.{PYPROJECT_TABLE}]"
+    if not isinstance(raw, dict):
+        raise OptionError(f"{where} is not a table")
+    values: RawSettings = {}
+    for key, value in raw.items():
+        name = key.replace("_", "-")
+        if name not in SETTINGS:
+            raise OptionError(f"{where}: unknown setting {key!r} (known: {', '.join(SETTINGS)})")
+        if SETTINGS[name]:
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise OptionError(f"{where}: {key} must be a list of strings")
+            values[name] = [item.strip() for item in value if item.strip()]
+        else:
+            if not isinstance(value, str):
+                raise OptionError(f"{where}: {key} must be a string")
+            values[name] = value
+    return _Layer(values, path.parent)
+
+
+def merge(layers: Sequence[_Layer]) -> tuple[RawSettings, tuple[str, ...]]:
+    """Per setting, the first layer that sets it wins; exclude patterns are anchored
+    to the directory of the layer that gave them."""
+    merged: RawSettings = {}
+    exclude: list[str] = []
+    for name in SETTINGS:
+        for layer in layers:
+            if name in layer.values:
+                value = layer.values[name]
+                if name in ("exclude", "extend-exclude"):
+                    assert isinstance(value, list)
+                    exclude.extend(_anchor(pattern, layer.base) for pattern in value)
+                else:
+                    merged[name] = value
+                if name != "extend-exclude":
+                    break
+    return merged, tuple(exclude)
+
+
+def _anchor(pattern: str, base: Path) -> str:
+    if "/" in pattern or os.sep in pattern:
+        return os.path.normpath(os.path.join(base, pattern))
+    return pattern
+
+
+def file_layers(cwd: Path, flake8_config: Path | None = None) -> list[_Layer]:
+    """The configuration files' layers, highest precedence first."""
+    layers = []
+    flake8_path = flake8_config or find_flake8_config(cwd)
+    if flake8_path is not None:
+        layers.append(_flake8_layer(flake8_path))
+    pyproject = find_pyproject(cwd)
+    if pyproject is not None:
+        layers.append(_pyproject_layer(pyproject))
+    return layers
+
+
+def command_line_layer(values: RawSettings, cwd: Path) -> _Layer:
+    return _Layer(values, cwd)
+
+
+def _list(raw: RawSettings, name: str) -> list[str]:
+    value = raw.get(name, [])
+    assert isinstance(value, list)
+    return value
+
+
+def build_options(raw: RawSettings, extra_guards: Sequence[str] = ()) -> Options:
+    unresolved = raw.get("unresolved", "report")
+    assert isinstance(unresolved, str)
+    return parse_options(
+        guards=[*_list(raw, "guards"), *extra_guards],
+        spawners=_list(raw, "spawners"),
+        harmless_calls=_list(raw, "harmless-calls"),
+        unresolved=unresolved,
+    )
+
+
+def build_settings(raw: RawSettings, exclude: tuple[str, ...]) -> Settings:
+    fix_guard_text = raw.get("fix-guard", DEFAULT_GUARD)
+    assert isinstance(fix_guard_text, str)
+    fix_guard = GuardRef.parse(fix_guard_text)
+    # The configured fix guard is a guard: code it fixed must check clean.
+    options = build_options(raw, extra_guards=[fix_guard.dotted])
+    select = tuple(code.upper() for code in _list(raw, "select")) or ("UW",)
+    ignore = tuple(code.upper() for code in _list(raw, "ignore"))
+    return Settings(options, select, ignore, exclude, fix_guard)
+
+
+def load_settings(cwd: Path, command_line: RawSettings, flake8_config: Path | None = None) -> Settings:
+    """Merge the command line with the configuration files found from `cwd`."""
+    layers = [command_line_layer(command_line, cwd), *file_layers(cwd, flake8_config)]
+    raw, exclude = merge(layers)
+    return build_settings(raw, exclude)

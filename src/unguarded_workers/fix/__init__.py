@@ -1,0 +1,1 @@
+"""The autofix: put the guard at each reported spawn site (needs libcst; imported only by `fix`)."""
