@@ -126,8 +126,10 @@ def find_pyproject(start: Path) -> Path | None:
     """The nearest pyproject.toml, from `start` upwards, with a ``[tool.unguarded-workers]`` table."""
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file() and PYPROJECT_TABLE in _read_toml(candidate).get("tool", {}):
-            return candidate
+        if candidate.is_file():
+            tool = _read_toml(candidate).get("tool")
+            if isinstance(tool, dict) and PYPROJECT_TABLE in tool:
+                return candidate
     return None
 
 
@@ -212,20 +214,16 @@ def _anchor(pattern: str, base: Path) -> str:
     return pattern
 
 
-def file_layers(cwd: Path, flake8_config: Path | None = None) -> list[_Layer]:
+def file_layers(cwd: Path, flake8_config: Path | None = None, *, read_flake8: bool = True) -> list[_Layer]:
     """The configuration files' layers, highest precedence first."""
     layers = []
-    flake8_path = flake8_config or find_flake8_config(cwd)
+    flake8_path = flake8_config or (find_flake8_config(cwd) if read_flake8 else None)
     if flake8_path is not None:
         layers.append(_flake8_layer(flake8_path))
     pyproject = find_pyproject(cwd)
     if pyproject is not None:
         layers.append(_pyproject_layer(pyproject))
     return layers
-
-
-def command_line_layer(values: RawSettings, cwd: Path) -> _Layer:
-    return _Layer(values, cwd)
 
 
 def _list(raw: RawSettings, name: str) -> list[str]:
@@ -256,8 +254,14 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...]) -> Settings:
     return Settings(options, select, ignore, exclude, fix_guard)
 
 
-def load_settings(cwd: Path, command_line: RawSettings, flake8_config: Path | None = None) -> Settings:
-    """Merge the command line with the configuration files found from `cwd`."""
-    layers = [command_line_layer(command_line, cwd), *file_layers(cwd, flake8_config)]
+def load_settings(
+    cwd: Path, given: RawSettings, flake8_config: Path | None = None, *, read_flake8: bool = True
+) -> Settings:
+    """Merge settings `given` (the command line) with the configuration files found from `cwd`.
+
+    The flake8 plugin passes what flake8 parsed as `given` (flake8 has read its own
+    config file into it) and `read_flake8=False`.
+    """
+    layers = [_Layer(given, cwd), *file_layers(cwd, flake8_config, read_flake8=read_flake8)]
     raw, exclude = merge(layers)
     return build_settings(raw, exclude)

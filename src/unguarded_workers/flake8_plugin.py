@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ast
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from flake8.exceptions import ExecutionError
@@ -12,13 +13,14 @@ from flake8.options.manager import OptionManager
 
 from . import __version__
 from .analysis import check_module
-from .options import UNRESOLVED_CHOICES, OptionError, Options, parse_options
+from .config import RawSettings, Settings, load_settings
+from .options import UNRESOLVED_CHOICES, OptionError
 
 
 class UnguardedWorkersChecker:
     name = "unguarded-workers"
     version = __version__
-    options: ClassVar[Options] = Options()
+    settings: ClassVar[Settings] = Settings()
 
     def __init__(self, tree: ast.Module, lines: Sequence[str]) -> None:
         self._tree = tree
@@ -28,7 +30,7 @@ class UnguardedWorkersChecker:
     def add_options(cls, manager: OptionManager) -> None:
         manager.add_option(
             "--uw-guards",
-            default=[],
+            default=None,
             parse_from_config=True,
             comma_separated_list=True,
             help="Dotted names of your own guards, used around a worker or as its decorator "
@@ -36,7 +38,7 @@ class UnguardedWorkersChecker:
         )
         manager.add_option(
             "--uw-spawners",
-            default=[],
+            default=None,
             parse_from_config=True,
             comma_separated_list=True,
             help="Your own spawn helpers as NAME:KIND, KIND one of thread, executor, task, group "
@@ -44,32 +46,49 @@ class UnguardedWorkersChecker:
         )
         manager.add_option(
             "--uw-harmless-calls",
-            default=[],
+            default=None,
             parse_from_config=True,
             comma_separated_list=True,
             help="Dotted names of calls that never make a worker body unguarded (e.g. metrics.incr).",
         )
         manager.add_option(
             "--uw-unresolved",
-            default="report",
+            default=None,
             parse_from_config=True,
             choices=UNRESOLVED_CHOICES,
             help="Report workers defined outside the module, which cannot be inspected (default: report).",
         )
+        manager.add_option(
+            "--uw-fix-guard",
+            default=None,
+            parse_from_config=True,
+            help="The guard `unguarded-workers fix` inserts, as MODULE:NAME (default: unguarded_workers:wrap); "
+            "it counts as a guard here too.",
+        )
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
-        try:
-            cls.options = parse_options(
-                guards=options.uw_guards,
-                spawners=options.uw_spawners,
-                harmless_calls=options.uw_harmless_calls,
-                unresolved=options.uw_unresolved,
+        # None means "not given to flake8": then [tool.unguarded-workers] in
+        # pyproject.toml, if any, decides (docs/configuration.md, "Precedence").
+        given: RawSettings = {
+            name: value
+            for name, value in (
+                ("guards", options.uw_guards),
+                ("spawners", options.uw_spawners),
+                ("harmless-calls", options.uw_harmless_calls),
+                ("unresolved", options.uw_unresolved),
+                ("fix-guard", options.uw_fix_guard),
             )
+            if value is not None
+        }
+        try:
+            cls.settings = load_settings(Path.cwd(), given, read_flake8=False)
         except OptionError as error:
             raise ExecutionError(f"unguarded-workers: {error}") from None
 
     def run(self) -> Iterator[tuple[int, int, str, Any]]:
         source = "".join(self._lines)
-        for violation in check_module(self._tree, self.options, source):
-            yield violation.line, violation.col, violation.flake8_text(), type(self)
+        settings = self.settings
+        for violation in check_module(self._tree, settings.options, source):
+            if settings.reports(violation.code.code):
+                yield violation.line, violation.col, violation.flake8_text(), type(self)

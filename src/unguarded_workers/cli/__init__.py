@@ -32,7 +32,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spawners", type=_comma_list, metavar="NAME:KIND", help="your own spawners (uw-spawners)")
     parser.add_argument("--harmless-calls", type=_comma_list, metavar="NAMES", help="see uw-harmless-calls")
     parser.add_argument("--unresolved", choices=UNRESOLVED_CHOICES, help="workers defined outside the module")
-    parser.add_argument("--fix-guard", metavar="MODULE:NAME", help="the guard fix inserts (default unguarded_workers:wrap)")
+    parser.add_argument("--fix-guard", metavar="MODULE:NAME", help="the guard fix inserts (unguarded_workers:wrap)")
     parser.add_argument("--config", type=Path, metavar="FILE", help="the flake8 config file to read (default: found)")
     parser.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: one per core)")
 
@@ -112,8 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes = list(run(items, job, args.jobs))
 
     errors = [o.error for o in outcomes if o.error] + [o.write_error for o in outcomes if o.write_error]
-    for error in errors:
-        print(f"error: {error}", file=sys.stderr)
+    for message in errors:
+        print(f"error: {message}", file=sys.stderr)
     if mode is Mode.CHECK:
         sys.stdout.write(FORMATS[args.output_format](outcomes))
         found = any(o.findings for o in outcomes)

@@ -6,7 +6,7 @@ import ast
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
@@ -73,6 +73,15 @@ def _load(item: Item) -> Source:
     return read_source(Path(item.path), item.display)
 
 
+def _reported(source: Source, tree: ast.Module, settings: Settings) -> list[Violation]:
+    """What `check` reports for the module: the analysis, less unselected codes and noqa lines."""
+    violations = [v for v in check_module(tree, settings.options, source.text) if settings.reports(v.code.code)]
+    if violations:
+        noqa = NoqaFilter(source.text)
+        violations = [v for v in violations if not noqa.silenced(v.code.code, v.line)]
+    return violations
+
+
 def process(item: Item, job: Job) -> FileOutcome:
     outcome = FileOutcome(item.display)
     try:
@@ -81,35 +90,29 @@ def process(item: Item, job: Job) -> FileOutcome:
     except SourceError as error:
         outcome.error = str(error)
         return outcome
-    settings = job.settings
-    violations = [v for v in check_module(tree, settings.options, source.text) if settings.reports(v.code.code)]
-    if violations:
-        noqa = NoqaFilter(source.text)
-        violations = [v for v in violations if not noqa.silenced(v.code.code, v.line)]
+    violations = _reported(source, tree, job.settings)
     if job.mode is Mode.CHECK or not violations:
         outcome.findings = [Finding(v, _character_column(source, v)) for v in violations]
     else:
-        _fix(item, job, source, tree, violations, outcome)
+        _fix(item, job, source, tree=tree, violations=violations, outcome=outcome)
     if job.mode is Mode.FIX and item.path is None and outcome.fixed_data is None:
         outcome.fixed_data = source.data  # an editor replaces its buffer with what fix prints
     return outcome
 
 
 def _fix(
-    item: Item, job: Job, source: Source, tree: ast.Module, violations: list[Violation], outcome: FileOutcome
+    item: Item, job: Job, source: Source, *, tree: ast.Module, violations: list[Violation], outcome: FileOutcome
 ) -> None:
     from ..fix.transform import fix_module  # libcst: loaded only when a file has something to fix
     from ..fix.write import WriteError, unified_diff, write_atomically
 
     result = fix_module(source.text, tree, violations, job.settings.fix_guard, unsafe=job.unsafe_fixes)
-    outcome.fixed = [Finding(v, _character_column(source, v)) for v in result.fixed]
-    for violation, reason in sorted(result.left, key=lambda left: (left[0].line, left[0].col)):
-        outcome.findings.append(Finding(violation, _character_column(source, violation)))
-        outcome.left_reasons.append(reason)
-    if result.text == source.text:
-        return
-    if job.mode is Mode.DIFF:
-        outcome.diff = unified_diff(item.display, source.text, result.text)
+    left = sorted(result.left, key=lambda site: (site[0].line, site[0].col))
+    fixed_source = replace(source, text=result.text)
+    if result.text == source.text or job.mode is Mode.DIFF:
+        fixed_source = source
+        if result.text != source.text:
+            outcome.diff = unified_diff(item.display, source.text, result.text)
     elif item.path is None:
         outcome.fixed_data = source.encode(result.text)
     else:
@@ -117,7 +120,32 @@ def _fix(
             write_atomically(Path(item.path), source.data, source.encode(result.text))
         except WriteError as error:
             outcome.write_error = f"{item.display}: {error}"
-            outcome.fixed = []
+            outcome.findings = [Finding(v, _character_column(source, v)) for v in violations]
+            outcome.left_reasons = ["the file was not written"] * len(violations)
+            return
+    outcome.fixed = [Finding(v, _character_column(source, v)) for v in result.fixed]
+    if fixed_source is not source and left:
+        # Report what is left where it now is in the fixed file (imports and
+        # decorators moved it); re-checking also confirms nothing new appeared.
+        left = _relocate(left, _reported(fixed_source, parse(fixed_source), job.settings))
+    for violation, reason in left:
+        outcome.findings.append(Finding(violation, _character_column(fixed_source, violation)))
+        outcome.left_reasons.append(reason)
+
+
+def _relocate(left: list[tuple[Violation, str]], now: list[Violation]) -> list[tuple[Violation, str]]:
+    """Pair each site still reported after a fix with the reason it was left.
+
+    Fixes only insert text, so the sites left keep their order and codes.
+    """
+    reasons: dict[str, list[str]] = {}
+    for violation, reason in left:
+        reasons.setdefault(violation.code.code, []).append(reason)
+    relocated = []
+    for violation in now:
+        queue = reasons.get(violation.code.code)
+        relocated.append((violation, queue.pop(0) if queue else "still reported after the fix (please report)"))
+    return relocated
 
 
 def _process_batch(items: Sequence[Item], job: Job) -> list[FileOutcome]:

@@ -7,8 +7,8 @@ import re
 import tokenize
 from collections.abc import Sequence
 
-# flake8's NOQA_INLINE_REGEXP: "# noqa" alone silences every code on the line,
-# "# noqa: UW101,UW2" the listed codes and code prefixes.
+# flake8's NOQA_INLINE_REGEXP: the bare comment silences every code on the line;
+# followed by a colon and codes, only the listed codes and code prefixes.
 _NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 _SEPARATOR = re.compile(r"[,\s]")
 
@@ -53,4 +53,3 @@ class NoqaFilter:
             return True
         listed = tuple(code for code in _SEPARATOR.split(codes) if code)
         return code.startswith(listed)
-

@@ -63,7 +63,7 @@ def _rule(code: Code) -> dict[str, object]:
         "id": code.code,
         "name": code.name,
         "shortDescription": {"text": f"Unguarded {code.what}: {code.consequence}"},
-        "fullDescription": {"text": f"A {code.what} with no guard around its body and no channel back: {code.consequence}."},
+        "fullDescription": {"text": f"A {code.what} with no try/except guard and no channel back: {code.consequence}."},
         "helpUri": docs_url(code),
         "help": {"text": f"Guard it at the spawn line with unguarded_workers.wrap. See {docs_url(code)}"},
         "defaultConfiguration": {"level": "error"},

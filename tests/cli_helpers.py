@@ -1,0 +1,35 @@
+"""Running the command line in-process, the way a shell would, and reading its answer."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+from unguarded_workers.cli import main
+
+
+@dataclass(frozen=True)
+class Result:
+    status: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str, stdin: bytes | None = None) -> Result:
+    """Run `unguarded-workers ARGS` in this process (cwd as the test set it)."""
+    saved = sys.stdin
+    if stdin is not None:
+        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    try:
+        status = main(list(args))
+    finally:
+        sys.stdin = saved
+    captured = capsys.readouterr()
+    return Result(status, captured.out, captured.err)
