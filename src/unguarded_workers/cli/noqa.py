@@ -38,8 +38,12 @@ class NoqaFilter:
         # at form feeds and other separators Python does not end lines at).
         self._lines = io.StringIO(text, newline=None).readlines()
         self._mapping: dict[int, str] | None = None
+        # Tokenizing is the slow part; most files have no such comment at all.
+        self._any = _NOQA.search(text) is not None
 
     def silenced(self, code: str, line: int) -> bool:
+        if not self._any:
+            return False
         if self._mapping is None:
             self._mapping = _comment_lines(self._lines)
         searched = self._mapping.get(line)

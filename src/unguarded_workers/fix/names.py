@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from ..config import GuardRef
@@ -54,10 +55,12 @@ def _names_in_use(tree: ast.Module) -> tuple[set[str], bool]:
     return names, star
 
 
-def choose_guard_name(tree: ast.Module, guard: GuardRef) -> GuardName:
+def choose_guard_name(tree: ast.Module, guard: GuardRef, text: str) -> GuardName:
     imported = _module_imports(tree, guard)
     if imported is not None:
         return GuardName(imported, needs_import=False, asname=None)
+    if not re.search(rf"\b{re.escape(guard.name)}\b|\bimport\s*\*", text):
+        return GuardName(guard.name, True, None)  # the name appears nowhere: no walk needed
     in_use, star = _names_in_use(tree)
     # A star import could rebind a public name after ours; "_" names are never
     # exported by one unless listed in __all__.
