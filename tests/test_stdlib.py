@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 import sysconfig
 import warnings
 from pathlib import Path
@@ -36,3 +42,41 @@ def test_analysis_never_raises_on_the_standard_library() -> None:
             assert 1 <= violation.line <= source.count("\n") + 1
     assert analysed > 500
     assert reported > 0  # the stdlib does spawn unguarded workers (e.g. in its tests)
+
+
+def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "unguarded_workers", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.py"))}
+
+
+def test_fix_over_a_copy_of_the_standard_library(tmp_path: Path) -> None:
+    root = tmp_path / "stdlib"
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for path in stdlib_files():
+        copy = root / path.relative_to(stdlib)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
+    before = _snapshot(root)
+
+    check = _run(root, "check", "--output-format=json", ".")
+    with_findings = {os.path.normpath(record["path"]) for record in json.loads(check.stdout)}
+    assert with_findings, check.stderr
+
+    fix = _run(root, "fix", "--unsafe-fixes", ".")
+    assert "Traceback" not in fix.stderr
+    assert re.search(r"fixed \d+ sites in \d+ files; 0 left", fix.stderr), fix.stderr
+    after = _snapshot(root)
+    changed = {path for path in before if after[path] != before[path]}
+    assert changed == with_findings  # and every file without findings is byte-identical
+    for path in changed:
+        compile(after[path], path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+
+    again = _run(root, "fix", "--unsafe-fixes", ".")
+    assert "fixed 0 sites in 0 files; 0 left" in again.stderr
+    assert _snapshot(root) == after
+    assert json.loads(_run(root, "check", "--output-format=json", ".").stdout) == []

@@ -214,13 +214,15 @@ def _anchor(pattern: str, base: Path) -> str:
     return pattern
 
 
-def file_layers(cwd: Path, flake8_config: Path | None = None, *, read_flake8: bool = True) -> list[_Layer]:
+def file_layers(
+    cwd: Path, flake8_config: Path | None = None, *, read_flake8: bool = True, read_pyproject: bool = True
+) -> list[_Layer]:
     """The configuration files' layers, highest precedence first."""
     layers = []
     flake8_path = flake8_config or (find_flake8_config(cwd) if read_flake8 else None)
     if flake8_path is not None:
         layers.append(_flake8_layer(flake8_path))
-    pyproject = find_pyproject(cwd)
+    pyproject = find_pyproject(cwd) if read_pyproject else None
     if pyproject is not None:
         layers.append(_pyproject_layer(pyproject))
     return layers
@@ -255,13 +257,19 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...]) -> Settings:
 
 
 def load_settings(
-    cwd: Path, given: RawSettings, flake8_config: Path | None = None, *, read_flake8: bool = True
+    cwd: Path,
+    given: RawSettings,
+    flake8_config: Path | None = None,
+    *,
+    read_flake8: bool = True,
+    read_pyproject: bool = True,
 ) -> Settings:
     """Merge settings `given` (the command line) with the configuration files found from `cwd`.
 
     The flake8 plugin passes what flake8 parsed as `given` (flake8 has read its own
     config file into it) and `read_flake8=False`.
     """
-    layers = [_Layer(given, cwd), *file_layers(cwd, flake8_config, read_flake8=read_flake8)]
+    files = file_layers(cwd, flake8_config, read_flake8=read_flake8, read_pyproject=read_pyproject)
+    layers = [_Layer(given, cwd), *files]
     raw, exclude = merge(layers)
     return build_settings(raw, exclude)

@@ -82,7 +82,9 @@ class UnguardedWorkersChecker:
             if value is not None
         }
         try:
-            cls.settings = load_settings(Path.cwd(), given, read_flake8=False)
+            cls.settings = load_settings(
+                Path.cwd(), given, read_flake8=False, read_pyproject=not getattr(options, "isolated", False)
+            )
         except OptionError as error:
             raise ExecutionError(f"unguarded-workers: {error}") from None
 

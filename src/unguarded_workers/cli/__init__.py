@@ -34,6 +34,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unresolved", choices=UNRESOLVED_CHOICES, help="workers defined outside the module")
     parser.add_argument("--fix-guard", metavar="MODULE:NAME", help="the guard fix inserts (unguarded_workers:wrap)")
     parser.add_argument("--config", type=Path, metavar="FILE", help="the flake8 config file to read (default: found)")
+    parser.add_argument("--isolated", action="store_true", help="read no configuration file (as flake8 --isolated)")
     parser.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: one per core)")
 
 
@@ -102,7 +103,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.paths.count("-") > 1:
         parser.error("- (stdin) can be given once")
     try:
-        settings = load_settings(Path.cwd(), _command_line_settings(args), args.config)
+        settings = load_settings(
+            Path.cwd(),
+            _command_line_settings(args),
+            args.config,
+            read_flake8=not args.isolated,
+            read_pyproject=not args.isolated,
+        )
     except OptionError as error:
         print(f"unguarded-workers: error: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -29,12 +29,18 @@ def decode(data: bytes, display: str, path: Path | None = None) -> Source:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise SourceError(f"{display}: cannot read: {error.msg}") from None
+        # Raised for an unknown declared encoding, and for bytes in the first two
+        # lines that are not UTF-8 when nothing is declared: say which byte.
+        encoding = "utf-8"
+        if "invalid or missing encoding declaration" not in str(error.msg):
+            raise SourceError(f"{display}: cannot read: {error.msg}") from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise SourceError(f"{display}:{line}: not valid {encoding}: {error.reason} (byte {error.start})") from None
+        column = error.start - data.rfind(b"\n", 0, error.start)  # 1-based, in bytes
+        name = "utf-8" if encoding == "utf-8-sig" else encoding
+        raise SourceError(f"{display}:{line}:{column}: not valid {name}: {error.reason}") from None
     return Source(display, path, data, text, encoding)
 
 
