@@ -159,3 +159,49 @@ def test_bad_option_in_config_file(tmp_path: Path) -> None:
 def test_plugin_is_registered_under_uw() -> None:
     result = flake8("--version")
     assert "unguarded-workers" in result.stdout
+
+
+CONFIGURED = (
+    "import threading\nfrom myapp import fire, safe, shield\n\n"
+    "async def job():\n    await step()\n\n"
+    "threading.Thread(target=safe(job))\n"
+    "threading.Thread(target=shield(job))\n"
+    "fire(job())\n"
+)
+
+
+def test_pyproject_table_is_read_and_flake8_config_wins_per_setting(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(CONFIGURED)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.unguarded-workers]\nguards = ["myapp.safe"]\nspawners = ["myapp.fire:task"]\nignore = ["UW3"]\n'
+    )
+    from_pyproject = flake8_in(tmp_path, "--select=UW", "m.py")
+    assert codes_and_positions(from_pyproject.stdout) == [(8, 1, "UW101")], from_pyproject.stderr
+
+    (tmp_path / ".flake8").write_text("[flake8]\nselect = UW\nuw-guards = myapp.shield\n")
+    with_flake8 = flake8_in(tmp_path, "m.py")
+    assert codes_and_positions(with_flake8.stdout) == [(7, 1, "UW101")], with_flake8.stderr
+
+    isolated = flake8_in(tmp_path, "--isolated", "--select=UW", "m.py")
+    assert [row for row, _, _ in codes_and_positions(isolated.stdout)] == [7, 8]
+
+
+def test_the_configured_fix_guard_counts_as_a_guard(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text(CONFIGURED)
+    (tmp_path / "pyproject.toml").write_text('[tool.unguarded-workers]\nfix-guard = "myapp:shield"\n')
+    assert codes_and_positions(flake8_in(tmp_path, "--select=UW", "m.py").stdout) == [(7, 1, "UW101")]
+
+
+def test_bad_pyproject_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("x = 1\n")
+    (tmp_path / "pyproject.toml").write_text('[tool.unguarded-workers]\nunresolved = "never"\n')
+    result = flake8_in(tmp_path, "m.py")
+    assert result.returncode != 0
+    assert "uw-unresolved: 'never' is not one of report, skip" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def flake8_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flake8", *args], capture_output=True, text=True, cwd=cwd, check=False
+    )

@@ -1,7 +1,8 @@
-"""Every code is documented and has fixtures that report it and fixtures that do not."""
+"""Every code, setting and option is documented; every code has fixtures that report it and that do not."""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,9 @@ from conftest import FIXTURES, Fixture
 from unguarded_workers.analysis.index import ModuleIndex
 from unguarded_workers.analysis.resolve import Resolver
 from unguarded_workers.analysis.spawns import SpawnFinder
+from unguarded_workers.cli import build_parser
 from unguarded_workers.codes import ALL_CODES, Code, SpawnKind
+from unguarded_workers.config import SETTINGS
 
 DOCS = Path(__file__).parent.parent / "docs"
 SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Options", "## Fix safety")
@@ -51,10 +54,23 @@ def _spawns_of_kind(fixture: Fixture, kind: SpawnKind) -> int:
     return sum(1 for spawn in finder.spawns() if spawn.kind is kind)
 
 
-def test_configuration_page_lists_every_option() -> None:
+def test_configuration_page_lists_every_setting() -> None:
     text = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    for option in ("uw-guards", "uw-spawners", "uw-harmless-calls", "uw-unresolved"):
-        assert f"`{option}`" in text
+    for setting in SETTINGS:
+        assert f"`{setting}`" in text, setting
+    for flake8_key in ("uw-guards", "uw-spawners", "uw-harmless-calls", "uw-unresolved", "uw-fix-guard"):
+        assert f"`{flake8_key}`" in text, flake8_key
+
+
+def test_every_command_line_option_is_documented() -> None:
+    text = "".join(path.read_text(encoding="utf-8") for path in DOCS.glob("*.md"))
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for command in commands.choices.values():
+        for action in command._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    assert f"`{flag}" in text, flag
 
 
 def test_importing_the_package_loads_no_linter() -> None:
@@ -66,3 +82,19 @@ def test_importing_the_package_loads_no_linter() -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_checking_never_loads_libcst(tmp_path: Path) -> None:
+    """libcst is for `fix` on files with findings; the plugin and `check` never import it."""
+    (tmp_path / "m.py").write_text("import threading\n\ndef w():\n    step()\n\nthreading.Thread(target=w).start()\n")
+    script = (
+        "import sys\n"
+        "import unguarded_workers.flake8_plugin\n"
+        "from unguarded_workers.cli import main\n"
+        "status = main(['check', '-j', '1', 'm.py'])\n"
+        "print(status, 'libcst' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert result.stdout.splitlines()[-1] == "1 False"
