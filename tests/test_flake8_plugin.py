@@ -202,6 +202,4 @@ def test_bad_pyproject_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def flake8_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flake8", *args], capture_output=True, text=True, cwd=cwd, check=False
-    )
+    return subprocess.run([sys.executable, "-m", "flake8", *args], capture_output=True, text=True, cwd=cwd, check=False)

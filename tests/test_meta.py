@@ -94,7 +94,5 @@ def test_checking_never_loads_libcst(tmp_path: Path) -> None:
         "status = main(['check', '-j', '1', 'm.py'])\n"
         "print(status, 'libcst' in sys.modules)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path
-    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert result.stdout.splitlines()[-1] == "1 False"
