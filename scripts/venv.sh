@@ -8,7 +8,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 (cd "$UW_ROOT" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 \
     | grep -v "^WARNING: Location" || true)
-"$VENV/bin/python" -c "import unguarded_workers, flake8, pytest" || {
+"$VENV/bin/python" -c "import unguarded_workers, flake8, libcst, pytest" || {
     echo "error: setting up $VENV failed (see pip's output above)" >&2
     exit 2
 }
