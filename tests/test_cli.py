@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import stat
@@ -339,3 +340,24 @@ def test_entry_points(workdir: Path) -> None:
         result = subprocess.run([*command, "--version"], capture_output=True, text=True, check=False)
         assert result.returncode == 0
         assert result.stdout.startswith("unguarded-workers ")
+
+
+def test_a_bug_on_one_file_is_reported_against_it_and_the_run_goes_on(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from unguarded_workers.cli import engine
+
+    real_check = engine.check_module
+
+    def check_failing_on_a(tree: ast.Module, *args: object, **kwargs: object) -> object:
+        if any(isinstance(node, ast.Name) and node.id == "trigger" for node in ast.walk(tree)):
+            raise AssertionError("a bug")
+        return real_check(tree, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "check_module", check_failing_on_a)
+    (workdir / "a.py").write_text("trigger = 1\n")
+    (workdir / "b.py").write_text(BAD)
+    result = run_cli(capsys, "check", "-j", "1", "a.py", "b.py")
+    assert result.status == 2
+    assert result.err == "error: a.py: internal error, please report: AssertionError: a bug\n"
+    assert len(_locations(result)) == 4

@@ -55,7 +55,8 @@ def test_check_hook_fails_fix_hook_fixes_then_both_pass(tmp_path: Path) -> None:
     project.mkdir()
     (project / "service.py").write_text(BAD)
     (project / ".pre-commit-config.yaml").write_text(
-        f"repos:\n- repo: {hooks}\n  rev: {revision}\n  hooks:\n  - id: unguarded-workers\n  - id: unguarded-workers-fix\n"
+        f"repos:\n- repo: {hooks}\n  rev: {revision}\n"
+        "  hooks:\n  - id: unguarded-workers\n  - id: unguarded-workers-fix\n"
     )
     _git(project, "init", "-q")
     _git(project, "add", "-A")

@@ -148,8 +148,17 @@ def _relocate(left: list[tuple[Violation, str]], now: list[Violation]) -> list[t
     return relocated
 
 
+def _process_guarded(item: Item, job: Job) -> FileOutcome:
+    """`process`, with a bug in it reported against the one file, not the whole run."""
+    try:
+        return process(item, job)
+    except Exception as error:  # reported, against the file it happened on
+        message = f"{item.display}: internal error, please report: {type(error).__name__}: {error}"
+        return FileOutcome(item.display, error=message)
+
+
 def _process_batch(items: Sequence[Item], job: Job) -> list[FileOutcome]:
-    return [process(item, job) for item in items]
+    return [_process_guarded(item, job) for item in items]
 
 
 def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[FileOutcome]:
@@ -157,7 +166,7 @@ def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[Fi
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
     if workers <= 1 or len(items) < POOL_THRESHOLD:
         for item in items:
-            yield process(item, job)
+            yield _process_guarded(item, job)
         return
     # Batches amortise the pickling of the job; several per worker keep cores busy
     # when one batch holds the slow files.
