@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,11 @@ def read_source(path: Path, display: str | None = None) -> Source:
 
 def parse(source: Source) -> ast.Module:
     try:
-        return ast.parse(source.text, filename=source.display)
+        with warnings.catch_warnings():
+            # A SyntaxWarning (say, "invalid escape sequence") is the module's business,
+            # not this tool's: printing it would bury the reports.
+            warnings.simplefilter("ignore")
+            return ast.parse(source.text, filename=source.display)
     except SyntaxError as error:
         where = f"{source.display}:{error.lineno}:{error.offset}" if error.lineno else source.display
         raise SourceError(f"{where}: cannot parse: {error.msg}") from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -180,7 +181,9 @@ def fix_module(
         return result
     fixed_text = _add_import(_apply(text, insertions), tree, lines, guard, name)
     try:  # a safety net: never write code that does not parse
-        compile(fixed_text, "<fixed>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(fixed_text, "<fixed>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except (SyntaxError, ValueError) as error:
         result.left.extend((v, f"the fixed code would not parse ({error}; please report)") for v in result.fixed)
         result.fixed = []
