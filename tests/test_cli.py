@@ -361,3 +361,14 @@ def test_a_bug_on_one_file_is_reported_against_it_and_the_run_goes_on(
     assert result.status == 2
     assert result.err == "error: a.py: internal error, please report: AssertionError: a bug\n"
     assert len(_locations(result)) == 4
+
+
+def test_the_modules_own_syntax_warnings_are_not_printed(workdir: Path) -> None:
+    (workdir / "m.py").write_text('import re\n\nPATTERN = re.compile("\\d+")\n')
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "unguarded_workers", "check", "m.py"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
