@@ -203,3 +203,15 @@ def test_bad_pyproject_is_a_clear_error(tmp_path: Path) -> None:
 
 def flake8_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "flake8", *args], capture_output=True, text=True, cwd=cwd, check=False)
+
+
+def test_stdin_columns_count_utf8_bytes_as_flake8_does() -> None:
+    """What an editor gets for a buffer with non-ASCII text before the spawn."""
+    buffer = (
+        "import threading\n\n\ndef work():\n    step()\n\n\n"
+        'message = "déjà vu"; threading.Thread(target=work).start()\n'
+        "\tthreading.Thread(target=work).start()\n"
+    ).replace("\tthreading", "if True:\n\tthreading")
+    result = flake8("--select=UW", "--stdin-display-name=buffer.py", "-", stdin=buffer)
+    # "é" and "à" take two bytes each: the call starts at character 22, byte 24.
+    assert codes_and_positions(result.stdout) == [(8, 24, "UW101"), (10, 2, "UW101")], result.stderr
