@@ -372,3 +372,17 @@ def test_the_modules_own_syntax_warnings_are_not_printed(workdir: Path) -> None:
         check=False,
     )
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [(None, "error: nowhere.cfg: no such file"), ("[tool]\n", "has no [flake8] section")]
+)
+def test_a_named_config_file_must_exist_and_have_a_flake8_section(
+    workdir: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    if content is not None:
+        (workdir / "nowhere.cfg").write_text(content)
+    (workdir / "ok.py").write_text(CLEAN)
+    result = run_cli(capsys, "check", "--config=nowhere.cfg", "ok.py")
+    assert result.status == 2
+    assert message in result.err

@@ -151,7 +151,12 @@ def _read_toml(path: Path) -> dict[str, object]:
 
 
 def _flake8_layer(path: Path) -> _Layer:
-    section = _read_ini(path)["flake8"]
+    if not path.is_file():
+        raise OptionError(f"{path}: no such file")
+    config = _read_ini(path)
+    if "flake8" not in config:
+        raise OptionError(f"{path}: has no [flake8] section")
+    section = config["flake8"]
     values: RawSettings = {}
     for raw_key, raw_value in section.items():
         key = raw_key.replace("_", "-")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
-from ..config import RawSettings, load_settings
+from ..config import SETTINGS, RawSettings, load_settings
 from ..options import UNRESOLVED_CHOICES, OptionError
 from .discovery import discover
 from .engine import FileOutcome, Item, Job, Mode, run
@@ -57,18 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_line_settings(args: argparse.Namespace) -> RawSettings:
-    given: dict[str, object] = {
-        "select": args.select,
-        "ignore": args.ignore,
-        "exclude": args.exclude,
-        "extend-exclude": args.extend_exclude,
-        "guards": args.guards,
-        "spawners": args.spawners,
-        "harmless-calls": args.harmless_calls,
-        "unresolved": args.unresolved,
-        "fix-guard": args.fix_guard,
-    }
-    return {name: value for name, value in given.items() if value is not None}  # type: ignore[misc]
+    """The settings given as options (each option's dest is the setting's name)."""
+    given: RawSettings = {}
+    for name in SETTINGS:
+        value = getattr(args, name.replace("-", "_"))
+        if value is not None:
+            given[name] = value
+    return given
 
 
 def _items(args: argparse.Namespace, exclude: Sequence[str]) -> list[Item]:
@@ -125,7 +120,7 @@ def _main(argv: Sequence[str] | None) -> int:
             read_pyproject=not args.isolated,
         )
     except OptionError as error:
-        print(f"unguarded-workers: error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
     items = _items(args, settings.exclude)
     mode = Mode.CHECK if args.command == "check" else Mode.DIFF if args.diff else Mode.FIX
