@@ -80,7 +80,7 @@ class GuardRef:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the command line needs: the analysis options and what to report."""
+    """The merged settings: the analysis options, what to report, what to skip, what `fix` inserts."""
 
     options: Options = field(default_factory=Options)
     select: tuple[str, ...] = ("UW",)
@@ -113,13 +113,20 @@ def find_flake8_config(start: Path) -> Path | None:
     ``[flake8]`` section, from `start` up to (not including) the home directory."""
     home = Path.home()
     for directory in (start, *start.parents):
-        if directory == home:
+        if directory == home and directory != start:
             break
         for name in FLAKE8_FILES:
             candidate = directory / name
-            if candidate.is_file() and "flake8" in _read_ini(candidate):
+            if candidate.is_file() and _has_flake8_section(candidate):
                 return candidate
     return None
+
+
+def _has_flake8_section(path: Path) -> bool:
+    try:
+        return "flake8" in _read_ini(path)
+    except OptionError:
+        return False  # flake8 skips a config file it cannot parse, with a warning
 
 
 def find_pyproject(start: Path) -> Path | None:
