@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, Fixture
 
+from unguarded_workers.analysis import check_module
 from unguarded_workers.analysis.index import ModuleIndex
 from unguarded_workers.analysis.resolve import Resolver
 from unguarded_workers.analysis.spawns import SpawnFinder
@@ -96,3 +98,12 @@ def test_checking_never_loads_libcst(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert result.stdout.splitlines()[-1] == "1 False"
+
+
+def test_every_code_has_its_fix_snapshot_tested() -> None:
+    fixed_codes = set()
+    for path in (FIXTURES / "fix").glob("*.py"):
+        if not path.name.endswith(".fixed.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            fixed_codes.update(v.code.code for v in check_module(tree))
+    assert fixed_codes == {code.code for code in ALL_CODES}
