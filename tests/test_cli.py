@@ -79,6 +79,21 @@ def test_text_output_is_what_flake8_prints(workdir: Path, capsys: pytest.Capture
     assert result.status == 1
 
 
+def test_noqa_for_the_whole_file_and_disable_noqa(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "service.py").write_text(BAD, encoding="utf-8")
+    (workdir / "skipped.py").write_text("# flake8: noqa\n" + BAD, encoding="utf-8")
+    flake8 = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select=UW", "--disable-noqa", "service.py", "skipped.py"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run_cli(capsys, "check", "skipped.py").out == ""
+    every = run_cli(capsys, "check", "--disable-noqa", "service.py", "skipped.py")
+    assert every.out == flake8.stdout
+    assert len(_locations(every)) == 2 * 7
+
+
 def test_clean_tree_exits_zero(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (workdir / "ok.py").write_text(CLEAN)
     result = run_cli(capsys, "check")

@@ -35,6 +35,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--unresolved", choices=UNRESOLVED_CHOICES, help="workers defined outside the module")
     parser.add_argument("--fix-guard", metavar="MODULE:NAME", help="the guard fix inserts (unguarded_workers:wrap)")
     parser.add_argument("--config", type=Path, metavar="FILE", help="the flake8 config file to read (default: found)")
+    parser.add_argument("--disable-noqa", action="store_true", help="report (and fix) lines marked # noqa too")
     parser.add_argument("--isolated", action="store_true", help="read no configuration file (as flake8 --isolated)")
     parser.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: one per core)")
 
@@ -124,7 +125,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_ERROR
     items = _items(args, settings.exclude)
     mode = Mode.CHECK if args.command == "check" else Mode.DIFF if args.diff else Mode.FIX
-    job = Job(settings, mode, unsafe_fixes=getattr(args, "unsafe_fixes", False))
+    job = Job(settings, mode, unsafe_fixes=getattr(args, "unsafe_fixes", False), disable_noqa=args.disable_noqa)
     outcomes = list(run(items, job, args.jobs))
 
     errors = [o.error for o in outcomes if o.error] + [o.write_error for o in outcomes if o.write_error]

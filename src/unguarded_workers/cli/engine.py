@@ -31,6 +31,7 @@ class Job:
     settings: Settings
     mode: Mode = Mode.CHECK
     unsafe_fixes: bool = False
+    disable_noqa: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,11 @@ def _load(item: Item) -> Source:
     return read_source(Path(item.path), item.display)
 
 
-def _reported(source: Source, tree: ast.Module, settings: Settings) -> list[Violation]:
+def _reported(source: Source, tree: ast.Module, job: Job) -> list[Violation]:
     """What `check` reports for the module: the analysis, less unselected codes and noqa lines."""
+    settings = job.settings
     violations = [v for v in check_module(tree, settings.options, source.text) if settings.reports(v.code.code)]
-    if violations:
+    if violations and not job.disable_noqa:
         noqa = NoqaFilter(source.text)
         violations = [v for v in violations if not noqa.silenced(v.code.code, v.line)]
     return violations
@@ -90,7 +92,7 @@ def process(item: Item, job: Job) -> FileOutcome:
     except SourceError as error:
         outcome.error = str(error)
         return outcome
-    violations = _reported(source, tree, job.settings)
+    violations = _reported(source, tree, job)
     if job.mode is Mode.CHECK or not violations:
         outcome.findings = [Finding(v, _character_column(source, v)) for v in violations]
     else:
@@ -127,7 +129,7 @@ def _fix(
     if fixed_source is not source and left:
         # Report what is left where it now is in the fixed file (imports and
         # decorators moved it); re-checking also confirms nothing new appeared.
-        left = _relocate(left, _reported(fixed_source, parse(fixed_source), job.settings))
+        left = _relocate(left, _reported(fixed_source, parse(fixed_source), job))
     for violation, reason in left:
         outcome.findings.append(Finding(violation, _character_column(fixed_source, violation)))
         outcome.left_reasons.append(reason)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 # followed by a colon and codes, only the listed codes and code prefixes.
 _NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 _SEPARATOR = re.compile(r"[,\s]")
+# flake8's NOQA_FILE: a line starting with this comment silences the whole file.
+_NOQA_FILE = re.compile(r"\s*# flake8[:=]\s*noqa", re.IGNORECASE)
 
 
 def _comment_lines(lines: Sequence[str]) -> dict[int, str]:
@@ -40,8 +42,11 @@ class NoqaFilter:
         self._mapping: dict[int, str] | None = None
         # Tokenizing is the slow part; most files have no such comment at all.
         self._any = _NOQA.search(text) is not None
+        self._whole_file = "flake8" in text and any(_NOQA_FILE.match(line) for line in self._lines)
 
     def silenced(self, code: str, line: int) -> bool:
+        if self._whole_file:
+            return True
         if not self._any:
             return False
         if self._mapping is None:
