@@ -29,6 +29,8 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str, stdin: bytes | None 
         sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
     try:
         status = main(list(args))
+    except SystemExit as exit_:  # argparse's usage errors
+        status = exit_.code if isinstance(exit_.code, int) else 2
     finally:
         sys.stdin = saved
     captured = capsys.readouterr()

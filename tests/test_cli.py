@@ -401,3 +401,26 @@ def test_a_named_config_file_must_exist_and_have_a_flake8_section(
     result = run_cli(capsys, "check", "--config=nowhere.cfg", "ok.py")
     assert result.status == 2
     assert message in result.err
+
+
+def test_per_file_ignores_from_each_place(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "tests").mkdir()
+    for name in ["tests/test_a.py", "tests/b.py", "app.py"]:
+        (workdir / name).write_text(BAD, encoding="utf-8")
+
+    def reported() -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for path, _, _, code in _locations(run_cli(capsys, "check", ".")):
+            found.setdefault(os.path.relpath(path), set()).add(code)
+        return found
+
+    everything = {"UW101", "UW301"}
+    (workdir / "pyproject.toml").write_text('[tool.unguarded-workers.per-file-ignores]\n"tests/*" = ["UW1"]\n')
+    assert reported() == {"app.py": everything, "tests/test_a.py": {"UW301"}, "tests/b.py": {"UW301"}}
+    (workdir / "setup.cfg").write_text("[flake8]\nper-file-ignores =\n    test_*.py: UW3, E501\n")
+    assert reported() == {"app.py": everything, "tests/test_a.py": {"UW101"}, "tests/b.py": everything}
+    command_line = run_cli(capsys, "check", "--per-file-ignores=app.py:UW", ".")
+    assert {os.path.relpath(loc[0]) for loc in _locations(command_line)} == {"tests/test_a.py", "tests/b.py"}
+    bad = run_cli(capsys, "check", "--per-file-ignores=UW101", ".")
+    assert bad.status == 2
+    assert "per-file-ignores" in bad.err

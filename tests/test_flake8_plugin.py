@@ -215,3 +215,13 @@ def test_stdin_columns_count_utf8_bytes_as_flake8_does() -> None:
     result = flake8("--select=UW", "--stdin-display-name=buffer.py", "-", stdin=buffer)
     # "é" and "à" take two bytes each: the call starts at character 22, byte 24.
     assert codes_and_positions(result.stdout) == [(8, 24, "UW101"), (10, 2, "UW101")], result.stderr
+
+
+def test_per_file_ignores_in_pyproject_reach_the_plugin(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "m.py").write_text(SOURCE)
+    (tmp_path / "app.py").write_text(SOURCE)
+    (tmp_path / "pyproject.toml").write_text('[tool.unguarded-workers.per-file-ignores]\n"tests/*" = ["UW101"]\n')
+    result = flake8_in(tmp_path, "--select=UW", ".")
+    reported = {(line.split(":")[0], line.split()[1]) for line in result.stdout.splitlines()}
+    assert reported == {("./app.py", "UW101"), ("./app.py", "UW301"), ("./tests/m.py", "UW301")}, result.stderr

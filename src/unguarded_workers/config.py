@@ -9,11 +9,15 @@ pyproject.toml, then the default.
 from __future__ import annotations
 
 import configparser
+import fnmatch
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from flake8.exceptions import ExecutionError
+from flake8.utils import parse_files_to_codes_mapping
 
 from .codes import ALL_CODES
 from .options import OptionError, Options, parse_options
@@ -39,6 +43,8 @@ SETTINGS: Mapping[str, bool] = {
     "ignore": True,
     "exclude": True,
     "extend-exclude": True,
+    # Held as "PATTERN:CODE,CODE" strings; a table of pattern -> codes in pyproject.toml.
+    "per-file-ignores": True,
 }
 _FLAKE8_KEYS: Mapping[str, str] = {
     "uw-guards": "guards",
@@ -49,6 +55,7 @@ _FLAKE8_KEYS: Mapping[str, str] = {
     "exclude": "exclude",
     "extend-exclude": "extend-exclude",
 }
+_FLAKE8_PER_FILE_KEY = "per-file-ignores"
 # flake8's ignore lists apply to every plugin; the entries that can name a UW code
 # ("U", "UW", "UW4", "UW401") are the ones both tools honour.
 _FLAKE8_IGNORE_KEYS = ("ignore", "extend-ignore")
@@ -89,12 +96,49 @@ class Settings:
     # "/" is anchored to the directory of the file that set it (as in flake8).
     exclude: tuple[str, ...] = ()
     fix_guard: GuardRef = field(default_factory=lambda: GuardRef.parse(DEFAULT_GUARD))
+    # (pattern, codes): more codes to ignore in files the pattern matches.
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
-    def reports(self, code: str) -> bool:
-        """Whether --select/--ignore let `code` through; the longer matching prefix wins."""
+    def reports(self, code: str, path: str | None = None) -> bool:
+        """Whether select/ignore (and per-file-ignores for `path`) let `code` through;
+        the longer matching prefix wins, as in flake8."""
+        ignore = self.ignore
+        if path is not None and self.per_file_ignores:
+            for pattern, codes in self.per_file_ignores:
+                if path_matches(path, [pattern]):
+                    ignore += codes
         selected = max((len(p) for p in self.select if code.startswith(p)), default=-1)
-        ignored = max((len(p) for p in self.ignore if code.startswith(p)), default=-1)
+        ignored = max((len(p) for p in ignore if code.startswith(p)), default=-1)
         return selected > ignored
+
+
+def path_matches(path: str, patterns: Sequence[str]) -> bool:
+    """flake8's rule for exclude and per-file-ignores: a pattern matches the basename or
+    the absolute path."""
+    if not patterns:
+        return False
+    absolute = os.path.abspath(path)
+    name = os.path.basename(absolute)
+    return any(fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(absolute, pattern) for pattern in patterns)
+
+
+def parse_per_file_ignores(value: str) -> list[str]:
+    """flake8's ``per-file-ignores`` syntax ("tests/*.py: UW101 scripts/*:UW2") as
+    "PATTERN:CODES" strings, keeping the codes that can name a UW code."""
+    try:
+        mapping = parse_files_to_codes_mapping(value)
+    except ExecutionError as error:  # flake8's error for a malformed mapping
+        raise OptionError(f"per-file-ignores: {value!r}: {error}") from None
+    entries = []
+    for pattern, codes in mapping:
+        ours = [code for code in codes if _names_uw_code(code)]
+        if ours:
+            entries.append(f"{pattern}:{','.join(ours)}")
+    return entries
+
+
+def _names_uw_code(entry: str) -> bool:
+    return any(code.code.startswith(entry) for code in ALL_CODES)
 
 
 @dataclass
@@ -170,8 +214,10 @@ def _flake8_layer(path: Path) -> _Layer:
         if key in _FLAKE8_KEYS:
             name = _FLAKE8_KEYS[key]
             values[name] = _split(raw_value) if SETTINGS[name] else raw_value.strip()
+        elif key == _FLAKE8_PER_FILE_KEY:
+            values["per-file-ignores"] = parse_per_file_ignores(raw_value)
         elif key in _FLAKE8_IGNORE_KEYS:
-            codes = [entry for entry in _split(raw_value) if any(c.code.startswith(entry) for c in ALL_CODES)]
+            codes = [entry for entry in _split(raw_value) if _names_uw_code(entry)]
             ignored = values.setdefault("ignore", [])
             assert isinstance(ignored, list)
             ignored.extend(codes)
@@ -190,7 +236,9 @@ def _pyproject_layer(path: Path) -> _Layer:
         name = key.replace("_", "-")
         if name not in SETTINGS:
             raise OptionError(f"{where}: unknown setting {key!r} (known: {', '.join(SETTINGS)})")
-        if SETTINGS[name]:
+        if name == "per-file-ignores":
+            values[name] = _per_file_table(value, f"{where}: {key}")
+        elif SETTINGS[name]:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise OptionError(f"{where}: {key} must be a list of strings")
             values[name] = [item.strip() for item in value if item.strip()]
@@ -199,6 +247,17 @@ def _pyproject_layer(path: Path) -> _Layer:
                 raise OptionError(f"{where}: {key} must be a string")
             values[name] = value
     return _Layer(values, path.parent)
+
+
+def _per_file_table(value: object, where: str) -> list[str]:
+    if not isinstance(value, dict):
+        raise OptionError(f"{where} must be a table of pattern = [codes]")
+    entries = []
+    for pattern, codes in value.items():
+        if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+            raise OptionError(f"{where}: {pattern!r} must be a list of codes")
+        entries.append(f"{pattern}:{','.join(code.strip().upper() for code in codes)}")
+    return entries
 
 
 def merge(layers: Sequence[_Layer]) -> tuple[RawSettings, tuple[str, ...]]:
@@ -257,7 +316,16 @@ def build_options(raw: RawSettings, extra_guards: Sequence[str] = ()) -> Options
     )
 
 
-def build_settings(raw: RawSettings, exclude: tuple[str, ...]) -> Settings:
+def _per_file_ignores(raw: RawSettings, cwd: Path) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    entries = []
+    for entry in _list(raw, "per-file-ignores"):
+        pattern, _, codes = entry.rpartition(":")
+        # flake8 anchors these patterns to the current directory, not the config file's.
+        entries.append((_anchor(pattern.strip(), cwd), tuple(c.strip() for c in codes.split(",") if c.strip())))
+    return tuple(entries)
+
+
+def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Settings:
     fix_guard_text = raw.get("fix-guard", DEFAULT_GUARD)
     assert isinstance(fix_guard_text, str)
     fix_guard = GuardRef.parse(fix_guard_text)
@@ -265,7 +333,7 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...]) -> Settings:
     options = build_options(raw, extra_guards=[fix_guard.dotted])
     select = tuple(code.upper() for code in _list(raw, "select")) or ("UW",)
     ignore = tuple(code.upper() for code in _list(raw, "ignore"))
-    return Settings(options, select, ignore, exclude, fix_guard)
+    return Settings(options, select, ignore, exclude, fix_guard, _per_file_ignores(raw, cwd))
 
 
 def load_settings(
@@ -284,4 +352,4 @@ def load_settings(
     files = file_layers(cwd, flake8_config, read_flake8=read_flake8, read_pyproject=read_pyproject)
     layers = [_Layer(given, cwd), *files]
     raw, exclude = merge(layers)
-    return build_settings(raw, exclude)
+    return build_settings(raw, exclude, cwd)

@@ -23,9 +23,10 @@ class UnguardedWorkersChecker:
     version = __version__
     settings: ClassVar[Settings] = Settings()
 
-    def __init__(self, tree: ast.Module, lines: Sequence[str]) -> None:
+    def __init__(self, tree: ast.Module, lines: Sequence[str], filename: str) -> None:
         self._tree = tree
         self._lines = lines
+        self._filename = filename
 
     @classmethod
     def add_options(cls, manager: OptionManager) -> None:
@@ -91,7 +92,7 @@ class UnguardedWorkersChecker:
         source = "".join(self._lines)
         settings = self.settings
         for violation in check_module(self._tree, settings.options, source):
-            if settings.reports(violation.code.code):
+            if settings.reports(violation.code.code, self._filename):
                 yield violation.line, violation.col, violation.flake8_text(), type(self)
 
 

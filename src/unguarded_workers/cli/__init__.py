@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
-from ..config import SETTINGS, RawSettings, load_settings
+from ..config import SETTINGS, RawSettings, load_settings, parse_per_file_ignores
 from ..options import UNRESOLVED_CHOICES, OptionError
 from .discovery import discover
 from .engine import FileOutcome, Item, Job, Mode, run
@@ -22,11 +22,24 @@ def _comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _per_file_ignores(value: str) -> list[str]:
+    try:
+        return parse_per_file_ignores(value)
+    except OptionError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files and directories; - is stdin")
     parser.add_argument("--stdin-filename", metavar="NAME", help="the name reports give the file read from stdin")
     parser.add_argument("--select", type=_comma_list, metavar="CODES", help="codes or prefixes to report (UW101,UW2)")
     parser.add_argument("--ignore", type=_comma_list, metavar="CODES", help="codes or prefixes not to report")
+    parser.add_argument(
+        "--per-file-ignores",
+        type=_per_file_ignores,
+        metavar="MAPPING",
+        help="codes to ignore in matching files: 'tests/*:UW101 scripts/*.py:UW2' (flake8's syntax)",
+    )
     parser.add_argument("--exclude", type=_comma_list, metavar="PATTERNS", help="replace the configured exclude")
     parser.add_argument("--extend-exclude", type=_comma_list, metavar="PATTERNS", help="add to the exclude patterns")
     parser.add_argument("--guards", type=_comma_list, metavar="NAMES", help="your own guards (uw-guards)")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Iterator, Sequence
+
+from ..config import path_matches
 
 # Skipped while walking a directory (a path named explicitly is still checked).
 SKIPPED_DIRS = frozenset(
@@ -18,12 +19,7 @@ def _is_virtualenv(directory: str) -> bool:
 
 
 def excluded(path: str, patterns: Sequence[str]) -> bool:
-    """flake8's rule: a pattern matches the basename or the absolute path."""
-    if not patterns:
-        return False
-    absolute = os.path.abspath(path)
-    name = os.path.basename(absolute)
-    return any(fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(absolute, pattern) for pattern in patterns)
+    return path_matches(path, patterns)
 
 
 def discover(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[str]:

@@ -77,7 +77,8 @@ def _load(item: Item) -> Source:
 def _reported(source: Source, tree: ast.Module, job: Job) -> list[Violation]:
     """What `check` reports for the module: the analysis, less unselected codes and noqa lines."""
     settings = job.settings
-    violations = [v for v in check_module(tree, settings.options, source.text) if settings.reports(v.code.code)]
+    found = check_module(tree, settings.options, source.text)
+    violations = [v for v in found if settings.reports(v.code.code, source.display)]
     if violations and not job.disable_noqa:
         noqa = NoqaFilter(source.text)
         violations = [v for v in violations if not noqa.silenced(v.code.code, v.line)]
