@@ -61,10 +61,15 @@ class FileOutcome:
     write_error: str | None = None
 
 
-def _character_column(source: Source, violation: Violation) -> int:
-    lines = source.text.split("\n")
-    line = lines[violation.line - 1] if 0 < violation.line <= len(lines) else ""
-    return len(line.encode("utf-8")[: violation.col].decode("utf-8", errors="replace")) + 1
+def _findings(source: Source, violations: Sequence[Violation]) -> list[Finding]:
+    """Each violation with its column in characters (ast gives UTF-8 bytes)."""
+    lines = source.text.split("\n") if violations else []
+    findings = []
+    for violation in violations:
+        line = lines[violation.line - 1] if 0 < violation.line <= len(lines) else ""
+        column = len(line.encode("utf-8")[: violation.col].decode("utf-8", errors="replace")) + 1
+        findings.append(Finding(violation, column))
+    return findings
 
 
 def _load(item: Item) -> Source:
@@ -95,7 +100,7 @@ def process(item: Item, job: Job) -> FileOutcome:
         return outcome
     violations = _reported(source, tree, job)
     if job.mode is Mode.CHECK or not violations:
-        outcome.findings = [Finding(v, _character_column(source, v)) for v in violations]
+        outcome.findings = _findings(source, violations)
     else:
         _fix(item, job, source, tree=tree, violations=violations, outcome=outcome)
     if job.mode is Mode.FIX and item.path is None and outcome.fixed_data is None:
@@ -110,30 +115,30 @@ def _fix(
     from ..fix.write import WriteError, unified_diff, write_atomically
 
     result = fix_module(source.text, tree, violations, job.settings.fix_guard, unsafe=job.unsafe_fixes)
-    left = sorted(result.left, key=lambda site: (site[0].line, site[0].col))
-    fixed_source = replace(source, text=result.text)
-    if result.text == source.text or job.mode is Mode.DIFF:
-        fixed_source = source
-        if result.text != source.text:
-            outcome.diff = unified_diff(item.display, source.text, result.text)
-    elif item.path is None:
+    changed = result.text != source.text
+    if changed and job.mode is Mode.DIFF:
+        outcome.diff = unified_diff(item.display, source.text, result.text)
+    elif changed and item.path is None:
         outcome.fixed_data = source.encode(result.text)
-    else:
+    elif changed and item.path is not None:
         try:
             write_atomically(Path(item.path), source.data, source.encode(result.text))
         except WriteError as error:
             outcome.write_error = f"{item.display}: {error}"
-            outcome.findings = [Finding(v, _character_column(source, v)) for v in violations]
+            outcome.findings = _findings(source, violations)
             outcome.left_reasons = ["the file was not written"] * len(violations)
             return
-    outcome.fixed = [Finding(v, _character_column(source, v)) for v in result.fixed]
-    if fixed_source is not source and left:
-        # Report what is left where it now is in the fixed file (imports and
-        # decorators moved it); re-checking also confirms nothing new appeared.
-        left = _relocate(left, _reported(fixed_source, parse(fixed_source), job))
-    for violation, reason in left:
-        outcome.findings.append(Finding(violation, _character_column(fixed_source, violation)))
-        outcome.left_reasons.append(reason)
+    outcome.fixed = _findings(source, result.fixed)
+
+    left = sorted(result.left, key=lambda site: (site[0].line, site[0].col))
+    now = source  # the module as it is after this run, where the sites left are reported
+    if changed and job.mode is not Mode.DIFF:
+        now = replace(source, text=result.text)
+        if left:
+            # Imports and decorators moved them; re-checking also confirms nothing new appeared.
+            left = _relocate(left, _reported(now, parse(now), job))
+    outcome.findings = _findings(now, [violation for violation, _ in left])
+    outcome.left_reasons = [reason for _, reason in left]
 
 
 def _relocate(left: list[tuple[Violation, str]], now: list[Violation]) -> list[tuple[Violation, str]]:
