@@ -295,6 +295,11 @@ def test_github_annotations(workdir: Path, capsys: pytest.CaptureFixture[str]) -
         "wrap it: threading.Thread(target=wrap(work))"
     )
     assert lines[2].startswith("::error file=a%2Cb%25.py,line=15,col=22,")  # characters, as GitHub counts
+    (workdir / "broken.py").write_text("def f(:\n")
+    with_error = run_cli(capsys, "check", "--output-format=github", "broken.py")
+    assert with_error.out == (
+        "::error file=broken.py,title=unguarded-workers::broken.py:1:7: cannot parse: invalid syntax\n"
+    )
 
 
 def test_the_pool_gives_the_same_output_in_the_same_order(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -129,6 +129,8 @@ def github(outcomes: Sequence[FileOutcome]) -> str:
     lines = []
     for outcome in outcomes:
         path = _escape_property(outcome.display.replace(os.sep, "/"))
+        if outcome.error is not None:  # a file that could not be checked fails the run: show it too
+            lines.append(f"::error file={path},title=unguarded-workers::{_escape_data(outcome.error)}\n")
         for finding in outcome.findings:
             violation = finding.violation
             title = _escape_property(f"{violation.code.code} {violation.code.name}")
