@@ -429,3 +429,17 @@ def test_per_file_ignores_from_each_place(workdir: Path, capsys: pytest.CaptureF
     bad = run_cli(capsys, "check", "--per-file-ignores=UW101", ".")
     assert bad.status == 2
     assert "per-file-ignores" in bad.err
+
+
+def test_fix_leaves_the_guards_own_module_alone(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "myapp").mkdir()
+    module = workdir / "myapp" / "concurrency.py"
+    module.write_text(
+        "import threading\n\n\ndef safe(f):\n    return f\n\n\ndef loop():\n    step()\n\n\n"
+        "threading.Thread(target=loop).start()\n"
+    )
+    before = module.read_bytes()
+    result = run_cli(capsys, "fix", "--fix-guard=myapp.concurrency:safe", str(module))
+    assert module.read_bytes() == before
+    assert "UW101 left: this file is myapp.concurrency, which defines the guard" in result.err
+    assert result.status == 1

@@ -114,7 +114,8 @@ def _fix(
     from ..fix.transform import fix_module  # libcst: loaded only when a file has something to fix
     from ..fix.write import WriteError, unified_diff, write_atomically
 
-    result = fix_module(source.text, tree, violations, job.settings.fix_guard, unsafe=job.unsafe_fixes)
+    guard = job.settings.fix_guard
+    result = fix_module(source.text, tree, violations, guard, unsafe=job.unsafe_fixes, path=item.path)
     changed = result.text != source.text
     if changed and job.mode is Mode.DIFF:
         outcome.diff = unified_diff(item.display, source.text, result.text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass
 
@@ -53,6 +54,19 @@ def _names_in_use(tree: ast.Module) -> tuple[set[str], bool]:
             if isinstance(captured, str):
                 names.add(captured)
     return names, star
+
+
+def is_guard_module(path: str | None, guard: GuardRef) -> bool:
+    """Whether the file is the module that defines the guard (importing it there would be circular)."""
+    if path is None:
+        return False
+    parts = os.path.normpath(os.path.abspath(path)).split(os.sep)
+    module = guard.module.split(".")
+    if parts[-1] == "__init__.py":
+        parts = parts[:-1]
+    elif parts[-1].endswith(".py"):
+        parts[-1] = parts[-1][:-3]
+    return parts[-len(module) :] == module
 
 
 def choose_guard_name(tree: ast.Module, guard: GuardRef, text: str) -> GuardName:

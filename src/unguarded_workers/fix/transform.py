@@ -21,7 +21,7 @@ import libcst as cst
 from ..codes import UW102
 from ..config import GuardRef
 from ..violation import Violation
-from .names import GuardName, choose_guard_name
+from .names import GuardName, choose_guard_name, is_guard_module
 
 UNSAFE_REASON = "unsafe fix (a guarded child no longer cancels its siblings): enable with --unsafe-fixes"
 _LINE_END = re.compile(r"\r\n|\r|\n")  # where ast ends lines (not at form feeds)
@@ -152,13 +152,26 @@ def _add_import(text: str, tree: ast.Module, lines: _Lines, guard: GuardRef, nam
 
 
 def fix_module(
-    text: str, tree: ast.Module, violations: Sequence[Violation], guard: GuardRef, *, unsafe: bool
+    text: str,
+    tree: ast.Module,
+    violations: Sequence[Violation],
+    guard: GuardRef,
+    *,
+    unsafe: bool,
+    path: str | None = None,
 ) -> FixResult:
     """`text` with the guard inserted at each violation's site (only safe fixes unless `unsafe`).
 
-    `tree` is `text` parsed by :mod:`ast`, and the violations are the check's for it.
+    `tree` is `text` parsed by :mod:`ast`, the violations are the check's for it, and
+    `path` is the file's (None for stdin).
     """
     result = FixResult(text)
+    if is_guard_module(path, guard):
+        # Importing the guard here would be circular, and the check cannot tell a local
+        # def from the configured guard: a second run would report the fixed sites.
+        reason = f"this file is {guard.module}, which defines the guard: guard these by hand"
+        result.left.extend((violation, reason) for violation in violations)
+        return result
     name = choose_guard_name(tree, guard, text)
     lines = _Lines(text)
     insertions: list[_Insertion] = []
