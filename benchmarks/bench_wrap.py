@@ -68,6 +68,12 @@ def time_sync(f, calls):
         f(i)
     return perf_counter() - start
 
+def time_sync_keyword(f, calls):
+    start = perf_counter()
+    for i in range(calls):
+        f(x=i)
+    return perf_counter() - start
+
 async def _loop(f, calls):
     start = perf_counter()
     for i in range(calls):
@@ -79,10 +85,12 @@ def time_async(f, calls):
 """
 
 
-def fresh_timers() -> tuple[Callable[[Any, int], float], Callable[[Any, int], float]]:
+def fresh_timer(name: str) -> Callable[[Any, int], float]:
+    """A new copy of one timing loop: "time_sync", "time_sync_keyword" or "time_async"."""
     namespace: dict[str, Any] = {"perf_counter": time.perf_counter, "asyncio": asyncio}
     exec(_TIMER_SOURCE, namespace)
-    return namespace["time_sync"], namespace["time_async"]
+    timer: Callable[[Any, int], float] = namespace[name]
+    return timer
 
 
 def best_of(variants: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
@@ -110,30 +118,20 @@ def main() -> None:
     args = parser.parse_args()
     calls = args.calls
 
-    def timed(f: Any, asynchronous: bool) -> Callable[[], float]:
-        time_sync, time_async = fresh_timers()
-        timer = time_async if asynchronous else time_sync
+    def timed(f: Any, loop: str) -> Callable[[], float]:
+        timer = fresh_timer(loop)
         return lambda: timer(f, calls)
 
-    sync = best_of(
-        {
-            "bare": timed(work, False),
-            "hand closure": timed(hand_guard(work), False),
-            "wrap()": timed(wrap(work), False),
-        },
-        args.repeats,
-    )
-    asynchronous = best_of(
-        {
-            "bare": timed(awork, True),
-            "hand closure": timed(hand_guard_async(awork), True),
-            "wrap()": timed(wrap(awork), True),
-        },
-        args.repeats,
-    )
-    time_wrap, _ = fresh_timers()
+    def variants(bare: Any, hand: Any, loop: str) -> dict[str, Callable[[], float]]:
+        return {"bare": timed(bare, loop), "hand closure": timed(hand, loop), "wrap()": timed(wrap(bare), loop)}
+
+    sync = best_of(variants(work, hand_guard(work), "time_sync"), args.repeats)
+    keyword = best_of(variants(work, hand_guard(work), "time_sync_keyword"), args.repeats)
+    asynchronous = best_of(variants(awork, hand_guard_async(awork), "time_async"), args.repeats)
+    time_wrap = fresh_timer("time_sync")
     wrap_cost = best_of({"wrap() itself": lambda: time_wrap(lambda i: wrap(work), calls // 10)}, args.repeats)
     report("sync worker call", sync, calls)
+    report("sync worker call with a keyword argument", keyword, calls)
     report("async worker call (await)", asynchronous, calls)
     print(f"\nwrap(f) at the spawn line: {wrap_cost['wrap() itself'] * 1e9 / (calls // 10):.0f} ns")
 
