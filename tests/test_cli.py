@@ -194,7 +194,14 @@ def test_settings_precedence(workdir: Path, capsys: pytest.CaptureFixture[str]) 
     with_flake8 = run_cli(capsys, "check", "m.py")
     assert [(loc[1], loc[3]) for loc in _locations(with_flake8)] == [(7, "UW101"), (9, "UW301")]
 
-    command_line = run_cli(capsys, "check", "--guards=myapp.safe,myapp.shield", "m.py")
+    (workdir / "pyproject.toml").write_text(
+        '[tool.unguarded-workers]\nguards = ["myapp.safe"]\nspawners = ["myapp.fire:task"]\nignore = ["UW3"]\n'
+    )
+    (workdir / "setup.cfg").write_text("[flake8]\nuw-guards = myapp.shield\nextend-ignore = E203\n")
+    not_shadowed = run_cli(capsys, "check", "m.py")  # flake8's ignore names no UW code: pyproject's holds
+    assert [(loc[1], loc[3]) for loc in _locations(not_shadowed)] == [(7, "UW101")]
+
+    command_line = run_cli(capsys, "check", "--ignore=", "--guards=myapp.safe,myapp.shield", "m.py")
     assert [(loc[1], loc[3]) for loc in _locations(command_line)] == [(9, "UW301")]
     isolated = run_cli(capsys, "check", "--isolated", "m.py")
     assert [loc[3] for loc in _locations(isolated)] == ["UW101", "UW101"]

@@ -214,14 +214,19 @@ def _flake8_layer(path: Path) -> _Layer:
         if key in _FLAKE8_KEYS:
             name = _FLAKE8_KEYS[key]
             values[name] = _split(raw_value) if SETTINGS[name] else raw_value.strip()
+        # flake8's own lists set ours only when they name a UW code: an `extend-ignore =
+        # E203` must not shadow the pyproject table's `ignore`.
         elif key == _FLAKE8_PER_FILE_KEY:
-            values["per-file-ignores"] = parse_per_file_ignores(raw_value)
+            entries = parse_per_file_ignores(raw_value)
+            if entries:
+                values["per-file-ignores"] = entries
         elif key in _FLAKE8_IGNORE_KEYS:
             codes = [entry for entry in _split(raw_value) if _names_uw_code(entry)]
-            ignored = values.setdefault("ignore", [])
-            assert isinstance(ignored, list)
-            ignored.extend(codes)
-    return _Layer(values, path.parent)
+            if codes:
+                ignored = values.setdefault("ignore", [])
+                assert isinstance(ignored, list)
+                ignored.extend(codes)
+    return _Layer(values, path.resolve().parent)
 
 
 def _pyproject_layer(path: Path) -> _Layer:
@@ -246,7 +251,7 @@ def _pyproject_layer(path: Path) -> _Layer:
             if not isinstance(value, str):
                 raise OptionError(f"{where}: {key} must be a string")
             values[name] = value
-    return _Layer(values, path.parent)
+    return _Layer(values, path.resolve().parent)
 
 
 def _per_file_table(value: object, where: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 
-from ..config import path_matches
+from ..config import path_matches as excluded  # flake8's rule: basename or absolute path
 
 # Skipped while walking a directory (a path named explicitly is still checked).
 SKIPPED_DIRS = frozenset(
@@ -16,10 +16,6 @@ SKIPPED_DIRS = frozenset(
 def _is_virtualenv(directory: str) -> bool:
     # Every venv and virtualenv has this file, whatever the directory is called.
     return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
-
-
-def excluded(path: str, patterns: Sequence[str]) -> bool:
-    return path_matches(path, patterns)
 
 
 def discover(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[str]:
