@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from .. import __version__
@@ -111,6 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("unguarded-workers: interrupted", file=sys.stderr)
         return 130
+    except BrokenProcessPool as error:  # a worker process was killed (out of memory, a signal)
+        print(f"error: a worker process died ({error}); try --jobs 1", file=sys.stderr)
+        return EXIT_ERROR
     except BrokenPipeError:
         # The reader went away (`... | head`): stop quietly, as Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
