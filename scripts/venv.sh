@@ -3,6 +3,10 @@
 # skips what is already there.
 UW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${UW_VENV:-$UW_ROOT/.venv}"
+if [ -e "$VENV" ] && [ ! -d "$VENV" ]; then
+    echo "error: $VENV is a file, not a virtual environment (a PEP 832 redirect written by tox?): remove it" >&2
+    exit 2
+fi
 if [ ! -x "$VENV/bin/python" ]; then
     "${PYTHON:-python3}" -m venv "$VENV"
 fi
