@@ -450,3 +450,10 @@ def test_fix_leaves_the_guards_own_module_alone(workdir: Path, capsys: pytest.Ca
     assert module.read_bytes() == before
     assert "UW101 left: this file is myapp.concurrency, which defines the guard" in result.err
     assert result.status == 1
+
+
+def test_character_columns_on_a_file_with_old_mac_line_ends(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "cr.py").write_bytes(BAD.replace("\n", "\r").encode())
+    records = run_cli(capsys, "check", "--output-format=json", "cr.py").json()
+    assert isinstance(records, list)
+    assert [(r["line"], r["column"]) for r in records][2] == (15, 22)  # as on the "\n" file

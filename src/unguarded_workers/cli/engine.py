@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..analysis import check_module
 from ..config import Settings
+from ..positions import SourceLines, character_column
 from ..violation import Violation
 from .noqa import NoqaFilter
 from .sources import Source, SourceError, decode, parse, read_source
@@ -63,13 +64,10 @@ class FileOutcome:
 
 def _findings(source: Source, violations: Sequence[Violation]) -> list[Finding]:
     """Each violation with its column in characters (ast gives UTF-8 bytes)."""
-    lines = source.text.split("\n") if violations else []
-    findings = []
-    for violation in violations:
-        line = lines[violation.line - 1] if 0 < violation.line <= len(lines) else ""
-        column = len(line.encode("utf-8")[: violation.col].decode("utf-8", errors="replace")) + 1
-        findings.append(Finding(violation, column))
-    return findings
+    if not violations:
+        return []  # most files: no need to index their lines
+    lines = SourceLines(source.text)
+    return [Finding(v, character_column(lines.line_text(v.line), v.col) + 1) for v in violations]
 
 
 def _load(item: Item) -> Source:

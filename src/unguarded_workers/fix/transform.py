@@ -11,7 +11,6 @@ with its AddImportsVisitor, cost 16x a check on the standard library.)
 from __future__ import annotations
 
 import ast
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,11 +19,11 @@ import libcst as cst
 
 from ..codes import UW102
 from ..config import GuardRef
+from ..positions import SourceLines
 from ..violation import Violation
 from .names import GuardName, choose_guard_name, is_guard_module
 
 UNSAFE_REASON = "unsafe fix (a guarded child no longer cancels its siblings): enable with --unsafe-fixes"
-_LINE_END = re.compile(r"\r\n|\r|\n")  # where ast ends lines (not at form feeds)
 
 
 @dataclass
@@ -32,28 +31,6 @@ class FixResult:
     text: str
     fixed: list[Violation] = field(default_factory=list)
     left: list[tuple[Violation, str]] = field(default_factory=list)
-
-
-class _Lines:
-    """Offsets into the text for ast's (line, UTF-8 byte column) positions."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.starts = [0] + [match.end() for match in _LINE_END.finditer(text)]
-        first_end = _LINE_END.search(text)
-        self.newline = first_end.group() if first_end else "\n"
-
-    def line_text(self, line: int) -> str:
-        start = self.starts[line - 1]
-        end = self.starts[line] if line < len(self.starts) else len(self.text)
-        return self.text[start:end]
-
-    def offset(self, line: int, col: int) -> int:
-        prefix = self.line_text(line).encode("utf-8")[:col].decode("utf-8", errors="replace")
-        return self.starts[line - 1] + len(prefix)
-
-    def line_start(self, line: int) -> int:
-        return self.starts[line - 1] if line <= len(self.starts) else len(self.text)
 
 
 @dataclass(frozen=True)
@@ -73,7 +50,7 @@ def _is_one_expression(segment: str) -> bool:
     return True
 
 
-def _site_insertions(lines: _Lines, violation: Violation, guard: str, tree: ast.Module) -> list[_Insertion] | str:
+def _site_insertions(lines: SourceLines, violation: Violation, guard: str, tree: ast.Module) -> list[_Insertion] | str:
     """The text to insert for one site, or why it cannot be fixed."""
     target = violation.target
     if violation.code is UW102:
@@ -108,7 +85,7 @@ def _apply(text: str, insertions: Sequence[_Insertion]) -> str:
     return "".join(pieces)
 
 
-def _leading_statements_end(tree: ast.Module, lines: _Lines) -> int:
+def _leading_statements_end(tree: ast.Module, lines: SourceLines) -> int:
     """Where the module's head ends: after its docstring, __future__ and other imports
     at the top (whole lines), or before its first statement if it has none of these."""
     head: list[ast.stmt] = []
@@ -132,22 +109,21 @@ def _first_line(node: ast.stmt) -> int:
     return min([node.lineno, *(decorator.lineno for decorator in decorators)])
 
 
-def _add_import(text: str, tree: ast.Module, lines: _Lines, guard: GuardRef, name: GuardName) -> str:
+def _add_import(text: str, end: int, newline: str, guard: GuardRef, name: GuardName) -> str:
     """Add the guard's import as the last statement of the module's head.
 
     libcst parses the head alone (docstring, __future__ and other leading imports, or
     the comments before the first statement) and regenerates it with the import
-    appended; the rest of the module is not parsed again.
+    appended; the rest of the module is not parsed again. `end` is where the head ends.
     """
     if not name.needs_import:
         return text
-    end = _leading_statements_end(tree, lines)
-    head = cst.parse_module(text[:end], config=cst.PartialParserConfig(default_newline=lines.newline))
+    head = cst.parse_module(text[:end], config=cst.PartialParserConfig(default_newline=newline))
     alias = f" as {name.asname}" if name.asname else ""
     statement = cst.parse_statement(f"from {guard.module} import {guard.name}{alias}\n", head.config_for_parsing)
     new_head = head.with_changes(body=[*head.body, statement]).code
     if end < len(text) and not new_head.endswith(("\n", "\r")):
-        new_head += lines.newline
+        new_head += newline
     return new_head + text[end:]
 
 
@@ -173,7 +149,7 @@ def fix_module(
         result.left.extend((violation, reason) for violation in violations)
         return result
     name = choose_guard_name(tree, guard, text)
-    lines = _Lines(text)
+    lines = SourceLines(text)
     insertions: list[_Insertion] = []
     for violation in violations:
         if not (violation.code.safe_fix or unsafe):
@@ -192,7 +168,8 @@ def fix_module(
         return result
     if not insertions:
         return result
-    fixed_text = _add_import(_apply(text, insertions), tree, lines, guard, name)
+    # Every insertion is after the head, so the head ends at the same offset in the new text.
+    fixed_text = _add_import(_apply(text, insertions), head_end, lines.newline, guard, name)
     try:  # a safety net: never write code that does not parse
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
