@@ -32,7 +32,7 @@ FLAKE8_FILES = ("setup.cfg", "tox.ini", ".flake8")  # flake8's own search order
 
 # Setting name -> whether it holds a list. The pyproject table uses these names; the
 # flake8 section uses "uw-" + name for the analysis settings and its own keys for the
-# rest (see _FLAKE8_KEYS).
+# rest (see FLAKE8_KEYS).
 SETTINGS: Mapping[str, bool] = {
     "guards": True,
     "spawners": True,
@@ -46,7 +46,7 @@ SETTINGS: Mapping[str, bool] = {
     # Held as "PATTERN:CODE,CODE" strings; a table of pattern -> codes in pyproject.toml.
     "per-file-ignores": True,
 }
-_FLAKE8_KEYS: Mapping[str, str] = {
+FLAKE8_KEYS: Mapping[str, str] = {
     "uw-guards": "guards",
     "uw-spawners": "spawners",
     "uw-harmless-calls": "harmless-calls",
@@ -211,8 +211,8 @@ def _flake8_layer(path: Path) -> _Layer:
     values: RawSettings = {}
     for raw_key, raw_value in section.items():
         key = raw_key.replace("_", "-")
-        if key in _FLAKE8_KEYS:
-            name = _FLAKE8_KEYS[key]
+        if key in FLAKE8_KEYS:
+            name = FLAKE8_KEYS[key]
             values[name] = _split(raw_value) if SETTINGS[name] else raw_value.strip()
         # flake8's own lists set ours only when they name a UW code: an `extend-ignore =
         # E203` must not shadow the pyproject table's `ignore`.

@@ -14,7 +14,7 @@ from flake8.options.manager import OptionManager
 
 from . import __version__
 from .analysis import check_module
-from .config import RawSettings, Settings, load_settings
+from .config import FLAKE8_KEYS, RawSettings, Settings, load_settings
 from .options import UNRESOLVED_CHOICES, OptionError
 
 
@@ -72,17 +72,11 @@ class UnguardedWorkersChecker:
     def parse_options(cls, options: argparse.Namespace) -> None:
         # None means "not given to flake8": then [tool.unguarded-workers] in
         # pyproject.toml, if any, decides (docs/configuration.md, "Precedence").
-        given: RawSettings = {
-            name: value
-            for name, value in (
-                ("guards", options.uw_guards),
-                ("spawners", options.uw_spawners),
-                ("harmless-calls", options.uw_harmless_calls),
-                ("unresolved", options.uw_unresolved),
-                ("fix-guard", options.uw_fix_guard),
-            )
-            if value is not None
-        }
+        given: RawSettings = {}
+        for key, name in FLAKE8_KEYS.items():
+            value = getattr(options, key.replace("-", "_"), None)  # uw-* are ours; exclude is flake8's
+            if key.startswith("uw-") and value is not None:
+                given[name] = value
         try:
             cls.settings = load_settings(Path.cwd(), given, read_flake8=False, read_pyproject=not _isolated())
         except OptionError as error:
