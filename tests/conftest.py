@@ -42,7 +42,8 @@ class Fixture:
         for key, value in _OPTION.findall(self.source):
             raw.setdefault(key.replace("-", "_"), []).extend(v.strip() for v in value.split(","))
         unresolved = raw.pop("unresolved", ["report"])[0]
-        return parse_options(unresolved=unresolved, **raw)
+        group_children = raw.pop("group_children", ["serving"])[0]
+        return parse_options(unresolved=unresolved, group_children=group_children, **raw)
 
     def min_python(self) -> tuple[int, int]:
         match = _PYTHON.search(self.source)

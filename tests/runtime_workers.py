@@ -33,3 +33,11 @@ class RecordTo:
 
     def __call__(self, exc: Exception) -> None:
         Path(self.path).write_text(f"{type(exc).__name__}: {exc}\n")
+
+
+def calls_a_guard(path: str) -> None:
+    """A process target that calls a guarded function itself and carries on."""
+    from unguarded_workers import wrap
+
+    result = wrap(fail, on_error=lambda exc: None)()
+    Path(path).write_text(f"{result}\n")

@@ -416,8 +416,8 @@ def test_a_named_config_file_must_exist_and_have_a_flake8_section(
 
 
 def test_per_file_ignores_from_each_place(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (workdir / "tests").mkdir()
-    for name in ["tests/test_a.py", "tests/b.py", "app.py"]:
+    (workdir / "jobs").mkdir()
+    for name in ["jobs/job_a.py", "jobs/b.py", "app.py"]:
         (workdir / name).write_text(BAD, encoding="utf-8")
 
     def reported() -> dict[str, set[str]]:
@@ -427,12 +427,12 @@ def test_per_file_ignores_from_each_place(workdir: Path, capsys: pytest.CaptureF
         return found
 
     everything = {"UW101", "UW301"}
-    (workdir / "pyproject.toml").write_text('[tool.unguarded-workers.per-file-ignores]\n"tests/*" = ["UW1"]\n')
-    assert reported() == {"app.py": everything, "tests/test_a.py": {"UW301"}, "tests/b.py": {"UW301"}}
-    (workdir / "setup.cfg").write_text("[flake8]\nper-file-ignores =\n    test_*.py: UW3, E501\n")
-    assert reported() == {"app.py": everything, "tests/test_a.py": {"UW101"}, "tests/b.py": everything}
+    (workdir / "pyproject.toml").write_text('[tool.unguarded-workers.per-file-ignores]\n"jobs/*" = ["UW1"]\n')
+    assert reported() == {"app.py": everything, "jobs/job_a.py": {"UW301"}, "jobs/b.py": {"UW301"}}
+    (workdir / "setup.cfg").write_text("[flake8]\nper-file-ignores =\n    job_*.py: UW3, E501\n")
+    assert reported() == {"app.py": everything, "jobs/job_a.py": {"UW101"}, "jobs/b.py": everything}
     command_line = run_cli(capsys, "check", "--per-file-ignores=app.py:UW", ".")
-    assert {os.path.relpath(loc[0]) for loc in _locations(command_line)} == {"tests/test_a.py", "tests/b.py"}
+    assert {os.path.relpath(loc[0]) for loc in _locations(command_line)} == {"jobs/job_a.py", "jobs/b.py"}
     bad = run_cli(capsys, "check", "--per-file-ignores=UW101", ".")
     assert bad.status == 2
     assert "per-file-ignores" in bad.err

@@ -88,6 +88,6 @@ def test_diff_writes_nothing_and_shows_the_change(
 
 def test_unsafe_fix_is_reported_as_left_with_its_reason(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shutil.copyfile(FIXTURES / "fix" / "spawn_kinds.py", workdir / "kinds.py")
-    result = run_cli(capsys, "fix", "kinds.py")
+    result = run_cli(capsys, "fix", "--group-children=all", "kinds.py")
     assert "1 left" in result.err
     assert re.search(r"kinds\.py:\d+:\d+: UW401 left: unsafe fix .* --unsafe-fixes", result.err)

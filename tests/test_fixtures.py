@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import pytest
+from conftest import FIXTURES as FIXTURE_DIR
 from conftest import Fixture, detector_fixtures
 
 from unguarded_workers.analysis import check_module
@@ -55,3 +57,23 @@ def test_target_ranges_locate_the_worker(fixture: Fixture) -> None:
             assert snippet.lstrip().startswith(("def run", "async def run")), snippet
         else:
             ast.parse(snippet.strip(), mode="eval")  # a whole expression, nothing cut off
+
+
+PROJECT = FIXTURE_DIR / "project"
+PROJECT_FILES = sorted(PROJECT.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", PROJECT_FILES, ids=lambda p: str(p.relative_to(PROJECT)))
+def test_project_imports_are_followed(path: Path) -> None:
+    """Targets and thread base classes imported from the project's other modules are checked there."""
+    fixture = Fixture(path, path.read_text(encoding="utf-8"))
+    violations = check_module(fixture.tree(), fixture.options(), fixture.source, path=str(path))
+    assert {(v.line, v.code.code) for v in violations} == fixture.expected()
+
+
+def test_without_a_path_imports_are_not_followed() -> None:
+    path = PROJECT / "myapp" / "watch" / "observers.py"
+    fixture = Fixture(path, path.read_text(encoding="utf-8"))
+    found = {v.line for v in check_module(fixture.tree(), fixture.options(), fixture.source)}
+    observer_run = next(n for n, line in enumerate(fixture.source.splitlines(), 1) if "class Observer" in line) + 1
+    assert observer_run not in found  # its base cannot be known to be a thread

@@ -104,7 +104,7 @@ def test_clean_file_exits_zero(tmp_path: Path) -> None:
 
 
 def test_fixture_file_through_flake8() -> None:
-    result = flake8("--select=UW", str(FIXTURES / "UW401_groups.py"))
+    result = flake8("--select=UW", "--uw-tests=check", str(FIXTURES / "UW401_groups.py"))
     expected = [
         number
         for number, line in enumerate((FIXTURES / "UW401_groups.py").read_text().splitlines(), start=1)
@@ -218,10 +218,10 @@ def test_stdin_columns_count_utf8_bytes_as_flake8_does() -> None:
 
 
 def test_per_file_ignores_in_pyproject_reach_the_plugin(tmp_path: Path) -> None:
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "m.py").write_text(SOURCE)
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "m.py").write_text(SOURCE)
     (tmp_path / "app.py").write_text(SOURCE)
-    (tmp_path / "pyproject.toml").write_text('[tool.unguarded-workers.per-file-ignores]\n"tests/*" = ["UW101"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.unguarded-workers.per-file-ignores]\n"jobs/*" = ["UW101"]\n')
     result = flake8_in(tmp_path, "--select=UW", ".")
     reported = {(line.split(":")[0], line.split()[1]) for line in result.stdout.splitlines()}
-    assert reported == {("./app.py", "UW101"), ("./app.py", "UW301"), ("./tests/m.py", "UW301")}, result.stderr
+    assert reported == {("./app.py", "UW101"), ("./app.py", "UW301"), ("./jobs/m.py", "UW301")}, result.stderr

@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import pytest
 import trio
-from runtime_workers import RecordTo, double, fail, fail_logging_to, succeed_logging_to
+from runtime_workers import RecordTo, calls_a_guard, double, fail, fail_logging_to, succeed_logging_to
 
 from unguarded_workers import set_error_handler, wrap
 
@@ -143,13 +143,46 @@ def test_process_with_spawn_start_method(tmp_path: Path) -> None:
         process.start()
     for process in (failing, working):
         process.join(timeout=60)
-    assert (failing.exitcode, working.exitcode) == (0, 0)
+    # Reported, and the process still ends with a failure status its supervisor can read.
+    assert (failing.exitcode, working.exitcode) == (1, 0)
     child_log = failed_log.read_text()
     assert f"ERROR {THIS_FILE}:{line_of('SPAWN-PROCESS')} worker runtime_workers.fail_logging_to failed" in child_log
     assert "of process 'SpawnProcess-" in child_log
     assert "ValueError: child failed" in child_log
     assert "Traceback" in child_log
     assert ok_log.read_text() == "child ran\n"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork is POSIX-only")
+def test_process_target_and_run_exit_non_zero_under_fork(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    report = tmp_path / "report.txt"
+    target = ctx.Process(target=wrap(fail, on_error=RecordTo(str(report))), args=("target",))
+    target.start()
+    target.join(timeout=60)
+    assert target.exitcode == 1
+    assert report.read_text() == "ValueError: target\n"
+
+    class Job(ctx.Process):  # type: ignore[name-defined, misc]
+        @wrap(on_error=RecordTo(str(report)))
+        def run(self) -> None:
+            fail("run")
+
+    job = Job()
+    job.start()
+    job.join(timeout=60)
+    assert job.exitcode == 1
+    assert report.read_text() == "ValueError: run\n"
+
+
+def test_a_guard_called_in_a_process_by_other_code_returns(tmp_path: Path) -> None:
+    """Only the process's own target exits: a guard the target calls returns as usual."""
+    ctx = multiprocessing.get_context("fork")
+    process = ctx.Process(target=calls_a_guard, args=(str(tmp_path / "out.txt"),))
+    process.start()
+    process.join(timeout=60)
+    assert process.exitcode == 0
+    assert (tmp_path / "out.txt").read_text() == "None\n"
 
 
 def test_process_pool_executor(tmp_path: Path) -> None:

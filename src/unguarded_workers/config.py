@@ -21,6 +21,7 @@ from flake8.utils import parse_files_to_codes_mapping
 
 from .codes import ALL_CODES
 from .options import OptionError, Options, parse_options
+from .testcode import is_test_code
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,6 +39,9 @@ SETTINGS: Mapping[str, bool] = {
     "spawners": True,
     "harmless-calls": True,
     "unresolved": False,
+    "coroutine-functions": True,
+    "group-children": False,
+    "tests": False,
     "fix-guard": False,
     "select": True,
     "ignore": True,
@@ -51,6 +55,9 @@ FLAKE8_KEYS: Mapping[str, str] = {
     "uw-spawners": "spawners",
     "uw-harmless-calls": "harmless-calls",
     "uw-unresolved": "unresolved",
+    "uw-coroutine-functions": "coroutine-functions",
+    "uw-group-children": "group-children",
+    "uw-tests": "tests",
     "uw-fix-guard": "fix-guard",
     "exclude": "exclude",
     "extend-exclude": "extend-exclude",
@@ -61,6 +68,7 @@ _FLAKE8_PER_FILE_KEY = "per-file-ignores"
 _FLAKE8_IGNORE_KEYS = ("ignore", "extend-ignore")
 
 DEFAULT_GUARD = "unguarded_workers:wrap"
+TESTS_CHOICES = ("skip", "check")
 
 RawSettings = dict[str, "str | list[str]"]
 
@@ -98,6 +106,11 @@ class Settings:
     fix_guard: GuardRef = field(default_factory=lambda: GuardRef.parse(DEFAULT_GUARD))
     # (pattern, codes): more codes to ignore in files the pattern matches.
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    check_tests: bool = False  # tests = "check"
+
+    def checks(self, path: str | None) -> bool:
+        """Whether the file is checked at all: test code only when `tests = "check"`."""
+        return self.check_tests or path is None or not is_test_code(path)
 
     def reports(self, code: str, path: str | None = None) -> bool:
         """Whether select/ignore (and per-file-ignores for `path`) let `code` through;
@@ -310,14 +323,20 @@ def _list(raw: RawSettings, name: str) -> list[str]:
     return value
 
 
+def _text(raw: RawSettings, name: str, default: str) -> str:
+    value = raw.get(name, default)
+    assert isinstance(value, str)
+    return value
+
+
 def build_options(raw: RawSettings, extra_guards: Sequence[str] = ()) -> Options:
-    unresolved = raw.get("unresolved", "report")
-    assert isinstance(unresolved, str)
     return parse_options(
         guards=[*_list(raw, "guards"), *extra_guards],
         spawners=_list(raw, "spawners"),
         harmless_calls=_list(raw, "harmless-calls"),
-        unresolved=unresolved,
+        unresolved=_text(raw, "unresolved", "report"),
+        coroutine_functions=_list(raw, "coroutine-functions"),
+        group_children=_text(raw, "group-children", "serving"),
     )
 
 
@@ -331,14 +350,17 @@ def _per_file_ignores(raw: RawSettings, cwd: Path) -> tuple[tuple[str, tuple[str
 
 
 def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Settings:
-    fix_guard_text = raw.get("fix-guard", DEFAULT_GUARD)
-    assert isinstance(fix_guard_text, str)
-    fix_guard = GuardRef.parse(fix_guard_text)
+    fix_guard = GuardRef.parse(_text(raw, "fix-guard", DEFAULT_GUARD))
+    tests = _text(raw, "tests", "skip")
+    if tests not in TESTS_CHOICES:
+        raise OptionError(f"uw-tests: {tests!r} is not one of {', '.join(TESTS_CHOICES)}")
     # The configured fix guard is a guard: code it fixed must check clean.
     options = build_options(raw, extra_guards=[fix_guard.dotted])
     select = tuple(code.upper() for code in _list(raw, "select")) or ("UW",)
     ignore = tuple(code.upper() for code in _list(raw, "ignore"))
-    return Settings(options, select, ignore, exclude, fix_guard, _per_file_ignores(raw, cwd))
+    return Settings(
+        options, select, ignore, exclude, fix_guard, _per_file_ignores(raw, cwd), check_tests=tests == "check"
+    )
 
 
 def load_settings(

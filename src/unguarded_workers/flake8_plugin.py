@@ -14,8 +14,8 @@ from flake8.options.manager import OptionManager
 
 from . import __version__
 from .analysis import check_module
-from .config import FLAKE8_KEYS, RawSettings, Settings, load_settings
-from .options import UNRESOLVED_CHOICES, OptionError
+from .config import FLAKE8_KEYS, TESTS_CHOICES, RawSettings, Settings, load_settings
+from .options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
 
 
 class UnguardedWorkersChecker:
@@ -61,6 +61,30 @@ class UnguardedWorkersChecker:
             help="Report workers defined outside the module, which cannot be inspected (default: report).",
         )
         manager.add_option(
+            "--uw-coroutine-functions",
+            default=None,
+            parse_from_config=True,
+            comma_separated_list=True,
+            help="Dotted names of functions that return a coroutine without being an `async def` "
+            "the check can see; `asyncio.ensure_future(f())` makes a task only from one.",
+        )
+        manager.add_option(
+            "--uw-group-children",
+            default=None,
+            parse_from_config=True,
+            choices=GROUP_CHILDREN_CHOICES,
+            help="Which task-group children to report: those whose failure takes down a long-lived, "
+            "serving group (serving, the default) or every unguarded one (all).",
+        )
+        manager.add_option(
+            "--uw-tests",
+            default=None,
+            parse_from_config=True,
+            choices=TESTS_CHOICES,
+            help="Check test code too (check), or leave it alone (skip, the default): test_*.py, *_test.py, "
+            "conftest.py and files under test, tests, _tests or testing directories.",
+        )
+        manager.add_option(
             "--uw-fix-guard",
             default=None,
             parse_from_config=True,
@@ -83,9 +107,12 @@ class UnguardedWorkersChecker:
             raise ExecutionError(f"unguarded-workers: {error}") from None
 
     def run(self) -> Iterator[tuple[int, int, str, Any]]:
-        source = "".join(self._lines)
         settings = self.settings
-        for violation in check_module(self._tree, settings.options, source):
+        path = None if self._filename in ("stdin", "-") else self._filename
+        if not settings.checks(path):
+            return
+        source = "".join(self._lines)
+        for violation in check_module(self._tree, settings.options, source, path):
             if settings.reports(violation.code.code, self._filename):
                 yield violation.line, violation.col, violation.flake8_text(), type(self)
 

@@ -16,6 +16,8 @@ SPAWNER_KINDS: Mapping[str, SpawnKind] = {
     "group": SpawnKind.GROUP,
 }
 UNRESOLVED_CHOICES = ("report", "skip")
+# `serving`: only the group children whose failure takes down a long-lived group.
+GROUP_CHILDREN_CHOICES = ("serving", "all")
 
 # A dotted name, optionally with a leading dot meaning "a method of that name on
 # any receiver" (".create_task").
@@ -34,6 +36,9 @@ class Options:
     spawners: Mapping[str, SpawnKind] = field(default_factory=dict)
     harmless_calls: frozenset[str] = frozenset()
     report_unresolved: bool = True
+    # Functions that return a coroutine without being an `async def` the analysis sees.
+    coroutine_functions: frozenset[str] = frozenset()
+    all_group_children: bool = False  # group-children = "all"
 
 
 def _dotted_names(option: str, values: Iterable[str]) -> frozenset[str]:
@@ -70,13 +75,22 @@ def parse_options(
     spawners: Iterable[str] = (),
     harmless_calls: Iterable[str] = (),
     unresolved: str = "report",
+    coroutine_functions: Iterable[str] = (),
+    group_children: str = "serving",
 ) -> Options:
     """Build :class:`Options` from raw option strings, raising :class:`OptionError`."""
-    if unresolved not in UNRESOLVED_CHOICES:
-        raise OptionError(f"uw-unresolved: {unresolved!r} is not one of {', '.join(UNRESOLVED_CHOICES)}")
+    _choice("uw-unresolved", unresolved, UNRESOLVED_CHOICES)
+    _choice("uw-group-children", group_children, GROUP_CHILDREN_CHOICES)
     return Options(
         guards=_dotted_names("uw-guards", guards),
         spawners=_spawners(spawners),
         harmless_calls=_dotted_names("uw-harmless-calls", harmless_calls),
         report_unresolved=unresolved == "report",
+        coroutine_functions=_dotted_names("uw-coroutine-functions", coroutine_functions),
+        all_group_children=group_children == "all",
     )
+
+
+def _choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise OptionError(f"{option}: {value!r} is not one of {', '.join(choices)}")

@@ -29,7 +29,7 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Coroutine
-from types import FunctionType, MethodType
+from types import FrameType, FunctionType, MethodType
 from typing import Any, NamedTuple, TypeVar, overload
 
 __all__ = ["ErrorHandler", "set_error_handler", "wrap"]
@@ -78,7 +78,22 @@ def _call(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: 
             return target(*args, **kwargs)
         return target(*args)
     except Exception as exc:
-        return _contain(target, policy, exc, asynchronous=False)
+        result = _contain(target, policy, exc, asynchronous=False)
+        if _is_process_target(sys._getframe(1)):
+            # A process's exit status is its channel back to whoever supervises it: the
+            # failure is reported, and the process still exits non-zero (without a second
+            # traceback: SystemExit is how multiprocessing sets the exit code).
+            raise SystemExit(1) from None
+        return result
+
+
+def _is_process_target(caller: FrameType | None) -> bool:
+    """Whether the guard was called by multiprocessing as a process's target or `run()`."""
+    process = sys.modules.get("multiprocessing.process")
+    if caller is None or process is None:
+        return False
+    base = process.BaseProcess
+    return caller.f_code in (base.run.__code__, base._bootstrap.__code__)
 
 
 async def _call_async(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: Any) -> Any:

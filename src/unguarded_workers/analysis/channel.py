@@ -15,6 +15,12 @@ Never consumed (reported when the target is unguarded):
     _ = executor.submit(f)
     task = asyncio.create_task(w()); tasks.add(task); task.add_done_callback(tasks.discard)
     self._task = loop.create_task(w())      # ... and only `self._task.cancel()` elsewhere
+
+A process is followed the same way, and its channel back is its exit status:
+    p = Process(target=f); p.start(); p.join(); sys.exit(p.exitcode)     # read
+    procs.append(Process(target=f)); ...; [p.is_alive() for p in procs]   # read
+    Process(target=f).start()                                             # discarded
+    p = Process(target=f); p.start(); p.join()                            # never read
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from .index import Binding, ModuleIndex, Scope
 from .known import (
     CONTAINER_INSERTS,
     CONTAINER_TAKES,
+    EXIT_STATUS_READS,
     FORGETTING_CALLBACKS,
     FUTURE_COMBINATORS,
     NON_CONSUMING_METHODS,
@@ -45,11 +52,28 @@ _HolderKey = tuple[str, int, str]
 
 
 class ChannelAnalysis:
-    def __init__(self, index: ModuleIndex) -> None:
+    """Follows futures and tasks (`processes=False`) or process objects (`processes=True`)."""
+
+    def __init__(self, index: ModuleIndex, *, processes: bool = False) -> None:
         self._index = index
+        self._processes = processes
 
     def consumed(self, node: ast.expr, scope: Scope) -> bool:
         return self._value_consumed(node, scope, set())
+
+    def referenced(self, node: ast.expr) -> bool:
+        """Whether the value is stored somewhere (a name other than `_`, an attribute, a
+        container) rather than dropped where it is made."""
+        parent = self._index.parent(node)
+        while isinstance(parent, _CARRIERS):
+            node, parent = parent, self._index.parent(parent)
+        if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            return not all(isinstance(t, ast.Name) and t.id == "_" for t in targets)
+        if isinstance(parent, ast.Call) and node is not parent.func:
+            func = parent.func
+            return isinstance(func, ast.Attribute) and func.attr in CONTAINER_INSERTS
+        return False
 
     def _value_consumed(self, node: ast.AST, scope: Scope, seen: set[_HolderKey]) -> bool:
         """Whether the value `node` evaluates to is consumed where it is used.
@@ -108,6 +132,8 @@ class ChannelAnalysis:
     def _method_consumed(self, attribute: ast.Attribute, scope: Scope, seen: set[_HolderKey]) -> bool:
         call = self._index.parent(attribute)
         method = attribute.attr
+        if self._processes:
+            return self._process_attribute_read(attribute, call, scope, seen)
         if not isinstance(call, ast.Call) or call.func is not attribute:
             # `tasks.discard` passed as a callback reads no item; other reads we cannot judge.
             return method not in NON_CONSUMING_METHODS
@@ -125,6 +151,22 @@ class ChannelAnalysis:
         if method in CONTAINER_TAKES or method in _VIEW_METHODS:
             return self._value_consumed(call, scope, seen)
         return True  # result(), exception(), get(), ...
+
+    def _process_attribute_read(
+        self, attribute: ast.Attribute, call: ast.AST | None, scope: Scope, seen: set[_HolderKey]
+    ) -> bool:
+        """`p.exitcode`, `p.sentinel`, `p.is_alive()` read the exit status; `start()`, `join()`,
+        `pid`, `daemon = ...` do not. A container's items are followed."""
+        method = attribute.attr
+        if method in EXIT_STATUS_READS:
+            return True
+        if (
+            isinstance(call, ast.Call)
+            and call.func is attribute
+            and (method in CONTAINER_TAKES or method in _VIEW_METHODS)
+        ):
+            return self._value_consumed(call, scope, seen)
+        return False
 
     def _loop_consumed(self, loop: ast.For | ast.AsyncFor, scope: Scope, seen: set[_HolderKey]) -> bool:
         """Iterating a holder consumes unless the loop variable is only used non-consumingly."""

@@ -1,4 +1,8 @@
-"""The pure core: a parsed module and options in, violations out."""
+"""The core: a parsed module and options in, violations out.
+
+A module's targets and thread classes may lead into other modules of the same project
+(`project`); pass the module's `path` to follow them.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,24 @@ import functools
 from ..codes import BY_KIND, UW102, SpawnKind
 from ..options import Options
 from ..violation import SourceRange, Violation
-from .channel import ChannelAnalysis
-from .guards import GuardAnalysis
-from .index import ModuleIndex
-from .messages import spawn_message, thread_run_message
-from .resolve import Resolver, Unresolved
-from .spawns import SpawnFinder
+from .index import FUNCTION_TYPES, FunctionNode
+from .messages import (
+    DROPPED_TASK_STAKE,
+    HELD_TASK_STAKE,
+    LONG_RUNNING_CHILD_STAKE,
+    PER_ITEM_CHILD_STAKE,
+    PROCESS_STAKE,
+    spawn_message,
+    thread_run_message,
+)
+from .module import ModuleAnalysis
+from .project import project_for
+from .resolve import Resolved, Target, Unresolved
+from .spawns import Spawn, SpawnFinder, ThreadClass
 
 # Every spawn needs one of these words somewhere in the file (in its call or its
-# import); a file without any is skipped before the tree is walked.
+# import); a file without any is skipped before the tree is walked. "def run" is
+# there for a subclass of a thread class imported from elsewhere in the project.
 _SPAWN_WORDS = (
     "Thread",
     "Timer",
@@ -31,9 +44,12 @@ _SPAWN_WORDS = (
     "start_soon",
     "TaskGroup",
     "ursery",
+    "def run(",
 )
 _CHANNELLED = frozenset({SpawnKind.EXECUTOR, SpawnKind.TASK})
 DEFAULT_OPTIONS = Options()
+# Where a spawn's enclosing loops stop counting.
+_SCOPE_TYPES = (*FUNCTION_TYPES, ast.Lambda, ast.ClassDef, ast.Module)
 
 
 @functools.lru_cache(maxsize=16)
@@ -49,57 +65,126 @@ def might_spawn(source: str, options: Options = DEFAULT_OPTIONS) -> bool:
     return any(word in source for word in _spawn_words(frozenset(options.spawners)))
 
 
-def check_module(tree: ast.Module, options: Options = DEFAULT_OPTIONS, source: str | None = None) -> list[Violation]:
+def check_module(
+    tree: ast.Module, options: Options = DEFAULT_OPTIONS, source: str | None = None, path: str | None = None
+) -> list[Violation]:
     """Every unguarded worker spawn in `tree`, in source order.
 
-    Pass `source` (the module's text) to let files with no spawn word skip the analysis.
+    Pass `source` (the module's text) to let files with no spawn word skip the analysis,
+    and `path` (its file) to follow imports into the project's other modules.
     """
     if source is not None and not might_spawn(source, options):
         return []
-    index = ModuleIndex(tree)
-    resolver = Resolver(index, options)
-    guards = GuardAnalysis(index, resolver, options)
-    channel = ChannelAnalysis(index)
-    finder = SpawnFinder(index, resolver, options)
-    violations = []
-    for spawn in finder.spawns():
-        if spawn.coroutine:
-            target = resolver.coroutine_target(spawn.target, spawn.scope)
-        else:
-            target = resolver.callable_target(spawn.target, spawn.scope)
-        guarded = guards.target_guarded(target)
-        if guarded or (guarded is None and not options.report_unresolved):
-            continue
-        if spawn.kind in _CHANNELLED and channel.consumed(spawn.call, spawn.scope):
-            continue
-        code = BY_KIND[spawn.kind]
-        unresolved = target if isinstance(target, Unresolved) else None
-        violations.append(
-            Violation(
-                code,
-                spawn.call.lineno,
-                spawn.call.col_offset,
-                spawn_message(code, spawn, unresolved),
-                spawn.spawner,
-                _range(spawn.target),
-            )
-        )
-    for thread_class in finder.thread_classes():
-        run = thread_class.run
-        if guards.def_guarded(run):
-            continue
-        violations.append(
-            Violation(
-                UW102,
-                run.lineno,
-                run.col_offset,
-                thread_run_message(UW102, thread_class.node.name),
-                "run",
-                _range(run),
-            )
-        )
+    module = project_for(options).checked(path, tree) if path is not None else ModuleAnalysis(tree, options)
+    finder = SpawnFinder(module, options)
+    violations = [v for spawn in finder.spawns() if (v := _spawn_violation(module, spawn, options)) is not None]
+    violations += [v for cls in finder.thread_classes() if (v := _run_violation(module, cls)) is not None]
     violations.sort(key=lambda v: (v.line, v.col, v.code.code))
     return violations
+
+
+def _spawn_violation(module: ModuleAnalysis, spawn: Spawn, options: Options) -> Violation | None:
+    resolver = module.resolver
+    if spawn.coroutine:
+        target = resolver.coroutine_target(spawn.target, spawn.scope)
+    else:
+        target = resolver.callable_target(spawn.target, spawn.scope)
+    guarded = module.guards.target_guarded(target)
+    if guarded or (guarded is None and not options.report_unresolved):
+        return None
+    stake = _stake(module, spawn, target, options)
+    if stake is None:
+        return None
+    code = BY_KIND[spawn.kind]
+    unresolved = target if isinstance(target, Unresolved) else None
+    return Violation(
+        code,
+        spawn.call.lineno,
+        spawn.call.col_offset,
+        spawn_message(code, spawn, unresolved, stake or None),
+        spawn.spawner,
+        _range(spawn.target),
+    )
+
+
+def _stake(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Options) -> str | None:
+    """What the unguarded failure costs here ("" for the code's own words), or None when
+    it has a channel back or costs nothing worth a report."""
+    kind = spawn.kind
+    if kind in _CHANNELLED:
+        if module.channel.consumed(spawn.call, spawn.scope):
+            return None
+        if kind is SpawnKind.TASK:
+            return HELD_TASK_STAKE if module.channel.referenced(spawn.call) else DROPPED_TASK_STAKE
+        return ""
+    if spawn.process:
+        return None if module.exit_status.consumed(spawn.call, spawn.scope) else PROCESS_STAKE
+    if kind is SpawnKind.GROUP:
+        if _in_loop(module, spawn.call):
+            return PER_ITEM_CHILD_STAKE
+        if isinstance(target, Resolved) and any(_runs_unbounded_loop(d.node) for d in target.functions):
+            return LONG_RUNNING_CHILD_STAKE
+        return "" if options.all_group_children else None
+    return ""
+
+
+def _run_violation(module: ModuleAnalysis, cls: ThreadClass) -> Violation | None:
+    run = cls.run
+    if module.guards.def_guarded(run):
+        return None
+    if cls.process and not _some_process_unread(module, cls.node):
+        return None
+    message = thread_run_message(UW102, cls.node.name, process=cls.process)
+    return Violation(UW102, run.lineno, run.col_offset, message, "run", _range(run))
+
+
+def _some_process_unread(module: ModuleAnalysis, node: ast.ClassDef) -> bool:
+    """Whether the module makes an instance of the Process subclass whose exit status
+    nothing reads. Instances made only elsewhere are not judged here."""
+    index = module.index
+    for call, scope in index.calls:
+        func = call.func
+        if not (isinstance(func, ast.Name) and func.id == node.name):
+            continue
+        owner = scope.lookup(func.id)
+        if owner is not None and owner.classes.get(func.id) is node and not module.exit_status.consumed(call, scope):
+            return True
+    return False
+
+
+def _in_loop(module: ModuleAnalysis, call: ast.Call) -> bool:
+    """Whether the spawn runs once per iteration of a `while` or `async for` of its function."""
+    child: ast.AST = call
+    parent = module.index.parent(call)
+    while parent is not None and not isinstance(parent, _SCOPE_TYPES):
+        if isinstance(parent, ast.While) and child is not parent.test:
+            return True
+        if isinstance(parent, ast.AsyncFor) and child is not parent.iter:
+            return True
+        child, parent = parent, module.index.parent(parent)
+    return False
+
+
+def _runs_unbounded_loop(fn: FunctionNode) -> bool:
+    """`while True:` / `while not stop...:` / `async for` in the def's own body (not nested defs)."""
+    stack: list[ast.AST] = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.AsyncFor):
+            return True
+        if isinstance(node, ast.While):
+            test = node.test
+            if (isinstance(test, ast.Constant) and test.value) or (
+                isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+            ):
+                return True
+        if isinstance(node, (*FUNCTION_TYPES, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.stmt):
+            stack.extend(child for child in ast.iter_child_nodes(node) if not isinstance(child, ast.expr))
+        else:  # an except handler or a match case: its body
+            stack.extend(getattr(node, "body", []))
+    return False
 
 
 def _range(node: ast.expr | ast.stmt) -> SourceRange:

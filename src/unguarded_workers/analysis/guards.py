@@ -20,6 +20,20 @@ Guarded:
         except Exception:
             logger.exception("failed")
 
+    async def consume(rx):
+        try:
+            while True:
+                message = await rx.receive()      # a wait, not work
+                try:
+                    handle(message)
+                except Exception:
+                    log.exception("bad message")
+        except asyncio.CancelledError:    # cancellation handlers are not inspected
+            await rx.aclose()
+
+    def serve():
+        server.serve_forever()            # the server logs its handlers' errors
+
 Unguarded:
     def worker():
         try:
@@ -36,18 +50,27 @@ Unguarded:
 from __future__ import annotations
 
 import ast
+from typing import TYPE_CHECKING
 
 from ..options import Options
-from .index import FUNCTION_TYPES, FunctionNode, ModuleIndex, Scope, last_name
+from .index import FUNCTION_TYPES, FunctionNode, Scope, last_name
 from .known import (
+    ANEXT,
     BROAD_EXCEPTIONS,
     CANCELLED_CLASS_GETTERS,
     EVENT_METHODS,
     EXIT_EXCEPTION_NAMES,
+    GET_LOGGER,
     LOG_METHODS,
+    LOGGING_GET_LOGGER,
+    RECEIVE_METHODS,
+    SERVE_METHODS,
     WAIT_METHOD,
 )
-from .resolve import Guarded, Resolved, Resolver, Target, Unresolved
+from .resolve import Guarded, Resolved, Target, Unresolved
+
+if TYPE_CHECKING:
+    from .module import ModuleAnalysis
 
 _TRY_TYPES: tuple[type[ast.stmt], ...] = tuple(
     t for t in (ast.Try, getattr(ast, "TryStar", None)) if isinstance(t, type)
@@ -57,9 +80,9 @@ _SIMPLE_STATEMENTS = (ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonloca
 
 
 class GuardAnalysis:
-    def __init__(self, index: ModuleIndex, resolver: Resolver, options: Options) -> None:
-        self._index = index
-        self._resolver = resolver
+    def __init__(self, module: ModuleAnalysis, options: Options) -> None:
+        self._index = module.index
+        self._resolver = module.resolver
         self._options = options
         self._verdicts: dict[int, bool] = {}
         self._in_progress: set[int] = set()
@@ -70,7 +93,7 @@ class GuardAnalysis:
             return True
         if isinstance(target, Unresolved):
             return None
-        return all(self.def_guarded(fn) for fn in target.functions)
+        return all(d.module.guards.def_guarded(d.node) for d in target.functions)
 
     def def_guarded(self, fn: FunctionNode) -> bool:
         key = id(fn)
@@ -110,14 +133,15 @@ class GuardAnalysis:
 
     def _try_guarded(self, stmt: ast.stmt, scope: Scope) -> bool:
         handlers: list[ast.ExceptHandler] = getattr(stmt, "handlers", [])
-        orelse: list[ast.stmt] = getattr(stmt, "orelse", [])
         if self._try_contains(handlers, scope):
-            return self._body_guarded(orelse, scope)
-        # No containing handler: like any compound statement; `finally:` is not inspected.
+            return True  # its `else:` and `finally:` are not inspected
+        # No containing handler: like any compound statement, except that `finally:` and
+        # the handlers of cancellation and exit alone (clean-up on shutdown) are not inspected.
         body: list[ast.stmt] = getattr(stmt, "body", [])
+        orelse: list[ast.stmt] = getattr(stmt, "orelse", [])
         return (
             self._body_guarded(body, scope)
-            and all(self._body_guarded(h.body, scope) for h in handlers)
+            and all(self._body_guarded(h.body, scope) for h in handlers if not self._is_exit_only(h.type, scope))
             and self._body_guarded(orelse, scope)
         )
 
@@ -153,18 +177,23 @@ class GuardAnalysis:
         if isinstance(stmt, _SIMPLE_STATEMENTS):
             return True
         if isinstance(stmt, ast.Expr):
-            return _is_simple_value(stmt.value) or self._harmless_call(stmt.value, scope)
+            return _calls_nothing(stmt.value) or self._harmless_call(stmt.value, scope)
         if isinstance(stmt, ast.Return):
-            return stmt.value is None or _is_simple_value(stmt.value) or self._harmless_call(stmt.value, scope)
+            return stmt.value is None or _calls_nothing(stmt.value) or self._harmless_call(stmt.value, scope)
         if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            return stmt.value is None or _is_simple_value(stmt.value) or self._harmless_call(stmt.value, scope)
+            return stmt.value is None or _calls_nothing(stmt.value) or self._harmless_call(stmt.value, scope)
+        if isinstance(stmt, ast.Assert):
+            # `assert self.interval is not None`: a precondition (often for the type
+            # checker) that calls nothing, not the worker's work.
+            return _calls_nothing(stmt.test)
         if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef)):
             # Defining a function or class runs nothing but its decorators.
             return all(isinstance(d, (ast.Name, ast.Attribute)) for d in stmt.decorator_list)
         return False
 
     def _harmless_call(self, expr: ast.expr, scope: Scope) -> bool:
-        """A call (awaited or not) that cannot fail, or that delegates to a guarded def."""
+        """A call (awaited or not) that cannot fail, waits for the next item, or delegates
+        to a guarded def."""
         if isinstance(expr, ast.Await):
             expr = expr.value
         if not isinstance(expr, ast.Call):
@@ -172,7 +201,11 @@ class GuardAnalysis:
         func = expr.func
         if self._resolver.is_harmless_callable(func, scope):
             return True
+        if self._index.qualname(func, scope) in (ANEXT, LOGGING_GET_LOGGER):
+            return True  # anext(rx): the next item; getLogger(...) imported from logging
         if isinstance(func, ast.Attribute):
+            if func.attr in RECEIVE_METHODS or func.attr in SERVE_METHODS or func.attr == GET_LOGGER:
+                return True
             if func.attr in LOG_METHODS and "log" in (last_name(func.value) or "").lower():
                 return True
             if func.attr in EVENT_METHODS and not expr.args and not expr.keywords:
@@ -200,18 +233,28 @@ def _only_a_timeout(call: ast.Call) -> bool:
     return not call.args and len(call.keywords) == 1 and call.keywords[0].arg == "timeout"
 
 
-def _is_simple_value(expr: ast.expr) -> bool:
-    """A constant, a name, an attribute chain, or a literal container of those."""
-    if isinstance(expr, (ast.Constant, ast.Name)):
-        return True
-    if isinstance(expr, ast.Attribute):
-        return _is_simple_value(expr.value) and not isinstance(expr.value, ast.Constant)
-    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd, ast.Not)):
-        return isinstance(expr.operand, ast.Constant)
-    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
-        return all(_is_simple_value(e) for e in expr.elts)
-    if isinstance(expr, ast.Dict):
-        return all(k is not None and _is_simple_value(k) for k in expr.keys) and all(
-            _is_simple_value(v) for v in expr.values
-        )
-    return False
+# Expressions that call nothing: names, attributes, constants, literals, and operators,
+# comparisons, conditionals and f-strings over them.
+_CALL_FREE = (
+    ast.Constant, ast.Name, ast.Attribute, ast.UnaryOp, ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp,
+    ast.JoinedStr, ast.FormattedValue, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Starred,
+    ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
+)  # fmt: skip
+
+
+# Division can fail on a zero, a power overflow: arithmetic that is work.
+_FALLIBLE_OPERATORS = (ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult)
+
+
+def _calls_nothing(expr: ast.expr) -> bool:
+    """An expression that runs no code of its own: `"after_" + name`, `f"{a}"`, `x is None`.
+
+    Iterative, so that a long chain of operators cannot exhaust the stack.
+    """
+    stack: list[ast.AST] = [expr]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, _CALL_FREE) or isinstance(node, _FALLIBLE_OPERATORS):
+            return False
+        stack.extend(ast.iter_child_nodes(node))
+    return True

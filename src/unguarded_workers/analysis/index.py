@@ -41,6 +41,13 @@ class Scope:
     receivers: dict[str, set[Receiver]] = field(default_factory=dict)  # variable -> kinds
     # Class scopes: what `self.X` was bound to anywhere in the class.
     attr_receivers: dict[str, set[Receiver]] = field(default_factory=dict)
+    # Every value assigned to a variable, and (class scopes) to `self.X`: to find the
+    # class of an instance whose method is a target (`self.cycle = Cycle(); ...run_asgi`).
+    # Each value comes with the scope of the assignment, where its names are looked up.
+    values: dict[str, list[tuple[ast.expr, Scope]]] = field(default_factory=dict)
+    attr_values: dict[str, list[tuple[ast.expr, Scope]]] = field(default_factory=dict)
+    # Function scopes: each annotated parameter's annotation.
+    annotations: dict[str, ast.expr] = field(default_factory=dict)
     # Method scopes: the name of the first parameter (self/cls), if any.
     self_name: str | None = None
 
@@ -176,7 +183,7 @@ class ModuleIndex:
         return None
 
     def annotation_receiver(self, annotation: ast.expr, scope: Scope) -> Receiver | None:
-        for part in _annotation_parts(annotation):
+        for part in annotation_parts(annotation):
             name = self.qualname(part, scope) or dotted_text(part)
             if name is not None:
                 kind = RECEIVER_ANNOTATIONS.get(name.rpartition(".")[2])
@@ -263,6 +270,7 @@ class ModuleIndex:
         for arg in every:
             scope.bind(arg.arg, Binding.PARAM)
             if arg.annotation is not None:
+                scope.annotations[arg.arg] = arg.annotation
                 self._pending.append(_Pending(scope, ast.Name(id=arg.arg), arg.annotation, is_annotation=True))
 
     @staticmethod
@@ -286,6 +294,8 @@ class ModuleIndex:
 
     def _record_receiver(self, pending: _Pending) -> None:
         scope, target = pending.scope, pending.target
+        if not pending.is_annotation:
+            self._record_value(scope, target, pending.value)
         if pending.is_annotation:
             kind = self.annotation_receiver(pending.value, scope)
         else:
@@ -302,6 +312,16 @@ class ModuleIndex:
         if scope.is_class and isinstance(target, ast.Name):
             # A class-level `executor: ThreadPoolExecutor` describes `self.executor`.
             scope.attr_receivers.setdefault(target.id, set()).add(kind)
+
+    @staticmethod
+    def _record_value(scope: Scope, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            owner = scope.lookup(target.id) or scope
+            owner.values.setdefault(target.id, []).append((value, scope))
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            found = scope.enclosing_class()
+            if found is not None and found[1] == target.value.id:
+                found[0].attr_values.setdefault(target.attr, []).append((value, scope))
 
 
 def _child_scope(node: ast.AST, field_name: str, scope: Scope, inner: Scope | None) -> Scope:
@@ -330,7 +350,7 @@ def _match_captures(node: ast.AST) -> Iterator[str]:
         yield rest
 
 
-def _annotation_parts(annotation: ast.expr) -> Iterator[ast.expr]:
+def annotation_parts(annotation: ast.expr) -> Iterator[ast.expr]:
     """The types an annotation names: X, Optional[X], X | None, "X"."""
     stack = [annotation]
     while stack:

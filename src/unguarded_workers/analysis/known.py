@@ -49,16 +49,26 @@ SPAWN_FUNCTIONS: dict[str, tuple[SpawnKind, ArgSpec]] = {
     "asyncio.tasks.run_coroutine_threadsafe": (SpawnKind.EXECUTOR, ArgSpec("coro", 0, coroutine=True)),
 }
 
-# Classes whose subclasses' run() is the worker (UW102).
-THREAD_BASES = frozenset(
+# Spawners that start a process: its failure shows in its exit status.
+PROCESS_SPAWNERS = frozenset(
     {
-        "threading.Thread",
-        "threading.Timer",
         "multiprocessing.Process",
         "multiprocessing.context.Process",
         "multiprocessing.process.BaseProcess",
+        ".Process",  # a multiprocessing context's
     }
 )
+
+# Make a task only from a coroutine; anything else awaitable is handed back or wrapped.
+ENSURE_FUTURE = frozenset({"asyncio.ensure_future", "asyncio.tasks.ensure_future"})
+
+# Classes whose subclasses' run() is the worker (UW102).
+THREAD_BASES = frozenset({"threading.Thread", "threading.Timer", "multiprocessing.dummy.Process"})
+PROCESS_BASES = frozenset(
+    {"multiprocessing.Process", "multiprocessing.context.Process", "multiprocessing.process.BaseProcess"}
+)
+# What reads a process's exit status: `p.exitcode`, `p.sentinel` (to wait on), `p.is_alive()`.
+EXIT_STATUS_READS = frozenset({"exitcode", "sentinel", "is_alive"})
 
 # Calls whose result is a receiver of a known kind.
 RECEIVER_FACTORIES: dict[str, Receiver] = {
@@ -104,10 +114,37 @@ PARTIALS = frozenset({"functools.partial"})
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep"})
+# Calls that cannot fail: setting the thread's loop before running it (a thread-local
+# assignment), reading a clock, asking which thread or process this is.
+INFALLIBLE_CALLS = frozenset(
+    {
+        "asyncio.set_event_loop",
+        "asyncio.events.set_event_loop",
+        "time.time",
+        "time.time_ns",
+        "time.monotonic",
+        "time.monotonic_ns",
+        "time.perf_counter",
+        "time.perf_counter_ns",
+        "threading.current_thread",
+        "threading.get_ident",
+        "threading.get_native_id",
+        "os.getpid",
+    }
+)
 # Event/Condition methods: harmless when called with nothing but an optional timeout.
 EVENT_METHODS = frozenset({"set", "clear", "is_set", "notify", "notify_all"})
 WAIT_METHOD = "wait"
 PRINT = "builtins.print"
+# Taking the next item or reading a value: a worker's wait, not its work.
+RECEIVE_METHODS = frozenset({"get", "get_nowait", "receive", "recv", "accept"})
+ANEXT = "builtins.anext"
+# A worker whose only work is one of these: the loop and the server log their
+# handlers' errors and keep going (asyncio's loop exception handler, socketserver's
+# handle_error).
+SERVE_METHODS = frozenset({"run_forever", "serve_forever"})
+GET_LOGGER = "getLogger"
+LOGGING_GET_LOGGER = "logging.getLogger"
 
 BROAD_EXCEPTIONS = frozenset({"builtins.Exception", "builtins.BaseException"})
 # Handlers of these alone may re-raise: cancellation and exit must propagate.

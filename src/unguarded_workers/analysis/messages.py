@@ -26,17 +26,35 @@ def target_name(spawn: Spawn) -> str:
     return shown(target)
 
 
-def spawn_message(code: Code, spawn: Spawn, unresolved: Unresolved | None) -> str:
+# What is at stake, where it depends on more than the code.
+PROCESS_STAKE = "its failure goes unnoticed: the process exits non-zero and nothing reads its exit status"
+DROPPED_TASK_STAKE = (
+    "nothing references the task: its failure is logged only when the task is garbage-collected, if ever"
+)
+HELD_TASK_STAKE = "the task is held but nobody reads it: its failure stays silent while the holder lives"
+PER_ITEM_CHILD_STAKE = (
+    "it is started per connection or message: one failing child cancels the whole group and every other connection"
+)
+LONG_RUNNING_CHILD_STAKE = (
+    "it runs a long-lived loop: its failure cancels the whole group and every long-running sibling"
+)
+
+
+def spawn_message(code: Code, spawn: Spawn, unresolved: Unresolved | None, stake: str | None = None) -> str:
     name = target_name(spawn)
+    what = "process target" if spawn.process else code.what
+    consequence = stake or code.consequence
     if unresolved is None:
-        problem = f"{code.what} '{name}' has no try/except guard: {code.consequence}"
+        problem = f"{what} '{name}' has no try/except guard: {consequence}"
     else:
         reason = unresolved.reason
-        problem = f"{code.what} '{name}' could not be inspected ({reason}): unless it guards itself, {code.consequence}"
+        problem = f"{what} '{name}' could not be inspected ({reason}): unless it guards itself, {consequence}"
     return f"{problem}; wrap it: {_suggestion(spawn)}"
 
 
-def thread_run_message(code: Code, class_name: str) -> str:
+def thread_run_message(code: Code, class_name: str, *, process: bool = False) -> str:
+    if process:
+        return f"run() of process class '{class_name}' has no try/except guard: {PROCESS_STAKE}; decorate it: @wrap"
     return f"{code.what} '{class_name}' has no try/except guard: {code.consequence}; decorate it: @wrap"
 
 

@@ -1,30 +1,38 @@
-"""From a spawn's target expression to the def that will run, when this module holds it.
+"""From a spawn's target expression to the def that will run, in this module or the project's.
 
 Valid (resolved):   Thread(target=worker), submit(self._work), create_task(worker(x)),
                     submit(functools.partial(work, x)), Thread(target=lambda: work(x)),
-                    ClassName.method, a def nested in the enclosing function
+                    ClassName.method, a def nested in the enclosing function,
+                    `from .jobs import poll` then Thread(target=poll) (another module
+                    of the project), a method inherited from a project base class
 Guarded outright:   Thread(target=wrap(worker)), create_task(wrap(worker(x))),
                     Thread(target=time.sleep, args=(1,)) (a harmless callable)
-Unresolved:         an imported function, a parameter, another object's attribute,
-                    the result of some other call
+Unresolved:         a function imported from outside the project, a parameter, another
+                    object's attribute, the result of some other call
 """
 
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from ..options import Options
-from .index import Binding, FunctionNode, ModuleIndex, Scope, dotted_text
-from .known import GUARDS, PARTIALS, PRINT, SLEEPS
+from .index import Binding, FunctionNode, Scope, annotation_parts, dotted_text
+from .known import GUARDS, INFALLIBLE_CALLS, PARTIALS, PRINT, PROCESS_BASES, SLEEPS, THREAD_BASES
+
+if TYPE_CHECKING:
+    from .module import Def, ModuleAnalysis
+
+# How many `from .x import y` re-exports a name is followed through.
+_MAX_REEXPORTS = 8
 
 
 @dataclass(frozen=True)
 class Resolved:
     """The defs the target names (more than one when a name is defined twice)."""
 
-    functions: tuple[FunctionNode, ...]
+    functions: tuple[Def, ...]
 
 
 @dataclass(frozen=True)
@@ -41,13 +49,16 @@ class Guarded:
 
 Target = Union[Resolved, Unresolved, Guarded]
 GUARDED = Guarded()
+# A class and the module that defines it.
+ClassRef = tuple["ModuleAnalysis", Scope]
 
 
 class Resolver:
-    def __init__(self, index: ModuleIndex, options: Options) -> None:
-        self._index = index
+    def __init__(self, module: ModuleAnalysis, options: Options) -> None:
+        self._module = module
+        self._index = module.index
         self._guards = GUARDS | options.guards
-        self._harmless = SLEEPS | {PRINT} | options.harmless_calls
+        self._harmless = SLEEPS | INFALLIBLE_CALLS | {PRINT} | options.harmless_calls
 
     def matches(self, expr: ast.expr, scope: Scope, names: frozenset[str]) -> bool:
         """Whether `expr` names one of `names`, by qualified name or as written."""
@@ -103,7 +114,9 @@ class Resolver:
             return Unresolved("a builtin")
         binding = owner.bindings[name]
         if binding is Binding.FUNCTION:
-            return Resolved(tuple(owner.functions[name]))
+            return self._defs(owner.functions[name])
+        if binding is Binding.IMPORT and name in owner.imports:
+            return self._imported_target(owner.imports[name], [])
         reasons = {
             Binding.IMPORT: "imported",
             Binding.PARAM: "a parameter",
@@ -114,43 +127,214 @@ class Resolver:
 
     def _attribute_target(self, expr: ast.Attribute, scope: Scope) -> Target:
         receiver = expr.value
+        instance_of = self._instance_classes(receiver, scope)
+        if instance_of:
+            methods = tuple(d for cls in instance_of for d in self.methods(cls, expr.attr))
+            return self._methods_target(methods)
         if isinstance(receiver, ast.Name):
             found = scope.enclosing_class()
             if found is not None and found[1] == receiver.id:
-                methods = self.methods(found[0], expr.attr)
-                return Resolved(methods) if methods else Unresolved("not a method defined in this module")
+                methods = self.methods((self._module, found[0]), expr.attr)
+                if not methods and expr.attr in found[0].attr_values:
+                    return Unresolved("an instance attribute set elsewhere, not a method")
+                return self._methods_target(methods)
             owner = scope.lookup(receiver.id)
             if owner is not None and owner.bindings[receiver.id] is Binding.CLASS:
-                methods = self.methods(self._index.inner_scope(owner.classes[receiver.id]), expr.attr)
-                return Resolved(methods) if methods else Unresolved("not a method defined in this module")
-            if owner is not None and owner.bindings[receiver.id] is Binding.IMPORT:
-                return Unresolved("imported")
+                class_scope = self._index.inner_scope(owner.classes[receiver.id])
+                return self._methods_target(self.methods((self._module, class_scope), expr.attr))
+            if owner is not None and owner.bindings[receiver.id] is Binding.IMPORT and receiver.id in owner.imports:
+                return self._imported_target(owner.imports[receiver.id], [expr.attr])
         return Unresolved("an attribute of another object")
 
-    def methods(self, class_scope: Scope, name: str) -> tuple[FunctionNode, ...]:
-        """`name` defined in the class or, failing that, in its bases of this module."""
+    def _instance_classes(self, receiver: ast.expr, scope: Scope) -> list[ClassRef]:
+        """The project classes a variable, parameter or `self.X` holds instances of, when
+        every value assigned to it is one (or None) or an annotated parameter of one; empty
+        when any value is something else."""
+        values: list[tuple[ast.expr, Scope]] = []
+        if isinstance(receiver, ast.Name):
+            owner = scope.lookup(receiver.id)
+            if owner is None:
+                return []
+            binding = owner.bindings[receiver.id]
+            if binding is Binding.PARAM:
+                values = [(receiver, owner)]
+            elif binding is Binding.LOCAL:
+                values = owner.values.get(receiver.id, [])
+        elif isinstance(receiver, ast.Attribute) and isinstance(receiver.value, ast.Name):
+            found = scope.enclosing_class()
+            if found is not None and found[1] == receiver.value.id:
+                values = found[0].attr_values.get(receiver.attr, [])
+        classes: list[ClassRef] = []
+        for value, value_scope in values:
+            if isinstance(value, ast.Constant) and value.value is None:
+                continue
+            ref = self._class_of_value(value, value_scope)
+            if ref is None:
+                return []
+            classes.append(ref)
+        return classes
+
+    def _class_of_value(self, value: ast.expr, scope: Scope) -> ClassRef | None:
+        """`Cls(...)`, or a parameter annotated `Cls` / `Optional[Cls]` / `"Cls"`."""
+        if isinstance(value, ast.Call):
+            return self._class_ref(value.func, scope)
+        if isinstance(value, ast.Name):
+            owner = scope.lookup(value.id)
+            if owner is not None and owner.bindings[value.id] is Binding.PARAM and value.id in owner.annotations:
+                outer = owner.parent or owner  # annotations are evaluated around the def
+                for part in annotation_parts(owner.annotations[value.id]):
+                    ref = self._class_ref(part, outer)
+                    if ref is not None:
+                        return ref
+        return None
+
+    def _defs(self, nodes: list[ast.FunctionDef | ast.AsyncFunctionDef]) -> Resolved:
+        from .module import Def
+
+        return Resolved(tuple(Def(self._module, node) for node in nodes))
+
+    @staticmethod
+    def _methods_target(methods: tuple[Def, ...]) -> Target:
+        if not methods:
+            return Unresolved("not a method defined in the project")
+        if any(_is_stub(d.node) for d in methods):
+            # A Protocol's or abstract base's method: a subclass holds the code that runs.
+            return Unresolved("an abstract method, implemented elsewhere")
+        return Resolved(methods)
+
+    # -- other modules of the project ------------------------------------------
+
+    def _imported_target(self, origin: str, attrs: list[str]) -> Target:
+        found = self._imported(origin, attrs)
+        if found is None:
+            return Unresolved("imported")
+        module, names = found
+        return module.resolver.member_target(names)
+
+    def _imported(self, origin: str, attrs: list[str]) -> tuple[ModuleAnalysis, list[str]] | None:
+        """The project module `origin` (plus `.attrs`) leads to, and the names left to look up."""
+        project, path = self._module.project, self._module.path
+        if project is None or path is None:
+            return None
+        found = project.find(path, origin)
+        if found is None:
+            return None
+        module, names = found
+        return module, names + attrs
+
+    def member_target(self, names: list[str], hops: int = 0) -> Target:
+        """`name` or `Class.method` at this module's top level, following re-exports."""
+        if not names:
+            return Unresolved("a module")
+        scope = self._index.module_scope
+        first, rest = names[0], names[1:]
+        binding = scope.bindings.get(first)
+        if binding is Binding.FUNCTION and not rest:
+            return self._defs(scope.functions[first])
+        if binding is Binding.CLASS and len(rest) == 1:
+            class_scope = self._index.inner_scope(scope.classes[first])
+            return self._methods_target(self.methods((self._module, class_scope), rest[0]))
+        if binding is Binding.IMPORT and first in scope.imports and hops < _MAX_REEXPORTS:
+            found = self._imported(scope.imports[first], rest)
+            if found is not None:
+                return found[0].resolver.member_target(found[1], hops + 1)
+        return Unresolved("imported")
+
+    def member_class(self, names: list[str], hops: int = 0) -> ClassRef | None:
+        """The class `names` leads to from this module's top level, following re-exports."""
+        scope = self._index.module_scope
+        if len(names) == 1 and scope.bindings.get(names[0]) is Binding.CLASS:
+            return self._module, self._index.inner_scope(scope.classes[names[0]])
+        if names and scope.bindings.get(names[0]) is Binding.IMPORT and hops < _MAX_REEXPORTS:
+            found = self._imported(scope.imports.get(names[0], ""), names[1:])
+            if found is not None:
+                return found[0].resolver.member_class(found[1], hops + 1)
+        return None
+
+    # -- classes -----------------------------------------------------------------
+
+    def methods(self, cls: ClassRef, name: str) -> tuple[Def, ...]:
+        """`name` defined in the class or, failing that, in its bases of the project."""
+        from .module import Def
+
         seen: set[int] = set()
-        queue = [class_scope]
+        queue = [cls]
         while queue:
-            current = queue.pop(0)
+            module, current = queue.pop(0)
             if id(current) in seen:
                 continue
             seen.add(id(current))
             if name in current.functions:
-                return tuple(current.functions[name])
-            queue += self.module_bases(current)
+                return tuple(Def(module, node) for node in current.functions[name])
+            queue += module.resolver.bases(current)
         return ()
 
-    def module_bases(self, class_scope: Scope) -> list[Scope]:
-        """The scopes of the class's bases that are classes of this module."""
+    def bases(self, class_scope: Scope) -> list[ClassRef]:
+        """The class's bases that are classes of this module or of another project module."""
         node = class_scope.node
         assert isinstance(node, ast.ClassDef)
         outer = class_scope.parent
         assert outer is not None
-        bases = []
+        found = []
         for base in node.bases:
-            if isinstance(base, ast.Name):
-                owner = outer.lookup(base.id)
-                if owner is not None and owner.bindings[base.id] is Binding.CLASS:
-                    bases.append(self._index.inner_scope(owner.classes[base.id]))
-        return bases
+            ref = self._class_ref(base, outer)
+            if ref is not None:
+                found.append(ref)
+        return found
+
+    def _class_ref(self, expr: ast.expr, scope: Scope) -> ClassRef | None:
+        attrs: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            attrs.insert(0, expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name):
+            return None
+        owner = scope.lookup(expr.id)
+        if owner is None:
+            return None
+        binding = owner.bindings[expr.id]
+        if binding is Binding.CLASS and not attrs:
+            return self._module, self._index.inner_scope(owner.classes[expr.id])
+        if binding is Binding.IMPORT and expr.id in owner.imports:
+            found = self._imported(owner.imports[expr.id], attrs)
+            if found is not None:
+                return found[0].resolver.member_class(found[1])
+        return None
+
+    def worker_base(self, class_scope: Scope) -> str | None:
+        """For a subclass of Thread/Timer ("thread") or of Process ("process"), through any
+        chain of project classes, which one; None for any other class."""
+        seen: set[int] = set()
+        queue: list[ClassRef] = [(self._module, class_scope)]
+        while queue:
+            module, current = queue.pop(0)
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            node = current.node
+            assert isinstance(node, ast.ClassDef)
+            assert current.parent is not None
+            for base in node.bases:
+                qualname = module.index.qualname(base, current.parent)
+                if qualname in PROCESS_BASES:
+                    return "process"
+                if qualname in THREAD_BASES:
+                    return "thread"
+            queue += module.resolver.bases(current)
+        return None
+
+
+def _is_stub(fn: FunctionNode) -> bool:
+    """A method with no code of its own: `...`, `pass`, a docstring, `raise NotImplementedError`,
+    or one marked `@abstractmethod`."""
+    if any((dotted_text(d) or "").endswith("abstractmethod") for d in fn.decorator_list):
+        return True
+    for stmt in fn.body:
+        if isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
+            continue
+        if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+            exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+            if dotted_text(exc) in ("NotImplementedError", "builtins.NotImplementedError"):
+                continue
+        return False
+    return True

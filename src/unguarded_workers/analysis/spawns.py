@@ -6,7 +6,9 @@ Spawns:      threading.Thread(target=f), th.Timer(5, tick), executor.submit(f, x
              group, a configured spawner (myapp.tasks.fire:task)
 Not spawns:  form.submit(), from .utils import Thread; Thread(target=f),
              self.create_task(w()) on an application's own helper,
-             pool.apply_async(f, error_callback=on_error)
+             pool.apply_async(f, error_callback=on_error),
+             asyncio.ensure_future(lock.acquire()) (not a call of an `async def`: a
+             Future handed back unchanged, no task made)
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass
 
 from ..codes import SpawnKind
 from ..options import Options
-from .index import ModuleIndex, Scope, dotted_text, last_name
-from .known import CALLABLE_0, CORO_0, SPAWN_FUNCTIONS, TARGET_KW_1, THREAD_BASES, ArgSpec, Receiver
-from .resolve import Resolver
+from .index import Scope, dotted_text, last_name
+from .known import CALLABLE_0, CORO_0, ENSURE_FUTURE, PROCESS_SPAWNERS, SPAWN_FUNCTIONS, TARGET_KW_1, ArgSpec, Receiver
+from .module import ModuleAnalysis
+from .resolve import Resolved
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,11 @@ class Spawn:
     keyword: str | None  # the keyword the target was passed by, if any
     coroutine: bool  # the target is a coroutine object rather than a callable
 
+    @property
+    def process(self) -> bool:
+        """A process: its failure shows in its exit status."""
+        return self.spawner in PROCESS_SPAWNERS
+
 
 @dataclass(frozen=True)
 class ThreadClass:
@@ -41,6 +49,7 @@ class ThreadClass:
 
     node: ast.ClassDef
     run: ast.FunctionDef | ast.AsyncFunctionDef
+    process: bool  # a Process subclass rather than a Thread's
 
 
 _RUN_IN_EXECUTOR = ArgSpec(None, 1, coroutine=False)
@@ -49,10 +58,11 @@ _CREATE_TASK = ArgSpec("coro", 0, coroutine=True)
 
 
 class SpawnFinder:
-    def __init__(self, index: ModuleIndex, resolver: Resolver, options: Options) -> None:
-        self._index = index
-        self._resolver = resolver
+    def __init__(self, module: ModuleAnalysis, options: Options) -> None:
+        self._index = module.index
+        self._resolver = module.resolver
         self._spawners = options.spawners
+        self._coroutine_functions = options.coroutine_functions
         self._method_spawners = {name[1:]: kind for name, kind in options.spawners.items() if name.startswith(".")}
 
     def spawns(self) -> Iterator[Spawn]:
@@ -63,9 +73,12 @@ class SpawnFinder:
 
     def thread_classes(self) -> Iterator[ThreadClass]:
         for node, scope in self._index.classes:
-            if self._is_thread_class(scope, set()):
-                for run in scope.functions.get("run", ()):
-                    yield ThreadClass(node, run)
+            if "run" not in scope.functions:
+                continue  # the common case, decided before following any base
+            base = self._resolver.worker_base(scope)
+            if base is not None:
+                for run in scope.functions["run"]:
+                    yield ThreadClass(node, run, process=base == "process")
 
     # -- calls -----------------------------------------------------------------
 
@@ -74,7 +87,10 @@ class SpawnFinder:
         qualname = self._index.qualname(func, scope)
         if qualname is not None and qualname in SPAWN_FUNCTIONS:
             kind, spec = SPAWN_FUNCTIONS[qualname]
-            return _spawn(kind, call, scope, qualname, spec)
+            spawn = _spawn(kind, call, scope, qualname, spec)
+            if spawn is not None and qualname in ENSURE_FUTURE and not self._makes_coroutine(spawn.target, scope):
+                return None  # a future or awaitable handed back as it is: no task is made
+            return spawn
         configured = self._configured_kind(func, qualname)
         if configured is not None:
             return _spawn_configured(configured, call, scope, qualname or dotted_text(func) or "")
@@ -118,18 +134,15 @@ class SpawnFinder:
             return _spawn(SpawnKind.THREAD, call, scope, spawner, TARGET_KW_1)
         return None
 
-    # -- classes ---------------------------------------------------------------
-
-    def _is_thread_class(self, class_scope: Scope, seen: set[int]) -> bool:
-        if id(class_scope) in seen:
+    def _makes_coroutine(self, expr: ast.expr, scope: Scope) -> bool:
+        """A call of an `async def` the analysis resolves, of a configured coroutine function, or of a guard."""
+        if not isinstance(expr, ast.Call):
             return False
-        seen.add(id(class_scope))
-        node = class_scope.node
-        assert isinstance(node, ast.ClassDef)
-        assert class_scope.parent is not None
-        if any(self._index.qualname(base, class_scope.parent) in THREAD_BASES for base in node.bases):
+        resolver = self._resolver
+        if resolver.is_guard(expr.func, scope) or resolver.matches(expr.func, scope, self._coroutine_functions):
             return True
-        return any(self._is_thread_class(base, seen) for base in self._resolver.module_bases(class_scope))
+        target = resolver.callable_target(expr.func, scope)
+        return isinstance(target, Resolved) and all(isinstance(d.node, ast.AsyncFunctionDef) for d in target.functions)
 
 
 def _spawn(kind: SpawnKind, call: ast.Call, scope: Scope, spawner: str, spec: ArgSpec) -> Spawn | None:

@@ -10,8 +10,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from .. import __version__
-from ..config import SETTINGS, RawSettings, load_settings, parse_per_file_ignores
-from ..options import UNRESOLVED_CHOICES, OptionError
+from ..config import SETTINGS, TESTS_CHOICES, RawSettings, load_settings, parse_per_file_ignores
+from ..options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
 from .discovery import discover
 from .engine import FileOutcome, Item, Job, Mode, run
 from .output import FORMATS
@@ -46,7 +46,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--guards", type=_comma_list, metavar="NAMES", help="your own guards (uw-guards)")
     parser.add_argument("--spawners", type=_comma_list, metavar="NAME:KIND", help="your own spawners (uw-spawners)")
     parser.add_argument("--harmless-calls", type=_comma_list, metavar="NAMES", help="see uw-harmless-calls")
-    parser.add_argument("--unresolved", choices=UNRESOLVED_CHOICES, help="workers defined outside the module")
+    parser.add_argument("--unresolved", choices=UNRESOLVED_CHOICES, help="workers defined outside the project")
+    parser.add_argument("--coroutine-functions", type=_comma_list, metavar="NAMES", help="see uw-coroutine-functions")
+    parser.add_argument(
+        "--group-children", choices=GROUP_CHILDREN_CHOICES, help="task-group children to report (serving)"
+    )
+    parser.add_argument("--tests", choices=TESTS_CHOICES, help="check test code too, or skip it (skip)")
     parser.add_argument("--fix-guard", metavar="MODULE:NAME", help="the guard fix inserts (unguarded_workers:wrap)")
     parser.add_argument("--config", type=Path, metavar="FILE", help="the flake8 config file to read (default: found)")
     parser.add_argument("--disable-noqa", action="store_true", help="report (and fix) lines marked # noqa too")

@@ -80,7 +80,8 @@ def _load(item: Item) -> Source:
 def _reported(source: Source, tree: ast.Module, job: Job) -> list[Violation]:
     """What `check` reports for the module: the analysis, less unselected codes and noqa lines."""
     settings = job.settings
-    found = check_module(tree, settings.options, source.text)
+    path = str(source.path) if source.path is not None else None
+    found = check_module(tree, settings.options, source.text, path)
     violations = [v for v in found if settings.reports(v.code.code, source.display)]
     if violations and not job.disable_noqa:
         noqa = NoqaFilter(source.text)
@@ -90,6 +91,10 @@ def _reported(source: Source, tree: ast.Module, job: Job) -> list[Violation]:
 
 def process(item: Item, job: Job) -> FileOutcome:
     outcome = FileOutcome(item.display)
+    if not job.settings.checks(item.path or (item.display if item.data is not None else None)):
+        if job.mode is Mode.FIX and item.data is not None:
+            outcome.fixed_data = item.data  # an editor replaces its buffer with what fix prints
+        return outcome  # test code, left alone unless `tests = "check"`
     try:
         source = _load(item)
         tree = parse(source)

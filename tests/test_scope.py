@@ -1,0 +1,146 @@
+"""What the check covers by default: test code is left alone (`tests`), project imports are
+followed; through the real command and the real flake8."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from cli_helpers import run_cli
+
+from unguarded_workers.testcode import is_test_code
+
+WORKER = textwrap.dedent(
+    """\
+    import threading
+
+
+    def work():
+        step()
+
+
+    threading.Thread(target=work).start()
+    """
+)
+TEST_FILES = ["test_api.py", "api_test.py", "conftest.py", "tests/helpers.py", "pkg/testing/server.py", "_tests/x.py"]
+OTHER_FILES = ["app.py", "testing.py", "contest.py", "attestation/x.py", "pkg/test_utils/x.py", "latest/x.py"]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    for name in TEST_FILES + OTHER_FILES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(WORKER)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", TEST_FILES)
+def test_test_code_is_recognised(name: str) -> None:
+    assert is_test_code(name)
+
+
+@pytest.mark.parametrize("name", OTHER_FILES)
+def test_other_code_is_not_test_code(name: str) -> None:
+    assert not is_test_code(name)
+
+
+def test_directories_count_from_the_root_down(tmp_path: Path) -> None:
+    checkout = tmp_path / "tests" / "project"
+    assert not is_test_code(str(checkout / "app.py"), root=str(checkout))
+    assert is_test_code(str(checkout / "tests" / "app.py"), root=str(checkout))
+    assert is_test_code(str(checkout / "app.py"), root=str(tmp_path / "elsewhere"))  # not under the root
+
+
+def _reported_files(output: str) -> set[str]:
+    return {os.path.normpath(line.split(":", 1)[0]) for line in output.splitlines()}
+
+
+def test_command_skips_test_code_by_default(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    walked = run_cli(capsys, "check", ".")
+    assert _reported_files(walked.out) == set(OTHER_FILES)
+    named = run_cli(capsys, "check", *TEST_FILES)  # as pre-commit passes them
+    assert (named.status, named.out) == (0, "")
+
+
+def test_command_checks_test_code_when_asked(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, "check", "--tests=check", ".")
+    assert _reported_files(result.out) == set(TEST_FILES + OTHER_FILES)
+    (workdir / "pyproject.toml").write_text('[tool.unguarded-workers]\ntests = "check"\n')
+    assert _reported_files(run_cli(capsys, "check", ".").out) == set(TEST_FILES + OTHER_FILES)
+    bad = run_cli(capsys, "check", "--tests=maybe", ".")
+    assert bad.status == 2
+
+
+def test_stdin_takes_its_name_from_stdin_filename(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    as_test = run_cli(capsys, "check", "--stdin-filename=tests/test_x.py", "-", stdin=WORKER.encode())
+    assert (as_test.status, as_test.out) == (0, "")
+    fixed = run_cli(capsys, "fix", "--stdin-filename=tests/test_x.py", "-", stdin=WORKER.encode())
+    assert fixed.out == WORKER  # an editor's buffer comes back as it was
+    as_app = run_cli(capsys, "check", "--stdin-filename=app.py", "-", stdin=WORKER.encode())
+    assert as_app.status == 1
+
+
+def _flake8(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flake8", "--select=UW", *args], capture_output=True, text=True, cwd=cwd, check=False
+    )
+
+
+def test_flake8_skips_test_code_by_default(workdir: Path) -> None:
+    result = _flake8(workdir, ".")
+    assert _reported_files(result.stdout) == set(OTHER_FILES), result.stderr
+    asked = _flake8(workdir, "--uw-tests=check", *TEST_FILES)
+    assert _reported_files(asked.stdout) == set(TEST_FILES), asked.stderr
+    (workdir / "setup.cfg").write_text("[flake8]\nuw-tests = check\n")
+    configured = _flake8(workdir, *TEST_FILES)
+    assert _reported_files(configured.stdout) == set(TEST_FILES), configured.stderr
+
+
+PROJECT = {
+    "app/__init__.py": "",
+    "app/base.py": "import threading\n\n\nclass BaseThread(threading.Thread):\n    pass\n",
+    "app/observer.py": textwrap.dedent(
+        """\
+        from .base import BaseThread
+        from .jobs import poll
+
+
+        class Observer(BaseThread):
+            def run(self):
+                self.callback()
+
+
+        def start(executor):
+            executor.submit(poll)
+        """
+    ),
+    "app/jobs.py": "def poll():\n    step()\n",
+}
+
+
+def _rows(output: str) -> set[tuple[str, str, str]]:
+    rows = set()
+    for line in output.splitlines():
+        path, row, _ = line.split(":", 2)
+        rows.add((os.path.normpath(path), row, line.split()[1]))
+    return rows
+
+
+def test_project_imports_are_followed_by_both_tools(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, text in PROJECT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    expected = {("app/observer.py", "6", "UW102"), ("app/observer.py", "11", "UW201")}
+    command = run_cli(capsys, "check", ".")
+    assert _rows(command.out) == expected
+    flake8 = _flake8(tmp_path, "app")
+    assert _rows(flake8.stdout) == expected, flake8.stderr
+    assert "has no try/except guard" in command.out  # poll was inspected, not "could not be inspected"
