@@ -65,7 +65,7 @@ from .known import (
     LOGGING_GET_LOGGER,
     RECEIVE_METHODS,
     SERVE_METHODS,
-    WAIT_METHOD,
+    WAIT_METHODS,
 )
 from .resolve import Guarded, Resolved, Target, Unresolved
 
@@ -210,7 +210,7 @@ class GuardAnalysis:
                 return True
             if func.attr in EVENT_METHODS and not expr.args and not expr.keywords:
                 return True
-            if func.attr == WAIT_METHOD and _only_a_timeout(expr):
+            if func.attr in WAIT_METHODS and _only_a_timeout(expr, strict=func.attr == "join"):
                 return True
         # Rule 4: a call to a def of this module that is itself guarded.
         target = self._resolver.callable_target(func, scope)
@@ -227,10 +227,21 @@ def _is_exit_type(expr: ast.expr) -> bool:
     return last_name(expr) in EXIT_EXCEPTION_NAMES
 
 
-def _only_a_timeout(call: ast.Call) -> bool:
-    if not call.keywords:
-        return len(call.args) <= 1
-    return not call.args and len(call.keywords) == 1 and call.keywords[0].arg == "timeout"
+def _only_a_timeout(call: ast.Call, *, strict: bool = False) -> bool:
+    """No argument but a timeout. `strict` (for `join`, which strings have too): a positional
+    argument must look like one, a number or a name holding "timeout"."""
+    if call.keywords:
+        return not call.args and len(call.keywords) == 1 and call.keywords[0].arg == "timeout"
+    if not call.args:
+        return True
+    if len(call.args) > 1:
+        return False
+    if not strict:
+        return True
+    arg = call.args[0]
+    if isinstance(arg, ast.Constant):
+        return isinstance(arg.value, (int, float)) and not isinstance(arg.value, bool)
+    return "timeout" in (last_name(arg) or "").lower()
 
 
 # Expressions that call nothing: names, attributes, constants, literals, and operators,

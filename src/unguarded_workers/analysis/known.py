@@ -134,7 +134,8 @@ INFALLIBLE_CALLS = frozenset(
 )
 # Event/Condition methods: harmless when called with nothing but an optional timeout.
 EVENT_METHODS = frozenset({"set", "clear", "is_set", "notify", "notify_all"})
-WAIT_METHOD = "wait"
+# Waiting: `event.wait(timeout)`, `thread.join()`, `queue.join()` (never `"".join(parts)`).
+WAIT_METHODS = frozenset({"wait", "join"})
 PRINT = "builtins.print"
 # Taking the next item or reading a value: a worker's wait, not its work.
 RECEIVE_METHODS = frozenset({"get", "get_nowait", "receive", "recv", "accept"})
