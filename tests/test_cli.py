@@ -386,7 +386,10 @@ def test_a_bug_on_one_file_is_reported_against_it_and_the_run_goes_on(
     (workdir / "b.py").write_text(BAD)
     result = run_cli(capsys, "check", "-j", "1", "a.py", "b.py")
     assert result.status == 2
-    assert result.err == "error: a.py: internal error, please report: AssertionError: a bug\n"
+    assert result.err == (
+        "error: a.py: unguarded-workers could not check this file (internal error, please report): "
+        "AssertionError: a bug\n"
+    )
     assert len(_locations(result)) == 4
 
 

@@ -74,5 +74,18 @@ UW401 = Code(
     safe_fix=False,
 )
 
+# Not a rule: the code of the one line a file gets when the check itself failed on it
+# (please report it), so that flake8 goes on with the other files.
+INTERNAL_ERROR = "UW900"
+
+
+def internal_error_text(error: BaseException) -> str:
+    what = "unguarded-workers could not check this file (internal error, please report)"
+    return f"{what}: {type(error).__name__}: {error}"
+
+
+# Why the fix of a UW401 site changes what working code does.
+GROUP_UNSAFE_REASON = "a guarded child no longer cancels its siblings"
+
 ALL_CODES: tuple[Code, ...] = (UW101, UW102, UW201, UW301, UW401)
 BY_KIND: dict[SpawnKind, Code] = {code.kind: code for code in ALL_CODES}

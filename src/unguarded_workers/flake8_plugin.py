@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -14,7 +16,8 @@ from flake8.options.manager import OptionManager
 
 from . import __version__
 from .analysis import check_module
-from .config import FLAKE8_KEYS, TESTS_CHOICES, RawSettings, Settings, load_settings
+from .codes import INTERNAL_ERROR, internal_error_text
+from .config import FLAKE8_KEYS, TESTS_CHOICES, RawSettings, Settings, load_settings, path_matches
 from .options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
 
 
@@ -105,6 +108,7 @@ class UnguardedWorkersChecker:
             cls.settings = load_settings(Path.cwd(), given, read_flake8=False, read_pyproject=not _isolated())
         except OptionError as error:
             raise ExecutionError(f"unguarded-workers: {error}") from None
+        _exclude_non_regular_files(options)
 
     def run(self) -> Iterator[tuple[int, int, str, Any]]:
         settings = self.settings
@@ -112,9 +116,50 @@ class UnguardedWorkersChecker:
         if not settings.checks(path):
             return
         source = "".join(self._lines)
-        for violation in check_module(self._tree, settings.options, source, path):
+        try:
+            violations = check_module(self._tree, settings.options, source, path)
+        except Exception as error:
+            # flake8 does not guard a plugin's run(): an error here would abort the whole
+            # run with a traceback and no reports. It becomes this file's one line instead.
+            yield 1, 0, f"{INTERNAL_ERROR} {internal_error_text(error)}", type(self)
+            return
+        for violation in violations:
             if settings.reports(violation.code.code, self._filename):
                 yield violation.line, violation.col, violation.flake8_text(), type(self)
+
+
+def _exclude_non_regular_files(options: argparse.Namespace) -> None:
+    """Add the FIFOs and devices named *.py under flake8's paths to its exclude list.
+
+    flake8 reads every file it finds, and reading a FIFO blocks for ever: the whole run
+    would hang before any plugin sees the file. Only non-regular files are added, so what
+    flake8 checks is otherwise unchanged; one named on the command line gets a warning.
+    """
+    exclude = [*getattr(options, "exclude", []), *getattr(options, "extend_exclude", [])]
+    patterns = getattr(options, "filename", None) or ["*.py"]
+    skipped: list[str] = []
+    for path in getattr(options, "filenames", None) or ["."]:
+        if path == "-" or path_matches(path, exclude):
+            continue
+        if os.path.isdir(path):
+            for directory, dirnames, filenames in os.walk(path):
+                dirnames[:] = [d for d in dirnames if not path_matches(os.path.join(directory, d), exclude)]
+                for name in filenames:
+                    file = os.path.join(directory, name)
+                    if path_matches(file, patterns) and not path_matches(file, exclude) and _not_regular(file):
+                        skipped.append(file)
+        elif _not_regular(path):
+            skipped.append(path)
+            print(f"unguarded-workers: {path}: not a regular file; flake8 will not read it", file=sys.stderr)
+    if skipped:
+        options.extend_exclude = [*getattr(options, "extend_exclude", []), *map(os.path.abspath, skipped)]
+
+
+def _not_regular(path: str) -> bool:
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False  # missing or unreadable: flake8 reports it itself
 
 
 def _isolated() -> bool:

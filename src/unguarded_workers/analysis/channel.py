@@ -26,6 +26,7 @@ A process is followed the same way, and its channel back is its exit status:
 from __future__ import annotations
 
 import ast
+from typing import NamedTuple, Union
 
 from .index import Binding, ModuleIndex, Scope
 from .known import (
@@ -51,15 +52,52 @@ _LEN = "builtins.len"
 _HolderKey = tuple[str, int, str]
 
 
+# What is left to follow: a value where it is used, or a holder (a name, `self.X`, a
+# container) through its reads. An answer is True (consumed), False (not here) or more
+# places to follow; the value is consumed when any place consumes it.
+_Answer = Union[bool, list[Union["_ValueItem", "_HolderItem"]]]
+
+
+class _ValueItem(NamedTuple):
+    node: ast.AST
+    scope: Scope
+
+
+class _HolderItem(NamedTuple):
+    target: ast.expr
+    scope: Scope
+    stored: bool  # an assignment target, rather than a container a value is put into
+
+
 class ChannelAnalysis:
-    """Follows futures and tasks (`processes=False`) or process objects (`processes=True`)."""
+    """Follows futures and tasks (`processes=False`) or process objects (`processes=True`).
+
+    The places a value reaches are followed on a worklist, not Python's stack: a chain of
+    hundreds of assignments or thousands of subscripts costs no recursion.
+    """
 
     def __init__(self, index: ModuleIndex, *, processes: bool = False) -> None:
         self._index = index
         self._processes = processes
 
     def consumed(self, node: ast.expr, scope: Scope) -> bool:
-        return self._value_consumed(node, scope, set())
+        """Whether the value `node` evaluates to is consumed somewhere.
+
+        When unsure, say consumed: a missed report costs less than a false one.
+        """
+        seen: set[_HolderKey] = set()
+        work: list[_ValueItem | _HolderItem] = [_ValueItem(node, scope)]
+        while work:
+            item = work.pop()
+            if isinstance(item, _ValueItem):
+                answer = self._value_use(item.node, item.scope)
+            else:
+                answer = self._holder_reads(item.target, item.scope, seen, stored=item.stored)
+            if answer is True:
+                return True
+            if answer is not False:
+                work.extend(reversed(answer))
+        return False
 
     def referenced(self, node: ast.expr) -> bool:
         """Whether the value is stored somewhere (a name other than `_`, an attribute, a
@@ -75,15 +113,14 @@ class ChannelAnalysis:
             return isinstance(func, ast.Attribute) and func.attr in CONTAINER_INSERTS
         return False
 
-    def _value_consumed(self, node: ast.AST, scope: Scope, seen: set[_HolderKey]) -> bool:
-        """Whether the value `node` evaluates to is consumed where it is used.
-
-        When unsure, say consumed: a missed report costs less than a false one.
-        """
+    def _value_use(self, node: ast.AST, scope: Scope) -> _Answer:
+        """What the use of the value `node` evaluates to tells."""
         # Climb through the expressions that only carry the value (a list holding it,
-        # `x if c else it`, `*it`) iteratively: a long chain must not exhaust the stack.
+        # `x if c else it`, `*it`, `it[0]`).
         parent = self._index.parent(node)
-        while isinstance(parent, _CARRIERS) and not (isinstance(parent, ast.IfExp) and node is parent.test):
+        while (isinstance(parent, _CARRIERS) and not (isinstance(parent, ast.IfExp) and node is parent.test)) or (
+            isinstance(parent, ast.Subscript) and node is parent.value and isinstance(parent.ctx, ast.Load)
+        ):
             node, parent = parent, self._index.parent(parent)
         if isinstance(parent, (ast.Await, ast.Return, ast.Yield, ast.YieldFrom, ast.Lambda)):
             return True
@@ -97,49 +134,52 @@ class ChannelAnalysis:
             return not all(isinstance(op, _NON_CONSUMING_COMPARISONS) for op in parent.ops)
         if isinstance(parent, ast.keyword):
             call = self._index.parent(parent)
-            return not isinstance(call, ast.Call) or self._argument_consumed(call, scope, seen)
+            return not isinstance(call, ast.Call) or self._argument_use(call, scope)
         if isinstance(parent, ast.Call):
-            return node is parent.func or self._argument_consumed(parent, scope, seen)
+            return node is parent.func or self._argument_use(parent, scope)
         if isinstance(parent, ast.Attribute):
-            return self._method_consumed(parent, scope, seen)
+            return self._attribute_use(parent, scope)
         if isinstance(parent, ast.Subscript):
-            if node is not parent.value or not isinstance(parent.ctx, ast.Load):
-                return False  # used as a key, or an item stored or deleted
-            return self._value_consumed(parent, scope, seen)  # the item's use decides
+            return False  # used as a key, or an item stored or deleted
         if isinstance(parent, ast.Assign):
-            return any(self._holder_consumed(target, scope, seen, stored=True) for target in parent.targets)
+            return [_HolderItem(target, scope, True) for target in parent.targets]
         if isinstance(parent, (ast.AnnAssign, ast.AugAssign)):
-            return self._holder_consumed(parent.target, scope, seen, stored=True)
+            return [_HolderItem(parent.target, scope, True)]
         if isinstance(parent, ast.NamedExpr):
-            return self._holder_consumed(parent.target, scope, seen, stored=True) or self._value_consumed(
-                parent, scope, seen
-            )
+            return [_HolderItem(parent.target, scope, True), _ValueItem(parent, scope)]
         if isinstance(parent, (ast.For, ast.AsyncFor)) and node is parent.iter:
-            return self._loop_consumed(parent, scope, seen)
+            return self._loop_uses(parent)
         return True
 
-    def _argument_consumed(self, call: ast.Call, scope: Scope, seen: set[_HolderKey]) -> bool:
+    def _argument_use(self, call: ast.Call, scope: Scope) -> _Answer:
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr in CONTAINER_INSERTS:
-            return self._holder_consumed(func.value, scope, seen, stored=False)
+            return [_HolderItem(func.value, scope, False)]
         name = self._index.qualname(func, scope)
         if name == _LEN:
             return False
         if name in FUTURE_COMBINATORS:
-            return self._value_consumed(call, scope, seen)  # gather(...) is consumed or not as a whole
+            return [_ValueItem(call, scope)]  # gather(...) is consumed or not as a whole
         return True
 
-    def _method_consumed(self, attribute: ast.Attribute, scope: Scope, seen: set[_HolderKey]) -> bool:
+    def _attribute_use(self, attribute: ast.Attribute, scope: Scope) -> _Answer:
         call = self._index.parent(attribute)
         method = attribute.attr
+        is_call = isinstance(call, ast.Call) and call.func is attribute
+        if is_call and (method in CONTAINER_TAKES or method in _VIEW_METHODS):
+            assert isinstance(call, ast.Call)
+            return [_ValueItem(call, scope)]  # an item taken out: its use decides
         if self._processes:
-            return self._process_attribute_read(attribute, call, scope, seen)
-        if not isinstance(call, ast.Call) or call.func is not attribute:
+            # `p.exitcode`, `p.sentinel`, `p.is_alive()` read the exit status; `start()`,
+            # `join()`, `pid`, `daemon = ...` do not.
+            return method in EXIT_STATUS_READS
+        if not is_call:
             # `tasks.discard` passed as a callback reads no item; other reads we cannot judge.
             return method not in NON_CONSUMING_METHODS
         if method in NON_CONSUMING_METHODS:
             return False
         if method == "add_done_callback":
+            assert isinstance(call, ast.Call)
             args = call.args
             forgets = (
                 len(args) == 1
@@ -148,47 +188,28 @@ class ChannelAnalysis:
                 and args[0].attr in FORGETTING_CALLBACKS
             )
             return not forgets
-        if method in CONTAINER_TAKES or method in _VIEW_METHODS:
-            return self._value_consumed(call, scope, seen)
         return True  # result(), exception(), get(), ...
 
-    def _process_attribute_read(
-        self, attribute: ast.Attribute, call: ast.AST | None, scope: Scope, seen: set[_HolderKey]
-    ) -> bool:
-        """`p.exitcode`, `p.sentinel`, `p.is_alive()` read the exit status; `start()`, `join()`,
-        `pid`, `daemon = ...` do not. A container's items are followed."""
-        method = attribute.attr
-        if method in EXIT_STATUS_READS:
-            return True
-        if (
-            isinstance(call, ast.Call)
-            and call.func is attribute
-            and (method in CONTAINER_TAKES or method in _VIEW_METHODS)
-        ):
-            return self._value_consumed(call, scope, seen)
-        return False
-
-    def _loop_consumed(self, loop: ast.For | ast.AsyncFor, scope: Scope, seen: set[_HolderKey]) -> bool:
+    def _loop_uses(self, loop: ast.For | ast.AsyncFor) -> _Answer:
         """Iterating a holder consumes unless the loop variable is only used non-consumingly."""
         if not isinstance(loop.target, ast.Name):
             return True
         inside = {id(node) for stmt in loop.body for node in ast.walk(stmt)}
-        return any(
-            self._value_consumed(use, use_scope, seen)
+        return [
+            _ValueItem(use, use_scope)
             for use, use_scope in self._index.name_reads.get(loop.target.id, ())
             if id(use) in inside
-        )
+        ]
 
-    def _holder_consumed(self, target: ast.expr, scope: Scope, seen: set[_HolderKey], *, stored: bool) -> bool:
-        """Whether some read of what `target` names consumes it.
+    def _holder_reads(self, target: ast.expr, scope: Scope, seen: set[_HolderKey], *, stored: bool) -> _Answer:
+        """The reads of what `target` names, each of which may consume it.
 
-        `stored` is true for an assignment target; false for a container a value
-        is put into, where a parameter's or another object's container is the
-        caller's to read.
+        `stored` is true for an assignment target; false for a container a value is put
+        into, where a parameter's or another object's container is the caller's to read.
         """
         index = self._index
         if isinstance(target, ast.Subscript):
-            return self._holder_consumed(target.value, scope, seen, stored=False)
+            return [_HolderItem(target.value, scope, False)]
         if isinstance(target, ast.Name):
             owner = scope.lookup(target.id) or scope
             binding = owner.bindings.get(target.id)
@@ -198,11 +219,11 @@ class ChannelAnalysis:
             if key in seen:
                 return False  # already being followed: its other reads decide
             seen.add(key)
-            return any(
-                self._value_consumed(use, use_scope, seen)
+            return [
+                _ValueItem(use, use_scope)
                 for use, use_scope in index.name_reads.get(target.id, ())
                 if use_scope.lookup(target.id) is owner
-            )
+            ]
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
             class_scope = self._class_of_attribute(target.value.id, scope)
             if class_scope is None:
@@ -211,11 +232,11 @@ class ChannelAnalysis:
             if key in seen:
                 return False
             seen.add(key)
-            return any(
-                self._value_consumed(use, use_scope, seen)
+            return [
+                _ValueItem(use, use_scope)
                 for use, use_scope in index.attribute_reads.get(target.attr, ())
                 if self._class_of_attribute(_receiver_name(use), use_scope) is class_scope
-            )
+            ]
         return True  # unpacking and the like: unsure
 
     def _class_of_attribute(self, receiver: str, scope: Scope) -> Scope | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import ast
 import functools
 
-from ..codes import BY_KIND, UW102, SpawnKind
+from ..codes import BY_KIND, GROUP_UNSAFE_REASON, UW102, Code, SpawnKind
+from ..fingerprint import fingerprint
 from ..options import Options
 from ..violation import SourceRange, Violation
 from .index import FUNCTION_TYPES, FunctionNode
@@ -104,7 +105,26 @@ def _spawn_violation(module: ModuleAnalysis, spawn: Spawn, options: Options) -> 
         spawn_message(code, spawn, unresolved, stake or None),
         spawn.spawner,
         _range(spawn.target),
+        fingerprint(spawn.target),
+        _unsafe_fix(code, unresolved),
     )
+
+
+def _unsafe_fix(code: Code, unresolved: Unresolved | None) -> str | None:
+    """Why wrapping the target could break working code, if it could.
+
+    A fix is safe only for a function the analysis resolved: the guard takes the target's
+    place, and code that reads the target's attributes or type (an executor reading
+    `task.transfer_id` from what it was given) sees a `functools.partial` instead.
+    """
+    if not code.safe_fix:
+        return GROUP_UNSAFE_REASON
+    if unresolved is not None:
+        return (
+            f"the target could not be inspected ({unresolved.reason}): "
+            "code that reads its attributes or type would see the guard instead"
+        )
+    return None
 
 
 def _stake(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Options) -> str | None:

@@ -50,7 +50,8 @@ Unguarded:
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
+from collections.abc import Generator, Iterator
+from typing import TYPE_CHECKING, Union
 
 from ..options import Options
 from .index import FUNCTION_TYPES, FunctionNode, Scope, last_name
@@ -70,7 +71,7 @@ from .known import (
 from .resolve import Guarded, Resolved, Target, Unresolved
 
 if TYPE_CHECKING:
-    from .module import ModuleAnalysis
+    from .module import Def, ModuleAnalysis
 
 _TRY_TYPES: tuple[type[ast.stmt], ...] = tuple(
     t for t in (ast.Try, getattr(ast, "TryStar", None)) if isinstance(t, type)
@@ -79,8 +80,20 @@ _MATCH = getattr(ast, "Match", None)
 _SIMPLE_STATEMENTS = (ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal)
 
 
+# A statement's verdict: harmless (True), not (False), or harmless exactly when these
+# defs it delegates to are guarded.
+Verdict = Union[bool, tuple["Def", ...]]
+
+
 class GuardAnalysis:
+    """Guard verdicts of one module's defs; a def's calls may lead into other modules.
+
+    Defs are judged on a stack of their own, not Python's: a chain of a hundred calls,
+    or an `elif` chain of hundreds of branches, is as cheap as a short one.
+    """
+
     def __init__(self, module: ModuleAnalysis, options: Options) -> None:
+        self._module = module
         self._index = module.index
         self._resolver = module.resolver
         self._options = options
@@ -93,9 +106,15 @@ class GuardAnalysis:
             return True
         if isinstance(target, Unresolved):
             return None
-        return all(d.module.guards.def_guarded(d.node) for d in target.functions)
+        return all(_judge(d) for d in target.functions)
 
     def def_guarded(self, fn: FunctionNode) -> bool:
+        from .module import Def
+
+        return _judge(Def(self._module, fn))
+
+    def _start(self, fn: FunctionNode) -> bool | Generator[Def, bool, bool]:
+        """The verdict if known, else the steps that reach it (marking the def in progress)."""
         key = id(fn)
         verdict = self._verdicts.get(key)
         if verdict is not None:
@@ -103,47 +122,64 @@ class GuardAnalysis:
         if key in self._in_progress:
             return False  # a cycle proves nothing
         self._in_progress.add(key)
-        try:
-            scope = self._index.inner_scope(fn)
-            outer = scope.parent
-            assert outer is not None
-            verdict = any(self._resolver.is_guard(d, outer) for d in fn.decorator_list) or self._body_guarded(
-                fn.body, scope
-            )
-        finally:
-            self._in_progress.discard(key)
-        self._verdicts[key] = verdict
-        return verdict
+        return self._steps(fn)
+
+    def _finish(self, fn: FunctionNode, verdict: bool | None) -> None:
+        self._in_progress.discard(id(fn))
+        if verdict is not None:
+            self._verdicts[id(fn)] = verdict
+
+    def _steps(self, fn: FunctionNode) -> Generator[Def, bool, bool]:
+        """Whether `fn` is guarded: yields each def it delegates to and is sent that def's verdict."""
+        scope = self._index.inner_scope(fn)
+        outer = scope.parent
+        assert outer is not None
+        if any(self._resolver.is_guard(d, outer) for d in fn.decorator_list):
+            return True
+        for verdict in self._leaf_verdicts(fn.body, scope):
+            if verdict is False:
+                return False
+            if verdict is not True:
+                for delegate in verdict:
+                    if not (yield delegate):
+                        return False
+        return True
 
     # -- statements ----------------------------------------------------------
 
-    def _body_guarded(self, body: list[ast.stmt], scope: Scope) -> bool:
-        return all(self._statement_guarded(stmt, scope) for stmt in body)
+    def _leaf_verdicts(self, body: list[ast.stmt], scope: Scope) -> Iterator[Verdict]:
+        """The verdict of every statement that must be harmless for `body` to be guarded,
+        in source order; compound statements open into the bodies that count."""
+        stack = list(reversed(body))
+        while stack:
+            stmt = stack.pop()
+            inner = self._inner_bodies(stmt, scope)
+            if inner is None:
+                yield self._harmless(stmt, scope)
+            else:
+                for block in reversed(inner):
+                    stack.extend(reversed(block))
 
-    def _statement_guarded(self, stmt: ast.stmt, scope: Scope) -> bool:
+    def _inner_bodies(self, stmt: ast.stmt, scope: Scope) -> list[list[ast.stmt]] | None:
+        """The blocks of a compound statement that must be guarded; None for a simple statement.
+
+        Headers (an `if`'s test, a loop's iterable) are not inspected; nor are `finally:`.
+        """
         if isinstance(stmt, _TRY_TYPES):
-            return self._try_guarded(stmt, scope)
+            handlers: list[ast.ExceptHandler] = getattr(stmt, "handlers", [])
+            if self._try_contains(handlers, scope):
+                return []  # guarded: its `else:` and `finally:` are not inspected
+            # Like any compound statement, except that the handlers of cancellation and exit
+            # alone (clean-up on shutdown) are not inspected.
+            kept = [h.body for h in handlers if not self._is_exit_only(h.type, scope)]
+            return [getattr(stmt, "body", []), *kept, getattr(stmt, "orelse", [])]
         if isinstance(stmt, (ast.If, ast.For, ast.AsyncFor, ast.While)):
-            return self._body_guarded(stmt.body, scope) and self._body_guarded(stmt.orelse, scope)
+            return [stmt.body, stmt.orelse]
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
-            return self._body_guarded(stmt.body, scope)
+            return [stmt.body]
         if _MATCH is not None and isinstance(stmt, _MATCH):
-            return all(self._body_guarded(case.body, scope) for case in stmt.cases)
-        return self._harmless(stmt, scope)
-
-    def _try_guarded(self, stmt: ast.stmt, scope: Scope) -> bool:
-        handlers: list[ast.ExceptHandler] = getattr(stmt, "handlers", [])
-        if self._try_contains(handlers, scope):
-            return True  # its `else:` and `finally:` are not inspected
-        # No containing handler: like any compound statement, except that `finally:` and
-        # the handlers of cancellation and exit alone (clean-up on shutdown) are not inspected.
-        body: list[ast.stmt] = getattr(stmt, "body", [])
-        orelse: list[ast.stmt] = getattr(stmt, "orelse", [])
-        return (
-            self._body_guarded(body, scope)
-            and all(self._body_guarded(h.body, scope) for h in handlers if not self._is_exit_only(h.type, scope))
-            and self._body_guarded(orelse, scope)
-        )
+            return [case.body for case in stmt.cases]
+        return None
 
     def _try_contains(self, handlers: list[ast.ExceptHandler], scope: Scope) -> bool:
         """A broad handler that does not re-raise, and no earlier handler that lets a failure out.
@@ -173,14 +209,12 @@ class GuardAnalysis:
 
     # -- harmless statements ---------------------------------------------------
 
-    def _harmless(self, stmt: ast.stmt, scope: Scope) -> bool:
+    def _harmless(self, stmt: ast.stmt, scope: Scope) -> Verdict:
         if isinstance(stmt, _SIMPLE_STATEMENTS):
             return True
         if isinstance(stmt, ast.Expr):
             return _calls_nothing(stmt.value) or self._harmless_call(stmt.value, scope)
-        if isinstance(stmt, ast.Return):
-            return stmt.value is None or _calls_nothing(stmt.value) or self._harmless_call(stmt.value, scope)
-        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        if isinstance(stmt, (ast.Return, ast.Assign, ast.AugAssign, ast.AnnAssign)):
             return stmt.value is None or _calls_nothing(stmt.value) or self._harmless_call(stmt.value, scope)
         if isinstance(stmt, ast.Assert):
             # `assert self.interval is not None`: a precondition (often for the type
@@ -191,7 +225,7 @@ class GuardAnalysis:
             return all(isinstance(d, (ast.Name, ast.Attribute)) for d in stmt.decorator_list)
         return False
 
-    def _harmless_call(self, expr: ast.expr, scope: Scope) -> bool:
+    def _harmless_call(self, expr: ast.expr, scope: Scope) -> Verdict:
         """A call (awaited or not) that cannot fail, waits for the next item, or delegates
         to a guarded def."""
         if isinstance(expr, ast.Await):
@@ -212,9 +246,39 @@ class GuardAnalysis:
                 return True
             if func.attr in WAIT_METHODS and _only_a_timeout(expr, strict=func.attr == "join"):
                 return True
-        # Rule 4: a call to a def of this module that is itself guarded.
+        # Rule 4: a call to a def of the module or project that is itself guarded.
         target = self._resolver.callable_target(func, scope)
-        return isinstance(target, Resolved) and self.target_guarded(target) is True
+        return target.functions if isinstance(target, Resolved) else False
+
+
+def _judge(root: Def) -> bool:
+    """Whether `root` is guarded: its steps and those of every def they delegate to run on
+    an explicit stack, each def's verdict kept by its own module's analysis."""
+    first = root.module.guards._start(root.node)
+    if isinstance(first, bool):
+        return first
+    stack: list[tuple[Def, Generator[Def, bool, bool]]] = [(root, first)]
+    verdict: bool | None = None
+    try:
+        while stack:
+            current, steps = stack[-1]
+            try:
+                request = steps.send(verdict)  # type: ignore[arg-type]  # None starts a generator
+            except StopIteration as done:
+                stack.pop()
+                verdict = bool(done.value)
+                current.module.guards._finish(current.node, verdict)
+                continue
+            started = request.module.guards._start(request.node)
+            if isinstance(started, bool):
+                verdict = started
+            else:
+                stack.append((request, started))
+                verdict = None
+    finally:
+        for unfinished, _ in stack:  # only after an error: forget the half-done defs
+            unfinished.module.guards._finish(unfinished.node, None)
+    return bool(verdict)
 
 
 def _ends_in_raise(handler: ast.ExceptHandler) -> bool:

@@ -12,10 +12,34 @@ from .spawns import Spawn
 _MAX_SHOWN = 40
 
 
+# ast.unparse recurses once per level of nesting: larger expressions are shown by their start.
+_MAX_UNPARSED_NODES = 200
+
+
 def shown(expr: ast.expr) -> str:
     """Source-like text for an expression, shortened to stay on one readable line."""
+    if _larger_than(expr, _MAX_UNPARSED_NODES):
+        return _start_of(expr)
     text = " ".join(ast.unparse(expr).split())
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _larger_than(expr: ast.expr, limit: int) -> bool:
+    return any(count > limit for count, _ in enumerate(ast.walk(expr)))
+
+
+def _start_of(expr: ast.AST) -> str:
+    """The leftmost name or constant of a huge expression, then "...": `w0 ...`."""
+    node = expr
+    while True:
+        children = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+        if not children:
+            break
+        node = children[0]
+    leaf = dotted_text(node) if isinstance(node, ast.expr) else None
+    if leaf is None and isinstance(node, ast.Constant):
+        leaf = repr(node.value)[:_MAX_SHOWN]
+    return f"{leaf or type(expr).__name__} ..."
 
 
 def target_name(spawn: Spawn) -> str:

@@ -9,14 +9,15 @@ from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from .. import __version__
+from .. import __version__, interrupts
 from ..config import SETTINGS, TESTS_CHOICES, RawSettings, load_settings, parse_per_file_ignores
 from ..options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
 from .discovery import discover
 from .engine import FileOutcome, Item, Job, Mode, run
-from .output import FORMATS
+from .output import FORMATS, STREAMED_FORMATS
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 def _comma_list(value: str) -> list[str]:
@@ -114,9 +115,9 @@ def _fix_summary(outcomes: Sequence[FileOutcome], mode: Mode) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before the files were reached: nothing to show
         print("unguarded-workers: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenProcessPool as error:  # a worker process was killed (out of memory, a signal)
         print(f"error: a worker process died ({error}); try --jobs 1", file=sys.stderr)
         return EXIT_ERROR
@@ -148,24 +149,48 @@ def _main(argv: Sequence[str] | None) -> int:
     items = _items(args, settings.exclude)
     mode = Mode.CHECK if args.command == "check" else Mode.DIFF if args.diff else Mode.FIX
     job = Job(settings, mode, unsafe_fixes=getattr(args, "unsafe_fixes", False), disable_noqa=args.disable_noqa)
-    outcomes = list(run(items, job, args.jobs))
+    output_format = getattr(args, "output_format", "text")
+    streamed = mode is Mode.CHECK and output_format in STREAMED_FORMATS
 
-    errors = [o.error for o in outcomes if o.error] + [o.write_error for o in outcomes if o.write_error]
-    for message in errors:
-        print(f"error: {message}", file=sys.stderr)
-    if mode is Mode.CHECK:
-        sys.stdout.write(FORMATS[args.output_format](outcomes))
-        found = any(o.findings for o in outcomes)
-    else:
-        for outcome in outcomes:
-            if outcome.diff:
-                sys.stdout.write(outcome.diff)
-            if outcome.fixed_data is not None:
-                sys.stdout.flush()
-                sys.stdout.buffer.write(outcome.fixed_data)
-        sys.stderr.write(_fix_summary(outcomes, mode))
-        found = any(o.findings for o in outcomes) or (mode is Mode.DIFF and any(o.diff for o in outcomes))
-    sys.stdout.flush()
-    if errors:
+    # Each file's result is written as it comes, so that an interrupted run keeps what it
+    # found; a document format is written whole at the end, of the files done by then.
+    outcomes: list[FileOutcome] = []
+    interrupted = False
+    try:
+        for outcome in run(items, job, args.jobs):
+            outcomes.append(outcome)
+            _write_outcome(outcome, mode, output_format if streamed else None)
+    except KeyboardInterrupt:
+        interrupted = True
+    with interrupts.deferred():
+        if mode is Mode.CHECK and not streamed:
+            sys.stdout.write(FORMATS[output_format](outcomes))
+        elif mode is not Mode.CHECK:
+            sys.stderr.write(_fix_summary(outcomes, mode))
+        sys.stdout.flush()
+    if interrupted:
+        print("unguarded-workers: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if any(o.error or o.write_error for o in outcomes):
         return EXIT_ERROR
+    found = any(o.findings for o in outcomes) or (mode is Mode.DIFF and any(o.diff for o in outcomes))
     return EXIT_FINDINGS if found else EXIT_CLEAN
+
+
+def _write_outcome(outcome: FileOutcome, mode: Mode, streamed_format: str | None) -> None:
+    with interrupts.deferred():  # whole lines only, even when interrupted
+        _write_outcome_now(outcome, streamed_format)
+        sys.stdout.flush()
+
+
+def _write_outcome_now(outcome: FileOutcome, streamed_format: str | None) -> None:
+    for message in (outcome.error, outcome.write_error):
+        if message:
+            print(f"error: {message}", file=sys.stderr)
+    if streamed_format is not None:
+        sys.stdout.write(FORMATS[streamed_format]([outcome]))
+    if outcome.diff:
+        sys.stdout.write(outcome.diff)
+    if outcome.fixed_data is not None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(outcome.fixed_data)

@@ -51,5 +51,7 @@ def _walk(root: str, exclude: Sequence[str]) -> Iterator[str]:
         )
         for name in sorted(filenames):
             file = os.path.join(directory, name)
-            if name.endswith(".py") and not excluded(file, exclude):
+            # os.path.isfile is false for a FIFO or a device named *.py, which reading
+            # could block on for ever: while walking, only regular files count.
+            if name.endswith(".py") and not excluded(file, exclude) and os.path.isfile(file):
                 yield file

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import os
+import signal
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -11,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 
 from ..analysis import check_module
+from ..codes import internal_error_text
 from ..config import Settings
 from ..positions import SourceLines, character_column
 from ..violation import Violation
@@ -119,30 +122,48 @@ def _fix(
 
     guard = job.settings.fix_guard
     result = fix_module(source.text, tree, violations, guard, unsafe=job.unsafe_fixes, path=item.path)
-    changed = result.text != source.text
-    if changed and job.mode is Mode.DIFF:
+    left = sorted(result.left, key=lambda site: (site[0].line, site[0].col))
+    if not result.insertions:
+        outcome.findings = _findings(source, [violation for violation, _ in left])
+        outcome.left_reasons = [reason for _, reason in left]
+        return
+
+    def unwritten(reason: str) -> None:
+        outcome.findings = _findings(source, violations)
+        outcome.left_reasons = [reason] * len(violations)
+
+    try:
+        data = source.splice(result.insertions)
+        now = replace(source, data=data, text=result.text)
+        still = _reported(now, parse(now), job)
+    except SourceError as error:
+        outcome.write_error = str(error)
+        unwritten("the file was not written")
+        return
+    # Re-check what the fix wrote: every fixed site must be gone, and nothing new reported.
+    if Counter(v.code.code for v, _ in left) != Counter(v.code.code for v in still):
+        outcome.write_error = (
+            f"{item.display}: a fixed site is still reported after the fix; not written (please report)"
+        )
+        unwritten("the file was not written")
+        return
+    if job.mode is Mode.DIFF:
         outcome.diff = unified_diff(item.display, source.text, result.text)
-    elif changed and item.path is None:
-        outcome.fixed_data = source.encode(result.text)
-    elif changed and item.path is not None:
+    elif item.path is None:
+        outcome.fixed_data = data
+    else:
         try:
-            write_atomically(Path(item.path), source.data, source.encode(result.text))
+            write_atomically(Path(item.path), source.data, data)
         except WriteError as error:
             outcome.write_error = f"{item.display}: {error}"
-            outcome.findings = _findings(source, violations)
-            outcome.left_reasons = ["the file was not written"] * len(violations)
+            unwritten("the file was not written")
             return
     outcome.fixed = _findings(source, result.fixed)
-
-    left = sorted(result.left, key=lambda site: (site[0].line, site[0].col))
-    now = source  # the module as it is after this run, where the sites left are reported
-    if changed and job.mode is not Mode.DIFF:
-        now = replace(source, text=result.text)
-        if left:
-            # Imports and decorators moved them; re-checking also confirms nothing new appeared.
-            left = _relocate(left, _reported(now, parse(now), job))
-    outcome.findings = _findings(now, [violation for violation, _ in left])
-    outcome.left_reasons = [reason for _, reason in left]
+    # Where the sites left are now: imports and decorators moved them.
+    relocated = _relocate(left, still) if job.mode is not Mode.DIFF else left
+    shown_in = now if job.mode is not Mode.DIFF else source
+    outcome.findings = _findings(shown_in, [violation for violation, _ in relocated])
+    outcome.left_reasons = [reason for _, reason in relocated]
 
 
 def _relocate(left: list[tuple[Violation, str]], now: list[Violation]) -> list[tuple[Violation, str]]:
@@ -165,7 +186,7 @@ def _process_guarded(item: Item, job: Job) -> FileOutcome:
     try:
         return process(item, job)
     except Exception as error:  # reported, against the file it happened on
-        message = f"{item.display}: internal error, please report: {type(error).__name__}: {error}"
+        message = f"{item.display}: {internal_error_text(error)}"
         return FileOutcome(item.display, error=message)
 
 
@@ -184,6 +205,18 @@ def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[Fi
     # when one batch holds the slow files.
     size = max(1, min(64, len(items) // (workers * 4)))
     batches = [items[start : start + size] for start in range(0, len(items), size)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+    try:
         for outcomes in pool.map(_process_batch, batches, [job] * len(batches)):
             yield from outcomes
+    except BaseException:
+        # Ctrl-C (or a closed pipe): the batches not started are dropped; those running
+        # finish their files (a file is written whole or not at all), then the run ends.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _ignore_interrupts() -> None:
+    """In a worker process: Ctrl-C is the main process's to handle, which stops the run."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -38,7 +38,7 @@ def _record(display: str, finding: Finding) -> dict[str, object]:
         "name": violation.code.name,
         "message": violation.message,
         "spawner": violation.spawner,
-        "fix_safe": violation.code.safe_fix,
+        "fix_safe": violation.unsafe_fix is None,
         "url": docs_url(violation.code),
     }
 
@@ -138,6 +138,10 @@ def github(outcomes: Sequence[FileOutcome]) -> str:
             lines.append(f"::error file={path},line={violation.line},col={finding.column},title={title}::{message}\n")
     return "".join(lines)
 
+
+# Formats written file by file as the run goes (a line per finding); the others are one
+# document, written at the end.
+STREAMED_FORMATS = frozenset({"text", "github"})
 
 FORMATS: dict[str, Callable[[Sequence[FileOutcome]], str]] = {
     "text": text,

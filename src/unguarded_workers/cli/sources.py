@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import codecs
 import io
+import stat
 import tokenize
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +25,69 @@ class Source:
     text: str
     encoding: str  # as tokenize.detect_encoding names it ("utf-8-sig" when there is a BOM)
 
-    def encode(self, text: str) -> bytes:
-        return text.encode(self.encoding)
+    def splice(self, insertions: Sequence[tuple[int, str]]) -> bytes:
+        """The original bytes with each (character offset, text) inserted, in order.
+
+        Every other byte stays as it was read, even where decoding and encoding again would
+        not give it back (cp932's `\\xfa\\x5c` encodes again as `\\xed\\x40`).
+        Raises SourceError when the result would not read back as the fixed text.
+        """
+        offsets = self._byte_offsets([offset for offset, _ in insertions])
+        piece_encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding  # one BOM, at the start
+        pieces, done = [], 0
+        try:
+            for (_, text), at in zip(insertions, offsets):
+                pieces += [self.data[done:at], text.encode(piece_encoding)]
+                done = at
+        except UnicodeEncodeError as error:
+            raise SourceError(
+                f"{self.display}: the guard cannot be written in {self.encoding}: {error.reason}"
+            ) from None
+        pieces.append(self.data[done:])
+        spliced = b"".join(pieces)
+        expected = "".join(_insert(self.text, insertions))
+        try:
+            reads_back = spliced.decode(self.encoding) == expected
+        except UnicodeDecodeError:
+            reads_back = False
+        if not reads_back:  # a stateful encoding (ISO-2022) would read the inserted bytes otherwise
+            raise SourceError(f"{self.display}: cannot insert text into {self.encoding} bytes safely")
+        return spliced
+
+    def _byte_offsets(self, offsets: Sequence[int]) -> list[int]:
+        """The byte index where each (ascending) character offset of the text starts."""
+        if self.encoding in ("utf-8", "utf-8-sig"):
+            bom = 3 if self.encoding == "utf-8-sig" and self.data.startswith(codecs.BOM_UTF8) else 0
+            found, done, position = [], 0, bom
+            for offset in offsets:
+                position += len(self.text[done:offset].encode("utf-8"))
+                done = offset
+                found.append(position)
+            return found
+        # Any other encoding: decode byte by byte, noting where each wanted character starts.
+        decoder = codecs.getincrementaldecoder(self.encoding)()
+        found, wanted, chars = [], iter(offsets), 0
+        target = next(wanted, None)
+        for index in range(len(self.data) + 1):
+            while target is not None and chars >= target:
+                found.append(index)
+                target = next(wanted, None)
+            if target is None or index == len(self.data):
+                break
+            chars += len(decoder.decode(self.data[index : index + 1]))
+        while target is not None:  # at the very end
+            found.append(len(self.data))
+            target = next(wanted, None)
+        return found
+
+
+def _insert(text: str, insertions: Sequence[tuple[int, str]]) -> list[str]:
+    pieces, done = [], 0
+    for offset, inserted in insertions:
+        pieces += [text[done:offset], inserted]
+        done = offset
+    pieces.append(text[done:])
+    return pieces
 
 
 def decode(data: bytes, display: str, path: Path | None = None) -> Source:
@@ -48,6 +112,9 @@ def decode(data: bytes, display: str, path: Path | None = None) -> Source:
 def read_source(path: Path, display: str | None = None) -> Source:
     shown = display if display is not None else str(path)
     try:
+        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():
+            # A FIFO or device named *.py: reading it could block for ever.
+            raise SourceError(f"{shown}: not a regular file")
         data = path.read_bytes()
     except FileNotFoundError:
         raise SourceError(f"{shown}: no such file or directory") from None

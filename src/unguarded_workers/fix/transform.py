@@ -19,11 +19,18 @@ import libcst as cst
 
 from ..codes import UW102
 from ..config import GuardRef
+from ..fingerprint import fingerprint
 from ..positions import SourceLines
 from ..violation import Violation
 from .names import GuardName, choose_guard_name, is_guard_module
 
-UNSAFE_REASON = "unsafe fix (a guarded child no longer cancels its siblings): enable with --unsafe-fixes"
+MISPLACED_TARGET = (
+    "the text at the target's position is not the target (Python 3.9 misplaces expressions in multi-line f-strings)"
+)
+
+
+def unsafe_reason(violation: Violation) -> str:
+    return f"unsafe fix ({violation.unsafe_fix}): enable with --unsafe-fixes"
 
 
 @dataclass
@@ -31,6 +38,8 @@ class FixResult:
     text: str
     fixed: list[Violation] = field(default_factory=list)
     left: list[tuple[Violation, str]] = field(default_factory=list)
+    # (offset in the original text, text inserted there), in order: the whole change.
+    insertions: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -42,12 +51,19 @@ class _Insertion:
     order: tuple[int, int]
 
 
-def _is_one_expression(segment: str) -> bool:
+def _is_the_target(segment: str, target_fingerprint: str | None) -> bool:
+    """Whether the text at the target's range is that very expression.
+
+    Python 3.9's ast gives wrong columns inside multi-line f-strings: the range can land
+    on other text of the literal, which wrapping would corrupt.
+    """
     try:
-        cst.parse_expression(f"({segment})")
-    except cst.ParserSyntaxError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = ast.parse(f"({segment})", mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    return True
+    return target_fingerprint is None or fingerprint(parsed) == target_fingerprint
 
 
 def _site_insertions(lines: SourceLines, violation: Violation, guard: str, tree: ast.Module) -> list[_Insertion] | str:
@@ -61,8 +77,8 @@ def _site_insertions(lines: SourceLines, violation: Violation, guard: str, tree:
         return [_Insertion(lines.line_start(first_line), f"{indent}@{guard}{lines.newline}", (1, 0))]
     start = lines.offset(target.line, target.col)
     end = lines.offset(target.end_line, target.end_col)
-    if not _is_one_expression(lines.text[start:end]):
-        return "the target is not one expression here (please report)"
+    if not _is_the_target(lines.text[start:end], violation.target_fingerprint):
+        return MISPLACED_TARGET
     span = end - start
     return [_Insertion(start, f"{guard}(", (1, -span)), _Insertion(end, ")", (0, span))]
 
@@ -75,9 +91,10 @@ def _first_decorator_line(tree: ast.Module, line: int, col: int) -> int:
 
 
 def _apply(text: str, insertions: Sequence[_Insertion]) -> str:
+    """`text` with the insertions, given in order, in place."""
     pieces = []
     done = 0
-    for insertion in sorted(insertions, key=lambda i: (i.offset, i.order)):
+    for insertion in insertions:
         pieces.append(text[done : insertion.offset])
         pieces.append(insertion.text)
         done = insertion.offset
@@ -109,22 +126,24 @@ def _first_line(node: ast.stmt) -> int:
     return min([node.lineno, *(decorator.lineno for decorator in decorators)])
 
 
-def _add_import(text: str, end: int, newline: str, guard: GuardRef, name: GuardName) -> str:
-    """Add the guard's import as the last statement of the module's head.
+def _import_insertion(text: str, end: int, newline: str, guard: GuardRef, name: GuardName) -> _Insertion | None:
+    """The guard's import, as the last statement of the module's head.
 
     libcst parses the head alone (docstring, __future__ and other leading imports, or
     the comments before the first statement) and regenerates it with the import
     appended; the rest of the module is not parsed again. `end` is where the head ends.
+    libcst gives a parsed head back byte for byte, so the import is what follows it.
     """
-    if not name.needs_import:
-        return text
-    head = cst.parse_module(text[:end], config=cst.PartialParserConfig(default_newline=newline))
+    head_text = text[:end]
+    head = cst.parse_module(head_text, config=cst.PartialParserConfig(default_newline=newline))
     alias = f" as {name.asname}" if name.asname else ""
     statement = cst.parse_statement(f"from {guard.module} import {guard.name}{alias}\n", head.config_for_parsing)
     new_head = head.with_changes(body=[*head.body, statement]).code
     if end < len(text) and not new_head.endswith(("\n", "\r")):
         new_head += newline
-    return new_head + text[end:]
+    if not new_head.startswith(head_text):
+        return None
+    return _Insertion(end, new_head[len(head_text) :], (-1, 0))  # before a site's text at the same offset
 
 
 def fix_module(
@@ -152,8 +171,8 @@ def fix_module(
     lines = SourceLines(text)
     insertions: list[_Insertion] = []
     for violation in violations:
-        if not (violation.code.safe_fix or unsafe):
-            result.left.append((violation, UNSAFE_REASON))
+        if violation.unsafe_fix is not None and not unsafe:
+            result.left.append((violation, unsafe_reason(violation)))
             continue
         site = _site_insertions(lines, violation, name.name, tree)
         if isinstance(site, str):
@@ -168,8 +187,15 @@ def fix_module(
         return result
     if not insertions:
         return result
-    # Every insertion is after the head, so the head ends at the same offset in the new text.
-    fixed_text = _add_import(_apply(text, insertions), head_end, lines.newline, guard, name)
+    if name.needs_import:
+        imported = _import_insertion(text, head_end, lines.newline, guard, name)
+        if imported is None:
+            result.left.extend((v, "the import could not be placed (please report)") for v in result.fixed)
+            result.fixed = []
+            return result
+        insertions.append(imported)
+    ordered = sorted(insertions, key=lambda i: (i.offset, i.order))
+    fixed_text = _apply(text, ordered)
     try:  # a safety net: never write code that does not parse
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -179,4 +205,5 @@ def fix_module(
         result.fixed = []
         return result
     result.text = fixed_text
+    result.insertions = [(insertion.offset, insertion.text) for insertion in ordered]
     return result
