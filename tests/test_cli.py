@@ -154,15 +154,19 @@ def test_directories_are_walked_skipping_vcs_venvs_caches_and_excludes(
         "pkg/generated/c.py",
         ".git/d.py",
         "env/lib/e.py",
+        "conda/lib/g.py",
         "pkg/__pycache__/f.py",
         "pkg/notes.txt",
+        "lib/venv/__init__.py",  # the standard library's venv package: a package, not an environment
     ]:
         (workdir / relative).parent.mkdir(parents=True, exist_ok=True)
         (workdir / relative).write_text(BAD)
     (workdir / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    (workdir / "conda" / "conda-meta").mkdir()
     result = run_cli(capsys, "check", "--extend-exclude=generated", ".")
     files = sorted({loc[0] for loc in _locations(result)})
-    assert files == [os.path.join(".", "pkg", "a.py"), os.path.join(".", "pkg", "sub", "b.py")]
+    expected = [("lib", "venv", "__init__.py"), ("pkg", "a.py"), ("pkg", "sub", "b.py")]
+    assert files == [os.path.join(".", *parts) for parts in expected]
 
 
 def test_exclude_from_pyproject_and_explicit_files(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -212,7 +216,17 @@ def test_settings_precedence(workdir: Path, capsys: pytest.CaptureFixture[str]) 
     [
         ("[tool.unguarded-workers]\nguard = []\n", "unknown setting 'guard'"),
         ("[tool.unguarded-workers]\nguards = 'a.b'\n", "guards must be a list of strings"),
-        ("[tool.unguarded-workers]\nspawners = ['x']\n", "uw-spawners: 'x' is not NAME:KIND"),
+        (
+            "[tool.unguarded-workers]\nspawners = ['x']\n",
+            "pyproject.toml: [tool.unguarded-workers]: spawners: 'x' is not NAME:KIND",
+        ),
+        (
+            "[tool.unguarded-workers]\nharmless_calls = ['a-b']\n",
+            "[tool.unguarded-workers]: harmless_calls: 'a-b' is not a dotted name",
+        ),
+        ("[tool.unguarded-workers]\nunresolved = 'never'\n", "]: unresolved: 'never' is not one of report, skip"),
+        ("[tool.unguarded-workers]\nselect = ['XX9']\n", "]: select: XX9 selects none of this tool's codes"),
+        ("[tool.unguarded-workers]\ntests = 'maybe'\n", "]: tests: 'maybe' is not one of skip, check"),
         ("[tool.unguarded-workers]\nfix-guard = 'myapp.safe'\n", "fix-guard: 'myapp.safe' is not MODULE:NAME"),
         ("[tool.unguarded-workers\n", "pyproject.toml: cannot read"),
     ],

@@ -197,7 +197,10 @@ def test_bad_pyproject_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.unguarded-workers]\nunresolved = "never"\n')
     result = flake8_in(tmp_path, "m.py")
     assert result.returncode != 0
-    assert "uw-unresolved: 'never' is not one of report, skip" in result.stdout + result.stderr
+    # The file and the key as pyproject.toml spells it, not flake8's name for it.
+    assert "pyproject.toml: [tool.unguarded-workers]: unresolved: 'never' is not one of report, skip" in (
+        result.stdout + result.stderr
+    )
     assert "Traceback" not in result.stdout + result.stderr
 
 

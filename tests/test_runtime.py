@@ -8,6 +8,7 @@ import inspect
 import logging
 import multiprocessing
 import pickle
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -447,3 +448,49 @@ def test_keyword_arguments_pass_through() -> None:
 def test_only_callables_and_coroutines() -> None:
     with pytest.raises(TypeError, match="wrap\\(\\) takes a callable or a coroutine object, not int"):
         wrap(42)  # type: ignore[call-overload]
+
+
+# -- edges ---------------------------------------------------------------------------------------
+
+
+def test_an_exception_whose_str_fails_is_still_reported() -> None:
+    """Through a real handler writing to a stream: no '--- Logging error ---', the report is there."""
+    script = (
+        "import logging, sys\n"
+        "from unguarded_workers import wrap\n"
+        "class Unprintable(Exception):\n"
+        "    def __str__(self):\n"
+        "        raise RuntimeError('no text for you')\n"
+        "def work():\n"
+        "    raise Unprintable()\n"
+        "logging.basicConfig(stream=sys.stdout, format='%(levelname)s %(message)s')\n"
+        "wrap(work)()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert "Logging error" not in result.stdout + result.stderr
+    assert "ERROR worker __main__.work failed" in result.stdout
+    assert "Unprintable: <str() of the exception failed: RuntimeError>" in result.stdout
+    assert "Traceback" in result.stdout
+
+
+def _numbers() -> Iterator[int]:
+    yield 1
+    raise ValueError("during iteration")
+
+
+async def _async_numbers() -> Any:
+    yield 1
+
+
+@pytest.mark.parametrize("target", [_numbers, _async_numbers, functools.partial(_numbers)])
+def test_generator_functions_are_refused_with_the_reason(target: Any) -> None:
+    with pytest.raises(TypeError, match=r"cannot guard the generator function .*guard that loop instead"):
+        wrap(target)
+
+
+def test_a_generator_function_cannot_be_decorated_either() -> None:
+    with pytest.raises(TypeError, match="cannot guard the generator function"):
+
+        @wrap
+        def numbers() -> Iterator[int]:
+            yield 1

@@ -12,15 +12,15 @@ import configparser
 import fnmatch
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flake8.exceptions import ExecutionError
 from flake8.utils import parse_files_to_codes_mapping
 
 from .codes import ALL_CODES
-from .options import OptionError, Options, parse_options
+from .options import OptionError, Options, SettingError, choice, parse_options
 from .testcode import is_test_code
 
 if sys.version_info >= (3, 11):
@@ -89,7 +89,7 @@ class GuardRef:
         module, sep, name = value.strip().partition(":")
         parts = module.split(".")
         if not sep or not name.isidentifier() or not all(part.isidentifier() for part in parts):
-            raise OptionError(f"fix-guard: {value!r} is not MODULE:NAME, like 'myapp.concurrency:safe'")
+            raise SettingError("fix-guard", f"{value!r} is not MODULE:NAME, like 'myapp.concurrency:safe'")
         return cls(module, name)
 
 
@@ -107,6 +107,8 @@ class Settings:
     # (pattern, codes): more codes to ignore in files the pattern matches.
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     check_tests: bool = False  # tests = "check"
+    # Said once per run, before the reports: configuration that was passed over.
+    warnings: tuple[str, ...] = ()
 
     def checks(self, path: str | None) -> bool:
         """Whether the file is checked at all: test code only when `tests = "check"`."""
@@ -180,21 +182,45 @@ def find_flake8_config(start: Path) -> Path | None:
 
 
 def _has_flake8_section(path: Path) -> bool:
+    parser = configparser.RawConfigParser()
     try:
-        return "flake8" in _read_ini(path)
-    except OptionError:
-        return False  # flake8 skips a config file it cannot parse, with a warning
+        parser.read(path, encoding="utf-8")
+    except (UnicodeDecodeError, configparser.ParsingError):
+        return False  # flake8 passes over a config file it cannot parse, with a warning
+    except configparser.Error as error:  # a duplicate key or section: flake8 stops on it too
+        raise OptionError(f"{path}: cannot read: {error}") from None
+    return "flake8" in parser
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml, from `start` upwards, with a ``[tool.unguarded-workers]`` table."""
+def find_pyproject(start: Path, warnings: list[str] | None = None) -> Path | None:
+    """The nearest pyproject.toml, from `start` upwards, with a ``[tool.unguarded-workers]`` table.
+
+    One that is not valid TOML is passed over with a warning when its text does not
+    mention this tool (another tool's broken file must not stop this one), and is an
+    error when it does.
+    """
     for directory in (start, *start.parents):
         candidate = directory / "pyproject.toml"
-        if candidate.is_file():
+        if not candidate.is_file():
+            continue
+        try:
             tool = _read_toml(candidate).get("tool")
-            if isinstance(tool, dict) and PYPROJECT_TABLE in tool:
-                return candidate
+        except OptionError as error:
+            if _mentions_this_tool(candidate):
+                raise
+            if warnings is not None:
+                warnings.append(f"{error}; it sets nothing for unguarded-workers, so it is passed over")
+            continue
+        if isinstance(tool, dict) and PYPROJECT_TABLE in tool:
+            return candidate
     return None
+
+
+def _mentions_this_tool(path: Path) -> bool:
+    try:
+        return PYPROJECT_TABLE in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def _read_ini(path: Path) -> configparser.RawConfigParser:
@@ -239,6 +265,8 @@ def _flake8_layer(path: Path) -> _Layer:
                 ignored = values.setdefault("ignore", [])
                 assert isinstance(ignored, list)
                 ignored.extend(codes)
+    spelled = {name: key for key, name in FLAKE8_KEYS.items()}
+    _validate(values, lambda name: f"{path}: [flake8]: {spelled.get(name, name)}")
     return _Layer(values, path.resolve().parent)
 
 
@@ -250,8 +278,10 @@ def _pyproject_layer(path: Path) -> _Layer:
     if not isinstance(raw, dict):
         raise OptionError(f"{where} is not a table")
     values: RawSettings = {}
+    spelled: dict[str, str] = {}
     for key, value in raw.items():
         name = key.replace("_", "-")
+        spelled[name] = key
         if name not in SETTINGS:
             raise OptionError(f"{where}: unknown setting {key!r} (known: {', '.join(SETTINGS)})")
         if name == "per-file-ignores":
@@ -264,7 +294,18 @@ def _pyproject_layer(path: Path) -> _Layer:
             if not isinstance(value, str):
                 raise OptionError(f"{where}: {key} must be a string")
             values[name] = value
+    _validate(values, lambda name: f"{where}: {spelled[name]}")
     return _Layer(values, path.resolve().parent)
+
+
+def _validate(values: RawSettings, spell: Callable[[str], str]) -> None:
+    """Check each value where it was read, so that an error names that place and the key
+    as it is spelled there (`unresolved` in pyproject.toml, `uw-unresolved` for flake8)."""
+    for name, value in values.items():
+        try:
+            build_settings({name: value}, (), Path.cwd())
+        except SettingError as error:
+            raise OptionError(f"{spell(error.setting)}: {error.detail}") from None
 
 
 def _per_file_table(value: object, where: str) -> list[str]:
@@ -304,14 +345,19 @@ def _anchor(pattern: str, base: Path) -> str:
 
 
 def file_layers(
-    cwd: Path, flake8_config: Path | None = None, *, read_flake8: bool = True, read_pyproject: bool = True
+    cwd: Path,
+    flake8_config: Path | None = None,
+    *,
+    read_flake8: bool = True,
+    read_pyproject: bool = True,
+    warnings: list[str] | None = None,
 ) -> list[_Layer]:
     """The configuration files' layers, highest precedence first."""
     layers = []
     flake8_path = flake8_config or (find_flake8_config(cwd) if read_flake8 else None)
     if flake8_path is not None:
         layers.append(_flake8_layer(flake8_path))
-    pyproject = find_pyproject(cwd) if read_pyproject else None
+    pyproject = find_pyproject(cwd, warnings) if read_pyproject else None
     if pyproject is not None:
         layers.append(_pyproject_layer(pyproject))
     return layers
@@ -352,11 +398,13 @@ def _per_file_ignores(raw: RawSettings, cwd: Path) -> tuple[tuple[str, tuple[str
 def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Settings:
     fix_guard = GuardRef.parse(_text(raw, "fix-guard", DEFAULT_GUARD))
     tests = _text(raw, "tests", "skip")
-    if tests not in TESTS_CHOICES:
-        raise OptionError(f"uw-tests: {tests!r} is not one of {', '.join(TESTS_CHOICES)}")
+    choice("tests", tests, TESTS_CHOICES)
     # The configured fix guard is a guard: code it fixed must check clean.
     options = build_options(raw, extra_guards=[fix_guard.dotted])
     select = tuple(code.upper() for code in _list(raw, "select")) or ("UW",)
+    if not any(code.code.startswith(select) for code in ALL_CODES):
+        codes = ", ".join(code.code for code in ALL_CODES)
+        raise SettingError("select", f"{', '.join(select)} selects none of this tool's codes ({codes})")
     ignore = tuple(code.upper() for code in _list(raw, "ignore"))
     return Settings(
         options, select, ignore, exclude, fix_guard, _per_file_ignores(raw, cwd), check_tests=tests == "check"
@@ -370,13 +418,17 @@ def load_settings(
     *,
     read_flake8: bool = True,
     read_pyproject: bool = True,
+    given_as: Callable[[str], str] = lambda name: f"--{name}",
 ) -> Settings:
     """Merge settings `given` (the command line) with the configuration files found from `cwd`.
 
     The flake8 plugin passes what flake8 parsed as `given` (flake8 has read its own
-    config file into it) and `read_flake8=False`.
+    config file into it) and `read_flake8=False`. `given_as` spells a given setting's
+    name for error messages (`--unresolved` on our command line).
     """
-    files = file_layers(cwd, flake8_config, read_flake8=read_flake8, read_pyproject=read_pyproject)
+    _validate(given, given_as)
+    warnings: list[str] = []
+    files = file_layers(cwd, flake8_config, read_flake8=read_flake8, read_pyproject=read_pyproject, warnings=warnings)
     layers = [_Layer(given, cwd), *files]
     raw, exclude = merge(layers)
-    return build_settings(raw, exclude, cwd)
+    return replace(build_settings(raw, exclude, cwd), warnings=tuple(warnings))

@@ -25,6 +25,9 @@ class UnguardedWorkersChecker:
     name = "unguarded-workers"
     version = __version__
     settings: ClassVar[Settings] = Settings()
+    _options: ClassVar[argparse.Namespace | None] = None
+    _given: ClassVar[RawSettings] = {}
+    _isolated_applied: ClassVar[bool] = False
 
     def __init__(self, tree: ast.Module, lines: Sequence[str], filename: str) -> None:
         self._tree = tree
@@ -104,14 +107,39 @@ class UnguardedWorkersChecker:
             value = getattr(options, key.replace("-", "_"), None)  # uw-* are ours; exclude is flake8's
             if key.startswith("uw-") and value is not None:
                 given[name] = value
-        try:
-            cls.settings = load_settings(Path.cwd(), given, read_flake8=False, read_pyproject=not _isolated())
-        except OptionError as error:
-            raise ExecutionError(f"unguarded-workers: {error}") from None
+        cls._options = options
+        cls._given = given
+        cls._isolated_applied = False
+        cls.settings = cls._load(isolated=_isolated())
+        for warning in cls.settings.warnings:
+            print(f"unguarded-workers: warning: {warning}", file=sys.stderr)
         _exclude_non_regular_files(options)
 
+    @classmethod
+    def _load(cls, *, isolated: bool) -> Settings:
+        spelled = {name: key for key, name in FLAKE8_KEYS.items()}
+        try:
+            return load_settings(
+                Path.cwd(),
+                cls._given,
+                read_flake8=False,
+                read_pyproject=not isolated,
+                given_as=lambda name: spelled.get(name, name),
+            )
+        except OptionError as error:
+            raise ExecutionError(f"unguarded-workers: {error}") from None
+
+    @classmethod
+    def _current_settings(cls) -> Settings:
+        """The settings, read again without pyproject.toml if flake8's legacy API was
+        asked for `isolated=True` (it sets the option after plugins parsed theirs)."""
+        if not cls._isolated_applied and getattr(cls._options, "isolated", False):
+            cls.settings = cls._load(isolated=True)
+            cls._isolated_applied = True
+        return cls.settings
+
     def run(self) -> Iterator[tuple[int, int, str, Any]]:
-        settings = self.settings
+        settings = self._current_settings()
         path = None if self._filename in ("stdin", "-") else self._filename
         if not settings.checks(path):
             return

@@ -28,6 +28,16 @@ class OptionError(ValueError):
     """A configured value that cannot be used; the message names option and value."""
 
 
+class SettingError(OptionError):
+    """A bad value of one setting, named as the pyproject table names it ("unresolved");
+    where it was read adds the file and the key as that file spells it."""
+
+    def __init__(self, setting: str, detail: str) -> None:
+        super().__init__(f"{setting}: {detail}")
+        self.setting = setting
+        self.detail = detail
+
+
 @dataclass(frozen=True)
 class Options:
     """Everything a team can configure about the analysis."""
@@ -48,7 +58,7 @@ def _dotted_names(option: str, values: Iterable[str]) -> frozenset[str]:
         if not value:
             continue
         if not _DOTTED.fullmatch(value):
-            raise OptionError(f"{option}: {value!r} is not a dotted name like 'myapp.concurrency.safe'")
+            raise SettingError(option, f"{value!r} is not a dotted name like 'myapp.concurrency.safe'")
         names.add(value)
     return frozenset(names)
 
@@ -62,8 +72,8 @@ def _spawners(values: Iterable[str]) -> dict[str, SpawnKind]:
             continue
         name, sep, kind = value.rpartition(":")
         if not sep or not _DOTTED.fullmatch(name) or kind not in SPAWNER_KINDS:
-            raise OptionError(
-                f"uw-spawners: {value!r} is not NAME:KIND with KIND one of {kinds}, like 'myapp.tasks.fire:task'"
+            raise SettingError(
+                "spawners", f"{value!r} is not NAME:KIND with KIND one of {kinds}, like 'myapp.tasks.fire:task'"
             )
         spawners[name] = SPAWNER_KINDS[kind]
     return spawners
@@ -79,18 +89,18 @@ def parse_options(
     group_children: str = "serving",
 ) -> Options:
     """Build :class:`Options` from raw option strings, raising :class:`OptionError`."""
-    _choice("uw-unresolved", unresolved, UNRESOLVED_CHOICES)
-    _choice("uw-group-children", group_children, GROUP_CHILDREN_CHOICES)
+    choice("unresolved", unresolved, UNRESOLVED_CHOICES)
+    choice("group-children", group_children, GROUP_CHILDREN_CHOICES)
     return Options(
-        guards=_dotted_names("uw-guards", guards),
+        guards=_dotted_names("guards", guards),
         spawners=_spawners(spawners),
-        harmless_calls=_dotted_names("uw-harmless-calls", harmless_calls),
+        harmless_calls=_dotted_names("harmless-calls", harmless_calls),
         report_unresolved=unresolved == "report",
-        coroutine_functions=_dotted_names("uw-coroutine-functions", coroutine_functions),
+        coroutine_functions=_dotted_names("coroutine-functions", coroutine_functions),
         all_group_children=group_children == "all",
     )
 
 
-def _choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+def choice(setting: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise OptionError(f"{option}: {value!r} is not one of {', '.join(choices)}")
+        raise SettingError(setting, f"{value!r} is not one of {', '.join(choices)}")

@@ -152,6 +152,13 @@ def _guard(target: Any, policy: _Policy) -> Any:
         return _await_guarded(target, policy)
     if not callable(target):
         raise TypeError(f"wrap() takes a callable or a coroutine object, not {type(target).__name__}")
+    if inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target):
+        # Calling one only makes a generator: its failures come while the caller iterates
+        # it, in the caller's frame, where no guard made here can catch them.
+        raise TypeError(
+            f"wrap() cannot guard the generator function {_describe(target)}: its failures happen while "
+            "it is iterated, in the loop that consumes it; guard that loop instead"
+        )
     kind = _MethodGuard if _is_method_definition(target) else functools.partial
     guard = kind(_call_async if inspect.iscoroutinefunction(target) else _call, target, policy)
     _copy_metadata(guard, target)
@@ -209,7 +216,7 @@ def _log_failure(target: object, policy: _Policy, exc: Exception, *, asynchronou
         context,
         spawn_site,
         type(exc).__name__,
-        exc,
+        _text_of(exc),
         exc_info=exc,
         extra={
             "worker": worker,
@@ -219,6 +226,15 @@ def _log_failure(target: object, policy: _Policy, exc: Exception, *, asynchronou
             "spawn_line": policy.spawn_line,
         },
     )
+
+
+def _text_of(exc: BaseException) -> str:
+    """str(exc), or a stand-in when the exception's own __str__ fails: the report must not
+    be lost to a "--- Logging error ---"."""
+    try:
+        return str(exc)
+    except Exception as error:
+        return f"<str() of the exception failed: {type(error).__name__}>"
 
 
 def _describe(target: object) -> str:

@@ -146,6 +146,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except OptionError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
+    for warning in settings.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     items = _items(args, settings.exclude)
     mode = Mode.CHECK if args.command == "check" else Mode.DIFF if args.diff else Mode.FIX
     job = Job(settings, mode, unsafe_fixes=getattr(args, "unsafe_fixes", False), disable_noqa=args.disable_noqa)

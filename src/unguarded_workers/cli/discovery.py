@@ -7,15 +7,16 @@ from collections.abc import Iterator, Sequence
 
 from ..config import path_matches as excluded  # flake8's rule: basename or absolute path
 
-# Skipped while walking a directory (a path named explicitly is still checked).
-SKIPPED_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox", ".eggs", ".mypy_cache", ".venv", "venv"}
-)
+# Skipped while walking a directory (a path named explicitly is still checked). Virtual
+# environments are recognised by what they hold, not by name: the standard library has a
+# package named `venv`.
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox", ".eggs", ".mypy_cache"})
 
 
 def _is_virtualenv(directory: str) -> bool:
-    # Every venv and virtualenv has this file, whatever the directory is called.
-    return os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+    # Every venv and virtualenv has pyvenv.cfg, whatever the directory is called; a conda
+    # environment has conda-meta/.
+    return os.path.isfile(os.path.join(directory, "pyvenv.cfg")) or os.path.isdir(os.path.join(directory, "conda-meta"))
 
 
 def discover(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[str]:
