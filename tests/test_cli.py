@@ -386,16 +386,16 @@ def test_entry_points(workdir: Path) -> None:
 def test_a_bug_on_one_file_is_reported_against_it_and_the_run_goes_on(
     workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from unguarded_workers.cli import engine
+    from unguarded_workers import reports
 
-    real_check = engine.check_module
+    real_check = reports.check_module
 
     def check_failing_on_a(tree: ast.Module, *args: object, **kwargs: object) -> object:
         if any(isinstance(node, ast.Name) and node.id == "trigger" for node in ast.walk(tree)):
             raise AssertionError("a bug")
         return real_check(tree, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "check_module", check_failing_on_a)
+    monkeypatch.setattr(reports, "check_module", check_failing_on_a)
     (workdir / "a.py").write_text("trigger = 1\n")
     (workdir / "b.py").write_text(BAD)
     result = run_cli(capsys, "check", "-j", "1", "a.py", "b.py")

@@ -36,6 +36,11 @@ class Code:
     def docs_path(self) -> str:
         return DOCS_PATH.format(code=self.code)
 
+    @property
+    def docs_url(self) -> str:
+        """The rule's page, as reports and editors link to it."""
+        return f"{HOMEPAGE}/blob/main/{self.docs_path}"
+
 
 UW101 = Code(
     "UW101",

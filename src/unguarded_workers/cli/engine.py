@@ -12,13 +12,12 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from ..analysis import check_module
 from ..codes import internal_error_text
 from ..config import Settings
 from ..positions import SourceLines, character_column
+from ..reports import reported
+from ..sources import Source, SourceError, decode, parse, read_source
 from ..violation import Violation
-from .noqa import NoqaFilter
-from .sources import Source, SourceError, decode, parse, read_source
 
 # Below this many files a pool costs more to start than it saves.
 POOL_THRESHOLD = 48
@@ -81,15 +80,7 @@ def _load(item: Item) -> Source:
 
 
 def _reported(source: Source, tree: ast.Module, job: Job) -> list[Violation]:
-    """What `check` reports for the module: the analysis, less unselected codes and noqa lines."""
-    settings = job.settings
-    path = str(source.path) if source.path is not None else None
-    found = check_module(tree, settings.options, source.text, path)
-    violations = [v for v in found if settings.reports(v.code.code, source.display)]
-    if violations and not job.disable_noqa:
-        noqa = NoqaFilter(source.text)
-        violations = [v for v in violations if not noqa.silenced(v.code.code, v.line)]
-    return violations
+    return reported(source, tree, job.settings, disable_noqa=job.disable_noqa)
 
 
 def process(item: Item, job: Job) -> FileOutcome:

@@ -15,10 +15,6 @@ from .engine import FileOutcome, Finding
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def docs_url(code: Code) -> str:
-    return f"{HOMEPAGE}/blob/main/{code.docs_path}"
-
-
 def text(outcomes: Sequence[FileOutcome]) -> str:
     # flake8's default format; its column is ast's (UTF-8 bytes) plus one.
     return "".join(
@@ -39,7 +35,7 @@ def _record(display: str, finding: Finding) -> dict[str, object]:
         "message": violation.message,
         "spawner": violation.spawner,
         "fix_safe": violation.unsafe_fix is None,
-        "url": docs_url(violation.code),
+        "url": violation.code.docs_url,
     }
 
 
@@ -64,8 +60,8 @@ def _rule(code: Code) -> dict[str, object]:
         "name": code.name,
         "shortDescription": {"text": f"Unguarded {code.what}: {code.consequence}"},
         "fullDescription": {"text": f"A {code.what} with no try/except guard and no channel back: {code.consequence}."},
-        "helpUri": docs_url(code),
-        "help": {"text": f"Guard it at the spawn line with unguarded_workers.wrap. See {docs_url(code)}"},
+        "helpUri": code.docs_url,
+        "help": {"text": f"Guard it at the spawn line with unguarded_workers.wrap. See {code.docs_url}"},
         "defaultConfiguration": {"level": "error"},
         "properties": {"tags": ["reliability", "concurrency"]},
     }
