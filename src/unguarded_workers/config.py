@@ -419,16 +419,20 @@ def load_settings(
     read_flake8: bool = True,
     read_pyproject: bool = True,
     given_as: Callable[[str], str] = lambda name: f"--{name}",
+    search_from: Path | None = None,
 ) -> Settings:
     """Merge settings `given` (the command line) with the configuration files found from `cwd`.
 
     The flake8 plugin passes what flake8 parsed as `given` (flake8 has read its own
     config file into it) and `read_flake8=False`. `given_as` spells a given setting's
-    name for error messages (`--unresolved` on our command line).
+    name for error messages (`--unresolved` on our command line). The configuration files
+    are searched from `search_from` (default `cwd`) upwards; `cwd` anchors per-file-ignores.
     """
     _validate(given, given_as)
     warnings: list[str] = []
-    files = file_layers(cwd, flake8_config, read_flake8=read_flake8, read_pyproject=read_pyproject, warnings=warnings)
+    files = file_layers(
+        search_from or cwd, flake8_config, read_flake8=read_flake8, read_pyproject=read_pyproject, warnings=warnings
+    )
     layers = [_Layer(given, cwd), *files]
     raw, exclude = merge(layers)
     return replace(build_settings(raw, exclude, cwd), warnings=tuple(warnings))

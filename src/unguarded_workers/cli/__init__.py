@@ -66,14 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find worker spawns whose failure escapes every guard (check), and guard them (fix).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix,server}")
     check = commands.add_parser("check", help="report unguarded worker spawns")
     _add_common(check)
     check.add_argument("--output-format", choices=sorted(FORMATS), default="text", help="default: text")
     fix = commands.add_parser("fix", help="insert the guard at each reported spawn")
     _add_common(fix)
     fix.add_argument("--diff", action="store_true", help="print a unified diff and write nothing")
-    fix.add_argument("--unsafe-fixes", action="store_true", help="also fix UW401 (changes task-group semantics)")
+    fix.add_argument(
+        "--unsafe-fixes", action="store_true", help="also apply unsafe fixes (task groups, uninspected targets)"
+    )
+    commands.add_parser(
+        "server",
+        help="run the language server (LSP over stdio) for editors",
+        description="A Language Server Protocol server on stdin/stdout: diagnostics for open buffers with exact "
+        "ranges and rule links, quick fixes (guard the worker, ignore the line) and source.fixAll. Settings are "
+        "read from each document's pyproject.toml or flake8 file, as `check` reads them. See docs/integrations.md.",
+    )
     return parser
 
 
@@ -131,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "server":
+        from ..server.app import serve  # pygls: loaded only by this command
+
+        return serve()
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.paths.count("-") > 1:

@@ -1,0 +1,169 @@
+"""The language server: pygls wiring around `document` (the reports and actions of a buffer).
+
+Diagnostics are computed on open and, debounced, on change, in a worker thread so that
+the server keeps answering; a result is published only if its buffer has not changed
+since (the latest text wins, stale ranges are never published), and cleared on close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from .. import __version__
+from ..config import Settings
+from .document import FIX_ALL_KIND, Buffer, Positions, check_buffer, diagnostics
+from .settings import CONFIG_FILES, SettingsCache
+
+logger = logging.getLogger(__name__)
+
+# After a change, how long to wait for the next keystroke before checking.
+DEBOUNCE_SECONDS = 0.15
+
+
+class UnguardedWorkersServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("unguarded-workers", __version__)
+        self.settings = SettingsCache(None)
+        self._pending: dict[str, asyncio.Task[None]] = {}
+        self._reported_errors: set[str] = set()
+
+    # -- documents ----------------------------------------------------------------------
+
+    def path_of(self, uri: str) -> Path | None:
+        path = to_fs_path(uri)
+        return Path(path) if path and uri.startswith("file:") else None
+
+    def settings_for(self, uri: str) -> Settings | None:
+        found = self.settings.for_document(self.path_of(uri))
+        if isinstance(found, Settings):
+            self._reported_errors.discard(uri)
+            return found
+        if uri not in self._reported_errors:  # once per document until it is fixed
+            self._reported_errors.add(uri)
+            self.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Error, message=f"unguarded-workers: {found}")
+            )
+        return None
+
+    def positions(self, text: str) -> Positions:
+        return Positions(text, self.workspace.position_codec.client_num_units)
+
+    def schedule(self, uri: str, delay: float) -> None:
+        """Check the document after `delay`, replacing a check not yet started."""
+        previous = self._pending.pop(uri, None)
+        if previous is not None:
+            previous.cancel()
+        self._pending[uri] = asyncio.get_running_loop().create_task(self._check_later(uri, delay))
+
+    def forget(self, uri: str) -> None:
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    def recheck_all(self) -> None:
+        self.settings.clear()
+        for uri in list(self.workspace.text_documents):
+            self.schedule(uri, 0)
+
+    async def _check_later(self, uri: str, delay: float) -> None:
+        try:
+            await asyncio.sleep(delay)
+            document = self.workspace.get_text_document(uri)
+            version, text = document.version, document.source
+            settings = self.settings_for(uri)
+            if settings is None:
+                found: list[types.Diagnostic] = []
+            else:
+                loop = asyncio.get_running_loop()
+                found = await loop.run_in_executor(None, self._diagnose, text, self.path_of(uri), settings)
+            if uri not in self.workspace.text_documents or self.workspace.get_text_document(uri).version != version:
+                return  # closed or changed meanwhile: a newer check publishes
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=found, version=version)
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug: say so in the log, keep serving
+            logger.exception("checking %s failed", uri)
+        finally:
+            if self._pending.get(uri) is asyncio.current_task():
+                del self._pending[uri]
+
+    def _diagnose(self, text: str, path: Path | None, settings: Settings) -> list[types.Diagnostic]:
+        return diagnostics(check_buffer(text, path, settings), self.positions(text))
+
+
+def create_server() -> UnguardedWorkersServer:
+    server = UnguardedWorkersServer()
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: UnguardedWorkersServer, params: types.InitializedParams) -> None:
+        root = ls.workspace.root_path
+        ls.settings = SettingsCache(Path(root) if root else None)
+        watch = ls.client_capabilities.workspace
+        if watch and watch.did_change_watched_files and watch.did_change_watched_files.dynamic_registration:
+            watchers = [types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILES]
+            registration = types.Registration(
+                id="unguarded-workers-config",
+                method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                register_options=types.DidChangeWatchedFilesRegistrationOptions(watchers=watchers),
+            )
+            ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: UnguardedWorkersServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, 0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: UnguardedWorkersServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: UnguardedWorkersServer, params: types.DidSaveTextDocumentParams) -> None:
+        if params.text_document.uri.rpartition("/")[2] in CONFIG_FILES:
+            ls.recheck_all()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: UnguardedWorkersServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.forget(params.text_document.uri)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(ls: UnguardedWorkersServer, params: types.DidChangeWatchedFilesParams) -> None:
+        if any(change.uri.rpartition("/")[2] in CONFIG_FILES for change in params.changes):
+            ls.recheck_all()
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND]),
+    )
+    def code_action(ls: UnguardedWorkersServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        uri = params.text_document.uri
+        try:
+            settings = ls.settings_for(uri)
+            if settings is None:
+                return []
+            document = ls.workspace.get_text_document(uri)
+            text = document.source
+            checked = check_buffer(text, ls.path_of(uri), settings)
+            buffer = Buffer(checked, ls.positions(text), uri, document.version, settings)
+            return buffer.code_actions(params.range, params.context.only)
+        except Exception:  # a bug: no actions, and keep serving
+            logger.exception("code actions for %s failed", uri)
+            return []
+
+    return server
+
+
+def serve(**_: Any) -> int:
+    """Serve on stdin/stdout until the client says exit."""
+    logging.basicConfig(level=logging.WARNING, format="unguarded-workers server: %(levelname)s %(message)s")
+    create_server().start_io()
+    return 0
