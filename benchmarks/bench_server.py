@@ -26,7 +26,7 @@ from pytest_lsp import ClientServerConfig, client_capabilities
 
 from unguarded_workers.server.app import DEBOUNCE_SECONDS
 
-BLOCK = '''
+BLOCK = """
 
 def worker_{n}(queue):
     while True:
@@ -36,7 +36,7 @@ def worker_{n}(queue):
 
 threading.Thread(target=worker_{n}, args=(q,)).start()
 executor.submit(worker_{n}, q)
-'''
+"""
 
 
 def module(lines: int) -> str:
