@@ -272,7 +272,8 @@ def _flake8_layer(path: Path) -> _Layer:
 
 def _pyproject_layer(path: Path) -> _Layer:
     table = _read_toml(path).get("tool", {})
-    assert isinstance(table, dict)
+    if not isinstance(table, dict) or PYPROJECT_TABLE not in table:
+        raise OptionError(f"{path}: has no [tool.{PYPROJECT_TABLE}] table")
     raw = table[PYPROJECT_TABLE]
     where = f"{path}: [tool.{PYPROJECT_TABLE}]"
     if not isinstance(raw, dict):
@@ -351,12 +352,17 @@ def file_layers(
     read_flake8: bool = True,
     read_pyproject: bool = True,
     warnings: list[str] | None = None,
+    pyproject_config: Path | None = None,
 ) -> list[_Layer]:
     """The configuration files' layers, highest precedence first."""
     layers = []
     flake8_path = flake8_config or (find_flake8_config(cwd) if read_flake8 else None)
     if flake8_path is not None:
         layers.append(_flake8_layer(flake8_path))
+    if pyproject_config is not None:
+        if not pyproject_config.is_file():
+            raise OptionError(f"{pyproject_config}: no such file")
+        return [*layers, _pyproject_layer(pyproject_config)]
     pyproject = find_pyproject(cwd, warnings) if read_pyproject else None
     if pyproject is not None:
         layers.append(_pyproject_layer(pyproject))
@@ -420,6 +426,7 @@ def load_settings(
     read_pyproject: bool = True,
     given_as: Callable[[str], str] = lambda name: f"--{name}",
     search_from: Path | None = None,
+    pyproject_config: Path | None = None,
 ) -> Settings:
     """Merge settings `given` (the command line) with the configuration files found from `cwd`.
 
@@ -431,7 +438,12 @@ def load_settings(
     _validate(given, given_as)
     warnings: list[str] = []
     files = file_layers(
-        search_from or cwd, flake8_config, read_flake8=read_flake8, read_pyproject=read_pyproject, warnings=warnings
+        search_from or cwd,
+        flake8_config,
+        read_flake8=read_flake8,
+        read_pyproject=read_pyproject,
+        warnings=warnings,
+        pyproject_config=pyproject_config,
     )
     layers = [_Layer(given, cwd), *files]
     raw, exclude = merge(layers)

@@ -62,3 +62,17 @@ class NoqaFilter:
             return True
         listed = tuple(code for code in _SEPARATOR.split(codes) if code)
         return code.startswith(listed)
+
+
+# An existing `# noqa: CODES` list, which adding a code extends.
+_NOQA_LIST = re.compile(r"#\s*noqa:\s*[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*", re.IGNORECASE)
+
+
+def noqa_insertion(text: str, line_start: int, line_text: str, codes: Sequence[str]) -> tuple[int, str]:
+    """Where and what to insert so that the line's `# noqa` lists `codes`: after the line's
+    existing `# noqa:` list, or a new `  # noqa: CODES` at its end (other comments kept)."""
+    body = line_text.rstrip("\r\n")
+    existing = _NOQA_LIST.search(body)
+    if existing is not None:
+        return line_start + existing.end(), "".join(f",{code}" for code in codes)
+    return line_start + len(body), f"  # noqa: {','.join(codes)}"

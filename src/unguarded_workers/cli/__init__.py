@@ -7,14 +7,17 @@ import os
 import sys
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TextIO
 
 from .. import __version__, interrupts
-from ..config import SETTINGS, TESTS_CHOICES, RawSettings, load_settings, parse_per_file_ignores
+from ..config import SETTINGS, TESTS_CHOICES, RawSettings, Settings, load_settings, parse_per_file_ignores
 from ..options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
+from .add_noqa import add_noqa
 from .discovery import discover
 from .engine import FileOutcome, Item, Job, Mode, run
-from .output import FORMATS, STREAMED_FORMATS
+from .output import FORMATS, STREAMED_FORMATS, statistics
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -35,6 +38,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", default=["."], metavar="PATH", help="files and directories; - is stdin")
     parser.add_argument("--stdin-filename", metavar="NAME", help="the name reports give the file read from stdin")
     parser.add_argument("--select", type=_comma_list, metavar="CODES", help="codes or prefixes to report (UW101,UW2)")
+    parser.add_argument("--extend-select", type=_comma_list, metavar="CODES", help="add to the selected codes")
     parser.add_argument("--ignore", type=_comma_list, metavar="CODES", help="codes or prefixes not to report")
     parser.add_argument(
         "--per-file-ignores",
@@ -54,7 +58,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tests", choices=TESTS_CHOICES, help="check test code too, or skip it (skip)")
     parser.add_argument("--fix-guard", metavar="MODULE:NAME", help="the guard fix inserts (unguarded_workers:wrap)")
-    parser.add_argument("--config", type=Path, metavar="FILE", help="the flake8 config file to read (default: found)")
+    parser.add_argument(
+        "--config", type=Path, metavar="FILE", help="the pyproject.toml or flake8 file to read (default: found)"
+    )
     parser.add_argument("--disable-noqa", action="store_true", help="report (and fix) lines marked # noqa too")
     parser.add_argument("--isolated", action="store_true", help="read no configuration file (as flake8 --isolated)")
     parser.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: one per core)")
@@ -64,13 +70,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="unguarded-workers",
         description="Find worker spawns whose failure escapes every guard (check), and guard them (fix).",
+        allow_abbrev=False,  # `check --fix` must never be read as `--fix-guard`
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix,server}")
-    check = commands.add_parser("check", help="report unguarded worker spawns")
+    check = commands.add_parser("check", help="report unguarded worker spawns", allow_abbrev=False)
     _add_common(check)
     check.add_argument("--output-format", choices=sorted(FORMATS), default="text", help="default: text")
-    fix = commands.add_parser("fix", help="insert the guard at each reported spawn")
+    check.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="write the report to FILE")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--statistics", action="store_true", help="count the findings per code, at the end")
+    check.add_argument("-q", "--quiet", action="store_true", help="print the findings and errors, nothing else")
+    check.add_argument("--fix", action="store_true", help="guard what can be guarded safely, report the rest")
+    check.add_argument("--unsafe-fixes", action="store_true", help="with --fix: apply the unsafe fixes too")
+    check.add_argument(
+        "--add-noqa", action="store_true", help="add `# noqa: CODE` to each reported line (adopting on a legacy tree)"
+    )
+    fix = commands.add_parser("fix", help="insert the guard at each reported spawn", allow_abbrev=False)
     _add_common(fix)
     fix.add_argument("--diff", action="store_true", help="print a unified diff and write nothing")
     fix.add_argument(
@@ -78,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "server",
+        allow_abbrev=False,
         help="run the language server (LSP over stdio) for editors",
         description="A Language Server Protocol server on stdin/stdout: diagnostics for open buffers with exact "
         "ranges and rule links, quick fixes (guard the worker, ignore the line) and source.fixAll. Settings are "
@@ -148,62 +165,119 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.error("--jobs must be at least 1")
     if args.paths.count("-") > 1:
         parser.error("- (stdin) can be given once")
+    checking = args.command == "check"
+    if checking and args.fix and args.add_noqa:
+        parser.error("--fix and --add-noqa do not go together")
     try:
-        settings = load_settings(
-            Path.cwd(),
-            _command_line_settings(args),
-            args.config,
-            read_flake8=not args.isolated,
-            read_pyproject=not args.isolated,
-        )
+        settings = _settings(args)
     except OptionError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    for warning in settings.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+    quiet = checking and args.quiet
+    if not quiet:
+        for warning in settings.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     items = _items(args, settings.exclude)
-    mode = Mode.CHECK if args.command == "check" else Mode.DIFF if args.diff else Mode.FIX
-    job = Job(settings, mode, unsafe_fixes=getattr(args, "unsafe_fixes", False), disable_noqa=args.disable_noqa)
-    output_format = getattr(args, "output_format", "text")
-    streamed = mode is Mode.CHECK and output_format in STREAMED_FORMATS
+    if checking and args.add_noqa:
+        return add_noqa(items, Job(settings, disable_noqa=args.disable_noqa), args.jobs, quiet=quiet)
+    job = Job(settings, _mode(args), unsafe_fixes=args.unsafe_fixes, disable_noqa=args.disable_noqa)
+    output = _open_output(args.output_file if checking else None)
+    report = _Report(output, args.output_format if checking else None, quiet)
+    try:
+        return _run(items, job, args, report)
+    finally:
+        if output is not sys.stdout:
+            output.close()
 
-    # Each file's result is written as it comes, so that an interrupted run keeps what it
-    # found; a document format is written whole at the end, of the files done by then.
+
+def _mode(args: argparse.Namespace) -> Mode:
+    if args.command == "check":
+        return Mode.FIX if args.fix else Mode.CHECK
+    return Mode.DIFF if args.diff else Mode.FIX
+
+
+@dataclass(frozen=True)
+class _Report:
+    """Where the findings go and how: `format` None for `fix` (a summary on stderr)."""
+
+    output: TextIO
+    format: str | None
+    quiet: bool
+
+    @property
+    def streamed(self) -> bool:
+        return self.format in STREAMED_FORMATS
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    config: Path | None = args.config
+    pyproject = config is not None and config.name.endswith(".toml")
+    settings = load_settings(
+        Path.cwd(),
+        _command_line_settings(args),
+        None if pyproject else config,
+        read_flake8=not args.isolated and not pyproject,
+        read_pyproject=not args.isolated,
+        pyproject_config=config if pyproject else None,
+    )
+    if args.extend_select:
+        settings = replace(settings, select=(*settings.select, *(code.upper() for code in args.extend_select)))
+    return settings
+
+
+def _open_output(path: Path | None) -> TextIO:
+    if path is None:
+        return sys.stdout
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as error:
+        raise SystemExit(f"error: {path}: cannot write: {error.strerror or error}") from None
+
+
+def _run(items: list[Item], job: Job, args: argparse.Namespace, report: _Report) -> int:
+    """Check or fix every item, writing each file's result as it comes, so that an
+    interrupted run keeps what it found; a document format is written whole at the end,
+    of the files done by then."""
     outcomes: list[FileOutcome] = []
     interrupted = False
     try:
         for outcome in run(items, job, args.jobs):
             outcomes.append(outcome)
-            _write_outcome(outcome, mode, output_format if streamed else None)
+            _write_outcome(outcome, report.output, report.format if report.streamed else None)
     except KeyboardInterrupt:
         interrupted = True
     with interrupts.deferred():
-        if mode is Mode.CHECK and not streamed:
-            sys.stdout.write(FORMATS[output_format](outcomes))
-        elif mode is not Mode.CHECK:
-            sys.stderr.write(_fix_summary(outcomes, mode))
-        sys.stdout.flush()
+        if report.format is not None and not report.streamed:
+            report.output.write(FORMATS[report.format](outcomes))
+        if job.mode is not Mode.CHECK and not report.quiet:
+            sys.stderr.write(_fix_summary(outcomes, job.mode))
+        if getattr(args, "statistics", False):
+            report.output.write(statistics(outcomes))
+        report.output.flush()
     if interrupted:
         print("unguarded-workers: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     if any(o.error or o.write_error for o in outcomes):
         return EXIT_ERROR
-    found = any(o.findings for o in outcomes) or (mode is Mode.DIFF and any(o.diff for o in outcomes))
+    found = any(o.findings for o in outcomes) or (job.mode is Mode.DIFF and any(o.diff for o in outcomes))
+    if getattr(args, "exit_zero", False):
+        return EXIT_CLEAN
     return EXIT_FINDINGS if found else EXIT_CLEAN
 
 
-def _write_outcome(outcome: FileOutcome, mode: Mode, streamed_format: str | None) -> None:
+def _write_outcome(outcome: FileOutcome, output: TextIO, streamed_format: str | None) -> None:
     with interrupts.deferred():  # whole lines only, even when interrupted
-        _write_outcome_now(outcome, streamed_format)
+        _write_outcome_now(outcome, output, streamed_format)
+        output.flush()
         sys.stdout.flush()
 
 
-def _write_outcome_now(outcome: FileOutcome, streamed_format: str | None) -> None:
+def _write_outcome_now(outcome: FileOutcome, output: TextIO, streamed_format: str | None) -> None:
     for message in (outcome.error, outcome.write_error):
         if message:
             print(f"error: {message}", file=sys.stderr)
     if streamed_format is not None:
-        sys.stdout.write(FORMATS[streamed_format]([outcome]))
+        output.write(FORMATS[streamed_format]([outcome]))
     if outcome.diff:
         sys.stdout.write(outcome.diff)
     if outcome.fixed_data is not None:

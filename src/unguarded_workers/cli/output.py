@@ -135,6 +135,16 @@ def github(outcomes: Sequence[FileOutcome]) -> str:
     return "".join(lines)
 
 
+def statistics(outcomes: Sequence[FileOutcome]) -> str:
+    """The findings per code, most first, as flake8's and ruff's --statistics count them."""
+    counts: dict[Code, int] = {}
+    for outcome in outcomes:
+        for finding in outcome.findings:
+            counts[finding.violation.code] = counts.get(finding.violation.code, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].code))
+    return "".join(f"{count:<6}{code.code} {code.name}\n" for code, count in ordered)
+
+
 # Formats written file by file as the run goes (a line per finding); the others are one
 # document, written at the end.
 STREAMED_FORMATS = frozenset({"text", "github"})

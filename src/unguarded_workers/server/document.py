@@ -18,7 +18,7 @@ from lsprotocol import types
 
 from ..codes import UW102
 from ..config import Settings, path_matches
-from ..noqa import NoqaFilter
+from ..noqa import NoqaFilter, noqa_insertion
 from ..positions import SourceLines
 from ..reports import reported
 from ..sources import Source, SourceError, parse
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 SOURCE = "unguarded-workers"
 FIX_ALL_KIND = "source.fixAll.unguarded-workers"
-# An existing `# noqa: CODES` list on a line, which an ignore extends.
-_NOQA_LIST = re.compile(r"#\s*noqa:\s*[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -199,13 +197,9 @@ class Buffer:
         still parses and silences exactly this report's line."""
         lines = self.positions.lines
         code = violation.code.code
-        body = lines.line_text(violation.line).rstrip("\r\n")
-        existing = _NOQA_LIST.search(body)
-        if existing is not None:
-            offset, inserted = lines.line_start(violation.line) + existing.end(), f",{code}"
-        else:
-            offset, inserted = lines.line_start(violation.line) + len(body), f"  # noqa: {code}"
         text = self.checked.source.text
+        line_start = lines.line_start(violation.line)
+        offset, inserted = noqa_insertion(text, line_start, lines.line_text(violation.line), [code])
         new_text = text[:offset] + inserted + text[offset:]
         try:
             compile(new_text, "<buffer>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
