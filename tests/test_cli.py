@@ -105,8 +105,9 @@ def test_clean_tree_exits_zero(workdir: Path, capsys: pytest.CaptureFixture[str]
     [
         ("missing.py", None, "error: missing.py: no such file or directory"),
         ("latin.py", b"x = '\xe9'\n", "error: latin.py:1:6: not valid utf-8: invalid continuation byte"),
-        ("broken.py", b"def f(:\n", "error: broken.py:1:7: cannot parse: invalid syntax"),
-        ("nul.py", b"x = 1\x00\n", "error: nul.py"),
+        # Only a file that could start a worker is parsed (the text prefilter comes first).
+        ("broken.py", b"from threading import Thread\ndef f(:\n", "error: broken.py:2:7: cannot parse: invalid syntax"),
+        ("nul.py", b"Thread = 1\x00\n", "error: nul.py"),
     ],
 )
 def test_input_errors_name_the_file_and_the_rest_is_checked(
@@ -274,7 +275,7 @@ def test_json_output(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_sarif_output_has_what_the_2_1_0_schema_requires(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (workdir / "pkg").mkdir()
     (workdir / "pkg" / "service.py").write_text(BAD, encoding="utf-8")
-    (workdir / "broken.py").write_text("def f(:\n")
+    (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n")
     result = run_cli(capsys, "check", "--output-format=sarif", ".")
     log = json.loads(result.out)
     # Required by the schema: sarifLog {version, runs}; run {tool}; tool {driver};
@@ -316,10 +317,10 @@ def test_github_annotations(workdir: Path, capsys: pytest.CaptureFixture[str]) -
         "wrap it: threading.Thread(target=wrap(work))"
     )
     assert lines[2].startswith("::error file=a%2Cb%25.py,line=15,col=22,")  # characters, as GitHub counts
-    (workdir / "broken.py").write_text("def f(:\n")
+    (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n")
     with_error = run_cli(capsys, "check", "--output-format=github", "broken.py")
     assert with_error.out == (
-        "::error file=broken.py,title=unguarded-workers::broken.py:1:7: cannot parse: invalid syntax\n"
+        "::error file=broken.py,title=unguarded-workers::broken.py:2:7: cannot parse: invalid syntax\n"
     )
 
 
@@ -396,7 +397,7 @@ def test_a_bug_on_one_file_is_reported_against_it_and_the_run_goes_on(
         return real_check(tree, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(reports, "check_module", check_failing_on_a)
-    (workdir / "a.py").write_text("trigger = 1\n")
+    (workdir / "a.py").write_text("Thread = trigger = 1\n")
     (workdir / "b.py").write_text(BAD)
     result = run_cli(capsys, "check", "-j", "1", "a.py", "b.py")
     assert result.status == 2
@@ -474,3 +475,20 @@ def test_character_columns_on_a_file_with_old_mac_line_ends(workdir: Path, capsy
     records = run_cli(capsys, "check", "--output-format=json", "cr.py").json()
     assert isinstance(records, list)
     assert [(r["line"], r["column"]) for r in records][2] == (15, 22)  # as on the "\n" file
+
+
+def test_a_file_that_cannot_spawn_is_not_parsed(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The text prefilter runs before the parse: a file with no spawn word costs no parse,
+    so its syntax errors are flake8's E9 (or the compiler's) to report, not this tool's."""
+    (workdir / "notes.py").write_text("def f(:\n")
+    result = run_cli(capsys, "check", "notes.py")
+    assert (result.status, result.out, result.err) == (0, "", "")
+
+
+def test_named_files_under_an_excluded_directory_are_skipped(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "pyproject.toml").write_text('[tool.unguarded-workers]\nexclude = ["legacy"]\n')
+    (workdir / "legacy" / "deep").mkdir(parents=True)
+    for name in ("legacy/deep/x.py", "app.py"):
+        (workdir / name).write_text(BAD)
+    named = run_cli(capsys, "check", "legacy/deep/x.py", "app.py")  # as pre-commit passes files
+    assert {loc[0] for loc in _locations(named)} == {"app.py"}

@@ -28,7 +28,7 @@ def discover(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[str]:
     for path in paths:
         if os.path.isdir(path):
             found = _walk(path, exclude)
-        elif excluded(path, exclude):
+        elif excluded(path, exclude) or _in_excluded_directory(path, exclude):
             continue
         else:
             found = iter((path,))
@@ -37,6 +37,23 @@ def discover(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[str]:
             if key not in seen:
                 seen.add(key)
                 yield file
+
+
+def _in_excluded_directory(path: str, exclude: Sequence[str]) -> bool:
+    """Whether a directory the file is in is excluded, as walking would have skipped it:
+    pre-commit names `legacy/x.py` itself, and `exclude = ["legacy"]` must still hold.
+    Directories count from the current directory down, for a file under it."""
+    if not exclude:
+        return False
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    top = cwd if absolute.startswith(cwd + os.sep) else os.path.dirname(absolute.rstrip(os.sep))
+    directory = os.path.dirname(absolute)
+    while len(directory) > len(top) and directory.startswith(top):
+        if excluded(directory, exclude):
+            return True
+        directory = os.path.dirname(directory)
+    return False
 
 
 def _walk(root: str, exclude: Sequence[str]) -> Iterator[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
+from ..analysis import might_spawn
 from ..codes import internal_error_text
 from ..config import Settings
 from ..positions import SourceLines, character_column
@@ -91,6 +92,12 @@ def process(item: Item, job: Job) -> FileOutcome:
         return outcome  # test code, left alone unless `tests = "check"`
     try:
         source = _load(item)
+        if not might_spawn(source.text, job.settings.options):
+            # Most files start no worker: the text says so before any parse (a file the
+            # check of another needs is parsed then, by the project's module cache).
+            if job.mode is Mode.FIX and item.data is not None:
+                outcome.fixed_data = source.data
+            return outcome
         tree = parse(source)
     except SourceError as error:
         outcome.error = str(error)
