@@ -120,3 +120,33 @@ def test_config_accepts_a_pyproject_toml(workdir: Path, capsys: pytest.CaptureFi
     missing = run_cli(capsys, "check", "--config=other.toml", "legacy.py")
     assert missing.status == 2
     assert "other.toml: has no [tool.unguarded-workers] table" in missing.err
+
+
+def test_walking_respects_gitignore(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "legacy.py").unlink()
+    (workdir / ".git" / "info").mkdir(parents=True)
+    (workdir / ".git" / "info" / "exclude").write_text("scratch.py\n")
+    (workdir / ".gitignore").write_text("build/\n*_gen.py\n!keep_gen.py\n")
+    (workdir / "pkg").mkdir()
+    (workdir / "pkg" / ".gitignore").write_text("local.py\n")
+    for name in ["app.py", "scratch.py", "build/out.py", "api_gen.py", "keep_gen.py", "pkg/local.py", "pkg/m.py"]:
+        (workdir / name).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / name).write_text(LEGACY)
+
+    def files(*args: str) -> set[str]:
+        out = run_cli(capsys, "check", *args).out
+        return {line.split(":")[0].removeprefix("./") for line in out.splitlines()}
+
+    assert files(".") == {"app.py", "keep_gen.py", "pkg/m.py"}
+    assert files("api_gen.py") == {"api_gen.py"}  # a file named explicitly is checked
+    everything = {"app.py", "scratch.py", "build/out.py", "api_gen.py", "keep_gen.py", "pkg/local.py", "pkg/m.py"}
+    assert files("--no-respect-gitignore", ".") == everything
+    (workdir / "pyproject.toml").write_text("[tool.unguarded-workers]\nrespect-gitignore = false\n")
+    assert files(".") == everything
+    (workdir / "pyproject.toml").write_text('[tool.unguarded-workers]\nrespect-gitignore = "no"\n')
+    assert "respect-gitignore must be true or false" in run_cli(capsys, "check", ".").err
+
+
+def test_gitignore_applies_only_inside_a_repository(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / ".gitignore").write_text("legacy.py\n")  # no .git: not a repository
+    assert run_cli(capsys, "check", ".").out.startswith("./legacy.py:")

@@ -42,6 +42,7 @@ SETTINGS: Mapping[str, bool] = {
     "coroutine-functions": True,
     "group-children": False,
     "tests": False,
+    "respect-gitignore": False,
     "fix-guard": False,
     "select": True,
     "ignore": True,
@@ -58,6 +59,7 @@ FLAKE8_KEYS: Mapping[str, str] = {
     "uw-coroutine-functions": "coroutine-functions",
     "uw-group-children": "group-children",
     "uw-tests": "tests",
+    "uw-respect-gitignore": "respect-gitignore",
     "uw-fix-guard": "fix-guard",
     "exclude": "exclude",
     "extend-exclude": "extend-exclude",
@@ -69,6 +71,8 @@ _FLAKE8_IGNORE_KEYS = ("ignore", "extend-ignore")
 
 DEFAULT_GUARD = "unguarded_workers:wrap"
 TESTS_CHOICES = ("skip", "check")
+# Settings that are booleans in pyproject.toml, "true"/"false" elsewhere.
+BOOLEAN_SETTINGS = frozenset({"respect-gitignore"})
 
 RawSettings = dict[str, "str | list[str]"]
 
@@ -107,6 +111,7 @@ class Settings:
     # (pattern, codes): more codes to ignore in files the pattern matches.
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     check_tests: bool = False  # tests = "check"
+    respect_gitignore: bool = True  # walking skips what git ignores
     # Said once per run, before the reports: configuration that was passed over.
     warnings: tuple[str, ...] = ()
 
@@ -291,6 +296,10 @@ def _pyproject_layer(path: Path) -> _Layer:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 raise OptionError(f"{where}: {key} must be a list of strings")
             values[name] = [item.strip() for item in value if item.strip()]
+        elif name in BOOLEAN_SETTINGS:
+            if not isinstance(value, bool):
+                raise OptionError(f"{where}: {key} must be true or false")
+            values[name] = "true" if value else "false"
         else:
             if not isinstance(value, str):
                 raise OptionError(f"{where}: {key} must be a string")
@@ -405,6 +414,8 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Set
     fix_guard = GuardRef.parse(_text(raw, "fix-guard", DEFAULT_GUARD))
     tests = _text(raw, "tests", "skip")
     choice("tests", tests, TESTS_CHOICES)
+    respect_gitignore = _text(raw, "respect-gitignore", "true").strip().lower()
+    choice("respect-gitignore", respect_gitignore, ("true", "false"))
     # The configured fix guard is a guard: code it fixed must check clean.
     options = build_options(raw, extra_guards=[fix_guard.dotted])
     select = tuple(code.upper() for code in _list(raw, "select")) or ("UW",)
@@ -413,7 +424,14 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Set
         raise SettingError("select", f"{', '.join(select)} selects none of this tool's codes ({codes})")
     ignore = tuple(code.upper() for code in _list(raw, "ignore"))
     return Settings(
-        options, select, ignore, exclude, fix_guard, _per_file_ignores(raw, cwd), check_tests=tests == "check"
+        options,
+        select,
+        ignore,
+        exclude,
+        fix_guard,
+        _per_file_ignores(raw, cwd),
+        check_tests=tests == "check",
+        respect_gitignore=respect_gitignore == "true",
     )
 
 

@@ -57,6 +57,13 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         "--group-children", choices=GROUP_CHILDREN_CHOICES, help="task-group children to report (serving)"
     )
     parser.add_argument("--tests", choices=TESTS_CHOICES, help="check test code too, or skip it (skip)")
+    parser.add_argument(
+        "--no-respect-gitignore",
+        dest="respect_gitignore",
+        action="store_const",
+        const="false",
+        help="walk into what .gitignore lists too",
+    )
     parser.add_argument("--fix-guard", metavar="MODULE:NAME", help="the guard fix inserts (unguarded_workers:wrap)")
     parser.add_argument(
         "--config", type=Path, metavar="FILE", help="the pyproject.toml or flake8 file to read (default: found)"
@@ -113,9 +120,9 @@ def _command_line_settings(args: argparse.Namespace) -> RawSettings:
     return given
 
 
-def _items(args: argparse.Namespace, exclude: Sequence[str]) -> list[Item]:
+def _items(args: argparse.Namespace, exclude: Sequence[str], *, respect_gitignore: bool) -> list[Item]:
     items = []
-    for path in discover([p for p in args.paths if p != "-"], exclude):
+    for path in discover([p for p in args.paths if p != "-"], exclude, respect_gitignore=respect_gitignore):
         items.append(Item(path, path))
     if "-" in args.paths:
         items.append(Item(args.stdin_filename or "stdin", data=sys.stdin.buffer.read()))
@@ -177,7 +184,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if not quiet:
         for warning in settings.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-    items = _items(args, settings.exclude)
+    items = _items(args, settings.exclude, respect_gitignore=settings.respect_gitignore)
     if checking and args.add_noqa:
         return add_noqa(items, Job(settings, disable_noqa=args.disable_noqa), args.jobs, quiet=quiet)
     job = Job(settings, _mode(args), unsafe_fixes=args.unsafe_fixes, disable_noqa=args.disable_noqa)

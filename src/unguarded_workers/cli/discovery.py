@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator, Sequence
 
 from ..config import path_matches as excluded  # flake8's rule: basename or absolute path
+from .gitignore import GitIgnore
 
 # Skipped while walking a directory (a path named explicitly is still checked). Virtual
 # environments are recognised by what they hold, not by name: the standard library has a
@@ -19,15 +20,17 @@ def _is_virtualenv(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "pyvenv.cfg")) or os.path.isdir(os.path.join(directory, "conda-meta"))
 
 
-def discover(paths: Sequence[str], exclude: Sequence[str]) -> Iterator[str]:
+def discover(paths: Sequence[str], exclude: Sequence[str], *, respect_gitignore: bool = True) -> Iterator[str]:
     """Files to check, in a stable order: each path as given, directories sorted.
 
     A path that does not exist is yielded as is, so that reading it reports the error.
+    While walking, what git ignores is skipped (`respect_gitignore`); a file named
+    explicitly is checked all the same.
     """
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):
-            found = _walk(path, exclude)
+            found = _walk(path, exclude, GitIgnore(path) if respect_gitignore else None)
         elif excluded(path, exclude) or _in_excluded_directory(path, exclude):
             continue
         else:
@@ -56,7 +59,7 @@ def _in_excluded_directory(path: str, exclude: Sequence[str]) -> bool:
     return False
 
 
-def _walk(root: str, exclude: Sequence[str]) -> Iterator[str]:
+def _walk(root: str, exclude: Sequence[str], gitignore: GitIgnore | None) -> Iterator[str]:
     if excluded(root, exclude):
         return
     for directory, dirnames, filenames in os.walk(root):
@@ -66,10 +69,16 @@ def _walk(root: str, exclude: Sequence[str]) -> Iterator[str]:
             if name not in SKIPPED_DIRS
             and not _is_virtualenv(os.path.join(directory, name))
             and not excluded(os.path.join(directory, name), exclude)
+            and not (gitignore is not None and gitignore.ignored(os.path.join(directory, name), is_dir=True))
         )
         for name in sorted(filenames):
             file = os.path.join(directory, name)
             # os.path.isfile is false for a FIFO or a device named *.py, which reading
             # could block on for ever: while walking, only regular files count.
-            if name.endswith(".py") and not excluded(file, exclude) and os.path.isfile(file):
+            if (
+                name.endswith(".py")
+                and not excluded(file, exclude)
+                and os.path.isfile(file)
+                and not (gitignore is not None and gitignore.ignored(file, is_dir=False))
+            ):
                 yield file
