@@ -17,7 +17,7 @@ from ..options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
 from .add_noqa import add_noqa
 from .discovery import discover
 from .engine import FileOutcome, Item, Job, Mode, run
-from .output import FORMATS, STREAMED_FORMATS, statistics
+from .output import FORMATS, SARIF_LEVELS, STREAMED_FORMATS, sarif, statistics
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="report unguarded worker spawns", allow_abbrev=False)
     _add_common(check)
     check.add_argument("--output-format", choices=sorted(FORMATS), default="text", help="default: text")
+    check.add_argument(
+        "--sarif-level", choices=SARIF_LEVELS, default="error", help="the level of sarif results (default: error)"
+    )
     check.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="write the report to FILE")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
     check.add_argument("--statistics", action="store_true", help="count the findings per code, at the end")
@@ -254,7 +257,9 @@ def _run(items: list[Item], job: Job, args: argparse.Namespace, report: _Report)
     except KeyboardInterrupt:
         interrupted = True
     with interrupts.deferred():
-        if report.format is not None and not report.streamed:
+        if report.format == "sarif":
+            report.output.write(sarif(outcomes, args.sarif_level))
+        elif report.format is not None and not report.streamed:
             report.output.write(FORMATS[report.format](outcomes))
         if job.mode is not Mode.CHECK and not report.quiet:
             sys.stderr.write(_fix_summary(outcomes, job.mode))

@@ -1,15 +1,19 @@
-"""The report formats: text (as flake8 prints it), json, sarif (2.1.0) and github annotations."""
+"""The report formats: text (as flake8 prints it), json, sarif (2.1.0), github annotations,
+junit (JUnit XML) and gitlab (GitLab Code Quality)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 from .. import __version__
-from ..codes import ALL_CODES, HOMEPAGE, Code
+from ..codes import ALL_CODES, HOMEPAGE, Code, SpawnKind
 from .engine import FileOutcome, Finding
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -54,31 +58,75 @@ def _artifact_uri(display: str) -> dict[str, str]:
     return {"uri": quote(path.as_posix()), "uriBaseId": "%SRCROOT%"}
 
 
-def _rule(code: Code) -> dict[str, object]:
+_KIND_TAGS = {
+    SpawnKind.THREAD: "threading",
+    SpawnKind.THREAD_RUN: "threading",
+    SpawnKind.EXECUTOR: "futures",
+    SpawnKind.TASK: "asyncio",
+    SpawnKind.GROUP: "structured-concurrency",
+}
+SARIF_LEVELS = ("error", "warning", "note")
+
+
+def _rule(code: Code, level: str) -> dict[str, object]:
+    help_text = f"Guard it at the spawn line with unguarded_workers.wrap. See {code.docs_url}"
     return {
         "id": code.code,
         "name": code.name,
         "shortDescription": {"text": f"Unguarded {code.what}: {code.consequence}"},
         "fullDescription": {"text": f"A {code.what} with no try/except guard and no channel back: {code.consequence}."},
         "helpUri": code.docs_url,
-        "help": {"text": f"Guard it at the spawn line with unguarded_workers.wrap. See {code.docs_url}"},
-        "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["reliability", "concurrency"]},
+        "help": {"text": help_text, "markdown": _help_markdown(code)},
+        "defaultConfiguration": {"level": level},
+        "properties": {"tags": ["reliability", "concurrency", _KIND_TAGS[code.kind]]},
     }
 
 
-def sarif(outcomes: Sequence[FileOutcome]) -> str:
+def _help_markdown(code: Code) -> str:
+    fix = "a safe fix" if code.safe_fix else "an unsafe fix (it changes what a failure does to the group)"
+    return (
+        f"**{code.code} {code.name}**: a {code.what} whose failure escapes every guard: {code.consequence}.\n\n"
+        "Put the guard at the spawn line, where the failure can be caught, reported and contained:\n\n"
+        "```python\nfrom unguarded_workers import wrap\n\n"
+        "threading.Thread(target=wrap(worker)).start()\nasyncio.create_task(wrap(consume(queue)))\n```\n\n"
+        f"`unguarded-workers fix` inserts it ({fix}). [The rule's page]({code.docs_url}) has the exact rule, "
+        "examples and options."
+    )
+
+
+def fingerprints(outcome: FileOutcome) -> list[str]:
+    """A fingerprint per finding that survives unrelated edits: the code, the file, the spawner
+    and the target's structure (no line numbers), and which of the file's equal ones it is."""
+    seen: dict[str, int] = {}
+    found = []
+    for finding in outcome.findings:
+        violation = finding.violation
+        key = "|".join(
+            (
+                violation.code.code,
+                Path(outcome.display).as_posix(),
+                violation.spawner,
+                violation.target_fingerprint or "",
+            )
+        )
+        seen[key] = seen.get(key, 0) + 1
+        found.append(hashlib.sha256(f"{key}|{seen[key]}".encode()).hexdigest()[:32])
+    return found
+
+
+def sarif(outcomes: Sequence[FileOutcome], level: str = "error") -> str:
     index = {code.code: number for number, code in enumerate(ALL_CODES)}
     results = []
     for outcome in outcomes:
-        for finding in outcome.findings:
+        for finding, fingerprint in zip(outcome.findings, fingerprints(outcome)):
             violation = finding.violation
             results.append(
                 {
                     "ruleId": violation.code.code,
                     "ruleIndex": index[violation.code.code],
-                    "level": "error",
+                    "level": level,
                     "message": {"text": violation.message},
+                    "partialFingerprints": {"unguardedWorkers/v1": fingerprint},
                     "locations": [
                         {
                             "physicalLocation": {
@@ -100,7 +148,7 @@ def sarif(outcomes: Sequence[FileOutcome]) -> str:
                 "name": "unguarded-workers",
                 "version": __version__,
                 "informationUri": HOMEPAGE,
-                "rules": [_rule(code) for code in ALL_CODES],
+                "rules": [_rule(code, level) for code in ALL_CODES],
             }
         },
         "columnKind": "unicodeCodePoints",
@@ -145,6 +193,72 @@ def statistics(outcomes: Sequence[FileOutcome]) -> str:
     return "".join(f"{count:<6}{code.code} {code.name}\n" for code, count in ordered)
 
 
+def junit(outcomes: Sequence[FileOutcome]) -> str:
+    """JUnit XML, as CI servers read it: a test suite per file, a failing test case per
+    finding, an error case for a file that could not be checked."""
+    root = ElementTree.Element("testsuites", name="unguarded-workers")
+    total = failures = errors = 0
+    for outcome in outcomes:
+        suite = ElementTree.SubElement(root, "testsuite", name=outcome.display)
+        cases = 0
+        for finding in outcome.findings:
+            violation = finding.violation
+            case = ElementTree.SubElement(
+                suite,
+                "testcase",
+                name=f"{violation.code.code} {violation.code.name}",
+                classname=outcome.display,
+                file=outcome.display,
+                line=str(violation.line),
+            )
+            failure = ElementTree.SubElement(case, "failure", message=violation.message, type=violation.code.code)
+            failure.text = (
+                f"{outcome.display}:{violation.line}:{finding.column}: {violation.code.code} {violation.message}"
+            )
+            cases += 1
+        if outcome.error is not None:
+            case = ElementTree.SubElement(suite, "testcase", name="check", classname=outcome.display)
+            ElementTree.SubElement(case, "error", message=outcome.error, type="input-error")
+            errors += 1
+            cases += 1
+        if not cases:
+            ElementTree.SubElement(suite, "testcase", name="unguarded-workers", classname=outcome.display)
+            cases = 1
+        suite.set("tests", str(cases))
+        suite.set("failures", str(len(outcome.findings)))
+        suite.set("errors", "1" if outcome.error is not None else "0")
+        total += cases
+        failures += len(outcome.findings)
+    root.set("tests", str(total))
+    root.set("failures", str(failures))
+    root.set("errors", str(errors))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
+
+
+def gitlab(outcomes: Sequence[FileOutcome]) -> str:
+    """GitLab Code Quality (a Code Climate subset): what merge requests show as findings."""
+    issues: list[dict[str, object]] = []
+    for outcome in outcomes:
+        path = Path(outcome.display)
+        if path.is_absolute():
+            with contextlib.suppress(ValueError):
+                path = path.relative_to(Path.cwd())
+        for finding, fingerprint in zip(outcome.findings, fingerprints(outcome)):
+            violation = finding.violation
+            issues.append(
+                {
+                    "type": "issue",
+                    "check_name": violation.code.code,
+                    "description": f"{violation.code.code} {violation.message}",
+                    "categories": ["Bug Risk"],
+                    "severity": "major",
+                    "fingerprint": fingerprint,
+                    "location": {"path": path.as_posix(), "lines": {"begin": violation.line}},
+                }
+            )
+    return json.dumps(issues, indent=2) + "\n"
+
+
 # Formats written file by file as the run goes (a line per finding); the others are one
 # document, written at the end.
 STREAMED_FORMATS = frozenset({"text", "github"})
@@ -154,4 +268,6 @@ FORMATS: dict[str, Callable[[Sequence[FileOutcome]], str]] = {
     "json": json_report,
     "sarif": sarif,
     "github": github,
+    "junit": junit,
+    "gitlab": gitlab,
 }
