@@ -139,6 +139,7 @@ def test_walking_respects_gitignore(workdir: Path, capsys: pytest.CaptureFixture
 
     assert files(".") == {"app.py", "keep_gen.py", "pkg/m.py"}
     assert files("api_gen.py") == {"api_gen.py"}  # a file named explicitly is checked
+    assert files("build") == {"build/out.py"}  # so is a directory git ignores, named explicitly
     everything = {"app.py", "scratch.py", "build/out.py", "api_gen.py", "keep_gen.py", "pkg/local.py", "pkg/m.py"}
     assert files("--no-respect-gitignore", ".") == everything
     (workdir / "pyproject.toml").write_text("[tool.unguarded-workers]\nrespect-gitignore = false\n")

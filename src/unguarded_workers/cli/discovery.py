@@ -30,7 +30,7 @@ def discover(paths: Sequence[str], exclude: Sequence[str], *, respect_gitignore:
     seen: set[str] = set()
     for path in paths:
         if os.path.isdir(path):
-            found = _walk(path, exclude, GitIgnore(path) if respect_gitignore else None)
+            found = _walk(path, exclude, _gitignore(path) if respect_gitignore else None)
         elif excluded(path, exclude) or _in_excluded_directory(path, exclude):
             continue
         else:
@@ -40,6 +40,13 @@ def discover(paths: Sequence[str], exclude: Sequence[str], *, respect_gitignore:
             if key not in seen:
                 seen.add(key)
                 yield file
+
+
+def _gitignore(root: str) -> GitIgnore | None:
+    """The rules for walking `root`; none when git ignores `root` itself: a directory named
+    on the command line is checked (as ripgrep and ruff walk it), rules apply below it."""
+    rules = GitIgnore(root)
+    return None if rules.ignored(root, is_dir=True) else rules
 
 
 def _in_excluded_directory(path: str, exclude: Sequence[str]) -> bool:
