@@ -35,3 +35,18 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str, stdin: bytes | None 
         sys.stdin = saved
     captured = capsys.readouterr()
     return Result(status, captured.out, captured.err)
+
+
+def fail_on_trigger(module: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `module.check_module` raise for any module that reads a name `trigger`: a bug
+    of the check, on one file, for the tests of how a run survives one."""
+    import ast
+
+    real = module.check_module  # type: ignore[attr-defined]
+
+    def failing(tree: ast.Module, *args: object, **kwargs: object) -> object:
+        if any(isinstance(node, ast.Name) and node.id == "trigger" for node in ast.walk(tree)):
+            raise AssertionError("a bug")
+        return real(tree, *args, **kwargs)
+
+    monkeypatch.setattr(module, "check_module", failing)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import stat
@@ -12,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from cli_helpers import Result, run_cli
+from cli_helpers import Result, fail_on_trigger, run_cli
 
 from unguarded_workers.codes import ALL_CODES
 from unguarded_workers.fix.write import WriteError, write_atomically
@@ -389,14 +388,7 @@ def test_a_bug_on_one_file_is_reported_against_it_and_the_run_goes_on(
 ) -> None:
     from unguarded_workers import reports
 
-    real_check = reports.check_module
-
-    def check_failing_on_a(tree: ast.Module, *args: object, **kwargs: object) -> object:
-        if any(isinstance(node, ast.Name) and node.id == "trigger" for node in ast.walk(tree)):
-            raise AssertionError("a bug")
-        return real_check(tree, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(reports, "check_module", check_failing_on_a)
+    fail_on_trigger(reports, monkeypatch)
     (workdir / "a.py").write_text("Thread = trigger = 1\n")
     (workdir / "b.py").write_text(BAD)
     result = run_cli(capsys, "check", "-j", "1", "a.py", "b.py")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import fail_on_trigger, run_cli
 
 WORKER_CALL = "import threading\n"
 
@@ -140,14 +140,7 @@ def test_a_bug_on_one_file_does_not_take_flake8_down(
 
     from unguarded_workers import flake8_plugin
 
-    real = flake8_plugin.check_module
-
-    def failing_on_trigger(tree: ast.Module, *args: object, **kwargs: object) -> object:
-        if any(isinstance(node, ast.Name) and node.id == "trigger" for node in ast.walk(tree)):
-            raise AssertionError("a bug")
-        return real(tree, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(flake8_plugin, "check_module", failing_on_trigger)
+    fail_on_trigger(flake8_plugin, monkeypatch)
     (workdir / "a.py").write_text("import threading\ntrigger = 1\nthreading.Thread(target=trigger)\n")
     (workdir / "b.py").write_text(_call_chain())
     style = legacy.get_style_guide(select=["UW"])
