@@ -54,6 +54,10 @@ def test_check_hook_fails_fix_hook_fixes_then_both_pass(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
     (project / "service.py").write_text(BAD)
+    # pre-commit names every file itself: an excluded directory must still be left alone.
+    (project / "legacy").mkdir()
+    (project / "legacy" / "old.py").write_text(BAD)
+    (project / "pyproject.toml").write_text('[tool.unguarded-workers]\nexclude = ["legacy"]\n')
     (project / ".pre-commit-config.yaml").write_text(
         f"repos:\n- repo: {hooks}\n  rev: {revision}\n"
         "  hooks:\n  - id: unguarded-workers\n  - id: unguarded-workers-fix\n"
@@ -69,11 +73,13 @@ def test_check_hook_fails_fix_hook_fixes_then_both_pass(tmp_path: Path) -> None:
     check = pre_commit("unguarded-workers")
     assert check.returncode == 1, check.stdout + check.stderr
     assert "service.py:8:1: UW101 thread target 'work' has no try/except guard" in check.stdout
+    assert "legacy" not in check.stdout
 
     fix = pre_commit("unguarded-workers-fix")
     assert fix.returncode == 1, fix.stdout + fix.stderr  # pre-commit fails a hook that modified files
     assert "files were modified by this hook" in fix.stdout
     assert "threading.Thread(target=wrap(work)).start()" in (project / "service.py").read_text()
+    assert (project / "legacy" / "old.py").read_text() == BAD
 
     both = pre_commit()
     assert both.returncode == 0, both.stdout + both.stderr
