@@ -97,7 +97,7 @@ def test_check_fix_fixes_the_safe_sites_and_reports_the_rest(workdir: Path, caps
     )
     result = run_cli(capsys, "check", "--fix", "jobs.py")  # never read as --fix-guard
     assert "threading.Thread(target=wrap(work))" in (workdir / "jobs.py").read_text()
-    assert result.out.startswith("jobs.py:11:5: UW201")  # the unsafe one, where it is now
+    assert result.out.startswith("jobs.py:12:5: UW201")  # the unsafe one, where it is now (import above)
     assert "fixed 1 site in 1 file; 1 left" in result.err
     assert result.status == 1
     unsafe = run_cli(capsys, "check", "--fix", "--unsafe-fixes", "jobs.py")

@@ -368,7 +368,7 @@ def test_a_file_changed_since_it_was_read_is_not_overwritten(workdir: Path) -> N
 
 def test_fix_on_stdin_prints_the_whole_module(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fixed = run_cli(capsys, "fix", "-", stdin=BAD.encode())
-    assert fixed.out.startswith("import asyncio\nimport threading\nfrom unguarded_workers import wrap\n")
+    assert fixed.out.startswith("import asyncio\nimport threading\n\nfrom unguarded_workers import wrap\n")
     assert "asyncio.create_task(wrap(work()))" in fixed.out
     clean = run_cli(capsys, "fix", "-", stdin=CLEAN.encode())
     assert clean.out == CLEAN

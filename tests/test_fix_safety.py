@@ -147,7 +147,7 @@ def test_bytes_outside_the_insertions_never_change(workdir: Path, capsys: pytest
     result = run_cli(capsys, "fix", "cp932.py")
     assert "fixed 1 site" in result.err
     expected = original.replace(b"target=work)", b"target=wrap(work))").replace(
-        b"import threading\n", b"import threading\nfrom unguarded_workers import wrap\n"
+        b"import threading\n", b"import threading\n\nfrom unguarded_workers import wrap\n"
     )
     assert path.read_bytes() == expected
 
@@ -182,7 +182,7 @@ def test_a_target_inside_a_multi_line_f_string_is_wrapped_only_where_ast_places_
         assert "UW301 left: the text at the target's position is not the target" in first.err
     else:
         fixed = F_STRING.replace("create_task(w())", "create_task(wrap(w()))")
-        fixed = fixed.replace("import asyncio\n", "import asyncio\nfrom unguarded_workers import wrap\n")
+        fixed = fixed.replace("import asyncio\n", "import asyncio\n\nfrom unguarded_workers import wrap\n")
         assert path.read_text() == fixed
     again = path.read_text()
     run_cli(capsys, "fix", "fstring.py")

@@ -63,7 +63,7 @@ def test_an_interrupted_fix_leaves_whole_files_and_no_temporary_file(workdir: Pa
     for number in range(300):
         (workdir / f"m{number:03}.py").write_text(BAD)
     fixed = BAD.replace("target=work", "target=wrap(work)").replace(
-        "import threading\n", "import threading\nfrom unguarded_workers import wrap\n"
+        "import threading\n", "import threading\n\nfrom unguarded_workers import wrap\n"
     )
     for delay in (0.3, 0.6, 0.9, 1.2):
         process = subprocess.Popen(

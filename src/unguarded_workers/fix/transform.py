@@ -11,6 +11,7 @@ with its AddImportsVisitor, cost 16x a check on the standard library.)
 from __future__ import annotations
 
 import ast
+import bisect
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ..config import GuardRef
 from ..fingerprint import fingerprint
 from ..positions import SourceLines
 from ..violation import Violation
+from .imports import add_to_existing, place_import
 from .names import GuardName, choose_guard_name, is_guard_module
 
 MISPLACED_TARGET = (
@@ -126,24 +128,45 @@ def _first_line(node: ast.stmt) -> int:
     return min([node.lineno, *(decorator.lineno for decorator in decorators)])
 
 
-def _import_insertion(text: str, end: int, newline: str, guard: GuardRef, name: GuardName) -> _Insertion | None:
-    """The guard's import, as the last statement of the module's head.
+def _import_insertion(
+    text: str, tree: ast.Module, *, lines: SourceLines, end: int, guard: GuardRef, name: GuardName, path: str | None
+) -> _Insertion | None:
+    """The guard's import: among the module's leading imports where isort would sort it,
+    or as the last statement of the module's head.
 
-    libcst parses the head alone (docstring, __future__ and other leading imports, or
-    the comments before the first statement) and regenerates it with the import
-    appended; the rest of the module is not parsed again. `end` is where the head ends.
+    For the head's end, libcst parses the head alone (docstring, __future__ and other
+    leading imports, or the comments before the first statement) and regenerates it with the
+    import appended; the rest of the module is not parsed again. `end` is where the head ends.
     libcst gives a parsed head back byte for byte, so the import is what follows it.
     """
-    head_text = text[:end]
-    head = cst.parse_module(head_text, config=cst.PartialParserConfig(default_newline=newline))
     alias = f" as {name.asname}" if name.asname else ""
-    statement = cst.parse_statement(f"from {guard.module} import {guard.name}{alias}\n", head.config_for_parsing)
-    new_head = head.with_changes(body=[*head.body, statement]).code
+    line = f"from {guard.module} import {guard.name}{alias}"
+    head = [node for node in tree.body if (node.end_lineno or node.lineno) <= _line_of(lines, end)]
+    starts = [*lines.starts, len(text)]
+    if name.asname is None:
+        joined = add_to_existing(head, text, starts, guard.module, guard.name)
+        if joined is not None:  # `from M import a` becomes `from M import a, wrap`, as isort merges them
+            if joined < 0:
+                return _Insertion(-joined - 1, f"{guard.name}, ", (-1, 0))
+            return _Insertion(joined, f", {guard.name}", (-1, 0))
+    placed = place_import(head, starts, lines.newline, guard.module, path)
+    if placed is not None:
+        text_inserted = f"{placed.before}{line}{lines.newline}{placed.after}"
+        return _Insertion(placed.offset, text_inserted, (-1, 0))  # before a site's text at the same offset
+    head_text = text[:end]
+    module = cst.parse_module(head_text, config=cst.PartialParserConfig(default_newline=lines.newline))
+    statement = cst.parse_statement(f"{line}\n", module.config_for_parsing)
+    new_head = module.with_changes(body=[*module.body, statement]).code
     if end < len(text) and not new_head.endswith(("\n", "\r")):
-        new_head += newline
+        new_head += lines.newline
     if not new_head.startswith(head_text):
         return None
-    return _Insertion(end, new_head[len(head_text) :], (-1, 0))  # before a site's text at the same offset
+    return _Insertion(end, new_head[len(head_text) :], (-1, 0))
+
+
+def _line_of(lines: SourceLines, offset: int) -> int:
+    """The number of the last whole line before `offset`."""
+    return bisect.bisect_right(lines.starts, offset) - 1
 
 
 def fix_module(
@@ -188,7 +211,7 @@ def fix_module(
     if not insertions:
         return result
     if name.needs_import:
-        imported = _import_insertion(text, head_end, lines.newline, guard, name)
+        imported = _import_insertion(text, tree, lines=lines, end=head_end, guard=guard, name=name, path=path)
         if imported is None:
             result.left.extend((v, "the import could not be placed (please report)") for v in result.fixed)
             result.fixed = []
