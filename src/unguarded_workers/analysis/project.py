@@ -33,6 +33,9 @@ class Project:
         self.options = options
         self._modules: OrderedDict[tuple[str, int, int], ModuleAnalysis | None] = OrderedDict()
         self._roots: dict[str, str] = {}
+        # Every project file read (or found again in the cache) since last cleared: what a
+        # check's result depends on besides the checked file, for a results cache.
+        self.consulted: set[tuple[str, int, int]] = set()
 
     def checked(self, path: str, tree: ast.Module) -> ModuleAnalysis:
         """The analysis of the module being checked, whose imports lead into the project.
@@ -81,6 +84,7 @@ class Project:
         key = _file_key(path)
         if key is None:
             return None
+        self.consulted.add(key)
         if key in self._modules:
             self._modules.move_to_end(key)
             return self._modules[key]

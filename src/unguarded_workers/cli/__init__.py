@@ -15,6 +15,7 @@ from .. import __version__, interrupts
 from ..config import SETTINGS, TESTS_CHOICES, RawSettings, Settings, load_settings, parse_per_file_ignores
 from ..options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
 from .add_noqa import add_noqa
+from .cache import CACHE_DIR
 from .discovery import discover
 from .engine import FileOutcome, Item, Job, Mode, run
 from .output import FORMATS, SARIF_LEVELS, STREAMED_FORMATS, sarif, statistics
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="write the report to FILE")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--no-cache", action="store_true", help=f"do not read or write {CACHE_DIR}")
     check.add_argument("--statistics", action="store_true", help="count the findings per code, at the end")
     check.add_argument("-q", "--quiet", action="store_true", help="print the findings and errors, nothing else")
     check.add_argument("--fix", action="store_true", help="guard what can be guarded safely, report the rest")
@@ -190,7 +192,10 @@ def _main(argv: Sequence[str] | None) -> int:
     items = _items(args, settings.exclude, respect_gitignore=settings.respect_gitignore)
     if checking and args.add_noqa:
         return add_noqa(items, Job(settings, disable_noqa=args.disable_noqa), args.jobs, quiet=quiet)
-    job = Job(settings, _mode(args), unsafe_fixes=args.unsafe_fixes, disable_noqa=args.disable_noqa)
+    cache_dir = None if not checking or args.no_cache else os.path.join(os.getcwd(), CACHE_DIR)
+    job = Job(
+        settings, _mode(args), unsafe_fixes=args.unsafe_fixes, disable_noqa=args.disable_noqa, cache_dir=cache_dir
+    )
     output = _open_output(args.output_file if checking else None)
     report = _Report(output, args.output_format if checking else None, quiet)
     try:

@@ -13,12 +13,14 @@ from enum import Enum
 from pathlib import Path
 
 from ..analysis import might_spawn
+from ..analysis.project import project_for
 from ..codes import internal_error_text
 from ..config import Settings
 from ..positions import SourceLines, character_column
 from ..reports import reported
 from ..sources import Source, SourceError, decode, parse, read_source
 from ..violation import Violation
+from .cache import ResultsCache, settings_key
 
 # Below this many files a pool costs more to start than it saves.
 POOL_THRESHOLD = 48
@@ -36,6 +38,7 @@ class Job:
     mode: Mode = Mode.CHECK
     unsafe_fixes: bool = False
     disable_noqa: bool = False
+    cache_dir: str | None = None  # where `check` keeps results of unchanged files; None: no cache
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,20 @@ def _load(item: Item) -> Source:
     return read_source(Path(item.path), item.display)
 
 
+_CACHES: dict[tuple[str, int], ResultsCache] = {}
+
+
+def _cache(job: Job) -> ResultsCache | None:
+    """The job's results cache, made once per process."""
+    if job.cache_dir is None:
+        return None
+    key = (job.cache_dir, id(job.settings))
+    if key not in _CACHES:
+        _CACHES.clear()
+        _CACHES[key] = ResultsCache(job.cache_dir, settings_key(job.settings, disable_noqa=job.disable_noqa))
+    return _CACHES[key]
+
+
 def _reported(source: Source, tree: ast.Module, job: Job) -> list[Violation]:
     return reported(source, tree, job.settings, disable_noqa=job.disable_noqa)
 
@@ -98,11 +115,23 @@ def process(item: Item, job: Job) -> FileOutcome:
             if job.mode is Mode.FIX and item.data is not None:
                 outcome.fixed_data = source.data
             return outcome
+        cache = _cache(job) if job.mode is Mode.CHECK and item.path is not None else None
+        if cache is not None:
+            assert item.path is not None
+            cached = cache.get(item.path, source.data)
+            if cached is not None:
+                outcome.findings = _findings(source, cached)
+                return outcome
         tree = parse(source)
     except SourceError as error:
         outcome.error = str(error)
         return outcome
+    project = project_for(job.settings.options)
+    project.consulted.clear()
     violations = _reported(source, tree, job)
+    if cache is not None:
+        assert item.path is not None
+        cache.put(item.path, source.data, violations, project.consulted)
     if job.mode is Mode.CHECK or not violations:
         outcome.findings = _findings(source, violations)
     else:

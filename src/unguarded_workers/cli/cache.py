@@ -1,0 +1,126 @@
+"""The results cache: an unchanged file is not analysed again.
+
+An entry is keyed by the file's path and bytes, the settings and the tool's version, and
+records the project files its analysis read (imported targets, base classes) with their
+modification time and size: a hit requires those to be unchanged too. Entries are written
+to a temporary file and renamed into place, so two concurrent runs never read half an
+entry. The directory (`.unguarded-workers-cache` where the run starts, like
+`.ruff_cache`) ignores itself for git and is tagged for backup tools.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .. import __version__
+from ..codes import ALL_CODES
+from ..config import Settings
+from ..violation import SourceRange, Violation
+
+CACHE_DIR = ".unguarded-workers-cache"
+_BY_CODE = {code.code: code for code in ALL_CODES}
+_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# unguarded-workers results cache\n"
+
+# (real path, modification time in ns, size) of a file an analysis read.
+Dependency = tuple[str, int, int]
+
+
+def settings_key(settings: Settings, *, disable_noqa: bool) -> str:
+    """The settings as a stable string: sets sorted, so every process agrees."""
+    return json.dumps([_plain(settings), disable_noqa, __version__], sort_keys=True)
+
+
+def _plain(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return sorted((str(k), _plain(v)) for k, v in value.items())
+    if isinstance(value, (set, frozenset)):
+        return sorted(str(item) for item in value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+class ResultsCache:
+    def __init__(self, directory: str, settings: str) -> None:
+        self._directory = Path(directory)
+        self._settings = settings
+
+    def _entry(self, path: str, data: bytes) -> Path:
+        digest = hashlib.sha256()
+        for part in (self._settings.encode(), os.path.abspath(path).encode(), data):
+            digest.update(len(part).to_bytes(8, "little"))
+            digest.update(part)
+        key = digest.hexdigest()
+        return self._directory / key[:2] / f"{key}.json"
+
+    def get(self, path: str, data: bytes) -> list[Violation] | None:
+        try:
+            record = json.loads(self._entry(path, data).read_text(encoding="utf-8"))
+            if any(_stat(dep[0]) != tuple(dep) for dep in record["dependencies"]):
+                return None
+            return [_violation(item) for item in record["violations"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing, half-written by another version, or unreadable: a miss
+
+    def put(self, path: str, data: bytes, violations: Sequence[Violation], dependencies: Iterable[Dependency]) -> None:
+        entry = self._entry(path, data)
+        record = {
+            "violations": [_plain(v) for v in violations],
+            "dependencies": sorted(list(dep) for dep in dependencies),
+        }
+        with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
+            self._prepare()
+            entry.parent.mkdir(exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+            try:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                    json.dump(record, file)
+                os.replace(temporary, entry)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+
+    def _prepare(self) -> None:
+        if (self._directory / ".gitignore").exists():
+            return
+        self._directory.mkdir(parents=True, exist_ok=True)
+        (self._directory / ".gitignore").write_text("# Created by unguarded-workers.\n*\n")
+        (self._directory / "CACHEDIR.TAG").write_text(_TAG)
+
+
+def _stat(path: str) -> tuple[str, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return path, info.st_mtime_ns, info.st_size
+
+
+def _violation(item: dict[str, object]) -> Violation:
+    target = item["target"]
+    assert isinstance(target, dict)
+    code = item["code"]
+    assert isinstance(code, dict)
+    return Violation(
+        _BY_CODE[str(code["code"])],
+        int(str(item["line"])),
+        int(str(item["col"])),
+        str(item["message"]),
+        str(item["spawner"]),
+        SourceRange(int(target["line"]), int(target["col"]), int(target["end_line"]), int(target["end_col"])),
+        None if item["target_fingerprint"] is None else str(item["target_fingerprint"]),
+        None if item["unsafe_fix"] is None else str(item["unsafe_fix"]),
+    )
