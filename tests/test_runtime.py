@@ -244,7 +244,7 @@ def test_create_task_with_wrapped_coroutine(logged: Any) -> None:
 
     assert asyncio.run(main()) == (None, "ok")
     (record,) = guarded_records(logged)
-    assert record.worker == "failing_coro()"  # type: ignore[attr-defined]
+    assert record.worker == f"{__name__}.failing_coro()"  # type: ignore[attr-defined]
     assert record.worker_context.startswith("task 'consumer' in thread")  # type: ignore[attr-defined]
     assert record.spawn_site.endswith(f":{line_of('SPAWN-TASK')}")  # type: ignore[attr-defined]
 
@@ -494,3 +494,26 @@ def test_a_generator_function_cannot_be_decorated_either() -> None:
         @wrap
         def numbers() -> Iterator[int]:
             yield 1
+
+
+async def _failing_worker() -> None:
+    raise ValueError("in a coroutine")
+
+
+def test_a_coroutine_worker_is_named_with_its_module(logged: Any) -> None:
+    asyncio.run(wrap(_failing_worker()))
+    (record,) = guarded_records(logged)
+    assert record.worker == f"{__name__}._failing_worker()"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", [staticmethod, classmethod])
+def test_wrap_above_staticmethod_and_classmethod(kind: Any, logged: Any) -> None:
+    class Service:
+        @wrap
+        @kind
+        def job(*args: object) -> None:
+            raise ValueError("in a method")
+
+    assert Service.job() is None
+    assert Service().job() is None
+    assert len(guarded_records(logged)) == 2

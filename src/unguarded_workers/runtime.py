@@ -106,10 +106,11 @@ async def _call_async(target: Callable[..., Any], policy: _Policy, /, *args: Any
 
 
 async def _await_guarded(coro: Coroutine[Any, Any, Any], policy: _Policy) -> Any:
+    worker = _describe(coro)  # now: a finished coroutine no longer knows its module
     try:
         return await coro
     except Exception as exc:
-        return _contain(coro, policy, exc, asynchronous=True)
+        return _contain(worker, policy, exc, asynchronous=True)
 
 
 @overload
@@ -150,6 +151,10 @@ def _guard(target: Any, policy: _Policy) -> Any:
         if target.cr_code is _await_guarded.__code__:
             return target
         return _await_guarded(target, policy)
+    elif isinstance(target, (staticmethod, classmethod)):
+        # `@wrap` above `@staticmethod` / `@classmethod`: guard the function inside and keep
+        # the descriptor (on 3.9 a staticmethod object is not even callable).
+        return type(target)(_guard(target.__func__, policy))
     if not callable(target):
         raise TypeError(f"wrap() takes a callable or a coroutine object, not {type(target).__name__}")
     if inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target):
@@ -239,10 +244,16 @@ def _text_of(exc: BaseException) -> str:
 
 def _describe(target: object) -> str:
     """`module.qualname` of a function, coroutine, partial or bound method."""
+    if isinstance(target, str):
+        return target  # described already
     while isinstance(target, functools.partial):
         target = target.func
     if inspect.iscoroutine(target):
-        return f"{target.cr_code.co_name}()"
+        # The coroutine's function, named as a function is: `module.qualname()`.
+        frame = target.cr_frame
+        module = frame.f_globals.get("__name__") if frame is not None else None
+        qualname = getattr(target, "__qualname__", target.cr_code.co_name)
+        return f"{module}.{qualname}()" if module else f"{qualname}()"
     if isinstance(target, MethodType):
         target = target.__func__
     qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
