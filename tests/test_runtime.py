@@ -517,3 +517,54 @@ def test_wrap_above_staticmethod_and_classmethod(kind: Any, logged: Any) -> None
     assert Service.job() is None
     assert Service().job() is None
     assert len(guarded_records(logged)) == 2
+
+
+def test_a_guarded_task_cancelled_before_it_starts_does_not_warn() -> None:
+    """An unguarded task cancelled before its first step warns nothing; a guarded one must not either."""
+    script = (
+        "import asyncio, gc, warnings\n"
+        "from unguarded_workers import wrap\n"
+        "warnings.simplefilter('error')\n"
+        "async def worker():\n"
+        "    await asyncio.sleep(1)\n"
+        "async def main():\n"
+        "    task = asyncio.create_task(wrap(worker()))\n"
+        "    task.cancel()\n"
+        "    try:\n"
+        "        await task\n"
+        "    except asyncio.CancelledError:\n"
+        "        pass\n"
+        "asyncio.run(main())\n"
+        "gc.collect()\n"
+        "print('done')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60)
+    assert result.stdout == "done\n", result.stderr
+    assert "never awaited" not in result.stderr
+
+
+def test_a_guarded_tasks_repr_shows_the_worker() -> None:
+    async def main() -> str:
+        task = asyncio.create_task(wrap(_failing_worker()))
+        shown = repr(task)
+        await task
+        return shown
+
+    shown = asyncio.run(main())
+    assert "_failing_worker" in shown
+    assert "_GuardedCoroutine" not in shown
+    assert "_await_guarded" not in shown
+
+
+def test_a_guarded_coroutine_awaited_directly_contains_and_passes_cancellation(logged: Any) -> None:
+    async def main() -> Any:
+        contained = await wrap(_failing_worker())
+        sleeper = asyncio.create_task(wrap(asyncio.sleep(10)))
+        await asyncio.sleep(0)
+        sleeper.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sleeper
+        return contained
+
+    assert asyncio.run(main()) is None
+    assert len(guarded_records(logged)) == 1

@@ -23,6 +23,7 @@ subclass loses vectorcall on Python < 3.12.
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import inspect
 import logging
@@ -105,12 +106,55 @@ async def _call_async(target: Callable[..., Any], policy: _Policy, /, *args: Any
         return _contain(target, policy, exc, asynchronous=True)
 
 
-async def _await_guarded(coro: Coroutine[Any, Any, Any], policy: _Policy) -> Any:
-    worker = _describe(coro)  # now: a finished coroutine no longer knows its module
-    try:
-        return await coro
-    except Exception as exc:
-        return _contain(worker, policy, exc, asynchronous=True)
+class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
+    """`wrap(coro)`: the coroutine itself, driven step by step, its failure contained.
+
+    A delegating object rather than an `async def` around it: closing it (a task cancelled
+    before it ever ran) closes the worker's coroutine too, which would otherwise warn
+    "coroutine ... was never awaited"; and it carries the worker's name, so a task's repr
+    shows the worker, not the guard.
+    """
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], policy: _Policy) -> None:
+        self._coro = coro
+        self._policy = policy
+        self._worker = _describe(coro)  # now: a finished coroutine no longer knows its module
+        # What asyncio shows for a task's coroutine that is not a native one.
+        self.__qualname__ = str(getattr(coro, "__qualname__", self._worker))
+        self.__name__ = str(getattr(coro, "__name__", self._worker))
+
+    def __repr__(self) -> str:
+        return f"<guarded {self._coro!r}>"
+
+    def __await__(self) -> Any:
+        return self
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def send(self, value: Any) -> Any:
+        try:
+            return self._coro.send(value)
+        except StopIteration:
+            raise
+        except Exception as exc:
+            raise StopIteration(_contain(self._worker, self._policy, exc, asynchronous=True)) from None
+
+    def throw(self, typ: Any, value: Any = None, traceback: Any = None) -> Any:
+        try:
+            if value is None and traceback is None:
+                return self._coro.throw(typ)
+            return self._coro.throw(typ, value, traceback)
+        except StopIteration:
+            raise
+        except Exception as exc:
+            raise StopIteration(_contain(self._worker, self._policy, exc, asynchronous=True)) from None
+
+    def close(self) -> None:
+        self._coro.close()
 
 
 @overload
@@ -148,9 +192,9 @@ def _guard(target: Any, policy: _Policy) -> Any:
             return target  # already guarded: guard once
         target = target.args[0]
     elif inspect.iscoroutine(target):
-        if target.cr_code is _await_guarded.__code__:
-            return target
-        return _await_guarded(target, policy)
+        return _GuardedCoroutine(target, policy)
+    elif isinstance(target, _GuardedCoroutine):
+        return target
     elif isinstance(target, (staticmethod, classmethod)):
         # `@wrap` above `@staticmethod` / `@classmethod`: guard the function inside and keep
         # the descriptor (on 3.9 a staticmethod object is not even callable).
