@@ -294,11 +294,10 @@ class ModuleIndex:
 
     def _record_receiver(self, pending: _Pending) -> None:
         scope, target = pending.scope, pending.target
-        if not pending.is_annotation:
-            self._record_value(scope, target, pending.value)
         if pending.is_annotation:
             kind = self.annotation_receiver(pending.value, scope)
         else:
+            self._record_value(scope, target, pending.value)
             kind = self.value_receiver(pending.value, scope)
         if kind is None:
             return

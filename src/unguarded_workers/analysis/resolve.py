@@ -14,6 +14,7 @@ Unresolved:         a function imported from outside the project, a parameter, a
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
@@ -257,16 +258,9 @@ class Resolver:
         """`name` defined in the class or, failing that, in its bases of the project."""
         from .module import Def
 
-        seen: set[int] = set()
-        queue = [cls]
-        while queue:
-            module, current = queue.pop(0)
-            if id(current) in seen:
-                continue
-            seen.add(id(current))
+        for module, current in lineage(cls):
             if name in current.functions:
                 return tuple(Def(module, node) for node in current.functions[name])
-            queue += module.resolver.bases(current)
         return ()
 
     def bases(self, class_scope: Scope) -> list[ClassRef]:
@@ -304,13 +298,7 @@ class Resolver:
     def worker_base(self, class_scope: Scope) -> str | None:
         """For a subclass of Thread/Timer ("thread") or of Process ("process"), through any
         chain of project classes, which one; None for any other class."""
-        seen: set[int] = set()
-        queue: list[ClassRef] = [(self._module, class_scope)]
-        while queue:
-            module, current = queue.pop(0)
-            if id(current) in seen:
-                continue
-            seen.add(id(current))
+        for module, current in lineage((self._module, class_scope)):
             node = current.node
             assert isinstance(node, ast.ClassDef)
             assert current.parent is not None
@@ -320,8 +308,20 @@ class Resolver:
                     return "process"
                 if qualname in THREAD_BASES:
                     return "thread"
-            queue += module.resolver.bases(current)
         return None
+
+
+def lineage(cls: ClassRef) -> Iterator[ClassRef]:
+    """The class, then its project bases breadth first (each once, whatever the cycles)."""
+    seen: set[int] = set()
+    queue = [cls]
+    while queue:
+        module, current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield module, current
+        queue += module.resolver.bases(current)
 
 
 def _is_stub(fn: FunctionNode) -> bool:
