@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import tokenize
+import warnings
 from collections.abc import Sequence
+
+from .positions import SourceLines
 
 # flake8's NOQA_INLINE_REGEXP: the bare comment silences every code on the line;
 # followed by a colon and codes, only the listed codes and code prefixes.
@@ -68,11 +72,25 @@ class NoqaFilter:
 _NOQA_LIST = re.compile(r"#\s*noqa:\s*[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*", re.IGNORECASE)
 
 
-def noqa_insertion(text: str, line_start: int, line_text: str, codes: Sequence[str]) -> tuple[int, str]:
-    """Where and what to insert so that the line's `# noqa` lists `codes`: after the line's
-    existing `# noqa:` list, or a new `  # noqa: CODES` at its end (other comments kept)."""
-    body = line_text.rstrip("\r\n")
+def noqa_insertion(lines: SourceLines, line: int, codes: Sequence[str]) -> tuple[int, str] | None:
+    """Where and what to insert in `lines.text` so that `line` is silenced for `codes`: after
+    the line's existing `# noqa:` list, or a new `  # noqa: CODES` at its end (other comments
+    kept). None when no comment can go there: the code would change (the line ends inside a
+    multi-line string) or flake8 would not read it as silencing that line."""
+    text = lines.text
+    body = lines.line_text(line).rstrip("\r\n")
     existing = _NOQA_LIST.search(body)
     if existing is not None:
-        return line_start + existing.end(), "".join(f",{code}" for code in codes)
-    return line_start + len(body), f"  # noqa: {','.join(codes)}"
+        offset, inserted = lines.line_start(line) + existing.end(), "".join(f",{code}" for code in codes)
+    else:
+        offset, inserted = lines.line_start(line) + len(body), f"  # noqa: {','.join(codes)}"
+    new_text = text[:offset] + inserted + text[offset:]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if ast.dump(ast.parse(new_text)) != ast.dump(ast.parse(text)):
+                return None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    noqa = NoqaFilter(new_text)
+    return (offset, inserted) if all(noqa.silenced(code, line) for code in codes) else None

@@ -18,7 +18,7 @@ from .add_noqa import add_noqa
 from .cache import CACHE_DIR
 from .discovery import discover
 from .engine import FileOutcome, Item, Job, Mode, run
-from .output import FORMATS, SARIF_LEVELS, STREAMED_FORMATS, sarif, statistics
+from .output import FORMATS, SARIF_LEVELS, STREAMED_FORMATS, plural, sarif, statistics
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -134,16 +134,12 @@ def _items(args: argparse.Namespace, exclude: Sequence[str], *, respect_gitignor
     return items
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _fix_summary(outcomes: Sequence[FileOutcome], mode: Mode) -> str:
     fixed = sum(len(o.fixed) for o in outcomes)
     files = sum(1 for o in outcomes if o.fixed)
     left = [(o, f, reason) for o in outcomes for f, reason in zip(o.findings, o.left_reasons)]
     verb = "would fix" if mode is Mode.DIFF else "fixed"
-    lines = [f"unguarded-workers: {verb} {_plural(fixed, 'site')} in {_plural(files, 'file')}; {len(left)} left"]
+    lines = [f"unguarded-workers: {verb} {plural(fixed, 'site')} in {plural(files, 'file')}; {len(left)} left"]
     for outcome, finding, reason in left:
         v = finding.violation
         lines.append(f"  {outcome.display}:{v.line}:{v.col + 1}: {v.code.code} left: {reason}")

@@ -8,30 +8,29 @@ written as `fix` writes. A second run changes nothing, and `check` is clean afte
 
 from __future__ import annotations
 
-import ast
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..fix.write import WriteError, write_atomically
-from ..noqa import NoqaFilter, noqa_insertion
+from ..noqa import noqa_insertion
 from ..positions import SourceLines
 from ..sources import SourceError, read_source
 from .engine import FileOutcome, Item, Job, run
+from .output import plural
 
 
 def add_noqa(items: Sequence[Item], job: Job, jobs: int | None, *, quiet: bool) -> int:
     added = files = 0
     failed = False
-    for outcome in run(list(items), job, jobs):
+    for item, outcome in zip(items, run(list(items), job, jobs)):  # outcomes come in the items' order
         if outcome.error:
             print(f"error: {outcome.error}", file=sys.stderr)
             failed = True
-        path = _path_of(items, outcome)
-        if not outcome.findings or path is None:
+        if not outcome.findings or item.path is None:  # stdin: nothing to write to
             continue
         try:
-            count = _add_to_file(path, outcome)
+            count = _add_to_file(Path(item.path), outcome)
         except (SourceError, WriteError) as error:
             print(f"error: {outcome.display}: {error}", file=sys.stderr)
             failed = True
@@ -39,16 +38,8 @@ def add_noqa(items: Sequence[Item], job: Job, jobs: int | None, *, quiet: bool) 
         added += count
         files += 1 if count else 0
     if not quiet:
-        directives = f"{added} noqa directive{'' if added == 1 else 's'}"
-        print(f"unguarded-workers: added {directives} in {files} file{'' if files == 1 else 's'}", file=sys.stderr)
+        print(f"unguarded-workers: added {plural(added, 'noqa directive')} in {plural(files, 'file')}", file=sys.stderr)
     return 2 if failed else 0
-
-
-def _path_of(items: Sequence[Item], outcome: FileOutcome) -> Path | None:
-    for item in items:
-        if item.display == outcome.display and item.path is not None:
-            return Path(item.path)
-    return None  # stdin: nothing to write to
 
 
 def _add_to_file(path: Path, outcome: FileOutcome) -> int:
@@ -59,25 +50,11 @@ def _add_to_file(path: Path, outcome: FileOutcome) -> int:
         listed = codes.setdefault(finding.violation.line, [])
         if finding.violation.code.code not in listed:
             listed.append(finding.violation.code.code)
-    insertions = []
-    for line, line_codes in sorted(codes.items()):
-        insertion = noqa_insertion(source.text, lines.line_start(line), lines.line_text(line), sorted(line_codes))
-        if _silences(source.text, insertion, line, line_codes):
-            insertions.append(insertion)
+    insertions = [
+        insertion
+        for line, line_codes in sorted(codes.items())
+        if (insertion := noqa_insertion(lines, line, sorted(line_codes))) is not None
+    ]
     if insertions:
         write_atomically(path, source.data, source.splice(insertions))
     return len(insertions)
-
-
-def _silences(text: str, insertion: tuple[int, str], line: int, codes: Sequence[str]) -> bool:
-    """Whether the comment lands where flake8 reads it, without changing the code (a line
-    that ends inside a multi-line string cannot take one)."""
-    offset, inserted = insertion
-    new_text = text[:offset] + inserted + text[offset:]
-    try:
-        if ast.dump(ast.parse(new_text)) != ast.dump(ast.parse(text)):
-            return False
-    except (SyntaxError, ValueError, RecursionError):
-        return False
-    noqa = NoqaFilter(new_text)
-    return all(noqa.silenced(code, line) for code in codes)

@@ -19,6 +19,10 @@ from .engine import FileOutcome, Finding
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def text(outcomes: Sequence[FileOutcome]) -> str:
     # flake8's default format; its column is ast's (UTF-8 bytes) plus one.
     return "".join(

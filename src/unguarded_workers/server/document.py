@@ -18,7 +18,7 @@ from lsprotocol import types
 
 from ..codes import UW102
 from ..config import Settings, path_matches
-from ..noqa import NoqaFilter, noqa_insertion
+from ..noqa import noqa_insertion
 from ..positions import SourceLines
 from ..reports import reported
 from ..sources import Source, SourceError, parse
@@ -67,17 +67,6 @@ class Positions:
 
     def at_ast(self, line: int, byte_col: int) -> types.Position:
         return self.at_offset(self.lines.offset(line, byte_col))
-
-    def offset_of(self, position: types.Position) -> int:
-        """The text offset of a client position (the first character at or after it)."""
-        line = min(position.line, len(self.lines.starts) - 1)
-        text = self.lines.line_text(line + 1)
-        count = 0
-        for index, char in enumerate(text):
-            if count >= position.character:
-                return self.lines.starts[line] + index
-            count += self._units(char)
-        return self.lines.starts[line] + len(text.rstrip("\r\n"))
 
 
 def diagnostic_range(violation: Violation, positions: Positions) -> types.Range:
@@ -193,25 +182,14 @@ class Buffer:
         return name if len(name) <= 40 else name[:37] + "..."
 
     def _ignore_action(self, violation: Violation) -> types.CodeAction | None:
-        """Add the code to the line's `# noqa:` list, or add one; offered only when the result
-        still parses and silences exactly this report's line."""
-        lines = self.positions.lines
+        """Add the code to the line's `# noqa:` list, or add one, as `check --add-noqa` does;
+        offered only where such a comment can go."""
         code = violation.code.code
-        text = self.checked.source.text
-        line_start = lines.line_start(violation.line)
-        offset, inserted = noqa_insertion(text, line_start, lines.line_text(violation.line), [code])
-        new_text = text[:offset] + inserted + text[offset:]
-        try:
-            compile(new_text, "<buffer>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-        except (SyntaxError, ValueError):
+        insertion = noqa_insertion(self.positions.lines, violation.line, [code])
+        if insertion is None:
             return None
-        if not NoqaFilter(new_text).silenced(code, violation.line):
-            return None  # the line ends inside a string: a comment cannot go there
-        return types.CodeAction(
-            title=f"Ignore {code} on this line",
-            kind=types.CodeActionKind.QuickFix,
-            edit=self._edit([(offset, inserted)]),
-        )
+        edit = self._edit([insertion])
+        return types.CodeAction(title=f"Ignore {code} on this line", kind=types.CodeActionKind.QuickFix, edit=edit)
 
     def _fix_all_action(self) -> types.CodeAction | None:
         """Every safe fix of the buffer in one edit, as `fix` (without --unsafe-fixes) writes it."""
