@@ -81,7 +81,7 @@ class Project:
     def _load(self, path: str | None) -> ModuleAnalysis | None:
         if path is None:
             return None
-        key = _file_key(path)
+        key = file_key(path)
         if key is None:
             return None
         self.consulted.add(key)
@@ -110,7 +110,7 @@ def _module_file(base: str, parts: list[str]) -> str | None:
     return None
 
 
-def _file_key(path: str) -> tuple[str, int, int] | None:
+def file_key(path: str) -> tuple[str, int, int] | None:
     """The real path with its modification time and size: a changed file is read again."""
     real = os.path.realpath(path)
     try:

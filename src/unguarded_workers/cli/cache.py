@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .. import __version__
+from ..analysis.project import file_key
 from ..codes import ALL_CODES
 from ..config import Settings
 from ..violation import SourceRange, Violation
@@ -29,7 +30,7 @@ CACHE_DIR = ".unguarded-workers-cache"
 _BY_CODE = {code.code: code for code in ALL_CODES}
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# unguarded-workers results cache\n"
 
-# (real path, modification time in ns, size) of a file an analysis read.
+# A file an analysis read, as the project's module cache keys it: (real path, mtime, size).
 Dependency = tuple[str, int, int]
 
 
@@ -68,7 +69,7 @@ class ResultsCache:
     def get(self, path: str, data: bytes) -> list[Violation] | None:
         try:
             record = json.loads(self._entry(path, data).read_text(encoding="utf-8"))
-            if any(_stat(dep[0]) != tuple(dep) for dep in record["dependencies"]):
+            if any(file_key(dep[0]) != tuple(dep) for dep in record["dependencies"]):
                 return None
             return [_violation(item) for item in record["violations"]]
         except (OSError, ValueError, KeyError, TypeError):
@@ -99,14 +100,6 @@ class ResultsCache:
         self._directory.mkdir(parents=True, exist_ok=True)
         (self._directory / ".gitignore").write_text("# Created by unguarded-workers.\n*\n")
         (self._directory / "CACHEDIR.TAG").write_text(_TAG)
-
-
-def _stat(path: str) -> tuple[str, int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return path, info.st_mtime_ns, info.st_size
 
 
 def _violation(item: dict[str, object]) -> Violation:
