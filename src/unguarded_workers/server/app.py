@@ -18,7 +18,7 @@ from pygls.uris import to_fs_path
 
 from .. import __version__
 from ..config import Settings
-from .document import FIX_ALL_KIND, Buffer, Positions, check_buffer, diagnostics
+from .document import FIX_ALL_KIND, Buffer, Checked, Positions, check_buffer, diagnostics
 from .settings import CONFIG_FILES, SettingsCache
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ class UnguardedWorkersServer(LanguageServer):
         super().__init__("unguarded-workers", __version__)
         self.settings = SettingsCache(None)
         self._pending: dict[str, asyncio.Task[None]] = {}
+        # The last published check of each buffer, for code actions on the same text.
+        self._checked: dict[str, tuple[int | None, Settings, Checked]] = {}
         self._reported_errors: set[str] = set()
 
     # -- documents ----------------------------------------------------------------------
@@ -66,6 +68,7 @@ class UnguardedWorkersServer(LanguageServer):
         pending = self._pending.pop(uri, None)
         if pending is not None:
             pending.cancel()
+        self._checked.pop(uri, None)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     def recheck_all(self) -> None:
@@ -79,13 +82,15 @@ class UnguardedWorkersServer(LanguageServer):
             document = self.workspace.get_text_document(uri)
             version, text = document.version, document.source
             settings = self.settings_for(uri)
-            if settings is None:
-                found: list[types.Diagnostic] = []
-            else:
+            found: list[types.Diagnostic] = []
+            if settings is not None:
                 loop = asyncio.get_running_loop()
-                found = await loop.run_in_executor(None, self._diagnose, text, self.path_of(uri), settings)
+                checked = await loop.run_in_executor(None, check_buffer, text, self.path_of(uri), settings)
+                found = diagnostics(checked, self.positions(text))
             if uri not in self.workspace.text_documents or self.workspace.get_text_document(uri).version != version:
                 return  # closed or changed meanwhile: a newer check publishes
+            if settings is not None:
+                self._checked[uri] = (version, settings, checked)
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=uri, diagnostics=found, version=version)
             )
@@ -97,8 +102,12 @@ class UnguardedWorkersServer(LanguageServer):
             if self._pending.get(uri) is asyncio.current_task():
                 del self._pending[uri]
 
-    def _diagnose(self, text: str, path: Path | None, settings: Settings) -> list[types.Diagnostic]:
-        return diagnostics(check_buffer(text, path, settings), self.positions(text))
+    def checked(self, uri: str, version: int | None, settings: Settings) -> Checked:
+        """The buffer as checked: the published check when it is of this text and settings."""
+        cached = self._checked.get(uri)
+        if cached is not None and cached[0] == version and cached[1] is settings:
+            return cached[2]
+        return check_buffer(self.workspace.get_text_document(uri).source, self.path_of(uri), settings)
 
 
 def create_server() -> UnguardedWorkersServer:
@@ -152,7 +161,7 @@ def create_server() -> UnguardedWorkersServer:
                 return []
             document = ls.workspace.get_text_document(uri)
             text = document.source
-            checked = check_buffer(text, ls.path_of(uri), settings)
+            checked = ls.checked(uri, document.version, settings)
             buffer = Buffer(checked, ls.positions(text), uri, document.version, settings)
             return buffer.code_actions(params.range, params.context.only)
         except Exception:  # a bug: no actions, and keep serving
