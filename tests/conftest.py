@@ -8,6 +8,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+from wheels import RUNTIME, build_wheel
+
 from unguarded_workers.options import Options, parse_options
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -58,3 +61,12 @@ class Fixture:
 
 def detector_fixtures() -> list[Fixture]:
     return [Fixture(path, path.read_text(encoding="utf-8")) for path in sorted(FIXTURES.glob("*.py"))]
+
+
+@pytest.fixture(scope="session")
+def runtime_wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding the runtime distribution's wheel, as the package index will once it is
+    released: pip installs of the tool find it there (`--find-links`)."""
+    out = tmp_path_factory.mktemp("wheelhouse")
+    build_wheel(RUNTIME, out)
+    return out

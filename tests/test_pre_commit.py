@@ -45,7 +45,7 @@ def _snapshot_of_this_repository(target: Path) -> str:
     return _git(target, "rev-parse", "HEAD").strip()
 
 
-def test_check_hook_fails_fix_hook_fixes_then_both_pass(tmp_path: Path) -> None:
+def test_check_hook_fails_fix_hook_fixes_then_both_pass(tmp_path: Path, runtime_wheelhouse: Path) -> None:
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
     hooks = tmp_path / "hooks"
@@ -66,7 +66,9 @@ def test_check_hook_fails_fix_hook_fixes_then_both_pass(tmp_path: Path) -> None:
     _git(project, "add", "-A")
 
     def pre_commit(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
+        # pre-commit pip-installs the hook repository, whose runtime dependency is not released yet.
+        links = " ".join(filter(None, [os.environ.get("PIP_FIND_LINKS"), str(runtime_wheelhouse)]))
+        env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "PIP_FIND_LINKS": links}
         command = [sys.executable, "-m", "pre_commit", "run", *args, "--all-files"]
         return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
 
