@@ -5,8 +5,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from unguarded_workers import Failure
+
 
 def fail(message: str = "boom") -> None:
+    raise ValueError(message)
+
+
+async def fail_async(message: str = "boom") -> None:
     raise ValueError(message)
 
 
@@ -31,13 +37,13 @@ class RecordTo:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def __call__(self, exc: Exception) -> None:
-        Path(self.path).write_text(f"{type(exc).__name__}: {exc}\n")
+    def __call__(self, failure: Failure) -> None:
+        Path(self.path).write_text(f"{type(failure.exception).__name__}: {failure.exception}\n")
 
 
 def calls_a_guard(path: str) -> None:
     """A process target that calls a guarded function itself and carries on."""
     from unguarded_workers import wrap
 
-    result = wrap(fail, on_error=lambda exc: None)()
+    result = wrap(fail, on_error=lambda failure: None)()
     Path(path).write_text(f"{result}\n")

@@ -19,9 +19,9 @@ from typing import Any
 import anyio
 import pytest
 import trio
-from runtime_workers import RecordTo, calls_a_guard, double, fail, fail_logging_to, succeed_logging_to
+from runtime_workers import RecordTo, calls_a_guard, double, fail, fail_async, fail_logging_to, succeed_logging_to
 
-from unguarded_workers import set_error_handler, wrap
+from unguarded_workers import Failure, SpawnSite, set_error_handler, wrap
 
 THIS_FILE = str(Path(__file__))
 
@@ -390,18 +390,46 @@ def test_trio_cancellation_passes_through(logged: Any) -> None:
 
 
 def test_on_error_replaces_the_log(logged: Any) -> None:
-    seen: list[Exception] = []
+    seen: list[Failure] = []
     assert wrap(fail, on_error=seen.append, default=0)("handled") == 0
-    assert [str(e) for e in seen] == ["handled"]
+    assert [str(f.exception) for f in seen] == ["handled"]
     assert guarded_records(logged) == []
+
+
+def test_a_handler_gets_the_failure_with_its_context() -> None:
+    seen: list[Failure] = []
+
+    async def main() -> None:
+        await asyncio.create_task(wrap(fail_async("in a task"), on_error=seen.append), name="consumer")  # SPAWN-CTX
+
+    asyncio.run(main())
+    thread = threading.Thread(target=wrap(fail, on_error=seen.append), args=("in a thread",), name="poller")
+    thread.start()
+    thread.join()
+    in_task, in_thread = seen
+    assert isinstance(in_task.exception, ValueError)
+    assert str(in_task.exception) == "in a task"
+    assert in_task.worker == "runtime_workers.fail_async()"
+    assert in_task.spawn_site == SpawnSite(THIS_FILE, line_of("SPAWN-CTX"), "main")
+    assert (in_task.task, in_task.thread, in_task.process) == ("consumer", "MainThread", None)
+    assert in_task.caught_by == "wrap"
+    assert in_task.context() == {
+        "worker": "runtime_workers.fail_async()",
+        "spawn_site": f"{THIS_FILE}:{line_of('SPAWN-CTX')} in main",
+        "thread": "MainThread",
+        "task": "consumer",
+        "caught_by": "wrap",
+    }
+    assert (in_thread.worker, in_thread.thread, in_thread.task) == ("runtime_workers.fail", "poller", None)
+    assert in_thread.where == "thread 'poller'"
 
 
 def test_process_wide_handler_and_per_call_precedence(logged: Any) -> None:
     global_seen: list[str] = []
     local_seen: list[str] = []
-    set_error_handler(lambda exc: global_seen.append(str(exc)))
+    set_error_handler(lambda failure: global_seen.append(str(failure.exception)))
     wrap(fail)("to the global handler")
-    wrap(fail, on_error=lambda exc: local_seen.append(str(exc)))("to the local one")
+    wrap(fail, on_error=lambda failure: local_seen.append(str(failure.exception)))("to the local one")
     assert (global_seen, local_seen) == (["to the global handler"], ["to the local one"])
     assert set_error_handler(None) is not None
     wrap(fail)("back to the log")
@@ -409,7 +437,7 @@ def test_process_wide_handler_and_per_call_precedence(logged: Any) -> None:
 
 
 def test_a_failing_handler_is_logged_and_containment_holds(logged: Any) -> None:
-    def broken(exc: Exception) -> None:
+    def broken(failure: Failure) -> None:
         raise RuntimeError("tracker down")
 
     assert wrap(fail, on_error=broken, default="contained")() == "contained"

@@ -42,7 +42,7 @@ class UnguardedWorkersChecker:
             parse_from_config=True,
             comma_separated_list=True,
             help="Dotted names of your own guards, used around a worker or as its decorator "
-            "(e.g. myapp.concurrency.safe). unguarded_workers.wrap always counts.",
+            "(e.g. myapp.concurrency.safe). unguarded_workers.wrap and .supervise always count.",
         )
         manager.add_option(
             "--uw-spawners",

@@ -109,7 +109,8 @@ RECEIVER_ANNOTATIONS: dict[str, Receiver] = {
     "Nursery": Receiver.TASK_GROUP,
 }
 
-GUARDS = frozenset({"unguarded_workers.wrap"})
+# The runtime's guards: `supervise` contains a failure as `wrap` does, between restarts.
+GUARDS = frozenset({"unguarded_workers.wrap", "unguarded_workers.supervise"})
 PARTIALS = frozenset({"functools.partial"})
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})

@@ -1,5 +1,32 @@
-"""The runtime half: guards that run in production. Standard library only, and nothing of the linter."""
+"""The runtime half: guards that run in production. Standard library only, and nothing of the linter.
 
-from .guard import ErrorHandler, set_error_handler, wrap
+- `guard`: `wrap()`, which catches, reports and contains a worker's failure;
+- `supervise`: `supervise()`, which restarts it, and ends the process when it keeps failing;
+- `safety_net`: `install()`, which reports with their spawn site the failures that escaped;
+- `failure`: the `Failure` a handler receives, and where reports go;
+- `callables`: the guards' callable objects.
 
-__all__ = ["ErrorHandler", "set_error_handler", "wrap"]
+`safety_net` loads asyncio and concurrent.futures, so it is imported on first use of
+`install` / `SafetyNet` (`import unguarded_workers` stays light).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .failure import ErrorHandler, Failure, SpawnSite, set_error_handler
+from .guard import wrap
+from .supervise import supervise
+
+if TYPE_CHECKING:
+    from .safety_net import SafetyNet, install
+
+__all__ = ["ErrorHandler", "Failure", "SafetyNet", "SpawnSite", "install", "set_error_handler", "supervise", "wrap"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("install", "SafetyNet"):
+        from . import safety_net
+
+        return getattr(safety_net, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,9 +16,8 @@ start method, ProcessPoolExecutor), which a closure would not. Entering it throu
 C costs a few ns more than calling a closure (from 3.11, calls between Python
 functions stay in the eval loop); calling the target without an empty keyword
 mapping wins that back (bench_wrap: 0.99-1.18x a hand-written closure on 3.9-3.13).
-A def being decorated in a class body gets `_MethodGuard`, a subclass whose
-`__get__` binds `self` like a function; it is kept for that case because a partial
-subclass loses vectorcall on Python < 3.12.
+A def being decorated in a class body gets a partial subclass whose `__get__` binds
+`self` like a function (`callables.MethodPartial`).
 """
 
 from __future__ import annotations
@@ -26,32 +25,18 @@ from __future__ import annotations
 import collections.abc
 import functools
 import inspect
-import logging
 import sys
-import threading
 from collections.abc import Callable, Coroutine
-from types import FrameType, FunctionType, MethodType
+from types import FrameType
 from typing import Any, NamedTuple, TypeVar, overload
 
-__all__ = ["ErrorHandler", "set_error_handler", "wrap"]
+from .callables import guard_of
+from .failure import ErrorHandler, SpawnSite, describe, failure_here, report
 
-logger = logging.getLogger("unguarded_workers")
+__all__ = ["wrap"]
 
-ErrorHandler = Callable[[Exception], object]
 _F = TypeVar("_F", bound=Callable[..., Any])
 _R = TypeVar("_R")
-
-_error_handler: ErrorHandler | None = None
-
-
-def set_error_handler(handler: ErrorHandler | None) -> ErrorHandler | None:
-    """Send every contained failure to `handler(exc)` instead of the log; returns the previous one.
-
-    A per-call `on_error=` wins over it. `None` restores logging.
-    """
-    global _error_handler
-    previous, _error_handler = _error_handler, handler
-    return previous
 
 
 class _Policy(NamedTuple):
@@ -59,15 +44,7 @@ class _Policy(NamedTuple):
 
     on_error: ErrorHandler | None
     default: Any
-    spawn_file: str
-    spawn_line: int
-
-
-class _MethodGuard(functools.partial):  # type: ignore[type-arg]
-    """The guard of a method being decorated: binds to the instance like a function."""
-
-    def __get__(self, instance: object, owner: type | None = None) -> Any:
-        return self if instance is None else MethodType(self, instance)
+    spawn_site: SpawnSite
 
 
 def _call(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: Any) -> Any:
@@ -79,7 +56,7 @@ def _call(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: 
             return target(*args, **kwargs)
         return target(*args)
     except Exception as exc:
-        result = _contain(target, policy, exc, asynchronous=False)
+        result = _contain(target, policy, exc)
         if _is_process_target(sys._getframe(1)):
             # A process's exit status is its channel back to whoever supervises it: the
             # failure is reported, and the process still exits non-zero (without a second
@@ -103,7 +80,7 @@ async def _call_async(target: Callable[..., Any], policy: _Policy, /, *args: Any
             return await target(*args, **kwargs)
         return await target(*args)
     except Exception as exc:
-        return _contain(target, policy, exc, asynchronous=True)
+        return _contain(target, policy, exc)
 
 
 class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
@@ -118,7 +95,7 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
     def __init__(self, coro: Coroutine[Any, Any, Any], policy: _Policy) -> None:
         self._coro = coro
         self._policy = policy
-        self._worker = _describe(coro)  # now: a finished coroutine no longer knows its module
+        self._worker = describe(coro)  # now: a finished coroutine no longer knows its module
         # What asyncio shows for a task's coroutine that is not a native one.
         self.__qualname__ = str(getattr(coro, "__qualname__", self._worker))
         self.__name__ = str(getattr(coro, "__name__", self._worker))
@@ -141,7 +118,7 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         except StopIteration:
             raise
         except Exception as exc:
-            raise StopIteration(_contain(self._worker, self._policy, exc, asynchronous=True)) from None
+            raise StopIteration(_contain(self._worker, self._policy, exc)) from None
 
     def throw(self, typ: Any, value: Any = None, traceback: Any = None) -> Any:
         try:
@@ -151,7 +128,7 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         except StopIteration:
             raise
         except Exception as exc:
-            raise StopIteration(_contain(self._worker, self._policy, exc, asynchronous=True)) from None
+            raise StopIteration(_contain(self._worker, self._policy, exc)) from None
 
     def close(self) -> None:
         self._coro.close()
@@ -174,13 +151,13 @@ def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default
     - `wrap(coro)`: a coroutine object, for `asyncio.create_task(wrap(worker(x)))`.
     - `@wrap` and `@wrap(on_error=..., default=...)` decorate functions and methods.
 
-    The report goes to `on_error(exc)`, else to the handler given to
-    :func:`set_error_handler`, else to the ``unguarded_workers`` logger at ERROR
-    with the traceback, the worker, the thread or task, and the spawn site (the
-    line that called `wrap`), also set on the record as attributes.
+    The report, a :class:`Failure` (the exception, the worker, the thread or task, and
+    the spawn site: the line that called `wrap`), goes to `on_error(failure)`, else to
+    the handler given to :func:`set_error_handler`, else to the ``unguarded_workers``
+    logger at ERROR with the traceback.
     """
-    caller = sys._getframe(1)  # the spawn site: one frame lookup, here and never per call
-    policy = _Policy(on_error, default, caller.f_code.co_filename, caller.f_lineno)
+    # The spawn site: one frame lookup, here and never per call.
+    policy = _Policy(on_error, default, SpawnSite.of(sys._getframe(1)))
     if target is None:  # @wrap(on_error=..., default=...)
         return functools.partial(_guard, policy=policy)
     return _guard(target, policy)
@@ -205,135 +182,16 @@ def _guard(target: Any, policy: _Policy) -> Any:
         # Calling one only makes a generator: its failures come while the caller iterates
         # it, in the caller's frame, where no guard made here can catch them.
         raise TypeError(
-            f"wrap() cannot guard the generator function {_describe(target)}: its failures happen while "
+            f"wrap() cannot guard the generator function {describe(target)}: its failures happen while "
             "it is iterated, in the loop that consumes it; guard that loop instead"
         )
-    kind = _MethodGuard if _is_method_definition(target) else functools.partial
-    guard = kind(_call_async if inspect.iscoroutinefunction(target) else _call, target, policy)
-    _copy_metadata(guard, target)
-    return guard
+    return guard_of(_call_async if inspect.iscoroutinefunction(target) else _call, target, policy)
 
 
 def _is_guard(target: object) -> bool:
     return isinstance(target, functools.partial) and target.func in (_call, _call_async)
 
 
-def _is_method_definition(target: object) -> bool:
-    """A plain function defined directly in a class body (qualname `Class.name`)."""
-    if not isinstance(target, FunctionType):
-        return False
-    owner, _, _ = target.__qualname__.rpartition(".")
-    return bool(owner) and not owner.endswith("<locals>")
-
-
-def _copy_metadata(guard: functools.partial[Any], target: Callable[..., Any]) -> None:
-    for name in ("__module__", "__name__", "__qualname__", "__doc__"):
-        try:
-            value = getattr(target, name)
-        except AttributeError:
-            continue
-        guard.__dict__[name] = value
-    guard.__dict__["__wrapped__"] = target
-
-
-# -- reporting ---------------------------------------------------------------------
-
-
-def _contain(target: object, policy: _Policy, exc: Exception, *, asynchronous: bool) -> Any:
-    handler = policy.on_error or _error_handler
-    if handler is None:
-        _log_failure(target, policy, exc, asynchronous=asynchronous)
-        return policy.default
-    try:
-        handler(exc)
-    except Exception as handler_exc:
-        # The handler failed: fall back to the log for both, and still contain.
-        _log_failure(target, policy, exc, asynchronous=asynchronous)
-        logger.exception(
-            "error handler %s failed while reporting a worker failure", _describe(handler), exc_info=handler_exc
-        )
+def _contain(target: object, policy: _Policy, exc: Exception) -> Any:
+    report(failure_here(exc, describe(target), policy.spawn_site, "wrap"), policy.on_error)
     return policy.default
-
-
-def _log_failure(target: object, policy: _Policy, exc: Exception, *, asynchronous: bool) -> None:
-    worker = _describe(target)
-    context = _running_in(asynchronous=asynchronous)
-    spawn_site = f"{policy.spawn_file}:{policy.spawn_line}"
-    logger.error(
-        "worker %s failed in %s (spawned at %s): %s: %s",
-        worker,
-        context,
-        spawn_site,
-        type(exc).__name__,
-        _text_of(exc),
-        exc_info=exc,
-        extra={
-            "worker": worker,
-            "worker_context": context,
-            "spawn_site": spawn_site,
-            "spawn_file": policy.spawn_file,
-            "spawn_line": policy.spawn_line,
-        },
-    )
-
-
-def _text_of(exc: BaseException) -> str:
-    """str(exc), or a stand-in when the exception's own __str__ fails: the report must not
-    be lost to a "--- Logging error ---"."""
-    try:
-        return str(exc)
-    except Exception as error:
-        return f"<str() of the exception failed: {type(error).__name__}>"
-
-
-def _describe(target: object) -> str:
-    """`module.qualname` of a function, coroutine, partial or bound method."""
-    if isinstance(target, str):
-        return target  # described already
-    while isinstance(target, functools.partial):
-        target = target.func
-    if inspect.iscoroutine(target):
-        # The coroutine's function, named as a function is: `module.qualname()`.
-        frame = target.cr_frame
-        module = frame.f_globals.get("__name__") if frame is not None else None
-        qualname = getattr(target, "__qualname__", target.cr_code.co_name)
-        return f"{module}.{qualname}()" if module else f"{qualname}()"
-    if isinstance(target, MethodType):
-        target = target.__func__
-    qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
-    module = getattr(target, "__module__", None)
-    return f"{module}.{qualname}" if module else str(qualname)
-
-
-def _running_in(*, asynchronous: bool) -> str:
-    """Which task, thread and (outside the main one) process the worker ran in."""
-    where = f"thread {threading.current_thread().name!r}"
-    if asynchronous:
-        task = _current_task_name()
-        if task is not None:
-            where = f"task {task!r} in {where}"
-    process = sys.modules.get("multiprocessing")
-    if process is not None:
-        name = process.current_process().name
-        if name != "MainProcess":
-            where += f" of process {name!r}"
-    return where
-
-
-def _current_task_name() -> str | None:
-    # Only look at the libraries already imported: importing one here would be slow.
-    asyncio = sys.modules.get("asyncio")
-    if asyncio is not None:
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:  # no running asyncio loop
-            task = None
-        if task is not None:
-            return str(task.get_name())
-    trio = sys.modules.get("trio")
-    if trio is not None:
-        try:
-            return str(trio.lowlevel.current_task().name)
-        except RuntimeError:  # not inside trio.run
-            pass
-    return None
