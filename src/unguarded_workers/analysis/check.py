@@ -78,13 +78,13 @@ def check_module(
         return []
     module = project_for(options).checked(path, tree) if path is not None else ModuleAnalysis(tree, options)
     finder = SpawnFinder(module, options)
-    violations = [v for spawn in finder.spawns() if (v := _spawn_violation(module, spawn, options)) is not None]
-    violations += [v for cls in finder.thread_classes() if (v := _run_violation(module, cls)) is not None]
+    violations = [v for spawn in finder.spawns() if (v := spawn_violation(module, spawn, options)) is not None]
+    violations += [v for cls in finder.thread_classes() if (v := run_violation(module, cls)) is not None]
     violations.sort(key=lambda v: (v.line, v.col, v.code.code))
     return violations
 
 
-def _spawn_violation(module: ModuleAnalysis, spawn: Spawn, options: Options) -> Violation | None:
+def spawn_violation(module: ModuleAnalysis, spawn: Spawn, options: Options) -> Violation | None:
     resolver = module.resolver
     if spawn.coroutine:
         target = resolver.coroutine_target(spawn.target, spawn.scope)
@@ -148,7 +148,7 @@ def _stake(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Option
     return ""
 
 
-def _run_violation(module: ModuleAnalysis, cls: ThreadClass) -> Violation | None:
+def run_violation(module: ModuleAnalysis, cls: ThreadClass) -> Violation | None:
     run = cls.run
     if module.guards.def_guarded(run):
         return None

@@ -1,4 +1,4 @@
-"""`unguarded-workers check|fix`: the command line over the same core as the flake8 plugin."""
+"""`unguarded-workers check|fix|server|triage`: the command line over the same core as the flake8 plugin."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TextIO
 from .. import __version__, interrupts
 from ..config import SETTINGS, TESTS_CHOICES, RawSettings, Settings, load_settings, parse_per_file_ignores
 from ..options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
+from . import triage
 from .add_noqa import add_noqa
 from .cache import CACHE_DIR
 from .discovery import discover
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,  # `check --fix` must never be read as `--fix-guard`
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix,server}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fix,server,triage}")
     check = commands.add_parser("check", help="report unguarded worker spawns", allow_abbrev=False)
     _add_common(check)
     check.add_argument("--output-format", choices=sorted(FORMATS), default="text", help="default: text")
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ranges and rule links, quick fixes (guard the worker, ignore the line) and source.fixAll. Settings are "
         "read from each document's pyproject.toml or flake8 file, as `check` reads them. See docs/integrations.md.",
     )
+    triage.add_parser(commands)
     return parser
 
 
@@ -169,6 +171,8 @@ def _main(argv: Sequence[str] | None) -> int:
         from ..server.app import serve  # pygls: loaded only by this command
 
         return serve()
+    if args.command == "triage":
+        return triage.run(args)
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.paths.count("-") > 1:

@@ -1,7 +1,7 @@
 """The runtime half: guards that run in production. Standard library only, and nothing of the linter.
 
 - `guard`: `wrap()`, which catches, reports and contains a worker's failure;
-- `supervise`: `supervise()`, which restarts it, and ends the process when it keeps failing;
+- `supervision`: `supervise()`, which restarts it, and ends the process when it keeps failing;
 - `safety_net`: `install()`, which reports with their spawn site the failures that escaped;
 - `failure`: the `Failure` a handler receives, and where reports go;
 - `callables`: the guards' callable objects.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .failure import ErrorHandler, Failure, SpawnSite, set_error_handler
 from .guard import wrap
-from .supervise import supervise
+from .supervision import supervise
 
 if TYPE_CHECKING:
     from .safety_net import SafetyNet, install

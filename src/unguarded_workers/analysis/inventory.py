@@ -1,0 +1,106 @@
+"""Every spawn of a module, guarded or not, with the defs it runs: what log triage maps to.
+
+`check_module` answers "which spawns are unguarded"; triage asks "which spawn started the
+worker that failed here", for guarded ones too (a `wrap()` record names its spawn line; a
+supervised worker's restarts are worth seeing). So a guard is looked through, not stopped at:
+`wrap(work)` runs `work`, `supervise(consume)(queue)` runs `consume`.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from ..codes import BY_KIND, UW102, Code
+from ..options import Options
+from .check import run_violation, spawn_violation
+from .module import ModuleAnalysis
+from .project import project_for
+from .resolve import Resolved
+from .spawns import Spawn, SpawnFinder
+
+
+@dataclass(frozen=True)
+class WorkerDef:
+    """A def a spawn runs: its file (None for a module that is not one), name and line."""
+
+    path: str | None
+    name: str
+    line: int
+
+
+@dataclass(frozen=True)
+class SpawnEntry:
+    """A spawn and what it runs. `line`..`end_line` is the spawn's call (or the `run` def)."""
+
+    code: Code
+    line: int
+    end_line: int
+    col: int
+    spawner: str
+    workers: tuple[WorkerDef, ...]
+    guarded: bool  # a guard at the spawn or in the target: a failure cannot escape from here
+    reported: bool  # whether `check` reports it (False: guarded, or a channel back)
+
+
+def spawn_inventory(tree: ast.Module, options: Options, path: str | None = None) -> list[SpawnEntry]:
+    """The module's spawns and thread classes, in source order."""
+    module = project_for(options).checked(path, tree) if path is not None else ModuleAnalysis(tree, options)
+    finder = SpawnFinder(module, options)
+    entries = [_spawn_entry(module, spawn, options) for spawn in finder.spawns()]
+    for cls in finder.thread_classes():
+        run = cls.run
+        entries.append(
+            SpawnEntry(
+                UW102,
+                run.lineno,
+                run.end_lineno or run.lineno,
+                run.col_offset,
+                "run",
+                (WorkerDef(path, run.name, run.lineno),),
+                module.guards.def_guarded(run),
+                run_violation(module, cls) is not None,
+            )
+        )
+    entries.sort(key=lambda e: (e.line, e.col))
+    return entries
+
+
+def _spawn_entry(module: ModuleAnalysis, spawn: Spawn, options: Options) -> SpawnEntry:
+    call = spawn.call
+    resolver = module.resolver
+    if spawn.coroutine:
+        target = resolver.coroutine_target(spawn.target, spawn.scope)
+    else:
+        target = resolver.callable_target(spawn.target, spawn.scope)
+    return SpawnEntry(
+        BY_KIND[spawn.kind],
+        call.lineno,
+        call.end_lineno or call.lineno,
+        call.col_offset,
+        spawn.spawner,
+        _workers(module, spawn),
+        module.guards.target_guarded(target) is True,
+        spawn_violation(module, spawn, options) is not None,
+    )
+
+
+def _workers(module: ModuleAnalysis, spawn: Spawn) -> tuple[WorkerDef, ...]:
+    resolver = module.resolver
+    expr = spawn.target
+    # Look through the guards: wrap(f), wrap(f()), supervise(f)(x).
+    while isinstance(expr, ast.Call) and expr.args:
+        if resolver.is_guard(expr.func, spawn.scope) and not isinstance(expr.func, ast.Call):
+            expr = expr.args[0]
+        elif isinstance(expr.func, ast.Call) and resolver.is_guard(expr.func.func, spawn.scope) and expr.func.args:
+            expr = ast.Call(func=expr.func.args[0], args=expr.args, keywords=expr.keywords)
+            break
+        else:
+            break
+    if spawn.coroutine:
+        target = resolver.coroutine_target(expr, spawn.scope)
+    else:
+        target = resolver.callable_target(expr, spawn.scope)
+    if not isinstance(target, Resolved):
+        return ()
+    return tuple(WorkerDef(d.module.path, d.node.name, d.node.lineno) for d in target.functions)

@@ -1,0 +1,205 @@
+"""`unguarded-workers triage LOGFILE...`: worker failures in logs, mapped to their spawn lines."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from ..config import load_settings
+from ..options import OptionError
+from ..triage.findings import Group, ProjectSpawns, Site, group, locate
+from ..triage.logs import LoggedFailure, ReadStats, read_failures, read_lines
+from .discovery import discover
+from .output import plural
+
+EXIT_OK, EXIT_ERROR = 0, 2
+
+DESCRIPTION = (
+    "Read logs holding Python tracebacks of worker failures (a thread that died, a task whose exception "
+    "was never retrieved, a future's callback that raised, and the records of wrap(), supervise() and "
+    "install()), group identical failures and map each to the spawn line(s) under --root. "
+    "Logs may be gzip-compressed (.gz); - reads stdin."
+)
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    triage = commands.add_parser(
+        "triage", help="map worker failures in logs to their spawn lines", description=DESCRIPTION, allow_abbrev=False
+    )
+    triage.add_argument("logs", nargs="+", metavar="LOGFILE", help="log files (.gz too); - for stdin")
+    triage.add_argument(
+        "--root", type=Path, default=None, help="the source tree the logs' program came from (default: .)"
+    )
+    triage.add_argument("--output-format", choices=("text", "json"), default="text", help="default: text")
+    triage.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="write the findings to FILE")
+
+
+def run(args: argparse.Namespace) -> int:
+    root: Path = args.root if args.root is not None else Path.cwd()
+    if not root.is_dir():
+        print(f"error: --root {root}: not a directory", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        settings = load_settings(root, {}, search_from=root)
+    except OptionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    stats = ReadStats()
+    try:
+        groups = group(_failures(args.logs, stats))
+    except _LogError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    files = discover([str(root)], settings.exclude, respect_gitignore=settings.respect_gitignore)
+    locate(groups, ProjectSpawns(str(root), files, settings.options))
+    try:
+        output: TextIO = args.output_file.open("w", encoding="utf-8") if args.output_file else sys.stdout
+    except OSError as error:
+        print(f"error: {args.output_file}: cannot write: {error.strerror or error}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        if args.output_format == "json":
+            json.dump([_as_json(g) for g in groups], output, indent=2)
+            output.write("\n")
+        else:
+            for found in groups:
+                output.write(_as_text(found))
+    finally:
+        if output is not sys.stdout:
+            output.close()
+    print(
+        f"unguarded-workers: {plural(stats.failures, 'failure')} in {plural(len(groups), 'group')} "
+        f"from {plural(stats.lines, 'line')}; {stats.unreadable} could not be read",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+class _LogError(Exception):
+    pass
+
+
+def _failures(logs: Sequence[str], stats: ReadStats) -> Iterator[LoggedFailure]:
+    for log in logs:
+        with _open_log(log) as stream:
+            try:
+                yield from read_failures(read_lines(stream), log, stats)
+            except (OSError, EOFError) as error:  # a truncated .gz, a read error
+                raise _LogError(f"{log}: cannot read: {error}") from None
+
+
+@contextmanager
+def _open_log(log: str) -> Iterator[BinaryIO]:
+    if log == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        if os.path.isdir(log):
+            raise _LogError(f"{log}: is a directory")
+        with open(log, "rb") as raw:
+            if raw.read(2) == b"\x1f\x8b":  # gzip's magic number, whatever the name
+                raw.seek(0)
+                with gzip.GzipFile(fileobj=raw) as unzipped:
+                    yield unzipped  # type: ignore[misc]
+            else:
+                raw.seek(0)
+                yield raw
+    except FileNotFoundError:
+        raise _LogError(f"{log}: no such file") from None
+    except PermissionError:
+        raise _LogError(f"{log}: permission denied") from None
+
+
+_KINDS = {
+    "thread": "a thread died",
+    "task": "a task's exception was never retrieved",
+    "callback": "a future's done-callback raised",
+}
+
+
+def _kind(failure: LoggedFailure) -> str:
+    if failure.kind != "guard":
+        return _KINDS[failure.kind]
+    return "escaped: reported by install()" if failure.escaped else "contained by wrap() or supervise()"
+
+
+def _worker_name(found: Group) -> str:
+    failure = found.first
+    if failure.worker:
+        return failure.worker
+    if found.worker_def is not None:
+        return found.worker_def.function
+    return failure.thread or "<unknown>"
+
+
+def _as_text(found: Group) -> str:
+    failure = found.first
+    raised = f", raised at {failure.innermost}" if failure.innermost else ""
+    what = (
+        f"{plural(found.count, 'failure')} of {_worker_name(found)} ({_kind(failure)}): "
+        f"{failure.exception}{raised}; first at {failure.log}:{failure.log_line}"
+    )
+    if found.sites:
+        first, *others = found.sites
+        lines = [f"{_site(first)} {what} [{_state(first)}]\n"]
+        lines += [f"  or {_site(site)} (runs the same worker) [{_state(site)}]\n" for site in others]
+        return "".join(lines)
+    if found.logged_site is not None:
+        path, line = found.logged_site
+        return f"{path}:{line}: {what} [the logged spawn line; no spawn call found there]\n"
+    if failure.kind == "callback" and found.callback is not None:
+        path, line = found.callback
+        return f"{path}:{line}: {what} [a done-callback, not a spawn]\n"
+    return f"(no spawn found): {what}\n"
+
+
+def _site(site: Site) -> str:
+    entry = site.entry
+    return f"{site.path}:{entry.line}:{entry.col + 1}: {entry.code.code}"
+
+
+def _state(site: Site) -> str:
+    entry = site.entry
+    if entry.reported:
+        return "reported by check"
+    return "guarded" if entry.guarded else "not reported by check"
+
+
+def _as_json(found: Group) -> dict[str, object]:
+    failure = found.first
+    frame = failure.innermost
+    return {
+        "count": found.count,
+        "kind": failure.kind,
+        "worker": _worker_name(found),
+        "thread": failure.thread,
+        "task": failure.task,
+        "exception_type": failure.exception_type,
+        "exception": failure.exception,
+        "escaped": failure.escaped,
+        "raised_at": {"file": frame.file, "line": frame.line, "function": frame.function} if frame else None,
+        "logged_spawn_site": (
+            {"file": failure.spawn_site.file, "line": failure.spawn_site.line, "function": failure.spawn_site.function}
+            if failure.spawn_site
+            else None
+        ),
+        "first_seen": {"log": failure.log, "line": failure.log_line},
+        "spawns": [
+            {
+                "path": site.path,
+                "line": site.entry.line,
+                "column": site.entry.col + 1,
+                "code": site.entry.code.code,
+                "guarded": site.entry.guarded,
+                "reported_by_check": site.entry.reported,
+            }
+            for site in found.sites
+        ],
+    }

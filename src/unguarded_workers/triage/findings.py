@@ -1,0 +1,204 @@
+"""Grouping logged failures and mapping each group to the spawn site(s) in the source tree.
+
+A group is one kind of failure: the same kind, worker, exception type and innermost frame.
+Its spawn site is found in the project's files (those under `--root`), through the analysis:
+
+1. a record of wrap/supervise/install names its spawn line: the spawn whose call covers it;
+2. otherwise the worker's def: a task's `defined at FILE:LINE`, else the traceback's first
+   frame outside the concurrency machinery (threading, asyncio, concurrent.futures, this
+   runtime), or a record's worker name; the spawns whose target resolves to that def are the
+   sites. Only defs in a file of the traceback count, so a name defined in several modules
+   maps to the one that ran.
+
+Logged paths are the production machine's (`/srv/app/jobs/worker.py`); a project file
+matches by the longest common tail of path components (`jobs/worker.py`).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..analysis.check import might_spawn
+from ..analysis.inventory import SpawnEntry, spawn_inventory
+from ..options import Options
+from ..sources import SourceError, parse, read_source
+from .logs import Frame, LoggedFailure
+
+# Frames in these are how a worker is run, not the worker.
+_MACHINERY = (
+    f"{os.sep}threading.py",
+    f"{os.sep}asyncio{os.sep}",
+    f"{os.sep}concurrent{os.sep}futures{os.sep}",
+    f"{os.sep}multiprocessing{os.sep}",
+    f"{os.sep}unguarded_workers{os.sep}runtime{os.sep}",
+    f"{os.sep}trio{os.sep}",
+    f"{os.sep}anyio{os.sep}",
+    f"{os.sep}contextvars",
+)
+
+
+@dataclass(frozen=True)
+class Site:
+    """A spawn in the project: its file (relative to the root), and the inventory's entry."""
+
+    path: str
+    entry: SpawnEntry
+
+
+@dataclass
+class Group:
+    """Identical failures: how many, the first one, and the spawn sites they map to."""
+
+    first: LoggedFailure
+    count: int = 0
+    sites: list[Site] = field(default_factory=list)
+    logged_site: tuple[str, int] | None = None  # a record's spawn line, in the project, with no spawn found there
+    worker_def: Frame | None = None
+    callback: tuple[str, int] | None = None  # a done-callback that raised, in the project
+
+
+def worker_frame(failure: LoggedFailure) -> Frame | None:
+    """The worker's own frame: the first outside the machinery that runs it."""
+    for frame in failure.frames:
+        if not any(part in frame.file for part in _MACHINERY) and not frame.file.startswith("<"):
+            return frame
+    return None
+
+
+def _key(failure: LoggedFailure) -> tuple[object, ...]:
+    frame = worker_frame(failure)
+    worker: object = failure.worker
+    if failure.coroutine is not None:
+        worker = failure.coroutine
+    elif frame is not None:
+        worker = (frame.file, frame.function)
+    innermost = failure.innermost
+    where = (innermost.file, innermost.line, innermost.function) if innermost else None
+    site = (failure.spawn_site.file, failure.spawn_site.line) if failure.spawn_site else None
+    return (failure.kind, worker, site, failure.exception_type, where)
+
+
+def group(failures: Iterable[LoggedFailure]) -> list[Group]:
+    groups: dict[tuple[object, ...], Group] = {}
+    for failure in failures:
+        found = groups.setdefault(_key(failure), Group(failure))
+        found.count += 1
+    return sorted(groups.values(), key=lambda g: (-g.count, g.first.log, g.first.log_line))
+
+
+class ProjectSpawns:
+    """The spawns of the project's files, each file parsed on first need and kept."""
+
+    def __init__(self, root: str, files: Iterable[str], options: Options) -> None:
+        self.root = root
+        self._options = options
+        self._by_name: dict[str, list[str]] = {}
+        for file in files:
+            self._by_name.setdefault(os.path.basename(file), []).append(file)
+        self._inventories: dict[str, list[SpawnEntry]] = {}
+
+    def match(self, logged_path: str) -> str | None:
+        """The project file a logged path is, by the longest common tail of components."""
+        parts = _components(logged_path)
+        best, best_length = None, 0
+        for candidate in self._by_name.get(parts[-1] if parts else "", ()):
+            length = _common_tail(parts, _components(os.path.abspath(candidate)))
+            if length > best_length:
+                best, best_length = candidate, length
+        return best
+
+    def spawns(self, path: str) -> list[SpawnEntry]:
+        if path not in self._inventories:
+            self._inventories[path] = self._inventory(path)
+        return self._inventories[path]
+
+    def _inventory(self, path: str) -> list[SpawnEntry]:
+        try:
+            source = read_source(Path(path))
+            if not might_spawn(source.text, self._options):
+                return []
+            tree: ast.Module = parse(source)
+        except SourceError:
+            return []
+        return spawn_inventory(tree, self._options, os.path.realpath(path))
+
+    def all_files(self) -> Iterator[str]:
+        for files in self._by_name.values():
+            yield from files
+
+    def relative(self, path: str) -> str:
+        relative = os.path.relpath(path, self.root)
+        return path if relative.startswith(os.pardir) else relative
+
+
+def _components(path: str) -> list[str]:
+    return [part for part in path.replace("\\", "/").split("/") if part and part != "."]
+
+
+def _common_tail(a: list[str], b: list[str]) -> int:
+    length = 0
+    while length < min(len(a), len(b)) and a[-1 - length] == b[-1 - length]:
+        length += 1
+    return length
+
+
+def locate(groups: list[Group], project: ProjectSpawns) -> None:
+    """Fill each group's spawn sites."""
+    for found in groups:
+        failure = found.first
+        found.worker_def = failure.coroutine or worker_frame(failure)
+        if failure.spawn_site is not None:
+            path = project.match(failure.spawn_site.file)
+            if path is not None:
+                line = failure.spawn_site.line
+                at_line = [e for e in project.spawns(path) if e.line <= line <= e.end_line]
+                found.sites = [Site(project.relative(path), e) for e in at_line]
+                if found.sites:
+                    continue
+                found.logged_site = (project.relative(path), line)
+        if failure.kind == "callback":  # a done-callback raised: no spawn started it
+            frame = found.worker_def
+            path = project.match(frame.file) if frame is not None else None
+            if frame is not None and path is not None:
+                found.callback = (project.relative(path), frame.line)
+            continue
+        found.sites = _sites_running(found.worker_def, failure, project)
+
+
+def _sites_running(worker: Frame | None, failure: LoggedFailure, project: ProjectSpawns) -> list[Site]:
+    """The spawns whose target is the worker's def."""
+    if worker is not None:
+        path = project.match(worker.file)
+        if path is None:
+            return []
+        absolute: str | None = os.path.realpath(path)
+        line = worker.line if failure.coroutine is not None else None
+        name = worker.function
+    elif failure.worker:
+        absolute, line = None, None
+        name = failure.worker.rstrip("()").rpartition(".")[2]
+    else:
+        return []
+    traceback_files = {os.path.realpath(f) for frame in failure.frames if (f := project.match(frame.file))}
+    sites = []
+    for file in project.all_files():
+        for entry in project.spawns(file):
+            for target in entry.workers:
+                if target.name != name or (line is not None and target.line != line):
+                    continue
+                if absolute is not None and target.path != absolute:
+                    continue
+                if absolute is None and traceback_files and target.path not in traceback_files:
+                    continue
+                sites.append(Site(project.relative(file), entry))
+                break
+    if failure.escaped and any(not site.entry.guarded for site in sites):
+        # It escaped: not from a spawn that guards its worker (unless the analysis is wrong
+        # about every one of them, when all are shown).
+        sites = [site for site in sites if not site.entry.guarded]
+    sites.sort(key=lambda s: (s.path, s.entry.line))
+    return sites
