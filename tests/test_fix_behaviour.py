@@ -80,6 +80,7 @@ def test_after_fix_the_failure_is_logged_by_wrap_and_the_program_goes_on(tmp_pat
     assert after.returncode == 0, after.stderr
     assert after.stdout == "the program goes on\n"
     spawn_line = next(n for n, line in enumerate(program.read_text().splitlines(), 1) if "wrap(" in line)
-    assert f"(spawned at {program}:{spawn_line}): RuntimeError: the worker failed" in after.stderr
+    assert f"(spawned at {program}:{spawn_line} in " in after.stderr
+    assert "): RuntimeError: the worker failed" in after.stderr
     assert "Traceback" in after.stderr  # the full traceback is logged
     assert UNGUARDED[kind] not in after.stderr
