@@ -11,6 +11,7 @@ import gc
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,3 +188,24 @@ def test_install_is_loaded_on_first_use_only() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "True"]
     assert "install" in unguarded_workers.__all__
+
+
+# pytest's own thread-exception hook, which install() chains to, turns the failure into this warning.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_subclass_that_overrides_start_is_sited_where_it_is_started(captured: Any) -> None:
+    class Service(threading.Thread):
+        def start(self) -> None:
+            self.ready = True
+            super().start()
+
+        def run(self) -> None:
+            raise ValueError("x")
+
+    with install():
+        service = Service()
+        service.start()  # STARTED-HERE
+        service.join()
+    (record,) = _records(captured)
+    lines = Path(__file__).read_text().splitlines()
+    assert record.spawn_line == next(n for n, text in enumerate(lines, 1) if text.endswith("# STARTED-HERE"))  # type: ignore[attr-defined]
+    assert record.worker.endswith("Service.run")  # type: ignore[attr-defined]

@@ -18,7 +18,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType, MethodType
-from typing import Optional
 
 __all__ = ["ErrorHandler", "Failure", "SpawnSite", "report", "set_error_handler"]
 
@@ -52,10 +51,10 @@ class Failure:
 
     exception: BaseException
     worker: str
-    spawn_site: Optional[SpawnSite]  # noqa: UP045 (dataclass fields are evaluated on 3.9)
+    spawn_site: SpawnSite | None
     thread: str
-    task: Optional[str] = None  # noqa: UP045
-    process: Optional[str] = None  # noqa: UP045
+    task: str | None = None
+    process: str | None = None
     caught_by: str = "wrap"
 
     @property

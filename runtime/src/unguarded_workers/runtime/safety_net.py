@@ -119,8 +119,14 @@ class SafetyNet:
 
         def start(thread: threading.Thread) -> None:
             if net.active:
+                frame: FrameType | None = sys._getframe(1)
+                # A subclass's own start() calling this one: its caller is the spawn site.
+                while frame is not None and frame.f_code.co_name == "start" and frame.f_locals.get("self") is thread:
+                    frame = frame.f_back
                 target = getattr(thread, "_target", None)
-                thread._unguarded_spawn = (net._site(sys._getframe(1)), target)  # type: ignore[attr-defined]
+                # The worker's name now, not the target: a finished thread must not keep it alive.
+                worker = describe(target) if target is not None else f"{_qualname(type(thread))}.run"
+                thread._unguarded_spawn = (net._site(frame), worker)  # type: ignore[attr-defined]
             original(thread)
 
         return start
@@ -129,13 +135,9 @@ class SafetyNet:
         previous = self._previous_excepthook
         if self.active and not issubclass(args.exc_type, SystemExit) and args.exc_value is not None:
             thread = args.thread
-            site, target = getattr(thread, "_unguarded_spawn", (None, None))
-            if target is not None:
-                worker = describe(target)
-            elif thread is not None:
-                worker = f"{type(thread).__module__}.{type(thread).__qualname__}.run"
-            else:
-                worker = "<unknown>"
+            site, worker = getattr(thread, "_unguarded_spawn", (None, None))
+            if worker is None:  # started before install()
+                worker = f"{_qualname(type(thread))}.run" if thread is not None else "<unknown>"
             exception = _with_traceback(args.exc_value, args.exc_traceback)
             name = thread.name if thread is not None else threading.current_thread().name
             failure = Failure(exception, worker, _spawn_site(site), name, None, process_name(), "install")
@@ -269,6 +271,10 @@ class _FutureWatch:
             "install",
         )
         report(failure, self.net.on_error, note="; its future was discarded without its result being read")
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _spawn_site(site: _Site | None) -> SpawnSite | None:
