@@ -22,6 +22,12 @@ HEADS = {
     "docstring and future": '"""Doc."""\n\nfrom __future__ import annotations\n\nimport threading\n',
     "same module already": "import threading\n\nfrom unguarded_workers import set_error_handler\n",
     "upper-case names": "import threading\n\nfrom Upper import thing\n",
+    "same module, parenthesised": (
+        "import threading\n\nfrom unguarded_workers import (\n    ErrorHandler,\n    set_error_handler,\n    supervise,\n)\n"
+    ),
+    "same module, parenthesised, in the middle": (
+        "import threading\n\nfrom unguarded_workers import (  # the runtime\n    Failure,\n    install,\n    zebra,\n)\n"
+    ),
 }
 
 
@@ -59,3 +65,5 @@ def test_a_sorted_file_stays_sorted_after_fix(
     assert "fixed 1 site" in result.err
     assert "wrap(work)" in path.read_text()
     assert _sorted(ruff, path), path.read_text()
+    if head.startswith("same module"):  # joined to the import there, as isort would
+        assert path.read_text().count("from unguarded_workers import") == 1, path.read_text()

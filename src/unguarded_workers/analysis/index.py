@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 from .known import CONTEXT_FACTORIES, RECEIVER_ANNOTATIONS, RECEIVER_FACTORIES, Receiver
 
@@ -194,75 +194,102 @@ class ModuleIndex:
     # -- the walk ------------------------------------------------------------
 
     def _walk(self) -> None:
+        # The hottest loop of a check (a node of every module that could spawn): fields are
+        # read directly rather than through ast.iter_fields' generator, nodes that bind
+        # nothing dispatch to no handler, and leaves that are never anything's worker or
+        # binding (Load/Store contexts, operators) are not visited at all.
         stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
         parents = self._parents
+        handlers = _HANDLERS
+        node_type, leaves = ast.AST, _LEAVES
         while stack:
             node, scope = stack.pop()
-            inner = self._visit(node, scope)
-            for name, value in ast.iter_fields(node):
-                children = value if isinstance(value, list) else (value,)
-                for child in children:
-                    if isinstance(child, ast.AST):
-                        parents[id(child)] = node
-                        stack.append((child, _child_scope(node, name, scope, inner)))
+            handler = handlers.get(type(node))
+            inner = handler(self, node, scope) if handler is not None else None
+            for name in node._fields:
+                value = getattr(node, name, None)
+                child_scope = scope if inner is None else _child_scope(node, name, scope, inner)
+                if isinstance(value, list):
+                    for child in value:
+                        if isinstance(child, node_type) and not isinstance(child, leaves):
+                            parents[id(child)] = node
+                            stack.append((child, child_scope))
+                elif isinstance(value, node_type) and not isinstance(value, leaves):
+                    parents[id(value)] = node
+                    stack.append((value, child_scope))
 
-    def _visit(self, node: ast.AST, scope: Scope) -> Scope | None:
-        """Record what `node` binds; return the new scope its body opens, if any."""
-        if isinstance(node, ast.Call):
-            self.calls.append((node, scope))
-        elif isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                self.name_reads.setdefault(node.id, []).append((node, scope))
-            elif isinstance(node.ctx, ast.Store):
-                scope.bind(node.id, Binding.LOCAL)
-        elif isinstance(node, ast.Attribute):
-            if isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name):
-                self.attribute_reads.setdefault(node.attr, []).append((node, scope))
-        elif isinstance(node, FUNCTION_TYPES):
-            scope.bind(node.name, Binding.FUNCTION)
-            scope.functions.setdefault(node.name, []).append(node)
-            inner = Scope(node, scope)
-            self._bind_arguments(node.args, inner)
-            if scope.is_class and not _is_staticmethod(node):
-                positional = node.args.posonlyargs + node.args.args
-                inner.self_name = positional[0].arg if positional else None
-            self._inner_scopes[id(node)] = inner
-            return inner
-        elif isinstance(node, ast.Lambda):
-            inner = Scope(node, scope)
-            self._bind_arguments(node.args, inner)
-            self._inner_scopes[id(node)] = inner
-            return inner
-        elif isinstance(node, ast.ClassDef):
-            scope.bind(node.name, Binding.CLASS)
-            scope.classes[node.name] = node
-            inner = Scope(node, scope)
-            self._inner_scopes[id(node)] = inner
-            self.classes.append((node, inner))
-            return inner
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            self._bind_import(node, scope)
-        elif isinstance(node, ast.Global):
-            scope.declared_global.update(node.names)
-        elif isinstance(node, ast.Assign):
-            for target in node.targets:
-                self._pending.append(_Pending(scope, target, node.value, is_annotation=False))
-        elif isinstance(node, ast.AnnAssign):
-            self._pending.append(_Pending(scope, node.target, node.annotation, is_annotation=True))
-            if node.value is not None:
-                self._pending.append(_Pending(scope, node.target, node.value, is_annotation=False))
-        elif isinstance(node, ast.NamedExpr):
+    # -- what each kind of node records (one handler per node type: _HANDLERS) -----------
+
+    def _visit_call(self, node: ast.Call, scope: Scope) -> None:
+        self.calls.append((node, scope))
+
+    def _visit_name(self, node: ast.Name, scope: Scope) -> None:
+        if isinstance(node.ctx, ast.Load):
+            self.name_reads.setdefault(node.id, []).append((node, scope))
+        elif isinstance(node.ctx, ast.Store):
+            scope.bind(node.id, Binding.LOCAL)
+
+    def _visit_attribute(self, node: ast.Attribute, scope: Scope) -> None:
+        if isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name):
+            self.attribute_reads.setdefault(node.attr, []).append((node, scope))
+
+    def _visit_function(self, node: FunctionNode, scope: Scope) -> Scope:
+        scope.bind(node.name, Binding.FUNCTION)
+        scope.functions.setdefault(node.name, []).append(node)
+        inner = Scope(node, scope)
+        self._bind_arguments(node.args, inner)
+        if scope.is_class and not _is_staticmethod(node):
+            positional = node.args.posonlyargs + node.args.args
+            inner.self_name = positional[0].arg if positional else None
+        self._inner_scopes[id(node)] = inner
+        return inner
+
+    def _visit_lambda(self, node: ast.Lambda, scope: Scope) -> Scope:
+        inner = Scope(node, scope)
+        self._bind_arguments(node.args, inner)
+        self._inner_scopes[id(node)] = inner
+        return inner
+
+    def _visit_class(self, node: ast.ClassDef, scope: Scope) -> Scope:
+        scope.bind(node.name, Binding.CLASS)
+        scope.classes[node.name] = node
+        inner = Scope(node, scope)
+        self._inner_scopes[id(node)] = inner
+        self.classes.append((node, inner))
+        return inner
+
+    def _visit_import(self, node: ast.Import | ast.ImportFrom, scope: Scope) -> None:
+        self._bind_import(node, scope)
+
+    def _visit_global(self, node: ast.Global, scope: Scope) -> None:
+        scope.declared_global.update(node.names)
+
+    def _visit_assign(self, node: ast.Assign, scope: Scope) -> None:
+        for target in node.targets:
+            self._pending.append(_Pending(scope, target, node.value, is_annotation=False))
+
+    def _visit_ann_assign(self, node: ast.AnnAssign, scope: Scope) -> None:
+        self._pending.append(_Pending(scope, node.target, node.annotation, is_annotation=True))
+        if node.value is not None:
             self._pending.append(_Pending(scope, node.target, node.value, is_annotation=False))
-        elif isinstance(node, ast.withitem):
-            if node.optional_vars is not None:
-                self._pending.append(_Pending(scope, node.optional_vars, node.context_expr, is_annotation=False))
-        elif isinstance(node, ast.ExceptHandler):
-            if node.name:
-                scope.bind(node.name, Binding.LOCAL)
-        else:
-            for name in _match_captures(node):
+
+    def _visit_named_expr(self, node: ast.NamedExpr, scope: Scope) -> None:
+        self._pending.append(_Pending(scope, node.target, node.value, is_annotation=False))
+
+    def _visit_withitem(self, node: ast.withitem, scope: Scope) -> None:
+        if node.optional_vars is not None:
+            self._pending.append(_Pending(scope, node.optional_vars, node.context_expr, is_annotation=False))
+
+    def _visit_except_handler(self, node: ast.ExceptHandler, scope: Scope) -> None:
+        if node.name:
+            scope.bind(node.name, Binding.LOCAL)
+
+    def _visit_match_capture(self, node: ast.AST, scope: Scope) -> None:
+        # MatchAs / MatchStar bind `name`, MatchMapping binds `rest` (3.10+).
+        for attribute in ("name", "rest"):
+            name = getattr(node, attribute, None)
+            if isinstance(name, str):
                 scope.bind(name, Binding.LOCAL)
-        return None
 
     def _bind_arguments(self, args: ast.arguments, scope: Scope) -> None:
         every = [*args.posonlyargs, *args.args, *args.kwonlyargs]
@@ -323,10 +350,8 @@ class ModuleIndex:
                 found[0].attr_values.setdefault(target.attr, []).append((value, scope))
 
 
-def _child_scope(node: ast.AST, field_name: str, scope: Scope, inner: Scope | None) -> Scope:
+def _child_scope(node: ast.AST, field_name: str, scope: Scope, inner: Scope) -> Scope:
     """Decorators, defaults, annotations of returns and bases belong to the outer scope."""
-    if inner is None:
-        return scope
     if isinstance(node, FUNCTION_TYPES):
         return inner if field_name in ("args", "body") else scope
     if isinstance(node, ast.ClassDef):
@@ -338,15 +363,6 @@ def _child_scope(node: ast.AST, field_name: str, scope: Scope, inner: Scope | No
 
 def _is_staticmethod(node: FunctionNode) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
-
-
-def _match_captures(node: ast.AST) -> Iterator[str]:
-    name = getattr(node, "name", None) if type(node).__name__ in ("MatchAs", "MatchStar") else None
-    if isinstance(name, str):
-        yield name
-    rest = getattr(node, "rest", None) if type(node).__name__ == "MatchMapping" else None
-    if isinstance(rest, str):
-        yield rest
 
 
 def annotation_parts(annotation: ast.expr) -> Iterator[ast.expr]:
@@ -391,3 +407,29 @@ def last_name(expr: ast.expr) -> str | None:
     if isinstance(expr, ast.Name):
         return expr.id
     return None
+
+
+# Nodes that are never a worker, a binding or a scope: not walked.
+_LEAVES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+
+_Handler = Callable[[ModuleIndex, Any, Scope], Union[Scope, None]]
+_HANDLERS: dict[type[ast.AST], _Handler] = {
+    ast.Call: ModuleIndex._visit_call,
+    ast.Name: ModuleIndex._visit_name,
+    ast.Attribute: ModuleIndex._visit_attribute,
+    ast.FunctionDef: ModuleIndex._visit_function,
+    ast.AsyncFunctionDef: ModuleIndex._visit_function,
+    ast.Lambda: ModuleIndex._visit_lambda,
+    ast.ClassDef: ModuleIndex._visit_class,
+    ast.Import: ModuleIndex._visit_import,
+    ast.ImportFrom: ModuleIndex._visit_import,
+    ast.Global: ModuleIndex._visit_global,
+    ast.Assign: ModuleIndex._visit_assign,
+    ast.AnnAssign: ModuleIndex._visit_ann_assign,
+    ast.NamedExpr: ModuleIndex._visit_named_expr,
+    ast.withitem: ModuleIndex._visit_withitem,
+    ast.ExceptHandler: ModuleIndex._visit_except_handler,
+}
+for _capture in ("MatchAs", "MatchStar", "MatchMapping"):  # 3.10+
+    if hasattr(ast, _capture):
+        _HANDLERS[getattr(ast, _capture)] = ModuleIndex._visit_match_capture

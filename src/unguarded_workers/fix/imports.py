@@ -31,32 +31,59 @@ class Placement:
     after: str
 
 
-def add_to_existing(head: list[ast.stmt], text: str, line_starts: list[int], module: str, name: str) -> int | None:
-    """Where `, NAME` (or `NAME, `) joins a one-line `from MODULE import a, b` of the head, in
-    isort's order (constants, classes, then the rest, each alphabetically), as isort would
-    merge the two; None when there is no such line to join."""
+def add_to_existing(
+    head: list[ast.stmt], text: str, line_starts: list[int], module: str, name: str, *, newline: str
+) -> tuple[int, str] | None:
+    """The insertion (offset, text) that adds NAME to a `from MODULE import ...` of the head,
+    in isort's order (constants, classes, then the rest, each alphabetically), as isort would
+    merge the two imports; None when there is no such import it can join."""
     for node in head:
-        if not (isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == module):
-            continue
-        if node.end_lineno != node.lineno:
-            return None  # parenthesised over several lines: a line of its own is left to isort
-        line_start = line_starts[node.lineno - 1]
-        line = text[line_start : line_starts[node.lineno]].rstrip("\r\n")
-        match = _ONE_LINE_FROM.match(line)
-        if match is None:
-            return None
-        names_start = line_start + match.start("names")
-        offset = names_start
-        for part in match.group("names").split(","):
-            member = part.split()[0] if part.split() else ""
-            if _member_key(member) > _member_key(name):
-                return -offset - 1  # before this member: insert "NAME, " (a negative offset says so)
-            offset += len(part) + 1
-        return line_start + match.end("names")
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == module:
+            if node.end_lineno == node.lineno:
+                return _join_one_line(node, text, line_starts, name)
+            return _join_parenthesised(node, text, line_starts, name, newline)
     return None
 
 
+def _join_one_line(node: ast.ImportFrom, text: str, line_starts: list[int], name: str) -> tuple[int, str] | None:
+    """`from M import a, b`: `, NAME` after a member, or `NAME, ` before one."""
+    line_start = line_starts[node.lineno - 1]
+    line = text[line_start : line_starts[node.lineno]].rstrip("\r\n")
+    match = _ONE_LINE_FROM.match(line)
+    if match is None:
+        return None
+    offset = line_start + match.start("names")
+    for part in match.group("names").split(","):
+        member = part.split()[0] if part.split() else ""
+        if _member_key(member) > _member_key(name):
+            return offset, f"{name}, "
+        offset += len(part) + 1
+    return line_start + match.end("names"), f", {name}"
+
+
+def _join_parenthesised(
+    node: ast.ImportFrom, text: str, line_starts: list[int], name: str, newline: str
+) -> tuple[int, str] | None:
+    """`from M import (` with one member per line, each with its comma (isort's and black's
+    layout): a line `    NAME,` among them. Any other layout is left to a line of its own."""
+    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    lines = [text[line_starts[i] : line_starts[i + 1]].rstrip("\r\n") for i in range(first, last + 1)]
+    if not _PARENTHESISED_FROM.match(lines[0]) or lines[-1].strip() != ")":
+        return None
+    matches = [_MEMBER_LINE.match(line) for line in lines[1:-1]]
+    members = [m for m in matches if m is not None and m.group("comma")]
+    if not matches or len(members) != len(matches):
+        return None
+    indent = members[0].group("indent")
+    for number, member in enumerate(members, start=first + 1):
+        if _member_key(member.group("name")) > _member_key(name):
+            return line_starts[number], f"{indent}{name},{newline}"
+    return line_starts[last], f"{indent}{name},{newline}"
+
+
 _ONE_LINE_FROM = re.compile(r"^from\s+[\w.]+\s+import\s+(?P<names>[\w\s,]+?)\s*(#.*)?$")
+_PARENTHESISED_FROM = re.compile(r"^from\s+[\w.]+\s+import\s+\(\s*(#.*)?$")
+_MEMBER_LINE = re.compile(r"^(?P<indent>[ \t]+)(?P<name>\w+)(?:\s+as\s+\w+)?\s*(?P<comma>,)?\s*(#.*)?$")
 
 
 def _member_key(name: str) -> tuple[int, str]:

@@ -144,11 +144,9 @@ def _import_insertion(
     head = [node for node in tree.body if (node.end_lineno or node.lineno) <= _line_of(lines, end)]
     starts = [*lines.starts, len(text)]
     if name.asname is None:
-        joined = add_to_existing(head, text, starts, guard.module, guard.name)
+        joined = add_to_existing(head, text, starts, guard.module, guard.name, newline=lines.newline)
         if joined is not None:  # `from M import a` becomes `from M import a, wrap`, as isort merges them
-            if joined < 0:
-                return _Insertion(-joined - 1, f"{guard.name}, ", (-1, 0))
-            return _Insertion(joined, f", {guard.name}", (-1, 0))
+            return _Insertion(*joined, (-1, 0))
     placed = place_import(head, starts, lines.newline, guard.module, path)
     if placed is not None:
         text_inserted = f"{placed.before}{line}{lines.newline}{placed.after}"
