@@ -23,10 +23,12 @@ HEADS = {
     "same module already": "import threading\n\nfrom unguarded_workers import set_error_handler\n",
     "upper-case names": "import threading\n\nfrom Upper import thing\n",
     "same module, parenthesised": (
-        "import threading\n\nfrom unguarded_workers import (\n    ErrorHandler,\n    set_error_handler,\n    supervise,\n)\n"
+        "import threading\n\n"
+        "from unguarded_workers import (\n    ErrorHandler,\n    set_error_handler,\n    supervise,\n)\n"
     ),
     "same module, parenthesised, in the middle": (
-        "import threading\n\nfrom unguarded_workers import (  # the runtime\n    Failure,\n    install,\n    zebra,\n)\n"
+        "import threading\n\n"
+        "from unguarded_workers import (  # the runtime\n    Failure,\n    install,\n    zebra,\n)\n"
     ),
 }
 

@@ -232,3 +232,33 @@ def test_giving_up_in_the_main_threads_event_loop_exits_through_system_exit(tmp_
     result = subprocess.run([sys.executable, str(program)], capture_output=True, text=True, check=False, timeout=30)
     assert result.returncode == 1, result.stderr
     assert result.stdout == "cleanup ran\natexit ran\n"
+
+
+def test_system_exit_stops_it_at_once(clock: FakeClock) -> None:
+    calls: list[int] = []
+
+    def exits() -> None:
+        calls.append(1)
+        raise SystemExit(3)
+
+    with pytest.raises(SystemExit):
+        supervise(exits)()
+    assert calls == [1]
+
+
+def test_a_supervised_process_target_that_keeps_failing_exits_1() -> None:
+    """The guard pickles like its target (the spawn start method), and giving up in a child
+    process's main thread ends that process with status 1."""
+    import multiprocessing
+
+    from runtime_workers import fail
+
+    ctx = multiprocessing.get_context("spawn")
+    process = ctx.Process(target=supervise(fail, restarts=1, backoff=0.001, on_error=_quiet))
+    process.start()
+    process.join(timeout=60)
+    assert process.exitcode == 1
+
+
+def _quiet(failure: Failure) -> None:
+    """A picklable handler that reports nothing."""

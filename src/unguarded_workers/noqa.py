@@ -68,7 +68,7 @@ class NoqaFilter:
         return code.startswith(listed)
 
 
-# An existing `# noqa: CODES` list, which adding a code extends.
+# An existing list of codes after noqa and a colon, which adding a code extends.
 _NOQA_LIST = re.compile(r"#\s*noqa:\s*[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*", re.IGNORECASE)
 
 
