@@ -24,6 +24,7 @@ reported again. Loops that are not asyncio's own (uvloop) keep their own handler
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import concurrent.futures
 import os
@@ -38,6 +39,9 @@ from typing import Any, NamedTuple
 from .failure import ErrorHandler, Failure, SpawnSite, describe, process_name, report
 
 __all__ = ["SafetyNet", "install"]
+
+# Python's own printer of a dead thread's traceback (threading.__excepthook__ from 3.10).
+_DEFAULT_EXCEPTHOOK = getattr(threading, "__excepthook__", None) or getattr(_thread, "_excepthook", None)
 
 # (file, line, function) of the spawning frame: a plain tuple per spawn, a SpawnSite only on failure.
 _Site = tuple[str, int, str]
@@ -142,7 +146,7 @@ class SafetyNet:
             name = thread.name if thread is not None else threading.current_thread().name
             failure = Failure(exception, worker, _spawn_site(site), name, None, process_name(), "install")
             report(failure, self.on_error, note="; the thread died")
-            if previous is threading.__excepthook__:
+            if previous is _DEFAULT_EXCEPTHOOK:
                 return  # the default hook would print the same traceback a second time
         if previous is not None:
             previous(args)
