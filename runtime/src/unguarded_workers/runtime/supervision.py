@@ -91,8 +91,9 @@ class _Failures:
         count = len(self._times)
         window = f"{count} failure{'' if count == 1 else 's'} in {policy.within:g} s"
         if delay is None:
-            action = {"exit": "ending the process", "raise": "raising"}.get(
-                policy.on_give_up if isinstance(policy.on_give_up, str) else "", "calling on_give_up"
+            give_up = policy.on_give_up
+            action = (
+                "calling on_give_up" if callable(give_up) else {"exit": "ending the process"}.get(give_up, "raising")
             )
             return f"; giving up after {window} (more than restarts={policy.restarts}): {action}"
         return f"; restarting in {delay:.2f} s ({window}, restarts={policy.restarts})"
@@ -181,14 +182,9 @@ def _run(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: A
         try:
             return target(*args, **kwargs)
         except Exception as exc:
-            delay = failures.add()
-            failure = failure_here(exc, describe(target), policy.spawn_site, "supervise")
-            report(failure, policy.on_error, note=failures.note(delay))
+            delay, result = _after_failure(exc, target, policy, failures)
             if delay is None:
-                if policy.on_give_up == "raise":
-                    raise
-                return _give_up(failure, policy)
-            del exc, failure  # do not hold the failed call's frames through the wait
+                return result
         time.sleep(delay)
 
 
@@ -200,14 +196,9 @@ async def _run_async(
         try:
             return await target(*args, **kwargs)
         except Exception as exc:
-            delay = failures.add()
-            failure = failure_here(exc, describe(target), policy.spawn_site, "supervise")
-            report(failure, policy.on_error, note=failures.note(delay))
+            delay, result = _after_failure(exc, target, policy, failures)
             if delay is None:
-                if policy.on_give_up == "raise":
-                    raise
-                return _give_up(failure, policy)
-            del exc, failure
+                return result
         await _sleep(delay)
 
 
@@ -227,11 +218,19 @@ async def _sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def _give_up(failure: Failure, policy: _Policy) -> Any:
+def _after_failure(exc: Exception, target: object, policy: _Policy, failures: _Failures) -> tuple[float | None, Any]:
+    """Report the failure; (the wait before the restart, None) or, giving up, (None, the result)."""
+    delay = failures.add()
+    failure = failure_here(exc, describe(target), policy.spawn_site, "supervise")
+    report(failure, policy.on_error, note=failures.note(delay))
+    if delay is not None:
+        return delay, None
+    if policy.on_give_up == "raise":
+        raise exc
     if callable(policy.on_give_up):
-        return policy.on_give_up(failure)
+        return None, policy.on_give_up(failure)
     end_process(EXIT_STATUS, policy.exit_grace)
-    return None
+    return None, None
 
 
 _ending = threading.Lock()
