@@ -92,9 +92,10 @@ class _Failures:
         window = f"{count} failure{'' if count == 1 else 's'} in {policy.within:g} s"
         if delay is None:
             give_up = policy.on_give_up
-            action = (
-                "calling on_give_up" if callable(give_up) else {"exit": "ending the process"}.get(give_up, "raising")
-            )
+            if callable(give_up):
+                action = "calling on_give_up"
+            else:
+                action = "ending the process" if give_up == "exit" else "raising"
             return f"; giving up after {window} (more than restarts={policy.restarts}): {action}"
         return f"; restarting in {delay:.2f} s ({window}, restarts={policy.restarts})"
 
