@@ -210,3 +210,25 @@ def test_a_subclass_that_overrides_start_is_sited_where_it_is_started(captured: 
     lines = Path(__file__).read_text().splitlines()
     assert record.spawn_line == next(n for n, text in enumerate(lines, 1) if text.endswith("# STARTED-HERE"))  # type: ignore[attr-defined]
     assert record.worker.endswith("Service.run")  # type: ignore[attr-defined]
+
+
+def test_installed_inside_a_running_loop_it_covers_that_loop() -> None:
+    failures: list[Failure] = []
+
+    async def fails() -> None:
+        raise ValueError("late")
+
+    async def main() -> None:
+        net = install(on_error=failures.append)
+        try:
+            asyncio.get_running_loop().create_task(fails(), name="late-task")  # noqa: RUF006 (dropped on purpose)
+            await asyncio.sleep(0.01)
+            gc.collect()
+        finally:
+            net.uninstall()
+
+    asyncio.run(main())
+    (failure,) = failures
+    assert (failure.task, str(failure.exception)) == ("late-task", "late")
+    assert failure.spawn_site is not None
+    assert failure.spawn_site.function == "main"
