@@ -221,7 +221,7 @@ def test_installed_inside_a_running_loop_it_covers_that_loop() -> None:
     async def main() -> None:
         net = install(on_error=failures.append)
         try:
-            asyncio.get_running_loop().create_task(fails(), name="late-task")  # noqa: RUF006 (dropped on purpose)
+            asyncio.get_running_loop().create_task(fails(), name="late-task")  # dropped on purpose
             await asyncio.sleep(0.01)
             gc.collect()
         finally:
