@@ -42,7 +42,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, NamedTuple, TypeVar, Union, overload
 
 from .callables import guard_of
-from .failure import ErrorHandler, Failure, SpawnSite, describe, failure_here, report
+from .failure import ErrorHandler, Failure, SpawnSite, describe, failure_here, logger, report
 
 __all__ = ["GiveUp", "supervise"]
 
@@ -259,6 +259,8 @@ def _exit_after_main(status: int, grace: float) -> None:
         time.sleep(0.05)
     try:
         atexit._run_exitfuncs()  # what the interpreter would run at exit (logging's flush among them)
+    except Exception:  # atexit prints its handlers' failures itself: this is anything else
+        logger.exception("unguarded-workers: running the atexit handlers before exiting failed")
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):  # a closed or broken stream: nothing left to flush
