@@ -253,14 +253,14 @@ def _exit_after_main(status: int, grace: float) -> None:
     Not a daemon: the interpreter's shutdown waits for this thread, so the exit status is set
     here, after the main thread's `finally` blocks and before the interpreter would exit 0.
     """
-    main = threading.main_thread()
-    deadline = time.monotonic() + grace
-    while main.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
     try:
+        main = threading.main_thread()
+        deadline = time.monotonic() + grace
+        while main.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
         atexit._run_exitfuncs()  # what the interpreter would run at exit (logging's flush among them)
     except Exception:  # atexit prints its handlers' failures itself: this is anything else
-        logger.exception("unguarded-workers: running the atexit handlers before exiting failed")
+        logger.exception("unguarded-workers: ending the process after its main thread failed")
     finally:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):  # a closed or broken stream: nothing left to flush
