@@ -109,3 +109,27 @@ def test_every_code_has_its_fix_snapshot_tested() -> None:
             options = parse_options(group_children="all" if every_child else "serving")
             fixed_codes.update(v.code.code for v in check_module(ast.parse(source), options))
     assert fixed_codes == {code.code for code in ALL_CODES}
+
+
+RUNTIME_SOURCES = Path(__file__).parent.parent / "runtime" / "src" / "unguarded_workers"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="sys.stdlib_module_names is new in 3.10")
+def test_the_runtime_imports_the_standard_library_and_itself_only() -> None:
+    """The runtime distribution ships without dependencies, and never loads the linter."""
+    files = [RUNTIME_SOURCES / "__init__.py", *sorted((RUNTIME_SOURCES / "runtime").glob("*.py"))]
+    assert len(files) > 3
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:  # relative: within the runtime package, or the top level's `.runtime`
+                    target = node.module or ",".join(alias.name for alias in node.names)
+                    assert path.parent.name == "runtime" or target.partition(".")[0] == "runtime", (path, target)
+                    continue
+                modules = [node.module or ""]
+            else:
+                continue
+            for module in modules:
+                assert module.partition(".")[0] in sys.stdlib_module_names, f"{path.name} imports {module}"
