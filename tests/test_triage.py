@@ -262,3 +262,18 @@ def test_a_huge_log_is_read_in_bounded_memory() -> None:
 
     small, large = peak(2_000), peak(16_000)
     assert large < small * 1.5, (small, large)
+
+
+def test_a_supervisor_held_in_a_variable_maps_to_the_thread_it_runs_in(tmp_path: Path) -> None:
+    """`worker = supervise(broken, ...)` on one line, `Thread(target=worker)` on the next: the
+    logged site is the supervise() line, the spawn is the Thread's, found through the variable."""
+    log = tmp_path / "service.log"
+    assert run_service("--log", str(log), "gives-up").returncode == 1
+    status, findings, _ = _triage(str(log), "--root", str(PROGRAMS))
+    assert status == 0
+    (finding,) = [f for f in findings if f["worker"] == "__main__.broken"]
+    assert (finding["count"], finding["escaped"]) == (3, False)
+    assert finding["logged_spawn_site"]["line"] == spawn_line("gives-up")
+    assert [(s["line"], s["code"], s["guarded"]) for s in finding["spawns"]] == [
+        (spawn_line("gives-up", "THREAD"), "UW101", True)
+    ]

@@ -122,7 +122,7 @@ def supervised_recovers() -> None:
 
 def supervised_gives_up() -> None:
     worker = supervise(broken, restarts=2, within=60, backoff=0.01)  # SPAWN-gives-up
-    threading.Thread(target=worker, name="broken-worker").start()
+    threading.Thread(target=worker, name="broken-worker").start()  # THREAD-gives-up
     try:
         while True:  # a service's main loop, ended by the supervisor's KeyboardInterrupt
             time.sleep(0.05)

@@ -88,6 +88,8 @@ def _spawn_entry(module: ModuleAnalysis, spawn: Spawn, options: Options) -> Spaw
 def _workers(module: ModuleAnalysis, spawn: Spawn) -> tuple[WorkerDef, ...]:
     resolver = module.resolver
     expr = spawn.target
+    if isinstance(expr, ast.Name):  # worker = supervise(f); Thread(target=worker)
+        expr = resolver.assigned_guard(expr.id, spawn.scope) or expr
     # Look through the guards: wrap(f), wrap(f()), supervise(f)(x).
     while isinstance(expr, ast.Call) and expr.args:
         if resolver.is_guard(expr.func, spawn.scope) and not isinstance(expr.func, ast.Call):

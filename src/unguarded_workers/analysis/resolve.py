@@ -118,6 +118,8 @@ class Resolver:
             return self._defs(owner.functions[name])
         if binding is Binding.IMPORT and name in owner.imports:
             return self._imported_target(owner.imports[name], [])
+        if binding is Binding.LOCAL and self._holds_only_guards(owner.values.get(name, [])):
+            return GUARDED  # worker = wrap(f); Thread(target=worker)
         reasons = {
             Binding.IMPORT: "imported",
             Binding.PARAM: "a parameter",
@@ -125,6 +127,23 @@ class Resolver:
             Binding.LOCAL: "a variable",
         }
         return Unresolved(reasons[binding])
+
+    def assigned_guard(self, name: str, scope: Scope) -> ast.Call | None:
+        """The guard call a variable holds, when it is assigned exactly one (`worker = wrap(f)`)."""
+        owner = scope.lookup(name)
+        if owner is None or owner.bindings[name] is not Binding.LOCAL:
+            return None
+        values = owner.values.get(name, [])
+        if len(values) == 1 and self._holds_only_guards(values):
+            value = values[0][0]
+            return value if isinstance(value, ast.Call) else None
+        return None
+
+    def _holds_only_guards(self, values: list[tuple[ast.expr, Scope]]) -> bool:
+        """Every value assigned to the variable is a guard's call (`wrap(f)`, `supervise(f, ...)`)."""
+        return bool(values) and all(
+            isinstance(value, ast.Call) and self.is_guard(value.func, scope) for value, scope in values
+        )
 
     def _attribute_target(self, expr: ast.Attribute, scope: Scope) -> Target:
         receiver = expr.value
