@@ -277,3 +277,32 @@ def test_a_supervisor_held_in_a_variable_maps_to_the_thread_it_runs_in(tmp_path:
     assert [(s["line"], s["code"], s["guarded"]) for s in finding["spawns"]] == [
         (spawn_line("gives-up", "THREAD"), "UW101", True)
     ]
+
+
+def test_a_record_whose_message_quotes_a_spawn_site_keeps_its_own() -> None:
+    text = (
+        "2026-11-30 ERROR [unguarded_workers] worker app.f failed in thread 'x' "
+        "(spawned at /srv/app/b.py:12 in main): ValueError: bad input (spawned at /evil.py:1 in x): boom\n"
+        "worker app.g() failed in task 'T' in thread 'M' (spawn site unknown): "
+        "KeyError: 'k (spawned at /e.py:2 in y): z'\n"
+    )
+    (first, second), stats = _read(text)
+    assert first.spawn_site is not None
+    assert (first.spawn_site.file, first.spawn_site.line, first.spawn_site.function) == ("/srv/app/b.py", 12, "main")
+    assert first.exception == "ValueError: bad input (spawned at /evil.py:1 in x): boom"
+    assert (second.spawn_site, second.task, second.thread) == (None, "T", "M")
+    assert stats.failures == 2
+
+
+def test_lines_built_to_make_a_pattern_backtrack_are_read_as_text() -> None:
+    """Logs hold anyone's text (exception messages): header lookalikes are not failures."""
+    hostile = [
+        "worker a failed in " + " (spawned at " * 5000,
+        "worker a failed in t (spawned at " + "a:1 in " * 8000,
+        "worker " * 9000,
+        "Exception in thread " + ":" * 60000 + "x",
+        '  File "' + '", line 1, in ' * 4000,
+    ]
+    failures, stats = _read("\n".join(hostile * 20) + "\n" + THREAD_DIED)
+    assert [f.exception for f in failures] == ["KeyError: 'order-17'"]
+    assert stats.lines == 5 * 20 + 12

@@ -28,10 +28,8 @@ from typing import BinaryIO
 MAX_LINE = 64 * 1024
 KEPT_FRAMES = 64
 
-_RECORD = re.compile(
-    r"worker (?P<worker>\S+) failed in (?P<where>.+?) "
-    r"\((?:spawned at (?P<file>.+):(?P<line>\d+) in (?P<function>[^)]*)|spawn site unknown)\): (?P<exception>.*)$"
-)
+_SPAWNED_AT = " (spawned at "
+_SITE_OPENINGS = (_SPAWNED_AT, " (spawn site unknown")
 _THREAD = re.compile(r"Exception in thread (?P<name>.+):$")
 _NEVER_RETRIEVED = re.compile(r"(?:Task|Future) exception was never retrieved$")
 _CALLBACK = re.compile(r"exception calling callback for (?P<future><.*>)$")
@@ -166,17 +164,15 @@ def read_failures(lines: Iterable[tuple[int, str | None]], log: str, stats: Read
 
 
 def _header(raw: str, log: str, number: int) -> _Block | None:
-    if "failed in" in raw:
-        match = _RECORD.search(raw)
-        if match:
-            site = None
-            if match["file"] is not None:
-                site = Frame(match["file"], int(match["line"]), match["function"])
-            failure = LoggedFailure("guard", log, number, worker=match["worker"], spawn_site=site)
-            failure.exception = match["exception"]
-            failure.escaped = failure.exception.endswith(ESCAPED_NOTES)
-            _where(failure, match["where"])
-            return _Block(failure, raw[: match.start()])
+    if " failed in " in raw:
+        record = _record(raw)
+        if record is not None:
+            start, worker, where, site, exception = record
+            failure = LoggedFailure("guard", log, number, worker=worker, spawn_site=site)
+            failure.exception = exception
+            failure.escaped = exception.endswith(ESCAPED_NOTES)
+            _where(failure, where)
+            return _Block(failure, raw[:start])
     if "Exception in thread" in raw:
         match = _THREAD.search(raw)
         if match:
@@ -190,6 +186,37 @@ def _header(raw: str, log: str, number: int) -> _Block | None:
         if match:
             return _Block(LoggedFailure("callback", log, number), raw[: match.start()])
     return None
+
+
+def _record(raw: str) -> tuple[int, str, str, Frame | None, str] | None:
+    """`worker W failed in WHERE (spawned at FILE:LINE in FUNCTION): EXCEPTION` (or `(spawn site
+    unknown)`): its start, W, WHERE, the site and EXCEPTION. String searches, not a regex: an
+    exception's message is anyone's text, and a backtracking pattern took a second on one line."""
+    start = raw.find("worker ")
+    while start != -1:
+        worker_end = raw.find(" ", start + 7)
+        if worker_end > start + 7 and raw.startswith(" failed in ", worker_end):
+            break
+        start = raw.find("worker ", start + 1)
+    else:
+        return None
+    where_start = worker_end + len(" failed in ")
+    # The first of the two openings: the exception's message may quote either.
+    found = [(at, opening) for opening in _SITE_OPENINGS if (at := raw.find(opening, where_start)) != -1]
+    if not found:
+        return None
+    paren, opening = min(found)
+    close = raw.find("): ", paren)
+    if close == -1:
+        return None
+    site = None
+    if opening == _SPAWNED_AT:
+        location, separator, function = raw[paren + len(opening) : close].rpartition(" in ")
+        file, _, line = location.rpartition(":")
+        if not separator or not file or not line.isdigit():
+            return None
+        site = Frame(file, int(line), function)
+    return start, raw[start + 7 : worker_end], raw[where_start:paren], site, raw[close + 3 :]
 
 
 def _where(failure: LoggedFailure, where: str) -> None:
