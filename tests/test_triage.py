@@ -295,14 +295,17 @@ def test_a_record_whose_message_quotes_a_spawn_site_keeps_its_own() -> None:
 
 
 def test_lines_built_to_make_a_pattern_backtrack_are_read_as_text() -> None:
-    """Logs hold anyone's text (exception messages): header lookalikes are not failures."""
+    """Logs hold anyone's text (exception messages): header lookalikes are not failures, and
+    the reader uses string searches where a pattern took seconds per line (not timed here)."""
     hostile = [
         "worker a failed in " + " (spawned at " * 5000,
         "worker a failed in t (spawned at " + "a:1 in " * 8000,
         "worker " * 9000,
         "Exception in thread " + ":" * 60000 + "x",
         '  File "' + '", line 1, in ' * 4000,
+        "exception calling callback for <" * 2000 + "x",
+        "Exception in thread " * 3000 + "x",
     ]
     failures, stats = _read("\n".join(hostile * 20) + "\n" + THREAD_DIED)
     assert [f.exception for f in failures] == ["KeyError: 'order-17'"]
-    assert stats.lines == 5 * 20 + 12
+    assert stats.lines == len(hostile) * 20 + 12

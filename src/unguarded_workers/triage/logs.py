@@ -30,12 +30,10 @@ KEPT_FRAMES = 64
 
 _SPAWNED_AT = " (spawned at "
 _SITE_OPENINGS = (_SPAWNED_AT, " (spawn site unknown")
-_THREAD = re.compile(r"Exception in thread (?P<name>.+):$")
+_THREAD = "Exception in thread "
 _NEVER_RETRIEVED = re.compile(r"(?:Task|Future) exception was never retrieved$")
-_CALLBACK = re.compile(r"exception calling callback for (?P<future><.*>)$")
+_CALLBACK = "exception calling callback for <"
 _TASK_NAME = re.compile(r"\bname='(?P<task>[^']*)'")
-_CORO = re.compile(r"\bcoro=<(?P<coro>[^\s(>]+)\(\)")
-_DEFINED_AT = re.compile(r"defined at (?P<file>.+?):(?P<line>\d+)>")
 _TRACEBACK = re.compile(r"^(?:  \+ )?(?:Exception Group )?Traceback \(most recent call last\):$")
 _FRAME = re.compile(r'^  File "(?P<file>.+)", line (?P<line>\d+), in (?P<function>.+)$')
 _CHAINED = (
@@ -173,18 +171,18 @@ def _header(raw: str, log: str, number: int) -> _Block | None:
             failure.escaped = exception.endswith(ESCAPED_NOTES)
             _where(failure, where)
             return _Block(failure, raw[:start])
-    if "Exception in thread" in raw:
-        match = _THREAD.search(raw)
-        if match:
-            return _Block(LoggedFailure("thread", log, number, thread=match["name"]), raw[: match.start()])
+    # Headers by string search and suffix, not patterns: see _record.
+    start = raw.find(_THREAD) if raw.endswith(":") else -1
+    if start != -1 and len(raw) > start + len(_THREAD) + 1:
+        thread = raw[start + len(_THREAD) : -1]
+        return _Block(LoggedFailure("thread", log, number, thread=thread), raw[:start])
     if "never retrieved" in raw:
         match = _NEVER_RETRIEVED.search(raw)
         if match:
             return _Block(LoggedFailure("task", log, number), raw[: match.start()])
-    if "exception calling callback" in raw:
-        match = _CALLBACK.search(raw)
-        if match:
-            return _Block(LoggedFailure("callback", log, number), raw[: match.start()])
+    start = raw.find(_CALLBACK) if raw.endswith(">") else -1
+    if start != -1:
+        return _Block(LoggedFailure("callback", log, number), raw[:start])
     return None
 
 
@@ -268,17 +266,29 @@ def _continue(block: _Block, raw: str) -> str:
 
 
 def _future_line(failure: LoggedFailure, line: str) -> None:
-    """`future: <Task finished name='Task-2' coro=<consume() done, defined at FILE:LINE> ...>`"""
+    """`future: <Task finished name='Task-2' coro=<consume() done, defined at FILE:LINE> ...>`
+
+    Read with string searches for the first of each part: a pattern over this line
+    backtracked quadratically on a hostile one."""
     name = _TASK_NAME.search(line)
     if name:
         failure.task = name["task"]
-    coro = _CORO.search(line)
-    if coro is None:
+    start = line.find("coro=<")
+    if start == -1:
         return
-    failure.worker = coro["coro"] + "()"
-    defined = _DEFINED_AT.search(line)
-    if defined:
-        failure.coroutine = Frame(defined["file"], int(defined["line"]), coro["coro"].rpartition(".")[2])
+    start += len("coro=<")
+    end = line.find("()", start)
+    coro = line[start:end] if end != -1 else ""
+    if not coro or any(c.isspace() for c in coro):
+        return
+    failure.worker = coro + "()"
+    defined = line.find(" defined at ", end)
+    if defined == -1:
+        return
+    close = line.find(">", defined)
+    file, _, number = line[defined + len(" defined at ") : close if close != -1 else len(line)].rpartition(":")
+    if file and number.isdigit():
+        failure.coroutine = Frame(file, int(number), coro.rpartition(".")[2])
 
 
 def read_lines(stream: BinaryIO) -> Iterator[tuple[int, str | None]]:
