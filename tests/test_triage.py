@@ -309,3 +309,31 @@ def test_lines_built_to_make_a_pattern_backtrack_are_read_as_text() -> None:
     failures, stats = _read("\n".join(hostile * 20) + "\n" + THREAD_DIED)
     assert [f.exception for f in failures] == ["KeyError: 'order-17'"]
     assert stats.lines == len(hostile) * 20 + 12
+
+
+def test_a_frame_maps_to_the_def_whose_body_holds_its_line(tmp_path: Path) -> None:
+    """Two `run` methods in one file (watchdog's emitter and dispatcher threads): the traceback's
+    line says which one died."""
+    (tmp_path / "observers.py").write_text(
+        "import threading\n"  # 1
+        "\n"
+        "class Emitter(threading.Thread):\n"  # 3
+        "    def run(self):\n"  # 4
+        "        self.read_events()\n"  # 5
+        "\n"
+        "class Dispatcher(threading.Thread):\n"  # 7
+        "    def run(self):\n"  # 8
+        "        while True:\n"  # 9
+        "            self.dispatch()\n"  # 10
+    )
+    log = tmp_path / "app.log"
+    log.write_text(
+        "Exception in thread Thread-2:\nTraceback (most recent call last):\n"
+        '  File "/usr/lib/python3.11/threading.py", line 1045, in _bootstrap_inner\n    self.run()\n'
+        '  File "/srv/venv/site-packages/observers.py", line 10, in run\n    self.dispatch()\n'
+        "ValueError: handler failed\n"
+    )
+    status, findings, _ = _triage(str(log), "--root", str(tmp_path), cwd=tmp_path)
+    assert status == 0
+    ((finding),) = findings
+    assert [(s["path"], s["line"], s["code"]) for s in finding["spawns"]] == [("observers.py", 8, "UW102")]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..codes import BY_KIND, UW102, Code
 from ..options import Options
 from .check import run_violation, spawn_violation
+from .index import FunctionNode
 from .module import ModuleAnalysis
 from .project import project_for
 from .resolve import Resolved
@@ -22,11 +23,20 @@ from .spawns import Spawn, SpawnFinder
 
 @dataclass(frozen=True)
 class WorkerDef:
-    """A def a spawn runs: its file (None for a module that is not one), name and line."""
+    """A def a spawn runs: its file (None for a module that is not one), name, and lines:
+    `first` is its first decorator's (what a code object's `co_firstlineno` says, and so
+    asyncio's "defined at"), `line` the `def`'s, `last` its body's end."""
 
     path: str | None
     name: str
+    first: int
     line: int
+    last: int
+
+    @classmethod
+    def of(cls, path: str | None, node: FunctionNode) -> WorkerDef:
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        return cls(path, node.name, first, node.lineno, node.end_lineno or node.lineno)
 
 
 @dataclass(frozen=True)
@@ -57,7 +67,7 @@ def spawn_inventory(tree: ast.Module, options: Options, path: str | None = None)
                 run.end_lineno or run.lineno,
                 run.col_offset,
                 "run",
-                (WorkerDef(path, run.name, run.lineno),),
+                (WorkerDef.of(path, run),),
                 module.guards.def_guarded(run),
                 run_violation(module, cls) is not None,
             )
@@ -105,4 +115,4 @@ def _workers(module: ModuleAnalysis, spawn: Spawn) -> tuple[WorkerDef, ...]:
         target = resolver.callable_target(expr, spawn.scope)
     if not isinstance(target, Resolved):
         return ()
-    return tuple(WorkerDef(d.module.path, d.node.name, d.node.lineno) for d in target.functions)
+    return tuple(WorkerDef.of(d.module.path, d.node) for d in target.functions)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analysis.check import might_spawn
-from ..analysis.inventory import SpawnEntry, spawn_inventory
+from ..analysis.inventory import SpawnEntry, WorkerDef, spawn_inventory
 from ..options import Options
 from ..sources import SourceError, parse, read_source
 from .logs import Frame, LoggedFailure
@@ -169,6 +169,14 @@ def locate(groups: list[Group], project: ProjectSpawns) -> None:
         found.sites = _sites_running(found.worker_def, failure, project)
 
 
+def _holds(target: WorkerDef, line: int, failure: LoggedFailure) -> bool:
+    """Whether the logged line is the def's: a task's `defined at` names its first line (a
+    decorator's, if any), a traceback's frame a line of its body."""
+    if failure.coroutine is not None:
+        return target.first <= line <= target.line
+    return target.line <= line <= target.last
+
+
 def _sites_running(worker: Frame | None, failure: LoggedFailure, project: ProjectSpawns) -> list[Site]:
     """The spawns whose target is the worker's def."""
     if worker is not None:
@@ -176,7 +184,7 @@ def _sites_running(worker: Frame | None, failure: LoggedFailure, project: Projec
         if path is None:
             return []
         absolute: str | None = os.path.realpath(path)
-        line = worker.line if failure.coroutine is not None else None
+        line: int | None = worker.line
         name = worker.function
     elif failure.worker:
         absolute, line = None, None
@@ -188,7 +196,7 @@ def _sites_running(worker: Frame | None, failure: LoggedFailure, project: Projec
     for file in project.all_files():
         for entry in project.spawns(file):
             for target in entry.workers:
-                if target.name != name or (line is not None and target.line != line):
+                if target.name != name or (line is not None and not _holds(target, line, failure)):
                     continue
                 if absolute is not None and target.path != absolute:
                     continue
