@@ -311,9 +311,17 @@ def test_lines_built_to_make_a_pattern_backtrack_are_read_as_text() -> None:
     assert stats.lines == len(hostile) * 20 + 12
 
 
-def test_a_frame_maps_to_the_def_whose_body_holds_its_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("python", "site"),
+    [
+        ("/usr/lib/python3.11/threading.py", "/srv/venv/site-packages/observers.py"),
+        (r"C:\Python311\Lib\threading.py", r"C:\srv\venv\Lib\site-packages\observers.py"),
+    ],
+    ids=["posix", "windows"],
+)
+def test_a_frame_maps_to_the_def_whose_body_holds_its_line(tmp_path: Path, python: str, site: str) -> None:
     """Two `run` methods in one file (watchdog's emitter and dispatcher threads): the traceback's
-    line says which one died."""
+    line says which one died, whatever the system that wrote the log."""
     (tmp_path / "observers.py").write_text(
         "import threading\n"  # 1
         "\n"
@@ -329,11 +337,11 @@ def test_a_frame_maps_to_the_def_whose_body_holds_its_line(tmp_path: Path) -> No
     log = tmp_path / "app.log"
     log.write_text(
         "Exception in thread Thread-2:\nTraceback (most recent call last):\n"
-        '  File "/usr/lib/python3.11/threading.py", line 1045, in _bootstrap_inner\n    self.run()\n'
-        '  File "/srv/venv/site-packages/observers.py", line 10, in run\n    self.dispatch()\n'
+        f'  File "{python}", line 1045, in _bootstrap_inner\n    self.run()\n'
+        f'  File "{site}", line 10, in run\n    self.dispatch()\n'
         "ValueError: handler failed\n"
     )
     status, findings, _ = _triage(str(log), "--root", str(tmp_path), cwd=tmp_path)
     assert status == 0
-    ((finding),) = findings
+    (finding,) = findings
     assert [(s["path"], s["line"], s["code"]) for s in finding["spawns"]] == [("observers.py", 8, "UW102")]

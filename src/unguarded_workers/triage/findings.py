@@ -28,16 +28,17 @@ from ..options import Options
 from ..sources import SourceError, parse, read_source
 from .logs import Frame, LoggedFailure
 
-# Frames in these are how a worker is run, not the worker.
+# Frames in these are how a worker is run, not the worker (paths with "/", whatever the
+# system that wrote the log).
 _MACHINERY = (
-    f"{os.sep}threading.py",
-    f"{os.sep}asyncio{os.sep}",
-    f"{os.sep}concurrent{os.sep}futures{os.sep}",
-    f"{os.sep}multiprocessing{os.sep}",
-    f"{os.sep}unguarded_workers{os.sep}runtime{os.sep}",
-    f"{os.sep}trio{os.sep}",
-    f"{os.sep}anyio{os.sep}",
-    f"{os.sep}contextvars",
+    "/threading.py",
+    "/asyncio/",
+    "/concurrent/futures/",
+    "/multiprocessing/",
+    "/unguarded_workers/runtime/",
+    "/trio/",
+    "/anyio/",
+    "/contextvars",
 )
 
 
@@ -64,7 +65,8 @@ class Group:
 def worker_frame(failure: LoggedFailure) -> Frame | None:
     """The worker's own frame: the first outside the machinery that runs it."""
     for frame in failure.frames:
-        if not any(part in frame.file for part in _MACHINERY) and not frame.file.startswith("<"):
+        file = frame.file.replace("\\", "/")
+        if not any(part in file for part in _MACHINERY) and not file.startswith("<"):
             return frame
     return None
 
