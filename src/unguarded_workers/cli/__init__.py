@@ -78,7 +78,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="unguarded-workers",
-        description="Find worker spawns whose failure escapes every guard (check), and guard them (fix).",
+        description="Find worker spawns whose failure escapes every guard (check), guard them (fix), and map the "
+        "failures in production logs back to them (triage).",
         allow_abbrev=False,  # `check --fix` must never be read as `--fix-guard`
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

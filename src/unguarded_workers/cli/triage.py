@@ -35,7 +35,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     triage.add_argument("logs", nargs="+", metavar="LOGFILE", help="log files (.gz too); - for stdin")
     triage.add_argument(
-        "--root", type=Path, default=None, help="the source tree the logs' program came from (default: .)"
+        "--root",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the source tree the logs' program came from (default: .)",
     )
     triage.add_argument("--output-format", choices=("text", "json"), default="text", help="default: text")
     triage.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="write the findings to FILE")
