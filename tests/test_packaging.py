@@ -73,6 +73,9 @@ def test_the_two_wheels_share_no_file_and_the_tool_pins_the_runtime(wheel: Path,
     )
     assert "unguarded_workers/cli/__init__.py" in tool
     assert f"Requires-Dist: unguarded-workers-runtime=={unguarded_workers.__version__}" in _metadata(wheel)
+    for built in (wheel, runtime_wheel):  # MIT: each distribution carries the licence
+        with zipfile.ZipFile(built) as archive:
+            assert any(name.endswith(".dist-info/licenses/LICENSE") for name in archive.namelist()), built
     runtime_metadata = _metadata(runtime_wheel)
     assert "Requires-Dist" not in runtime_metadata  # the standard library only
     assert f"Version: {unguarded_workers.__version__}" in runtime_metadata
