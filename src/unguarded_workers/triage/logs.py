@@ -152,7 +152,8 @@ def read_failures(lines: Iterable[tuple[int, str | None]], log: str, stats: Read
             else:  # the header was not followed by a traceback
                 stats.unreadable += 1
             block = None
-        block = _header(raw, log, number)
+        # Every header holds one of these two: most lines are rejected here, without a call.
+        block = _header(raw, log, number) if "xception" in raw or " failed in " in raw else None
     if block is not None:
         if block.state == "exception" or block.failure.kind == "guard":
             stats.failures += 1
