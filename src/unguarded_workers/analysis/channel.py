@@ -9,6 +9,7 @@ Consumed (no report):
     self._task = asyncio.create_task(w())   # ... and `await self._task` in close()
     futures = [ex.submit(f, x) for x in xs]; [f.result() for f in as_completed(futures)]
     app[key] = asyncio.create_task(w())    # stored where this module cannot follow it
+    self._pending[executor.submit(f)] = q   # a dict's key: ... and `wait(self._pending)` elsewhere
 
 Never consumed (reported when the target is unguarded):
     executor.submit(f)
@@ -140,7 +141,10 @@ class ChannelAnalysis:
         if isinstance(parent, ast.Attribute):
             return self._attribute_use(parent, scope)
         if isinstance(parent, ast.Subscript):
-            return False  # used as a key, or an item stored or deleted
+            if node is parent.slice and isinstance(parent.ctx, ast.Store):
+                # `pending[future] = queue`: kept as a key, read wherever the dict is.
+                return [_HolderItem(parent.value, scope, False)]
+            return False  # a lookup by it, or an item deleted
         if isinstance(parent, ast.Assign):
             return [_HolderItem(target, scope, True) for target in parent.targets]
         if isinstance(parent, (ast.AnnAssign, ast.AugAssign)):

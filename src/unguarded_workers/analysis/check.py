@@ -18,6 +18,7 @@ from .messages import (
     DROPPED_TASK_STAKE,
     HELD_TASK_STAKE,
     LONG_RUNNING_CHILD_STAKE,
+    LOOP_FUTURE_STAKE,
     PER_ITEM_CHILD_STAKE,
     PROCESS_STAKE,
     spawn_message,
@@ -136,7 +137,7 @@ def _stake(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Option
             return None
         if kind is SpawnKind.TASK:
             return HELD_TASK_STAKE if module.channel.referenced(spawn.call) else DROPPED_TASK_STAKE
-        return ""
+        return LOOP_FUTURE_STAKE if spawn.spawner == ".run_in_executor" else ""
     if spawn.process:
         return None if module.exit_status.consumed(spawn.call, spawn.scope) else PROCESS_STAKE
     if kind is SpawnKind.GROUP:

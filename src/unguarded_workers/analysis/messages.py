@@ -56,6 +56,11 @@ DROPPED_TASK_STAKE = (
     "nothing references the task: its failure is logged only when the task is garbage-collected, if ever"
 )
 HELD_TASK_STAKE = "the task is held but nobody reads it: its failure stays silent while the holder lives"
+# run_in_executor's future is asyncio's: like a task's, it logs an unread failure when collected.
+LOOP_FUTURE_STAKE = (
+    "its exception is stored in an asyncio future that nothing reads: "
+    "it is logged only when the future is garbage-collected, if ever"
+)
 PER_ITEM_CHILD_STAKE = (
     "it is started per connection or message: one failing child cancels the whole group and every other connection"
 )
