@@ -65,6 +65,7 @@ from .known import (
     LOG_METHODS,
     LOGGING_GET_LOGGER,
     RECEIVE_METHODS,
+    SCHEDULE_METHODS,
     SERVE_METHODS,
     WAIT_METHODS,
 )
@@ -238,7 +239,9 @@ class GuardAnalysis:
         if self._index.qualname(func, scope) in (ANEXT, LOGGING_GET_LOGGER):
             return True  # anext(rx): the next item; getLogger(...) imported from logging
         if isinstance(func, ast.Attribute):
-            if func.attr in RECEIVE_METHODS or func.attr in SERVE_METHODS or func.attr == GET_LOGGER:
+            if func.attr in RECEIVE_METHODS or func.attr in SERVE_METHODS or func.attr in SCHEDULE_METHODS:
+                return True
+            if func.attr == GET_LOGGER:
                 return True
             if func.attr in LOG_METHODS and "log" in (last_name(func.value) or "").lower():
                 return True

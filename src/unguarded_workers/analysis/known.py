@@ -145,6 +145,10 @@ ANEXT = "builtins.anext"
 # handlers' errors and keep going (asyncio's loop exception handler, socketserver's
 # handle_error).
 SERVE_METHODS = frozenset({"run_forever", "serve_forever"})
+# Scheduling a callback on an event loop: it runs later, inside the loop, which logs its
+# failure; the call itself only queues it (redis-py's loop threads: `loop.call_soon(ready.set)`
+# before `loop.run_forever()`).
+SCHEDULE_METHODS = frozenset({"call_soon", "call_soon_threadsafe", "call_later", "call_at"})
 GET_LOGGER = "getLogger"
 LOGGING_GET_LOGGER = "logging.getLogger"
 
