@@ -232,3 +232,23 @@ def test_installed_inside_a_running_loop_it_covers_that_loop() -> None:
     assert (failure.task, str(failure.exception)) == ("late-task", "late")
     assert failure.spawn_site is not None
     assert failure.spawn_site.function == "main"
+
+
+def test_a_run_in_executor_failure_is_reported_once_with_its_site() -> None:
+    """Its concurrent future is read by asyncio (which copies the failure over); its asyncio
+    future, never awaited, is the one reported."""
+    failures: list[Failure] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().run_in_executor(None, _fail)  # SPAWN-EXECUTOR
+        await asyncio.sleep(0.1)
+        gc.collect()
+
+    with install(on_error=failures.append):
+        asyncio.run(main())
+        gc.collect()
+    (failure,) = failures
+    assert failure.worker == f"{__name__}._fail"
+    assert failure.spawn_site is not None
+    lines = Path(__file__).read_text().splitlines()
+    assert failure.spawn_site.line == next(n for n, t in enumerate(lines, 1) if t.endswith("# SPAWN-EXECUTOR"))
