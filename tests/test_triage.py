@@ -345,3 +345,18 @@ def test_a_frame_maps_to_the_def_whose_body_holds_its_line(tmp_path: Path, pytho
     assert status == 0
     (finding,) = findings
     assert [(s["path"], s["line"], s["code"]) for s in finding["spawns"]] == [("observers.py", 8, "UW102")]
+
+
+def test_a_logged_path_two_project_files_could_be_maps_to_neither(tmp_path: Path) -> None:
+    from unguarded_workers.options import parse_options
+    from unguarded_workers.triage.findings import ProjectSpawns
+
+    files = ["a/jobs/utils.py", "b/jobs/utils.py", "b/other.py"]
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    project = ProjectSpawns(str(tmp_path), [str(tmp_path / f) for f in files], parse_options())
+    assert project.match("/srv/app/b/jobs/utils.py") == str(tmp_path / "b/jobs/utils.py")
+    assert project.match("/srv/app/jobs/utils.py") is None  # a/jobs or b/jobs: unknown
+    assert project.match("/srv/app/other.py") == str(tmp_path / "b/other.py")
+    assert project.match("/srv/app/missing.py") is None

@@ -104,14 +104,18 @@ class ProjectSpawns:
         self._inventories: dict[str, list[SpawnEntry]] = {}
 
     def match(self, logged_path: str) -> str | None:
-        """The project file a logged path is, by the longest common tail of components."""
+        """The project file a logged path is, by the longest common tail of components; None
+        when two files share it (`pkg_a/utils.py`, `pkg_b/utils.py` for `/srv/utils.py`)."""
         parts = _components(logged_path)
-        best, best_length = None, 0
+        best: list[str] = []
+        best_length = 0
         for candidate in self._by_name.get(parts[-1] if parts else "", ()):
             length = _common_tail(parts, _components(os.path.abspath(candidate)))
             if length > best_length:
-                best, best_length = candidate, length
-        return best
+                best, best_length = [candidate], length
+            elif length == best_length:
+                best.append(candidate)
+        return best[0] if len(best) == 1 else None
 
     def spawns(self, path: str) -> list[SpawnEntry]:
         if path not in self._inventories:
