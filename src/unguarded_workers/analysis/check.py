@@ -85,12 +85,12 @@ def check_module(
     return violations
 
 
-def spawn_violation(module: ModuleAnalysis, spawn: Spawn, options: Options) -> Violation | None:
-    resolver = module.resolver
-    if spawn.coroutine:
-        target = resolver.coroutine_target(spawn.target, spawn.scope)
-    else:
-        target = resolver.callable_target(spawn.target, spawn.scope)
+def spawn_violation(
+    module: ModuleAnalysis, spawn: Spawn, options: Options, target: Target | None = None
+) -> Violation | None:
+    """The spawn's report, if it has one; pass `target` when it is resolved already."""
+    if target is None:
+        target = module.resolver.spawn_target(spawn.target, spawn.scope, coroutine=spawn.coroutine)
     guarded = module.guards.target_guarded(target)
     if guarded or (guarded is None and not options.report_unresolved):
         return None

@@ -78,11 +78,7 @@ def spawn_inventory(tree: ast.Module, options: Options, path: str | None = None)
 
 def _spawn_entry(module: ModuleAnalysis, spawn: Spawn, options: Options) -> SpawnEntry:
     call = spawn.call
-    resolver = module.resolver
-    if spawn.coroutine:
-        target = resolver.coroutine_target(spawn.target, spawn.scope)
-    else:
-        target = resolver.callable_target(spawn.target, spawn.scope)
+    target = module.resolver.spawn_target(spawn.target, spawn.scope, coroutine=spawn.coroutine)
     return SpawnEntry(
         BY_KIND[spawn.kind],
         call.lineno,
@@ -91,7 +87,7 @@ def _spawn_entry(module: ModuleAnalysis, spawn: Spawn, options: Options) -> Spaw
         spawn.spawner,
         _workers(module, spawn),
         module.guards.target_guarded(target) is True,
-        spawn_violation(module, spawn, options) is not None,
+        spawn_violation(module, spawn, options, target) is not None,
     )
 
 
@@ -109,10 +105,7 @@ def _workers(module: ModuleAnalysis, spawn: Spawn) -> tuple[WorkerDef, ...]:
             break
         else:
             break
-    if spawn.coroutine:
-        target = resolver.coroutine_target(expr, spawn.scope)
-    else:
-        target = resolver.callable_target(expr, spawn.scope)
+    target = resolver.spawn_target(expr, spawn.scope, coroutine=spawn.coroutine)
     if not isinstance(target, Resolved):
         return ()
     return tuple(WorkerDef.of(d.module.path, d.node) for d in target.functions)

@@ -75,6 +75,10 @@ class Resolver:
     def is_harmless_callable(self, expr: ast.expr, scope: Scope) -> bool:
         return self.matches(expr, scope, self._harmless)
 
+    def spawn_target(self, expr: ast.expr, scope: Scope, *, coroutine: bool) -> Target:
+        """What a spawn's worker expression runs: a coroutine object's function, or a callable's."""
+        return self.coroutine_target(expr, scope) if coroutine else self.callable_target(expr, scope)
+
     def coroutine_target(self, expr: ast.expr, scope: Scope) -> Target:
         """The target of `create_task(CORO)`: the coroutine function CORO calls."""
         if isinstance(expr, ast.Await):
