@@ -1,11 +1,14 @@
-"""Running the command line in-process, the way a shell would, and reading its answer."""
+"""Running the command line in-process, the way a shell would, and reading its answer; or as a
+real process (`run_command`), where the test needs what only a process shows."""
 
 from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +53,16 @@ def fail_on_trigger(module: object, monkeypatch: pytest.MonkeyPatch) -> None:
         return real(tree, *args, **kwargs)
 
     monkeypatch.setattr(module, "check_module", failing)
+
+
+def run_command(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m unguarded_workers ARGS` in a subprocess, text in and out."""
+    return subprocess.run(
+        [sys.executable, "-m", "unguarded_workers", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        timeout=600,
+    )

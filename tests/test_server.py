@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator
@@ -14,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_command
 
 pytest_lsp = pytest.importorskip("pytest_lsp")  # Python 3.10+
 from lsprotocol import types  # noqa: E402
@@ -125,17 +125,6 @@ def apply(text: str, edit: types.WorkspaceEdit, encoding: str) -> str:
     return "".join([*pieces, text[done:]])
 
 
-def command(*args: str, stdin: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "unguarded_workers", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-    )
-
-
 def expected_range(text: str, line_number: int, needle: str, encoding: str) -> tuple[int, int, int]:
     line = text.splitlines()[line_number]
     start = line.index(needle)
@@ -162,7 +151,9 @@ async def test_diagnostics_have_exact_ranges_codes_and_links(tmp_path: Path, enc
     ]
     assert all(d.range.start.line == d.range.end.line for d in found)
     report = json.loads(
-        command("check", "--output-format=json", "--stdin-filename=service.py", "-", stdin=BUFFER, cwd=tmp_path).stdout
+        run_command(
+            "check", "--output-format=json", "--stdin-filename=service.py", "-", stdin=BUFFER, cwd=tmp_path
+        ).stdout
     )
     assert [d.message for d in found] == [r["message"] for r in report]
     assert [d.code for d in found] == ["UW101", "UW101", "UW101", "UW201", "UW301"]
@@ -233,7 +224,7 @@ async def test_quick_fixes_write_what_fix_writes(tmp_path: Path) -> None:
     assert guard.kind == types.CodeActionKind.QuickFix
     assert guard.is_preferred
     assert guard.edit is not None
-    fixed = command("fix", "--stdin-filename=one.py", "-", stdin=single, cwd=tmp_path).stdout
+    fixed = run_command("fix", "--stdin-filename=one.py", "-", stdin=single, cwd=tmp_path).stdout
     assert apply(single, guard.edit, encoding) == fixed
 
     assert fix_all.kind == "source.fixAll.unguarded-workers"  # offered too when no kind is asked for
@@ -242,7 +233,7 @@ async def test_quick_fixes_write_what_fix_writes(tmp_path: Path) -> None:
     assert ignore.edit is not None
     ignored = apply(single, ignore.edit, encoding)
     assert 't = threading.Thread(target=work); s = "é"  # noqa: UW101\n' in ignored
-    assert command("check", "--stdin-filename=one.py", "-", stdin=ignored, cwd=tmp_path).returncode == 0
+    assert run_command("check", "--stdin-filename=one.py", "-", stdin=ignored, cwd=tmp_path).returncode == 0
 
 
 async def test_an_existing_noqa_list_is_extended(tmp_path: Path) -> None:
@@ -270,7 +261,7 @@ async def test_fix_all_and_an_unsafe_fix(tmp_path: Path) -> None:
     (action,) = fix_all
     assert action.kind == "source.fixAll.unguarded-workers"
     assert action.edit is not None
-    fixed = command("fix", "--stdin-filename=service.py", "-", stdin=BUFFER, cwd=tmp_path).stdout
+    fixed = run_command("fix", "--stdin-filename=service.py", "-", stdin=BUFFER, cwd=tmp_path).stdout
     assert apply(BUFFER, action.edit, encoding) == fixed
     assert "pool.submit(make_task())" in fixed  # the unsafe site is not in the fix-all
 

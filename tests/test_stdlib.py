@@ -7,11 +7,11 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import sysconfig
 import warnings
 from pathlib import Path
+
+from cli_helpers import run_command
 
 from unguarded_workers.analysis import check_module
 
@@ -44,12 +44,6 @@ def test_analysis_never_raises_on_the_standard_library() -> None:
     assert reported > 0  # the stdlib does spawn unguarded workers (e.g. in its tests)
 
 
-def _run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "unguarded_workers", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
-
-
 def _snapshot(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.py"))}
 
@@ -63,11 +57,11 @@ def test_fix_over_a_copy_of_the_standard_library(tmp_path: Path) -> None:
         shutil.copyfile(path, copy)
     before = _snapshot(root)
 
-    check = _run(root, "check", "--output-format=json", ".")
+    check = run_command("check", "--output-format=json", ".", cwd=root)
     with_findings = {os.path.normpath(record["path"]) for record in json.loads(check.stdout)}
     assert with_findings, check.stderr
 
-    fix = _run(root, "fix", "--unsafe-fixes", ".")
+    fix = run_command("fix", "--unsafe-fixes", ".", cwd=root)
     assert "Traceback" not in fix.stderr
     assert re.search(r"fixed \d+ sites in \d+ files; 0 left", fix.stderr), fix.stderr
     after = _snapshot(root)
@@ -78,7 +72,7 @@ def test_fix_over_a_copy_of_the_standard_library(tmp_path: Path) -> None:
         for path in changed:
             compile(after[path], path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
 
-    again = _run(root, "fix", "--unsafe-fixes", ".")
+    again = run_command("fix", "--unsafe-fixes", ".", cwd=root)
     assert "fixed 0 sites in 0 files; 0 left" in again.stderr
     assert _snapshot(root) == after
-    assert json.loads(_run(root, "check", "--output-format=json", ".").stdout) == []
+    assert json.loads(run_command("check", "--output-format=json", ".", cwd=root).stdout) == []

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import run_command
 from service_program import PROGRAM, run_service, spawn_line
 
 from unguarded_workers.triage.logs import MAX_LINE, ReadStats, read_failures
@@ -52,21 +53,8 @@ def _write_service_log(python: str, log: Path, production: Path) -> None:
         assert result.returncode == 0, result.stderr
 
 
-def run_cli(*args: str, cwd: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """The real command, in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "unguarded_workers", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        input=input,
-        timeout=120,
-    )
-
-
 def _triage(*args: str, cwd: Path = PROGRAMS) -> tuple[int, list[dict[str, Any]], str]:
-    result = run_cli("triage", "--output-format", "json", *args, cwd=cwd)
+    result = run_command("triage", "--output-format", "json", *args, cwd=cwd)
     return result.returncode, json.loads(result.stdout) if result.stdout else [], result.stderr
 
 
@@ -120,7 +108,7 @@ def test_the_text_report_names_the_spawn_code_count_and_exception(tmp_path: Path
     log = tmp_path / "service.log"
     result = run_service("--log", str(log), "thread")
     assert result.returncode == 0
-    out = run_cli("triage", str(log), "--root", str(PROGRAMS), cwd=PROGRAMS)
+    out = run_command("triage", str(log), "--root", str(PROGRAMS), cwd=PROGRAMS)
     assert out.returncode == 0
     assert out.stdout.startswith(
         f"workers.py:{spawn_line('thread')}:14: UW101 1 failure of poll_queue (a thread died): KeyError: 'order-17', "
@@ -216,21 +204,21 @@ def test_unreadable_lines_and_cut_tracebacks_are_counted_and_skipped(tmp_path: P
 def test_gzip_logs_stdin_and_several_files(tmp_path: Path) -> None:
     (tmp_path / "a.log.gz").write_bytes(gzip.compress(THREAD_DIED.encode()))
     (tmp_path / "b.log").write_text(THREAD_DIED)
-    result = run_cli("triage", "a.log.gz", "b.log", "-", "--output-format", "json", cwd=tmp_path, input=THREAD_DIED)
+    result = run_command("triage", "a.log.gz", "b.log", "-", "--output-format", "json", cwd=tmp_path, stdin=THREAD_DIED)
     assert result.returncode == 0, result.stderr
     (finding,) = json.loads(result.stdout)
     assert finding["count"] == 3
 
 
 def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
-    missing = run_cli("triage", "nope.log", cwd=tmp_path)
+    missing = run_command("triage", "nope.log", cwd=tmp_path)
     assert (missing.returncode, missing.stderr) == (2, "error: nope.log: no such file\n")
     (tmp_path / "x.log").write_text("")
-    not_root = run_cli("triage", "x.log", "--root", "nowhere", cwd=tmp_path)
+    not_root = run_command("triage", "x.log", "--root", "nowhere", cwd=tmp_path)
     assert (not_root.returncode, not_root.stderr) == (2, "error: --root nowhere: not a directory\n")
     truncated = tmp_path / "cut.log.gz"
     truncated.write_bytes(gzip.compress(THREAD_DIED.encode() * 50)[:60])
-    cut = run_cli("triage", str(truncated), cwd=tmp_path)
+    cut = run_command("triage", str(truncated), cwd=tmp_path)
     assert cut.returncode == 2
     assert cut.stderr.startswith(f"error: {truncated}: cannot read: ")
     assert "Traceback" not in cut.stderr
