@@ -61,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
     except _LogError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    files = discover([str(root)], settings.exclude, respect_gitignore=settings.respect_gitignore)
-    locate(groups, ProjectSpawns(str(root), files, settings.options))
+    if groups:  # the tree is walked only when there is something to map
+        files = discover([str(root)], settings.exclude, respect_gitignore=settings.respect_gitignore)
+        locate(groups, ProjectSpawns(str(root), files, settings.options))
     try:
         output: TextIO = args.output_file.open("w", encoding="utf-8") if args.output_file else sys.stdout
     except OSError as error:
