@@ -15,8 +15,9 @@ from unguarded_workers.options import Options, parse_options
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# `# error: UW101` (or several: `# error: UW101, UW201`) on the line the report belongs to.
-_EXPECTATION = re.compile(r"#.*?\berror:\s*(UW\d{3}(?:\s*,\s*UW\d{3})*)")
+# `# error: UW101 high` (or several: `# error: UW101 high, UW201 low`) on the line the report
+# belongs to: the code and the confidence it is reported with.
+_EXPECTATION = re.compile(r"#.*?\berror:\s*(UW\d{3}\s+\w+(?:\s*,\s*UW\d{3}\s+\w+)*)")
 # `# uw-option: guards=a.b,c.d` in a fixture's header sets an option for that file.
 _OPTION = re.compile(r"^# uw-option: ([a-z-]+)=(.*)$", re.MULTILINE)
 # `# uw-python: 3.11` marks syntax older interpreters cannot parse.
@@ -32,21 +33,30 @@ class Fixture:
     def name(self) -> str:
         return self.path.stem
 
-    def expected(self) -> set[tuple[int, str]]:
+    def expected(self) -> set[tuple[int, str, str]]:
+        """(line, code, confidence) of every report the file expects."""
         found = set()
         for number, line in enumerate(self.source.splitlines(), start=1):
             match = _EXPECTATION.search(line)
             if match:
-                found.update((number, code.strip()) for code in match.group(1).split(","))
+                for expectation in match.group(1).split(","):
+                    code, confidence = expectation.split()
+                    found.add((number, code, confidence))
+            elif "error:" in line and "UW" in line:
+                raise ValueError(f"{self.path}:{number}: an expectation needs a confidence: # error: UW101 high")
         return found
 
     def options(self) -> Options:
         raw: dict[str, list[str]] = {}
         for key, value in _OPTION.findall(self.source):
             raw.setdefault(key.replace("-", "_"), []).extend(v.strip() for v in value.split(","))
-        unresolved = raw.pop("unresolved", ["report"])[0]
+        # Fixtures show every report, whatever its confidence, unless they say otherwise.
+        unresolved = raw.pop("unresolved", [None])[0]
+        min_confidence = raw.pop("min_confidence", [None if unresolved else "low"])[0]
         group_children = raw.pop("group_children", ["serving"])[0]
-        return parse_options(unresolved=unresolved, group_children=group_children, **raw)
+        return parse_options(
+            min_confidence=min_confidence, unresolved=unresolved, group_children=group_children, **raw
+        )
 
     def min_python(self) -> tuple[int, int]:
         match = _PYTHON.search(self.source)

@@ -23,7 +23,7 @@ def _skip_unsupported(fixture: Fixture) -> None:
 def test_reports_match_expectations(fixture: Fixture) -> None:
     _skip_unsupported(fixture)
     violations = check_module(fixture.tree(), fixture.options(), fixture.source)
-    found = {(v.line, v.code.code) for v in violations}
+    found = {(v.line, v.code.code, v.confidence.label) for v in violations}
     expected = fixture.expected()
     assert sorted(found - expected) == [], "reported but not expected"
     assert sorted(expected - found) == [], "expected but not reported"
@@ -68,7 +68,7 @@ def test_project_imports_are_followed(path: Path) -> None:
     """Targets and thread base classes imported from the project's other modules are checked there."""
     fixture = Fixture(path, path.read_text(encoding="utf-8"))
     violations = check_module(fixture.tree(), fixture.options(), fixture.source, path=str(path))
-    assert {(v.line, v.code.code) for v in violations} == fixture.expected()
+    assert {(v.line, v.code.code, v.confidence.label) for v in violations} == fixture.expected()
 
 
 def test_without_a_path_imports_are_not_followed() -> None:

@@ -42,19 +42,22 @@ class Code:
         return f"{HOMEPAGE}/blob/main/{self.docs_path}"
 
 
+# What really happens: threading.excepthook prints the traceback; nothing else learns of it.
+THREAD_DIES = "the thread dies (its traceback goes to stderr): nothing in the program learns of it and its work stops"
+
 UW101 = Code(
     "UW101",
     "unguarded-thread-target",
     SpawnKind.THREAD,
     "thread target",
-    "its exception kills the thread silently",
+    THREAD_DIES,
 )
 UW102 = Code(
     "UW102",
     "unguarded-thread-run",
     SpawnKind.THREAD_RUN,
     "run() of thread class",
-    "its exception kills the thread silently",
+    THREAD_DIES,
 )
 UW201 = Code(
     "UW201",

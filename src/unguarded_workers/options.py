@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .codes import SpawnKind
+from .violation import CONFIDENCE_CHOICES, Confidence
 
 # The kinds a configured spawner may name, and the code each maps to.
 SPAWNER_KINDS: Mapping[str, SpawnKind] = {
@@ -16,6 +17,10 @@ SPAWNER_KINDS: Mapping[str, SpawnKind] = {
     "group": SpawnKind.GROUP,
 }
 UNRESOLVED_CHOICES = ("report", "skip")
+# `unresolved`, the setting `min-confidence` replaced, in its terms: the targets that could
+# not be inspected are exactly the low-confidence reports.
+UNRESOLVED_ALIAS = {"report": "low", "skip": "medium"}
+DEFAULT_MIN_CONFIDENCE = "high"
 # `serving`: only the group children whose failure takes down a long-lived group.
 GROUP_CHILDREN_CHOICES = ("serving", "all")
 
@@ -45,7 +50,8 @@ class Options:
     guards: frozenset[str] = frozenset()
     spawners: Mapping[str, SpawnKind] = field(default_factory=dict)
     harmless_calls: frozenset[str] = frozenset()
-    report_unresolved: bool = True
+    # The lowest confidence reported.
+    min_confidence: Confidence = Confidence.HIGH
     # Functions that return a coroutine without being an `async def` the analysis sees.
     coroutine_functions: frozenset[str] = frozenset()
     all_group_children: bool = False  # group-children = "all"
@@ -84,18 +90,25 @@ def parse_options(
     guards: Iterable[str] = (),
     spawners: Iterable[str] = (),
     harmless_calls: Iterable[str] = (),
-    unresolved: str = "report",
+    min_confidence: str | None = None,
+    unresolved: str | None = None,
     coroutine_functions: Iterable[str] = (),
     group_children: str = "serving",
 ) -> Options:
-    """Build :class:`Options` from raw option strings, raising :class:`OptionError`."""
-    choice("unresolved", unresolved, UNRESOLVED_CHOICES)
+    """Build :class:`Options` from raw option strings, raising :class:`OptionError`.
+
+    `unresolved` is the old spelling of `min_confidence` (`report` = low, `skip` = medium)."""
+    if unresolved is not None:
+        choice("unresolved", unresolved, UNRESOLVED_CHOICES)
+    if min_confidence is None:
+        min_confidence = UNRESOLVED_ALIAS[unresolved] if unresolved is not None else DEFAULT_MIN_CONFIDENCE
+    choice("min-confidence", min_confidence, CONFIDENCE_CHOICES)
     choice("group-children", group_children, GROUP_CHILDREN_CHOICES)
     return Options(
         guards=_dotted_names("guards", guards),
         spawners=_spawners(spawners),
         harmless_calls=_dotted_names("harmless-calls", harmless_calls),
-        report_unresolved=unresolved == "report",
+        min_confidence=Confidence.parse(min_confidence),
         coroutine_functions=_dotted_names("coroutine-functions", coroutine_functions),
         all_group_children=group_children == "all",
     )

@@ -1,10 +1,49 @@
-"""What the analysis reports: enough for flake8, the CLI and the autofix alike."""
+"""What the analysis reports: enough for flake8, the CLI, the editor server and the autofix alike."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from .codes import Code
+
+
+class Confidence(enum.IntEnum):
+    """How sure the analysis is that a senior engineer on the project would act on a report,
+    from the evidence it found (see the rule pages' "with which confidence?")."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str) -> Confidence:
+        """`high`, `medium` or `low`; raises ValueError for anything else."""
+        try:
+            return cls[value.strip().upper()]
+        except KeyError:
+            raise ValueError(value) from None
+
+
+CONFIDENCE_CHOICES = tuple(level.label for level in sorted(Confidence, reverse=True))
+
+
+class Evidence(enum.Enum):
+    """What the analysis found that a report's confidence rests on; JSON and SARIF list them."""
+
+    WAITER = "waiter"  # someone waits for a signal the worker gives only after the failing line
+    FOREIGN = "foreign-code"  # the failing line runs code the worker was handed (a callback, a hook)
+    LOOP = "long-lived-loop"  # the failing line is inside the worker's unbounded loop
+    LOST = "lost"  # nothing will ever read or print the failure (a dropped task, a discarded future)
+    SETUP = "setup-only"  # only statements outside a guarded loop can fail: at start-up
+    ONE_SHOT = "one-shot"  # a thread or process whose traceback reaches stderr
+    HELD = "held"  # a task held but never read: logged only when its holder lets it go
+    GROUP = "group-child"  # a task-group child: its failure cancels its siblings, by design
+    UNINSPECTED = "uninspected"  # the target could not be inspected
 
 
 @dataclass(frozen=True, order=True)
@@ -15,6 +54,18 @@ class SourceRange:
     col: int
     end_line: int
     end_col: int
+
+
+@dataclass(frozen=True)
+class Related:
+    """A place that explains a report: the statement the guard does not cover, the waiter.
+
+    `path` is None for the reported module itself, else the file that holds it (a worker
+    imported from another module of the project)."""
+
+    range: SourceRange
+    message: str
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +88,11 @@ class Violation:
     target_fingerprint: str | None = None
     # Why guarding this site could change what working code does; None for a safe fix.
     unsafe_fix: str | None = None
+    confidence: Confidence = Confidence.HIGH
+    evidence: tuple[Evidence, ...] = ()
+    related: tuple[Related, ...] = ()
 
-    def flake8_text(self) -> str:
-        return f"{self.code.code} {self.message}"
+    def flake8_text(self, *, show_confidence: bool = False) -> str:
+        """`UW101 message`, with `[medium]` after the code when asked (a setting below high)."""
+        shown = f" [{self.confidence.label}]" if show_confidence else ""
+        return f"{self.code.code}{shown} {self.message}"

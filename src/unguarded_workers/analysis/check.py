@@ -1,7 +1,8 @@
 """The core: a parsed module and options in, violations out.
 
 A module's targets and thread classes may lead into other modules of the same project
-(`project`); pass the module's `path` to follow them.
+(`project`); pass the module's `path` to follow them, and to find the project's spawn
+helpers' calls (`Project.helper_names`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import functools
 from ..codes import BY_KIND, GROUP_UNSAFE_REASON, UW102, Code, SpawnKind
 from ..fingerprint import fingerprint
 from ..options import Options
-from ..violation import SourceRange, Violation
+from ..violation import Related, SourceRange, Violation
+from .confidence import Channel, assess
+from .exposure import Exposure
 from .index import FUNCTION_TYPES, FunctionNode
 from .messages import (
     DROPPED_TASK_STAKE,
@@ -24,10 +27,11 @@ from .messages import (
     spawn_message,
     thread_run_message,
 )
-from .module import ModuleAnalysis
+from .module import Def, ModuleAnalysis
 from .project import project_for
 from .resolve import Resolved, Target, Unresolved
 from .spawns import Spawn, SpawnFinder, ThreadClass
+from .waiters import Hang, find_hang
 
 # Every spawn needs one of these words somewhere in the file (in its call or its
 # import); a file without any is skipped before the tree is walked. "def run" is
@@ -55,30 +59,40 @@ _SCOPE_TYPES = (*FUNCTION_TYPES, ast.Lambda, ast.ClassDef, ast.Module)
 
 
 @functools.lru_cache(maxsize=16)
-def _spawn_words(spawners: frozenset[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(_SPAWN_WORDS) | {name.rpartition(".")[2] for name in spawners}))
+def _spawn_words(spawners: frozenset[str], helpers: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(_SPAWN_WORDS) | {name.rpartition(".")[2] for name in spawners} | helpers))
 
 
-def might_spawn(source: str, options: Options = DEFAULT_OPTIONS) -> bool:
-    """A cheap text test: False means the module certainly starts no worker.
+def might_spawn(source: str, options: Options = DEFAULT_OPTIONS, helpers: frozenset[str] = frozenset()) -> bool:
+    """A cheap text test: False means the module certainly starts no worker (nor calls one
+    of the project's spawn helpers, named in `helpers`).
 
     Substring tests (C-level scans) measured twice as fast as one regex alternation.
     """
-    return any(word in source for word in _spawn_words(frozenset(options.spawners)))
+    return any(word in source for word in _spawn_words(frozenset(options.spawners), helpers))
 
 
 def check_module(
     tree: ast.Module, options: Options = DEFAULT_OPTIONS, source: str | None = None, path: str | None = None
 ) -> list[Violation]:
-    """Every unguarded worker spawn in `tree`, in source order.
+    """Every unguarded worker spawn in `tree` at `options.min_confidence` or above, in source order.
 
     Pass `source` (the module's text) to let files with no spawn word skip the analysis,
     and `path` (its file) to follow imports into the project's other modules.
     """
-    if source is not None and not might_spawn(source, options):
+    return [v for v in all_violations(tree, options, source, path) if v.confidence >= options.min_confidence]
+
+
+def all_violations(
+    tree: ast.Module, options: Options = DEFAULT_OPTIONS, source: str | None = None, path: str | None = None
+) -> list[Violation]:
+    """Every report the module has, whatever its confidence."""
+    project = project_for(options) if path is not None else None
+    helpers = project.helper_names if project is not None else frozenset()
+    if source is not None and not might_spawn(source, options, helpers):
         return []
-    module = project_for(options).checked(path, tree) if path is not None else ModuleAnalysis(tree, options)
-    finder = SpawnFinder(module, options)
+    module = project.checked(path, tree) if project is not None and path is not None else ModuleAnalysis(tree, options)
+    finder = SpawnFinder(module, options, helpers)
     violations = [v for spawn in finder.spawns() if (v := spawn_violation(module, spawn, options)) is not None]
     violations += [v for cls in finder.thread_classes() if (v := run_violation(module, cls)) is not None]
     violations.sort(key=lambda v: (v.line, v.col, v.code.code))
@@ -88,26 +102,36 @@ def check_module(
 def spawn_violation(
     module: ModuleAnalysis, spawn: Spawn, options: Options, target: Target | None = None
 ) -> Violation | None:
-    """The spawn's report, if it has one; pass `target` when it is resolved already."""
+    """The spawn's report, whatever its confidence, if it has one; pass `target` when it is resolved already."""
     if target is None:
         target = module.resolver.spawn_target(spawn.target, spawn.scope, coroutine=spawn.coroutine)
-    guarded = module.guards.target_guarded(target)
-    if guarded or (guarded is None and not options.report_unresolved):
+    if module.guards.target_guarded(target) is True:
         return None
-    stake = _stake(module, spawn, target, options)
-    if stake is None:
+    channel = _channel(module, spawn, target, options)
+    if channel is None:
         return None
+    channel_kind, stake = channel
     code = BY_KIND[spawn.kind]
     unresolved = target if isinstance(target, Unresolved) else None
+    exposed = module.guards.target_exposure(target) if isinstance(target, Resolved) else None
+    exposure = exposed[1] if exposed is not None else None
+    hang = find_hang(exposed[0], exposed[1], spawn, module) if exposed is not None else None
+    confidence, evidence = assess(channel_kind, exposure, hang)
+    message = spawn_message(
+        code, spawn, stake=stake, unresolved=unresolved, exposure=exposure, hang=hang, checked_path=module.path
+    )
     return Violation(
         code,
         spawn.call.lineno,
         spawn.call.col_offset,
-        spawn_message(code, spawn, unresolved, stake or None),
+        message,
         spawn.spawner,
         _range(spawn.target),
         fingerprint(spawn.target),
         _unsafe_fix(code, unresolved),
+        confidence,
+        evidence,
+        _related(module, exposure, hang),
     )
 
 
@@ -128,35 +152,74 @@ def _unsafe_fix(code: Code, unresolved: Unresolved | None) -> str | None:
     return None
 
 
-def _stake(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Options) -> str | None:
-    """What the unguarded failure costs here ("" for the code's own words), or None when
-    it has a channel back or costs nothing worth a report."""
+def _channel(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Options) -> tuple[Channel, str] | None:
+    """What becomes of the unguarded failure, and the words for it ("" for the code's own),
+    or None when it has a channel back or costs nothing worth a report."""
     kind = spawn.kind
     if kind in _CHANNELLED:
         if module.channel.consumed(spawn.call, spawn.scope):
             return None
+        held = module.channel.referenced(spawn.call)
         if kind is SpawnKind.TASK:
-            return HELD_TASK_STAKE if module.channel.referenced(spawn.call) else DROPPED_TASK_STAKE
-        return LOOP_FUTURE_STAKE if spawn.spawner == ".run_in_executor" else ""
+            return (Channel.HELD, HELD_TASK_STAKE) if held else (Channel.LOST, DROPPED_TASK_STAKE)
+        if spawn.spawner == ".run_in_executor":
+            return (Channel.HELD if held else Channel.LOST), LOOP_FUTURE_STAKE
+        return Channel.LOST, ""
     if spawn.process:
-        return None if module.exit_status.consumed(spawn.call, spawn.scope) else PROCESS_STAKE
+        return None if module.exit_status.consumed(spawn.call, spawn.scope) else (Channel.PRINTED, PROCESS_STAKE)
     if kind is SpawnKind.GROUP:
         if _in_loop(module, spawn.call):
-            return PER_ITEM_CHILD_STAKE
+            return Channel.GROUP_SERVING, PER_ITEM_CHILD_STAKE
         if isinstance(target, Resolved) and any(_runs_unbounded_loop(d.node) for d in target.functions):
-            return LONG_RUNNING_CHILD_STAKE
-        return "" if options.all_group_children else None
-    return ""
+            return Channel.GROUP_SERVING, LONG_RUNNING_CHILD_STAKE
+        return (Channel.GROUP, "") if options.all_group_children else None
+    return Channel.PRINTED, ""
 
 
 def run_violation(module: ModuleAnalysis, cls: ThreadClass) -> Violation | None:
     run = cls.run
-    if module.guards.def_guarded(run):
+    exposure = module.guards.def_exposure(run)
+    if exposure is None:
         return None
     if cls.process and not _some_process_unread(module, cls.node):
         return None
-    message = thread_run_message(UW102, cls.node.name, process=cls.process)
-    return Violation(UW102, run.lineno, run.col_offset, message, "run", _range(run))
+    hang = find_hang(Def(module, run), exposure, None, None)
+    confidence, evidence = assess(Channel.PRINTED, exposure, hang)
+    message = thread_run_message(
+        UW102, cls.node.name, exposure, process=cls.process, hang=hang, checked_path=module.path
+    )
+    return Violation(
+        UW102,
+        run.lineno,
+        run.col_offset,
+        message,
+        "run",
+        _range(run),
+        confidence=confidence,
+        evidence=evidence,
+        related=_related(module, exposure, hang),
+    )
+
+
+def _related(module: ModuleAnalysis, exposure: Exposure | None, hang: Hang | None) -> tuple[Related, ...]:
+    """The places the message names: the uncovered statement, the foreign call, the waiter
+    and the signal it waits for."""
+    if exposure is None:
+        return ()
+    first = exposure.first
+    found = [_related_at(module, exposure.module, first.node, f"{first.text()} {first.why}")]
+    foreign = exposure.foreign
+    if foreign is not None and foreign.call is not first.node:
+        found.append(_related_at(module, foreign.module, foreign.call, f"calls {foreign.what}"))
+    if hang is not None:
+        found.append(_related_at(module, hang.wait_module, hang.wait, f"{hang.waiter} waits on {hang.holder} here"))
+        found.append(_related_at(module, hang.signal_module, hang.signal, f"{hang.holder} {hang.verb} only here"))
+    return tuple(found)
+
+
+def _related_at(checked: ModuleAnalysis, module: ModuleAnalysis, node: ast.AST, message: str) -> Related:
+    path = None if module is checked else module.path
+    return Related(_range(node), message, path)
 
 
 def _some_process_unread(module: ModuleAnalysis, node: ast.ClassDef) -> bool:
@@ -208,7 +271,9 @@ def _runs_unbounded_loop(fn: FunctionNode) -> bool:
     return False
 
 
-def _range(node: ast.expr | ast.stmt) -> SourceRange:
-    end_line = node.end_lineno if node.end_lineno is not None else node.lineno
-    end_col = node.end_col_offset if node.end_col_offset is not None else node.col_offset
-    return SourceRange(node.lineno, node.col_offset, end_line, end_col)
+def _range(node: ast.AST) -> SourceRange:
+    line = getattr(node, "lineno", 1)
+    col = getattr(node, "col_offset", 0)
+    end_line = getattr(node, "end_lineno", None) or line
+    end_col = getattr(node, "end_col_offset", None)
+    return SourceRange(line, col, end_line, end_col if end_col is not None else col)

@@ -1,11 +1,14 @@
-"""Whether a worker's def contains its own failures.
+"""Whether a worker's def contains its own failures, and if not, how they get out.
 
-A def is guarded when it is decorated with a guard, or when every statement of
-its body is guarded or harmless:
+A def is guarded when it is decorated with a guard, or when every statement of its body,
+and every header of its compound statements, is covered by a containing `try` or harmless
+(`harmless`). Otherwise the analysis records its `Exposure`: the first uncovered statement
+and why no guard covers it, whether a failure can end an unbounded loop, whether it runs
+code the worker was handed, whether only set-up outside a guarded loop can fail.
 
 Guarded:
     def worker():
-        while not stop.is_set():          # headers are not inspected
+        while not stop.is_set():          # a header that reads a flag
             try:
                 step()
             except Exception:
@@ -40,35 +43,30 @@ Unguarded:
             work()
         except Exception:
             log.exception("failed")
-            raise                         # re-raising is not containing
+            raise                         # "is in a try whose handler re-raises"
 
     def worker():
-        setup()                           # a call outside any guard
+        setup()                           # "runs outside any try"
         try: ...
+
+    def worker():
+        while self._poll():               # the header is the work
+            ...
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING, Union
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..options import Options
-from .index import FUNCTION_TYPES, FunctionNode, Scope, last_name
-from .known import (
-    ANEXT,
-    BROAD_EXCEPTIONS,
-    CANCELLED_CLASS_GETTERS,
-    EVENT_METHODS,
-    EXIT_EXCEPTION_NAMES,
-    GET_LOGGER,
-    LOG_METHODS,
-    LOGGING_GET_LOGGER,
-    RECEIVE_METHODS,
-    SCHEDULE_METHODS,
-    SERVE_METHODS,
-    WAIT_METHODS,
-)
+from .exposure import Exposure, ForeignCall, Uncovered
+from .foreign import foreign_call
+from .harmless import HarmlessRules, Verdict
+from .index import FUNCTION_TYPES, FunctionNode, Scope, dotted_text, last_name
+from .known import BROAD_EXCEPTIONS, CANCELLED_CLASS_GETTERS, EXIT_EXCEPTION_NAMES
 from .resolve import Guarded, Resolved, Target, Unresolved
 
 if TYPE_CHECKING:
@@ -78,12 +76,25 @@ _TRY_TYPES: tuple[type[ast.stmt], ...] = tuple(
     t for t in (ast.Try, getattr(ast, "TryStar", None)) if isinstance(t, type)
 )
 _MATCH = getattr(ast, "Match", None)
-_SIMPLE_STATEMENTS = (ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal)
+OUTSIDE_ANY_TRY = "runs outside any try"
 
 
-# A statement's verdict: harmless (True), not (False), or harmless exactly when these
-# defs it delegates to are guarded.
-Verdict = Union[bool, tuple["Def", ...]]
+class _Leaf(NamedTuple):
+    """A simple statement, or the header of a compound one, with what leaves it uncovered."""
+
+    stmt: ast.stmt
+    header: ast.expr | None
+    why: str  # when it can fail
+    in_loop: bool  # inside an unbounded loop of the def
+
+
+@dataclass
+class _Tally:
+    """What the uncovered leaves of one def showed so far."""
+
+    first: Uncovered | None = None
+    in_loop: bool = False
+    foreign: ForeignCall | None = None
 
 
 class GuardAnalysis:
@@ -97,8 +108,10 @@ class GuardAnalysis:
         self._module = module
         self._index = module.index
         self._resolver = module.resolver
+        self._rules = HarmlessRules(module)
         self._options = options
-        self._verdicts: dict[int, bool] = {}
+        # id(def) -> its exposure; GUARDED for a guarded def.
+        self._verdicts: dict[int, Exposure | None] = {}
         self._in_progress: set[int] = set()
 
     def target_guarded(self, target: Target) -> bool | None:
@@ -107,80 +120,153 @@ class GuardAnalysis:
             return True
         if isinstance(target, Unresolved):
             return None
-        return all(_judge(d) for d in target.functions)
+        return all(_judge(d) is None for d in target.functions)
 
-    def def_guarded(self, fn: FunctionNode) -> bool:
+    def target_exposure(self, target: Resolved) -> tuple[Def, Exposure] | None:
+        """The first of the target's defs that lets a failure out, and how; None: all guarded."""
+        for definition in target.functions:
+            exposure = _judge(definition)
+            if exposure is not None:
+                return definition, exposure
+        return None
+
+    def def_exposure(self, fn: FunctionNode) -> Exposure | None:
         from .module import Def
 
         return _judge(Def(self._module, fn))
 
-    def _start(self, fn: FunctionNode) -> bool | Generator[Def, bool, bool]:
+    def def_guarded(self, fn: FunctionNode) -> bool:
+        return self.def_exposure(fn) is None
+
+    def _start(self, fn: FunctionNode) -> Exposure | None | Generator[Def, Exposure | None, Exposure | None]:
         """The verdict if known, else the steps that reach it (marking the def in progress)."""
         key = id(fn)
-        verdict = self._verdicts.get(key)
-        if verdict is not None:
-            return verdict
+        if key in self._verdicts:
+            return self._verdicts[key]
         if key in self._in_progress:
-            return False  # a cycle proves nothing
+            # A cycle proves nothing: the call is uncovered where it stands.
+            return Exposure(Uncovered(fn.body[0], None, "calls itself again"), self._module, False, False, None, False)
         self._in_progress.add(key)
         return self._steps(fn)
 
-    def _finish(self, fn: FunctionNode, verdict: bool | None) -> None:
+    def _finish(self, fn: FunctionNode, verdict: Exposure | None, *, known: bool = True) -> None:
         self._in_progress.discard(id(fn))
-        if verdict is not None:
+        if known:
             self._verdicts[id(fn)] = verdict
 
-    def _steps(self, fn: FunctionNode) -> Generator[Def, bool, bool]:
-        """Whether `fn` is guarded: yields each def it delegates to and is sent that def's verdict."""
+    def _steps(self, fn: FunctionNode) -> Generator[Def, Exposure | None, Exposure | None]:
+        """`fn`'s exposure (None: guarded): yields each def it delegates to and is sent that def's."""
         scope = self._index.inner_scope(fn)
         outer = scope.parent
         assert outer is not None
         if any(self._resolver.is_guard(d, outer) for d in fn.decorator_list):
-            return True
-        for verdict in self._leaf_verdicts(fn.body, scope):
+            return None
+        tally = _Tally()
+        for leaf in self._leaves(fn.body, scope):
+            verdict = self._leaf_verdict(leaf, scope)
+            exposed: list[Exposure] = []
             if verdict is False:
-                return False
-            if verdict is not True:
+                covered = False
+            elif verdict is True:
+                covered = True
+            else:
+                covered = True
                 for delegate in verdict:
-                    if not (yield delegate):
-                        return False
-        return True
+                    found = yield delegate
+                    if found is not None:
+                        covered = False
+                        exposed.append(found)
+            if not covered:
+                self._tally(tally, leaf, scope, exposed)
+        if tally.first is None:
+            return None
+        return Exposure(
+            tally.first,
+            self._module,
+            has_try=_has_try(fn),
+            in_loop=tally.in_loop,
+            foreign=tally.foreign,
+            setup_only=not tally.in_loop and _has_unbounded_loop(fn),
+        )
+
+    def _tally(self, tally: _Tally, leaf: _Leaf, scope: Scope, exposed: list[Exposure]) -> None:
+        if tally.first is None:
+            tally.first = Uncovered(leaf.stmt, leaf.header, leaf.why)
+        tally.in_loop = tally.in_loop or leaf.in_loop or any(e.in_loop for e in exposed)
+        if tally.foreign is None:
+            tally.foreign = next((e.foreign for e in exposed if e.foreign is not None), None)
+        if tally.foreign is None:
+            tally.foreign = self._foreign_in(leaf, scope)
+
+    def _foreign_in(self, leaf: _Leaf, scope: Scope) -> ForeignCall | None:
+        root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
+        for node in _calls_in(root):
+            found = foreign_call(self._module, node, scope)
+            if found is not None:
+                return found
+        return None
+
+    def _leaf_verdict(self, leaf: _Leaf, scope: Scope) -> Verdict:
+        if leaf.header is not None:
+            return self._rules.expression(leaf.header, scope)
+        return self._rules.statement(leaf.stmt, scope)
 
     # -- statements ----------------------------------------------------------
 
-    def _leaf_verdicts(self, body: list[ast.stmt], scope: Scope) -> Iterator[Verdict]:
-        """The verdict of every statement that must be harmless for `body` to be guarded,
-        in source order; compound statements open into the bodies that count."""
-        stack = list(reversed(body))
+    def _leaves(self, body: list[ast.stmt], scope: Scope) -> Iterator[_Leaf]:
+        """Every simple statement and header that must be harmless for `body` to be guarded,
+        in source order; compound statements open into the blocks that count."""
+        stack: list[tuple[ast.stmt, str, bool]] = [(stmt, OUTSIDE_ANY_TRY, False) for stmt in reversed(body)]
         while stack:
-            stmt = stack.pop()
-            inner = self._inner_bodies(stmt, scope)
-            if inner is None:
-                yield self._harmless(stmt, scope)
-            else:
-                for block in reversed(inner):
-                    stack.extend(reversed(block))
+            stmt, why, in_loop = stack.pop()
+            opened = self._open(stmt, why, scope)
+            if opened is None:
+                yield _Leaf(stmt, None, why, in_loop)
+                continue
+            headers, blocks = opened
+            inner_loop = in_loop or _is_unbounded_loop(stmt)
+            for header in headers:
+                # A loop's header runs on every pass: it is inside the loop it heads.
+                yield _Leaf(stmt, header, why, inner_loop)
+            for block, block_why in reversed(blocks):
+                stack.extend((inner, block_why, inner_loop) for inner in reversed(block))
 
-    def _inner_bodies(self, stmt: ast.stmt, scope: Scope) -> list[list[ast.stmt]] | None:
-        """The blocks of a compound statement that must be guarded; None for a simple statement.
-
-        Headers (an `if`'s test, a loop's iterable) are not inspected; nor are `finally:`.
-        """
+    def _open(self, stmt: ast.stmt, why: str, scope: Scope) -> tuple[list[ast.expr], list[tuple[list[ast.stmt], str]]] | None:
+        """A compound statement's headers and the blocks that must be guarded, each with what
+        leaves it uncovered; None for a simple statement. `finally:` is not inspected."""
         if isinstance(stmt, _TRY_TYPES):
             handlers: list[ast.ExceptHandler] = getattr(stmt, "handlers", [])
             if self._try_contains(handlers, scope):
-                return []  # guarded: its `else:` and `finally:` are not inspected
+                return [], []  # guarded: its `else:` and `finally:` are not inspected
             # Like any compound statement, except that the handlers of cancellation and exit
             # alone (clean-up on shutdown) are not inspected.
-            kept = [h.body for h in handlers if not self._is_exit_only(h.type, scope)]
-            return [getattr(stmt, "body", []), *kept, getattr(stmt, "orelse", [])]
-        if isinstance(stmt, (ast.If, ast.For, ast.AsyncFor, ast.While)):
-            return [stmt.body, stmt.orelse]
+            blocks = [(getattr(stmt, "body", []), self._leaky_try(handlers, scope))]
+            for handler in handlers:
+                if not self._is_exit_only(handler.type, scope):
+                    blocks.append((handler.body, f"runs in the handler of {_caught(handler)}"))
+            blocks.append((getattr(stmt, "orelse", []), "runs in a try's else:, which its handlers do not cover"))
+            return [], blocks
+        if isinstance(stmt, (ast.If, ast.While)):
+            return [stmt.test], [(stmt.body, why), (stmt.orelse, why)]
+        if isinstance(stmt, (ast.For, ast.AsyncFor)):
+            return [stmt.iter], [(stmt.body, why), (stmt.orelse, why)]
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
-            return [stmt.body]
+            return [item.context_expr for item in stmt.items], [(stmt.body, why)]
         if _MATCH is not None and isinstance(stmt, _MATCH):
-            return [case.body for case in stmt.cases]
+            return [stmt.subject], [(case.body, why) for case in stmt.cases]
         return None
+
+    def _leaky_try(self, handlers: list[ast.ExceptHandler], scope: Scope) -> str:
+        """Why a try that does not contain lets the failure of its body out."""
+        if not handlers:
+            return "is in a try with no except"
+        for handler in handlers:
+            if self._is_broad(handler.type, scope) and _ends_in_raise(handler):
+                return "is in a try whose handler re-raises"
+        caught = [_caught(h) for h in handlers if not self._is_exit_only(h.type, scope)]
+        if not caught:
+            return "is in a try that only lets cancellation through"
+        return f"is in a try whose handlers catch only {', '.join(caught)}"
 
     def _try_contains(self, handlers: list[ast.ExceptHandler], scope: Scope) -> bool:
         """A broad handler that does not re-raise, and no earlier handler that lets a failure out.
@@ -208,80 +294,108 @@ class GuardAnalysis:
         types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]
         return all(_is_exit_type(t) for t in types)
 
-    # -- harmless statements ---------------------------------------------------
 
-    def _harmless(self, stmt: ast.stmt, scope: Scope) -> Verdict:
-        if isinstance(stmt, _SIMPLE_STATEMENTS):
-            return True
-        if isinstance(stmt, ast.Expr):
-            return _calls_nothing(stmt.value) or self._harmless_call(stmt.value, scope)
-        if isinstance(stmt, (ast.Return, ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            return stmt.value is None or _calls_nothing(stmt.value) or self._harmless_call(stmt.value, scope)
-        if isinstance(stmt, ast.Assert):
-            # `assert self.interval is not None`: a precondition (often for the type
-            # checker) that calls nothing, not the worker's work.
-            return _calls_nothing(stmt.test)
-        if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef)):
-            # Defining a function or class runs nothing but its decorators.
-            return all(isinstance(d, (ast.Name, ast.Attribute)) for d in stmt.decorator_list)
-        return False
-
-    def _harmless_call(self, expr: ast.expr, scope: Scope) -> Verdict:
-        """A call (awaited or not) that cannot fail, waits for the next item, or delegates
-        to a guarded def."""
-        if isinstance(expr, ast.Await):
-            expr = expr.value
-        if not isinstance(expr, ast.Call):
-            return False
-        func = expr.func
-        if self._resolver.is_harmless_callable(func, scope):
-            return True
-        if self._index.qualname(func, scope) in (ANEXT, LOGGING_GET_LOGGER):
-            return True  # anext(rx): the next item; getLogger(...) imported from logging
-        if isinstance(func, ast.Attribute):
-            if func.attr in RECEIVE_METHODS or func.attr in SERVE_METHODS or func.attr in SCHEDULE_METHODS:
-                return True
-            if func.attr == GET_LOGGER:
-                return True
-            if func.attr in LOG_METHODS and "log" in (last_name(func.value) or "").lower():
-                return True
-            if func.attr in EVENT_METHODS and not expr.args and not expr.keywords:
-                return True
-            if func.attr in WAIT_METHODS and _only_a_timeout(expr, strict=func.attr == "join"):
-                return True
-        # Rule 4: a call to a def of the module or project that is itself guarded.
-        target = self._resolver.callable_target(func, scope)
-        return target.functions if isinstance(target, Resolved) else False
-
-
-def _judge(root: Def) -> bool:
-    """Whether `root` is guarded: its steps and those of every def they delegate to run on
-    an explicit stack, each def's verdict kept by its own module's analysis."""
+def _judge(root: Def) -> Exposure | None:
+    """`root`'s exposure (None: guarded): its steps and those of every def they delegate to
+    run on an explicit stack, each def's verdict kept by its own module's analysis."""
     first = root.module.guards._start(root.node)
-    if isinstance(first, bool):
+    if not isinstance(first, Generator):
         return first
-    stack: list[tuple[Def, Generator[Def, bool, bool]]] = [(root, first)]
-    verdict: bool | None = None
+    stack: list[tuple[Def, Generator[Def, Exposure | None, Exposure | None]]] = [(root, first)]
+    verdict: Exposure | None = None
+    started_now = True
     try:
         while stack:
             current, steps = stack[-1]
             try:
-                request = steps.send(verdict)  # type: ignore[arg-type]  # None starts a generator
+                request = next(steps) if started_now else steps.send(verdict)
             except StopIteration as done:
                 stack.pop()
-                verdict = bool(done.value)
+                verdict = done.value
                 current.module.guards._finish(current.node, verdict)
+                started_now = False
                 continue
             started = request.module.guards._start(request.node)
-            if isinstance(started, bool):
-                verdict = started
-            else:
+            if isinstance(started, Generator):
                 stack.append((request, started))
-                verdict = None
+                started_now = True
+            else:
+                verdict = started
+                started_now = False
     finally:
         for unfinished, _ in stack:  # only after an error: forget the half-done defs
-            unfinished.module.guards._finish(unfinished.node, None)
-    return bool(verdict)
+            unfinished.module.guards._finish(unfinished.node, None, known=False)
+    return verdict
+
+
+def _is_unbounded_loop(stmt: ast.stmt) -> bool:
+    """A loop meant to run for the life of the worker: `while True:`, `while not stop...:`,
+    `while self._running:`, `async for` over a stream, `for x in iter(q.get, None)`."""
+    if isinstance(stmt, ast.AsyncFor):
+        return True
+    if isinstance(stmt, ast.For):
+        it = stmt.iter
+        return isinstance(it, ast.Call) and dotted_text(it.func) == "iter" and len(it.args) == 2
+    if not isinstance(stmt, ast.While):
+        return False
+    test = stmt.test
+    if isinstance(test, ast.Constant):
+        return bool(test.value)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return True
+    if isinstance(test, ast.Attribute):
+        return True  # a flag of the instance: `while self._running:`
+    if isinstance(test, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) for op in test.ops):
+        return True  # a state: `while self._state is not State.CLOSED:`
+    return False
+
+
+def _has_unbounded_loop(fn: FunctionNode) -> bool:
+    """The def's own body holds an unbounded loop (when none of its leaves is uncovered, the
+    loop is guarded and what can fail is set-up or clean-up around it)."""
+    return any(_is_unbounded_loop(stmt) for stmt in _own_statements(fn.body))
+
+
+def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of a def's body, nested blocks included, not those of nested defs."""
+    stack = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(stmt, name, None)
+            if isinstance(block, list):
+                for child in reversed(block):
+                    if isinstance(child, ast.stmt):
+                        stack.append(child)
+                    elif isinstance(child, ast.AST):  # an except handler or a match case
+                        stack.extend(reversed(getattr(child, "body", [])))
+
+
+def _has_try(fn: FunctionNode) -> bool:
+    return any(isinstance(stmt, _TRY_TYPES) for stmt in _own_statements(fn.body))
+
+
+def _calls_in(root: ast.AST) -> Iterator[ast.Call]:
+    """The calls of a statement or expression, outermost first, not inside nested defs or lambdas."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            yield node
+        for child in reversed(list(ast.iter_child_nodes(node))):
+            if not isinstance(child, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda)):
+                stack.append(child)
+
+
+def _caught(handler: ast.ExceptHandler) -> str:
+    exc_type = handler.type
+    if exc_type is None:
+        return "everything"
+    types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]
+    return ", ".join(last_name(t) or type(t).__name__ for t in types)
 
 
 def _ends_in_raise(handler: ast.ExceptHandler) -> bool:
@@ -292,47 +406,3 @@ def _is_exit_type(expr: ast.expr) -> bool:
     if isinstance(expr, ast.Call):  # anyio.get_cancelled_exc_class()
         return last_name(expr.func) in CANCELLED_CLASS_GETTERS
     return last_name(expr) in EXIT_EXCEPTION_NAMES
-
-
-def _only_a_timeout(call: ast.Call, *, strict: bool = False) -> bool:
-    """No argument but a timeout. `strict` (for `join`, which strings have too): a positional
-    argument must look like one, a number or a name holding "timeout"."""
-    if call.keywords:
-        return not call.args and len(call.keywords) == 1 and call.keywords[0].arg == "timeout"
-    if not call.args:
-        return True
-    if len(call.args) > 1:
-        return False
-    if not strict:
-        return True
-    arg = call.args[0]
-    if isinstance(arg, ast.Constant):
-        return isinstance(arg.value, (int, float)) and not isinstance(arg.value, bool)
-    return "timeout" in (last_name(arg) or "").lower()
-
-
-# Expressions that call nothing: names, attributes, constants, literals, and operators,
-# comparisons, conditionals and f-strings over them.
-_CALL_FREE = (
-    ast.Constant, ast.Name, ast.Attribute, ast.UnaryOp, ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp,
-    ast.JoinedStr, ast.FormattedValue, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Starred,
-    ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
-)  # fmt: skip
-
-
-# Division can fail on a zero, a power overflow: arithmetic that is work.
-_FALLIBLE_OPERATORS = (ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult)
-
-
-def _calls_nothing(expr: ast.expr) -> bool:
-    """An expression that runs no code of its own: `"after_" + name`, `f"{a}"`, `x is None`.
-
-    Iterative, so that a long chain of operators cannot exhaust the stack.
-    """
-    stack: list[ast.AST] = [expr]
-    while stack:
-        node = stack.pop()
-        if not isinstance(node, _CALL_FREE) or isinstance(node, _FALLIBLE_OPERATORS):
-            return False
-        stack.extend(ast.iter_child_nodes(node))
-    return True

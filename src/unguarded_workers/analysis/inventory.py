@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..codes import BY_KIND, UW102, Code
 from ..options import Options
+from ..violation import Violation
 from .check import run_violation, spawn_violation
 from .index import FunctionNode
 from .module import ModuleAnalysis
@@ -56,7 +57,7 @@ class SpawnEntry:
 def spawn_inventory(tree: ast.Module, options: Options, path: str | None = None) -> list[SpawnEntry]:
     """The module's spawns and thread classes, in source order."""
     module = project_for(options).checked(path, tree) if path is not None else ModuleAnalysis(tree, options)
-    finder = SpawnFinder(module, options)
+    finder = SpawnFinder(module, options, project_for(options).helper_names if path is not None else frozenset())
     entries = [_spawn_entry(module, spawn, options) for spawn in finder.spawns()]
     for cls in finder.thread_classes():
         run = cls.run
@@ -69,7 +70,7 @@ def spawn_inventory(tree: ast.Module, options: Options, path: str | None = None)
                 "run",
                 (WorkerDef.of(path, run),),
                 module.guards.def_guarded(run),
-                run_violation(module, cls) is not None,
+                _reported(run_violation(module, cls), options),
             )
         )
     entries.sort(key=lambda e: (e.line, e.col))
@@ -87,8 +88,12 @@ def _spawn_entry(module: ModuleAnalysis, spawn: Spawn, options: Options) -> Spaw
         spawn.spawner,
         _workers(module, spawn),
         module.guards.target_guarded(target) is True,
-        spawn_violation(module, spawn, options, target) is not None,
+        _reported(spawn_violation(module, spawn, options, target), options),
     )
+
+
+def _reported(violation: Violation | None, options: Options) -> bool:
+    return violation is not None and violation.confidence >= options.min_confidence
 
 
 def _workers(module: ModuleAnalysis, spawn: Spawn) -> tuple[WorkerDef, ...]:

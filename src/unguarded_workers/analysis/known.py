@@ -16,6 +16,7 @@ class Receiver(enum.Enum):
     LOOP = "loop"
     TASK_GROUP = "task group"
     MP_CONTEXT = "multiprocessing context"
+    QUEUE = "queue"
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,17 @@ RECEIVER_FACTORIES: dict[str, Receiver] = {
     "anyio.create_task_group": Receiver.TASK_GROUP,
     "trio.open_nursery": Receiver.TASK_GROUP,
     "multiprocessing.get_context": Receiver.MP_CONTEXT,
+    "queue.Queue": Receiver.QUEUE,
+    "queue.SimpleQueue": Receiver.QUEUE,
+    "queue.LifoQueue": Receiver.QUEUE,
+    "queue.PriorityQueue": Receiver.QUEUE,
+    "asyncio.Queue": Receiver.QUEUE,
+    "asyncio.LifoQueue": Receiver.QUEUE,
+    "asyncio.PriorityQueue": Receiver.QUEUE,
+    "asyncio.queues.Queue": Receiver.QUEUE,
+    "multiprocessing.Queue": Receiver.QUEUE,
+    "multiprocessing.SimpleQueue": Receiver.QUEUE,
+    "multiprocessing.JoinableQueue": Receiver.QUEUE,
 }
 # Methods of a multiprocessing context that return a receiver.
 CONTEXT_FACTORIES: dict[str, Receiver] = {"Pool": Receiver.POOL}
@@ -107,6 +119,11 @@ RECEIVER_ANNOTATIONS: dict[str, Receiver] = {
     "BaseEventLoop": Receiver.LOOP,
     "TaskGroup": Receiver.TASK_GROUP,
     "Nursery": Receiver.TASK_GROUP,
+    "Queue": Receiver.QUEUE,
+    "SimpleQueue": Receiver.QUEUE,
+    "LifoQueue": Receiver.QUEUE,
+    "PriorityQueue": Receiver.QUEUE,
+    "JoinableQueue": Receiver.QUEUE,
 }
 
 # The runtime's guards: `supervise` contains a failure as `wrap` does, between restarts.
@@ -133,6 +150,8 @@ INFALLIBLE_CALLS = frozenset(
         "os.getpid",
     }
 )
+# Putting one item on a queue: the consumer does the work, and its own failure is its own.
+ENQUEUE_METHODS = frozenset({"put", "put_nowait"})
 # Event/Condition methods: harmless when called with nothing but an optional timeout.
 EVENT_METHODS = frozenset({"set", "clear", "is_set", "notify", "notify_all"})
 # Waiting: `event.wait(timeout)`, `thread.join()`, `queue.join()` (never `"".join(parts)`).
@@ -141,6 +160,7 @@ PRINT = "builtins.print"
 # Taking the next item or reading a value: a worker's wait, not its work.
 RECEIVE_METHODS = frozenset({"get", "get_nowait", "receive", "recv", "accept"})
 ANEXT = "builtins.anext"
+ITER = "builtins.iter"
 # A worker whose only work is one of these: the loop and the server log their
 # handlers' errors and keep going (asyncio's loop exception handler, socketserver's
 # handle_error).

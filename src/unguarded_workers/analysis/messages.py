@@ -1,57 +1,30 @@
-"""The words of a report: what the target is, why it matters, and how to guard it."""
+"""The words of a report: what the worker is, the line a failure escapes from and why, what
+it costs, who waits for it, and how to guard it.
+
+    thread target 'work' is not guarded: line 41: self._flush(batch) is in a try whose
+    handlers catch only ConnectionError; a failure ends its long-lived loop; ...; wrap it:
+    threading.Thread(target=wrap(work), daemon=True)
+"""
 
 from __future__ import annotations
 
 import ast
+import copy
+import os
 
 from ..codes import Code
+from .exposure import Exposure
 from .index import dotted_text
 from .resolve import Unresolved
 from .spawns import Spawn
+from .waiters import Hang
 
-_MAX_SHOWN = 40
-
-
+_MAX_NAME = 40
 # ast.unparse recurses once per level of nesting: larger expressions are shown by their start.
 _MAX_UNPARSED_NODES = 200
 
-
-def shown(expr: ast.expr) -> str:
-    """Source-like text for an expression, shortened to stay on one readable line."""
-    if _larger_than(expr, _MAX_UNPARSED_NODES):
-        return _start_of(expr)
-    text = " ".join(ast.unparse(expr).split())
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
-
-
-def _larger_than(expr: ast.expr, limit: int) -> bool:
-    return any(count > limit for count, _ in enumerate(ast.walk(expr)))
-
-
-def _start_of(expr: ast.AST) -> str:
-    """The leftmost name or constant of a huge expression, then "...": `w0 ...`."""
-    node = expr
-    while True:
-        children = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
-        if not children:
-            break
-        node = children[0]
-    leaf = dotted_text(node) if isinstance(node, ast.expr) else None
-    if leaf is None and isinstance(node, ast.Constant):
-        leaf = repr(node.value)[:_MAX_SHOWN]
-    return f"{leaf or type(expr).__name__} ..."
-
-
-def target_name(spawn: Spawn) -> str:
-    """What the message calls the worker: the callable, or the coroutine function called."""
-    target = spawn.target
-    if spawn.coroutine and isinstance(target, ast.Call):
-        return shown(target.func)
-    return shown(target)
-
-
 # What is at stake, where it depends on more than the code.
-PROCESS_STAKE = "its failure goes unnoticed: the process exits non-zero and nothing reads its exit status"
+PROCESS_STAKE = "the process exits non-zero and nothing reads its exit status"
 DROPPED_TASK_STAKE = (
     "nothing references the task: its failure is logged only when the task is garbage-collected, if ever"
 )
@@ -69,33 +42,118 @@ LONG_RUNNING_CHILD_STAKE = (
 )
 
 
-def spawn_message(code: Code, spawn: Spawn, unresolved: Unresolved | None, stake: str | None = None) -> str:
-    name = target_name(spawn)
-    what = "process target" if spawn.process else code.what
+def shown(expr: ast.expr) -> str:
+    """Source-like text for a name in a message, shortened to stay on one readable line."""
+    if _larger_than(expr, _MAX_UNPARSED_NODES):
+        return _start_of(expr)
+    text = " ".join(ast.unparse(expr).split())
+    return text if len(text) <= _MAX_NAME else text[: _MAX_NAME - 3] + "..."
+
+
+def target_name(spawn: Spawn) -> str:
+    """What the message calls the worker: the callable, or the coroutine function called."""
+    target = spawn.target
+    if spawn.coroutine and isinstance(target, ast.Call):
+        return shown(target.func)
+    return shown(target)
+
+
+def spawn_message(
+    code: Code,
+    spawn: Spawn,
+    *,
+    stake: str | None,
+    unresolved: Unresolved | None = None,
+    exposure: Exposure | None = None,
+    hang: Hang | None = None,
+    checked_path: str | None = None,
+) -> str:
+    what = f"{'process target' if spawn.process else code.what} '{target_name(spawn)}'"
     consequence = stake or code.consequence
-    if unresolved is None:
-        problem = f"{what} '{name}' has no try/except guard: {consequence}"
-    else:
-        reason = unresolved.reason
-        problem = f"{what} '{name}' could not be inspected ({reason}): unless it guards itself, {consequence}"
-    return f"{problem}; wrap it: {_suggestion(spawn)}"
+    if unresolved is not None:
+        problem = f"{what} could not be inspected ({unresolved.reason}): unless it guards itself, {consequence}"
+        return f"{problem}; wrap it: {suggestion(spawn)}"
+    assert exposure is not None
+    return _exposed(what, exposure, consequence, hang, checked_path, f"wrap it: {suggestion(spawn)}")
 
 
-def thread_run_message(code: Code, class_name: str, *, process: bool = False) -> str:
-    if process:
-        return f"run() of process class '{class_name}' has no try/except guard: {PROCESS_STAKE}; decorate it: @wrap"
-    return f"{code.what} '{class_name}' has no try/except guard: {code.consequence}; decorate it: @wrap"
+def thread_run_message(
+    code: Code,
+    class_name: str,
+    exposure: Exposure,
+    *,
+    process: bool = False,
+    hang: Hang | None = None,
+    checked_path: str | None = None,
+) -> str:
+    what = f"run() of {'process' if process else 'thread'} class '{class_name}'"
+    consequence = PROCESS_STAKE if process else code.consequence
+    return _exposed(what, exposure, consequence, hang, checked_path, "decorate it: @wrap")
 
 
-def _suggestion(spawn: Spawn) -> str:
-    """The spawn call as it reads with the guard in place, e.g. Thread(target=wrap(worker))."""
+def _exposed(what: str, exposure: Exposure, consequence: str, hang: Hang | None, checked: str | None, fix: str) -> str:
+    state = "is not guarded" if exposure.has_try else "has no try/except guard"
+    first = exposure.first
+    parts = [f"{what} {state}: {_line(first.node, exposure, checked)}: {first.text()} {first.why}"]
+    foreign = exposure.foreign
+    if foreign is not None:
+        same_line = foreign.module is exposure.module and foreign.call.lineno == first.stmt.lineno
+        where = "" if same_line else f" ({_line(foreign.call, exposure, checked, foreign.module.path)})"
+        parts.append(f"it runs {foreign.what}{where}")
+    if exposure.in_loop:
+        parts.append("a failure ends its long-lived loop")
+    parts.append(consequence)
+    if hang is not None:
+        waiting = hang.waiter
+        parts.append(
+            f"{waiting} waits on {hang.holder} (line {hang.wait.lineno}), which {hang.verb} only after it: a failure "
+            f"hangs {waiting} for ever, wrap() alone too; deliver the failure to {hang.holder} (see the rule's page)"
+        )
+    parts.append(fix)
+    return "; ".join(parts)
+
+
+def _line(node: ast.AST, exposure: Exposure, checked: str | None, path: str | None = None) -> str:
+    """`line 41`, with the file's name when it is not the checked module."""
+    where = path if path is not None else exposure.module.path
+    line = getattr(node, "lineno", 0)
+    if where is not None and checked is not None and os.path.realpath(where) != os.path.realpath(checked):
+        return f"{os.path.basename(where)}:{line}"
+    return f"line {line}"
+
+
+def suggestion(spawn: Spawn) -> str:
+    """The spawn call as it reads with the guard in place, whole: Thread(target=wrap(work), daemon=True)."""
     call = spawn.call
-    func = dotted_text(call.func) or shown(call.func)
-    wrapped = f"wrap({shown(spawn.target)})"
+    if _larger_than(call, _MAX_UNPARSED_NODES):
+        return f"wrap({target_name(spawn)}) in place of the worker"
+    guarded = copy.deepcopy(call)
+    worker = copy.deepcopy(spawn.target)
+    wrapped = ast.Call(func=ast.Name(id="wrap", ctx=ast.Load()), args=[worker], keywords=[])
     if spawn.keyword is not None:
-        others = len(call.args) + len(call.keywords) > 1
-        return f"{func}({spawn.keyword}={wrapped}{', ...' if others else ''})"
-    position = next(i for i, arg in enumerate(call.args) if arg is spawn.target)
-    before = "..., " if position else ""
-    after = ", ..." if position + 1 < len(call.args) or call.keywords else ""
-    return f"{func}({before}{wrapped}{after})"
+        for keyword in guarded.keywords:
+            if keyword.arg == spawn.keyword:
+                keyword.value = wrapped
+    else:
+        position = next(i for i, arg in enumerate(call.args) if arg is spawn.target)
+        guarded.args[position] = wrapped
+    return " ".join(ast.unparse(guarded).split())
+
+
+def _larger_than(expr: ast.AST, limit: int) -> bool:
+    return any(count > limit for count, _ in enumerate(ast.walk(expr)))
+
+
+def _start_of(expr: ast.AST) -> str:
+    """The leftmost name or constant of a huge expression, then "...": `w0 ...`."""
+    node = expr
+    while True:
+        children = [child for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr)]
+        if not children:
+            break
+        node = children[0]
+    leaf = dotted_text(node) if isinstance(node, ast.expr) else None
+    if leaf is None and isinstance(node, ast.Constant):
+        leaf = repr(node.value)[:_MAX_NAME]
+    return f"{leaf or type(expr).__name__} ..."
+

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ..options import Options
 from .channel import ChannelAnalysis
 from .guards import GuardAnalysis
+from .helpers import ModuleHelpers, find_module_helpers
 from .index import FunctionNode, ModuleIndex
 from .resolve import Resolver
 
@@ -24,11 +25,22 @@ class ModuleAnalysis:
     def __init__(self, tree: ast.Module, options: Options, path: str | None = None, project: Project | None = None):
         self.path = path  # None for a module that is not a file (stdin, a string)
         self.project = project
+        self.options = options
         self.index = ModuleIndex(tree)
         self.resolver = Resolver(self, options)
         self.guards = GuardAnalysis(self, options)
         self.channel = ChannelAnalysis(self.index)  # futures and tasks
         self.exit_status = ChannelAnalysis(self.index, processes=True)
+        self._helpers: ModuleHelpers | None = None
+
+    @property
+    def helpers(self) -> ModuleHelpers:
+        """The module's spawn helpers, found on first use (most modules' checks need them)."""
+        if self._helpers is None:
+            from .spawns import SpawnFinder
+
+            self._helpers = find_module_helpers(self, SpawnFinder(self, self.options).primitive_spawns())
+        return self._helpers
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,9 @@ class Project:
         # Every project file read (or found again in the cache) since last cleared: what a
         # check's result depends on besides the checked file, for a results cache.
         self.consulted: set[tuple[str, int, int]] = set()
+        # The names of the project's spawn helpers, found before the check (`helpers`): a
+        # module that calls one is checked even when it holds no spawn word.
+        self.helper_names: frozenset[str] = frozenset()
 
     def checked(self, path: str, tree: ast.Module) -> ModuleAnalysis:
         """The analysis of the module being checked, whose imports lead into the project.

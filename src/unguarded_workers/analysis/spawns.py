@@ -3,7 +3,8 @@
 Spawns:      threading.Thread(target=f), th.Timer(5, tick), executor.submit(f, x),
              loop.run_in_executor(None, f), pool.apply_async(f), asyncio.create_task(w()),
              self._loop.create_task(w()), tg.start_soon(child), tg.start(child) on a task
-             group, a configured spawner (myapp.tasks.fire:task)
+             group, a configured spawner (myapp.tasks.fire:task), a call of a project def
+             that spawns its parameter (`helpers`: self.start_background_task(self._poll))
 Not spawns:  form.submit(), from .utils import Thread; Thread(target=f),
              self.create_task(w()) on an application's own helper,
              pool.apply_async(f, error_callback=on_error),
@@ -16,13 +17,17 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..codes import SpawnKind
 from ..options import Options
+from .helpers import helper_argument
 from .index import Scope, dotted_text, last_name
 from .known import CALLABLE_0, CORO_0, ENSURE_FUTURE, PROCESS_SPAWNERS, SPAWN_FUNCTIONS, TARGET_KW_1, ArgSpec, Receiver
-from .module import ModuleAnalysis
 from .resolve import Resolved
+
+if TYPE_CHECKING:
+    from .module import ModuleAnalysis
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,7 @@ class Spawn:
     target: ast.expr
     keyword: str | None  # the keyword the target was passed by, if any
     coroutine: bool  # the target is a coroutine object rather than a callable
-
-    @property
-    def process(self) -> bool:
-        """A process: its failure shows in its exit status."""
-        return self.spawner in PROCESS_SPAWNERS
+    process: bool = False  # a process: its failure shows in its exit status
 
 
 @dataclass(frozen=True)
@@ -58,18 +59,54 @@ _CREATE_TASK = ArgSpec("coro", 0, coroutine=True)
 
 
 class SpawnFinder:
-    def __init__(self, module: ModuleAnalysis, options: Options) -> None:
+    def __init__(self, module: ModuleAnalysis, options: Options, helper_names: frozenset[str] = frozenset()) -> None:
+        self._module = module
         self._index = module.index
         self._resolver = module.resolver
         self._spawners = options.spawners
         self._coroutine_functions = options.coroutine_functions
         self._method_spawners = {name[1:]: kind for name, kind in options.spawners.items() if name.startswith(".")}
+        self._helper_names = helper_names
 
-    def spawns(self) -> Iterator[Spawn]:
+    def primitive_spawns(self) -> Iterator[Spawn]:
+        """The calls of the standard spawners and the configured ones."""
         for call, scope in self._index.calls:
             spawn = self._classify(call, scope)
             if spawn is not None:
                 yield spawn
+
+    def spawns(self) -> Iterator[Spawn]:
+        """Every spawn: the primitive ones but those inside a spawn helper (whose worker is its
+        caller's), and the calls of spawn helpers, of this module or of the project's
+        (`helper_names`: those found elsewhere)."""
+        local = self._module.helpers
+        names = self._helper_names | local.names
+        for call, scope in self._index.calls:
+            spawn = self._classify(call, scope)
+            if spawn is None and names:
+                spawn = self._helper_call(call, scope, names)
+            if spawn is not None and id(spawn.call) not in local.inner_spawns:
+                yield spawn
+
+    def _helper_call(self, call: ast.Call, scope: Scope, names: frozenset[str]) -> Spawn | None:
+        func = call.func
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if name is None or name not in names:
+            return None
+        target = self._resolver.callable_target(func, scope)
+        if not isinstance(target, Resolved):
+            return None
+        for definition in target.functions:
+            spec = definition.module.helpers.by_def.get(id(definition.node))
+            if spec is None:
+                continue
+            found = helper_argument(call, spec)
+            if found is None:
+                return None
+            worker, keyword = found
+            spawner = dotted_text(func) or name
+            return Spawn(spec.kind, call, scope, spawner, worker, keyword, spec.coroutine, spec.process)
+        return None
 
     def thread_classes(self) -> Iterator[ThreadClass]:
         for node, scope in self._index.classes:
@@ -146,13 +183,14 @@ class SpawnFinder:
 
 
 def _spawn(kind: SpawnKind, call: ast.Call, scope: Scope, spawner: str, spec: ArgSpec) -> Spawn | None:
+    process = spawner in PROCESS_SPAWNERS
     for keyword in call.keywords:
         if spec.keyword is not None and keyword.arg == spec.keyword:
-            return Spawn(kind, call, scope, spawner, keyword.value, keyword.arg, spec.coroutine)
+            return Spawn(kind, call, scope, spawner, keyword.value, keyword.arg, spec.coroutine, process)
     if spec.position is not None and len(call.args) > spec.position:
         if any(isinstance(a, ast.Starred) for a in call.args[: spec.position + 1]):
             return None  # the arguments' positions are unknown
-        return Spawn(kind, call, scope, spawner, call.args[spec.position], None, spec.coroutine)
+        return Spawn(kind, call, scope, spawner, call.args[spec.position], None, spec.coroutine, process)
     return None  # no worker passed: `form.submit()`, `Thread()` of a subclass
 
 
@@ -162,7 +200,7 @@ def _spawn_configured(kind: SpawnKind, call: ast.Call, scope: Scope, spawner: st
     if spawn is None:
         return None
     coroutine = isinstance(spawn.target, ast.Call) and spawn.keyword is None
-    return Spawn(kind, call, scope, spawner, spawn.target, spawn.keyword, coroutine)
+    return Spawn(kind, call, scope, spawner, spawn.target, spawn.keyword, coroutine, spawn.process)
 
 
 def _has_target_keyword(call: ast.Call) -> bool:

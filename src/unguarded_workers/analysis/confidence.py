@@ -1,0 +1,67 @@
+"""A report's confidence, from the evidence the analysis recorded while it judged the spawn.
+
+high    a waiter hangs; or, unless only set-up outside a guarded loop can fail: the failing
+        line runs code the worker was handed, or ends a long-lived loop, or the failure is
+        one nothing will ever read or print (a dropped task, a discarded future)
+medium  a one-shot thread or process (its traceback reaches stderr), a task held but never
+        read, only set-up statements outside a guarded loop, a child of a serving task group
+low     the target could not be inspected; a task-group child outside a serving group
+"""
+
+from __future__ import annotations
+
+import enum
+
+from ..violation import Confidence, Evidence
+from .exposure import Exposure
+from .waiters import Hang
+
+
+class Channel(enum.Enum):
+    """What becomes of the failure when nothing guards it."""
+
+    LOST = "lost"  # stored where nothing reads it, never printed: a dropped task, a discarded future
+    HELD = "held"  # stored in a task that is held: logged when the holder lets it go
+    PRINTED = "printed"  # a thread's or process's traceback on stderr
+    GROUP = "group"  # it propagates to the task group, which cancels the siblings
+    GROUP_SERVING = "group-serving"  # ... of a group that serves connections or runs for good
+
+
+_CHANNEL_EVIDENCE = {
+    Channel.LOST: Evidence.LOST,
+    Channel.HELD: Evidence.HELD,
+    Channel.PRINTED: Evidence.ONE_SHOT,
+    Channel.GROUP: Evidence.GROUP,
+    Channel.GROUP_SERVING: Evidence.GROUP,
+}
+
+
+def assess(channel: Channel, exposure: Exposure | None, hang: Hang | None) -> tuple[Confidence, tuple[Evidence, ...]]:
+    """The confidence and the evidence it rests on; `exposure` None: the target could not be inspected."""
+    if exposure is None:
+        return Confidence.LOW, (Evidence.UNINSPECTED,)
+    evidence: list[Evidence] = []
+    if hang is not None:
+        evidence.append(Evidence.WAITER)
+    if exposure.foreign is not None:
+        evidence.append(Evidence.FOREIGN)
+    if exposure.in_loop:
+        evidence.append(Evidence.LOOP)
+    if exposure.setup_only:
+        evidence.append(Evidence.SETUP)
+    evidence.append(_CHANNEL_EVIDENCE[channel])
+    return _level(channel, evidence), tuple(evidence)
+
+
+def _level(channel: Channel, evidence: list[Evidence]) -> Confidence:
+    if channel is Channel.GROUP:
+        return Confidence.LOW
+    if channel is Channel.GROUP_SERVING:
+        return Confidence.MEDIUM  # propagating to the group is structured concurrency's design
+    if Evidence.WAITER in evidence:
+        return Confidence.HIGH
+    if Evidence.SETUP in evidence:
+        return Confidence.MEDIUM
+    if any(signal in evidence for signal in (Evidence.FOREIGN, Evidence.LOOP, Evidence.LOST)):
+        return Confidence.HIGH
+    return Confidence.MEDIUM

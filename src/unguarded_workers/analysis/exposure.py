@@ -1,0 +1,77 @@
+"""What the guard analysis records about a def a failure can escape from: the evidence a
+report's message and confidence are made of, recorded once, while the def is judged."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .module import ModuleAnalysis
+
+_MAX_QUOTED = 60
+
+
+@dataclass(frozen=True)
+class Uncovered:
+    """A statement (or a compound statement's header) that no guard covers.
+
+    `why` completes "line 41: self._flush(batch) ...": "runs outside any try", "is in a try
+    whose handler catches only ConnectionError", ..."""
+
+    stmt: ast.stmt
+    header: ast.expr | None  # the header expression, when it is the header that can fail
+    why: str
+
+    @property
+    def node(self) -> ast.AST:
+        return self.header if self.header is not None else self.stmt
+
+    def text(self) -> str:
+        """The statement as it reads, on one line: `self._flush(batch)`, `while self._poll()`."""
+        if self.header is None:
+            return quoted(self.stmt)
+        keyword = {ast.If: "if", ast.While: "while", ast.For: "for", ast.AsyncFor: "async for"}
+        prefix = keyword.get(type(self.stmt))
+        header = quoted(self.header)
+        if isinstance(self.stmt, (ast.For, ast.AsyncFor)):
+            return f"{prefix} {quoted(self.stmt.target)} in {header}"
+        if isinstance(self.stmt, (ast.With, ast.AsyncWith)):
+            return f"{'async with' if isinstance(self.stmt, ast.AsyncWith) else 'with'} {header}"
+        return f"{prefix} {header}" if prefix else header
+
+
+@dataclass(frozen=True)
+class ForeignCall:
+    """A call of code the worker was handed: `handler(event)`, `self._on_message(m)`."""
+
+    call: ast.Call
+    module: ModuleAnalysis
+    what: str  # "the handed-in callable 'handler'", "the callback self._on_message"
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How a def lets a failure out; a guarded def has none.
+
+    `first` is the first uncovered statement of the def's own body, in `module`; the flags
+    hold for the def and the unguarded defs its uncovered statements call."""
+
+    first: Uncovered
+    module: ModuleAnalysis
+    has_try: bool  # the def holds a try at all: it is guarded, only not enough
+    in_loop: bool  # an uncovered statement is inside an unbounded loop
+    foreign: ForeignCall | None  # the first uncovered call of handed-in code
+    setup_only: bool  # the def has a guarded unbounded loop and nothing inside it is uncovered
+
+
+def quoted(node: ast.AST) -> str:
+    """Source-like text of a statement (its first line) or expression, on one line, shortened
+    to read in a message."""
+    try:
+        text = ast.unparse(node)
+    except (RecursionError, ValueError):
+        return type(node).__name__
+    text = " ".join(text.splitlines()[0].split()) if text else ""
+    return text if len(text) <= _MAX_QUOTED else text[: _MAX_QUOTED - 3] + "..."

@@ -1,0 +1,183 @@
+"""Which statements and expressions of a worker cannot let a failure out.
+
+Harmless:
+    logger.info("starting %s", name)       # a logger's call
+    stop.set(); done.wait(5)                # an event, a wait with a timeout at most
+    message = queue.get()                   # the next item: a wait, not work
+    self._queue.put_nowait(event)           # an enqueue: the consumer does the work
+    loop.call_soon_threadsafe(fut.set_result, value)   # scheduled: the loop runs and logs it
+    now = time.monotonic(); assert self.interval is not None
+    while not self._stop.is_set():          # a header that only reads a flag
+    self._flush()                           # a def of the project that is itself guarded
+
+Not harmless:
+    self.total += 1 / count                 # division can fail
+    item = batch[0]                         # so can indexing
+    while self._poll():                     # a header that does the worker's work
+    with open(path) as file:                # and one that opens a file
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Union
+
+from .index import FUNCTION_TYPES, Scope, last_name
+from .known import (
+    ANEXT,
+    ENQUEUE_METHODS,
+    EVENT_METHODS,
+    GET_LOGGER,
+    ITER,
+    LOG_METHODS,
+    LOGGING_GET_LOGGER,
+    RECEIVE_METHODS,
+    SCHEDULE_METHODS,
+    SERVE_METHODS,
+    WAIT_METHODS,
+    Receiver,
+)
+from .resolve import Resolved
+
+if TYPE_CHECKING:
+    from .module import Def, ModuleAnalysis
+
+_SIMPLE_STATEMENTS = (ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal)
+
+# A statement's verdict: harmless (True), not (False), or harmless exactly when these
+# defs it delegates to are guarded.
+Verdict = Union[bool, tuple["Def", ...]]
+
+# Expressions that call nothing: names, attributes, constants, literals, and operators,
+# comparisons, conditionals and f-strings over them.
+_CALL_FREE = (
+    ast.Constant, ast.Name, ast.Attribute, ast.UnaryOp, ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp,
+    ast.JoinedStr, ast.FormattedValue, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Starred,
+    ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
+)  # fmt: skip
+# Division can fail on a zero, a power overflow: arithmetic that is work.
+_FALLIBLE_OPERATORS = (ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult)
+
+
+class HarmlessRules:
+    """The verdicts of single statements and expressions of one module."""
+
+    def __init__(self, module: ModuleAnalysis) -> None:
+        self._index = module.index
+        self._resolver = module.resolver
+
+    def statement(self, stmt: ast.stmt, scope: Scope) -> Verdict:
+        """The verdict of a simple statement (compound ones are opened by the guard analysis)."""
+        if isinstance(stmt, _SIMPLE_STATEMENTS):
+            return True
+        if isinstance(stmt, ast.Expr):
+            return self.expression(stmt.value, scope)
+        if isinstance(stmt, (ast.Return, ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            return stmt.value is None or self.expression(stmt.value, scope)
+        if isinstance(stmt, ast.Assert):
+            # `assert self.interval is not None`: a precondition (often for the type
+            # checker) that calls nothing, not the worker's work.
+            return calls_nothing(stmt.test)
+        if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef)):
+            # Defining a function or class runs nothing but its decorators.
+            return all(isinstance(d, (ast.Name, ast.Attribute)) for d in stmt.decorator_list)
+        return False
+
+    def expression(self, expr: ast.expr, scope: Scope) -> Verdict:
+        """An expression whose every call is harmless (a call's arguments are the call's
+        business: `log.info("%s", describe(x))` is a logger's call), and whose other parts
+        call nothing and cannot fail."""
+        delegates: list[Def] = []
+        stack: list[ast.AST] = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Await):
+                if not isinstance(node.value, ast.Call):
+                    return False  # `await future`: the awaited work fails here
+                node = node.value
+            if isinstance(node, ast.Call):
+                verdict = self.call(node, scope)
+                if verdict is False:
+                    return False
+                if verdict is not True:
+                    delegates += verdict
+                continue
+            if not isinstance(node, _CALL_FREE) or isinstance(node, _FALLIBLE_OPERATORS):
+                return False
+            stack.extend(ast.iter_child_nodes(node))
+        return tuple(delegates) if delegates else True
+
+    def call(self, call: ast.Call, scope: Scope) -> Verdict:
+        """A call that cannot fail, waits for the next item, hands work to someone else, or
+        delegates to a guarded def."""
+        func = call.func
+        if self._resolver.is_harmless_callable(func, scope):
+            return True
+        qualname = self._index.qualname(func, scope)
+        if qualname in (ANEXT, LOGGING_GET_LOGGER):
+            return True  # anext(rx): the next item; getLogger(...) imported from logging
+        if qualname == ITER and len(call.args) == 2:
+            return self._called(call.args[0], scope)  # iter(q.get, None): q.get() on each pass
+        if isinstance(func, ast.Attribute):
+            method = func.attr
+            if method in RECEIVE_METHODS or method in SERVE_METHODS or method in SCHEDULE_METHODS:
+                return True
+            if method == GET_LOGGER:
+                return True
+            if method in LOG_METHODS and "log" in (last_name(func.value) or "").lower():
+                return True
+            if method in EVENT_METHODS and not call.args and not call.keywords:
+                return True
+            if method in WAIT_METHODS and _only_a_timeout(call, strict=method == "join"):
+                return True
+            if method in ENQUEUE_METHODS and self._is_enqueue(call, func, scope):
+                return True
+        return self._called(func, scope)
+
+    def _called(self, func: ast.expr, scope: Scope) -> Verdict:
+        """Calling `func`: harmless when it takes the next item, or is a guarded def of the project."""
+        if isinstance(func, ast.Attribute) and func.attr in RECEIVE_METHODS:
+            return True
+        target = self._resolver.callable_target(func, scope)
+        return target.functions if isinstance(target, Resolved) else False
+
+    def _is_enqueue(self, call: ast.Call, func: ast.Attribute, scope: Scope) -> bool:
+        """`queue.put(item)` / `put_nowait(item)`: one item, on something that is a queue by
+        its constructor or its name (`self._queue`, `inbox_q`, `q`)."""
+        if len(call.args) != 1 or any(k.arg not in ("block", "timeout") for k in call.keywords):
+            return False
+        if Receiver.QUEUE in self._index.receiver_kinds(func.value, scope):
+            return True
+        name = (last_name(func.value) or "").lower().strip("_")
+        return "queue" in name or name == "q" or name.endswith("_q")
+
+
+def calls_nothing(expr: ast.expr) -> bool:
+    """An expression that runs no code of its own: `"after_" + name`, `f"{a}"`, `x is None`.
+
+    Iterative, so that a long chain of operators cannot exhaust the stack.
+    """
+    stack: list[ast.AST] = [expr]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, _CALL_FREE) or isinstance(node, _FALLIBLE_OPERATORS):
+            return False
+        stack.extend(ast.iter_child_nodes(node))
+    return True
+
+
+def _only_a_timeout(call: ast.Call, *, strict: bool = False) -> bool:
+    """No argument but a timeout. `strict` (for `join`, which strings have too): a positional
+    argument must look like one, a number or a name holding "timeout"."""
+    if call.keywords:
+        return not call.args and len(call.keywords) == 1 and call.keywords[0].arg == "timeout"
+    if not call.args:
+        return True
+    if len(call.args) > 1:
+        return False
+    if not strict:
+        return True
+    arg = call.args[0]
+    if isinstance(arg, ast.Constant):
+        return isinstance(arg.value, (int, float)) and not isinstance(arg.value, bool)
+    return "timeout" in (last_name(arg) or "").lower()

@@ -1,0 +1,130 @@
+"""Spawn helpers: defs of the project that start one of their own parameters as a worker.
+
+    def start_background_task(self, target, *args):
+        threading.Thread(target=target, args=args, daemon=True).start()
+
+    def sys_create_task(self, coro):
+        return self.loop.create_task(coro)
+
+A helper's own spawn is not reported (its worker is whatever the caller passes); each call
+of the helper is checked as a spawn of that kind, with the argument passed as the worker:
+`self.start_background_task(self._poll)` is a thread spawn of `self._poll`.
+
+A helper is found by the analysis of the module that defines it. So that a module which only
+*calls* helpers is not passed over by the text prefilter, the names of the project's helpers
+are found first (`helper_names`): a text scan keeps the few files where a spawn takes a bare
+name, and only those are parsed.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..codes import SpawnKind
+from .index import Binding, FunctionNode, Scope, dotted_text
+from .known import PARTIALS
+
+if TYPE_CHECKING:
+    from .module import ModuleAnalysis
+    from .spawns import Spawn
+
+# A spawn whose worker is a bare name (or a call of one, or a partial of one): the only
+# spawns a helper can make. Cheap to search for, and no backtracking on long lines.
+_BARE_NAME_SPAWN = re.compile(
+    r"(?:\b(?:target|function|coro|coro_or_future|func)\s*=\s*"
+    r"|\b(?:submit|create_task|ensure_future|start_soon|start_new_thread|start_new|run_coroutine_threadsafe"
+    r"|apply_async|Timer|partial)\s*\(\s*(?:[\w.]+\s*,\s*)?"
+    r"|\brun_in_executor\s*\(\s*[\w.]+\s*,\s*)"
+    r"[A-Za-z_]\w*\s*[,()]"
+)
+
+
+@dataclass(frozen=True)
+class HelperSpec:
+    """How a helper starts its worker: the kind, and which parameter is the worker.
+
+    `position` is the parameter's place among the positional arguments a caller passes (the
+    instance excluded for a method); `coroutine` says the caller passes a coroutine object
+    (`sys_create_task(worker())`) rather than a callable."""
+
+    kind: SpawnKind
+    param: str
+    position: int | None
+    coroutine: bool
+    process: bool
+    spawner: str  # the helper's own spawner: "threading.Thread"
+
+
+@dataclass(frozen=True)
+class ModuleHelpers:
+    """A module's helpers by def, and the spawns inside them (which are not reported)."""
+
+    by_def: dict[int, HelperSpec]
+    inner_spawns: frozenset[int]  # id() of each helper's spawn call
+    names: frozenset[str]  # the helpers' def names
+
+
+def find_module_helpers(module: ModuleAnalysis, spawns: Iterable[Spawn]) -> ModuleHelpers:
+    """The module's helpers, from its spawns (those made by the standard spawners and the
+    configured ones: a helper's spawn is never itself a call of a helper)."""
+    by_def: dict[int, HelperSpec] = {}
+    inner: set[int] = set()
+    names: list[str] = []
+    for spawn in spawns:
+        fn = spawn.scope.node
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        found = _handed_worker(spawn, spawn.scope)
+        if found is None:
+            continue
+        param, coroutine = found
+        inner.add(id(spawn.call))
+        if id(fn) not in by_def:
+            position = _position(fn, param, spawn.scope)
+            by_def[id(fn)] = HelperSpec(spawn.kind, param, position, coroutine, spawn.process, spawn.spawner)
+            names.append(fn.name)
+    return ModuleHelpers(by_def, frozenset(inner), frozenset(names))
+
+
+def _handed_worker(spawn: Spawn, scope: Scope) -> tuple[str, bool] | None:
+    """The parameter of the spawn's own def that is its worker, and whether the caller passes
+    a coroutine object: `target=target`, `create_task(coro)`, `create_task(fn(*args))`,
+    `submit(partial(fn, x))`."""
+    expr = spawn.target
+    coroutine = spawn.coroutine
+    if isinstance(expr, ast.Call) and dotted_text(expr.func) in {*PARTIALS, "partial"} and expr.args:
+        expr, coroutine = expr.args[0], False
+    elif coroutine and isinstance(expr, ast.Call):
+        expr, coroutine = expr.func, False  # create_task(fn(*args)): the caller passes fn
+    if isinstance(expr, ast.Name) and scope.bindings.get(expr.id) is Binding.PARAM and expr.id != scope.self_name:
+        return expr.id, coroutine
+    return None
+
+
+def _position(fn: FunctionNode, param: str, scope: Scope) -> int | None:
+    positional = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
+    if scope.self_name is not None and positional and positional[0] == scope.self_name:
+        positional = positional[1:]
+    return positional.index(param) if param in positional else None
+
+
+def may_define_helper(text: str) -> bool:
+    """A cheap text test: False means the module certainly defines no spawn helper."""
+    return _BARE_NAME_SPAWN.search(text) is not None
+
+
+def helper_argument(call: ast.Call, spec: HelperSpec) -> tuple[ast.expr, str | None] | None:
+    """The worker a call of the helper passes, and the keyword it is passed by (if any)."""
+    for keyword in call.keywords:
+        if keyword.arg == spec.param:
+            return keyword.value, keyword.arg
+    position = spec.position
+    if position is not None and len(call.args) > position:
+        if any(isinstance(arg, ast.Starred) for arg in call.args[: position + 1]):
+            return None
+        return call.args[position], None
+    return None

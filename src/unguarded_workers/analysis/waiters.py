@@ -1,0 +1,264 @@
+"""Waiters a worker's failure leaves hanging: the strongest evidence a report can have.
+
+A worker that is to signal someone (set an event, put a result or an end marker on a queue,
+resolve a future, mark a queue item done) only after code that can fail, while someone blocks
+on that signal with no timeout, hangs the one who waits when it fails:
+
+Hangs (stop() waits on self._exited, which is set only after the failing line):
+    def _run(self):
+        self._flush()                 # can fail
+        self._exited.set()
+    def stop(self):
+        self._exited.wait()
+
+    def worker(results):              # the spawner waits on what it handed in
+        results.put(compute())
+    results = queue.Queue(); Thread(target=worker, args=(results,)).start(); results.get()
+
+Does not hang:
+    finally: self._exited.set()       # signalled on failure too
+    self._exited.wait(5)              # a wait with a timeout
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .exposure import Exposure, quoted
+from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, dotted_text
+from .known import PARTIALS
+
+if TYPE_CHECKING:
+    from .module import Def, ModuleAnalysis
+    from .spawns import Spawn
+
+# A signal a worker gives, the calls that block on it, and how a message says it is given
+# ("stop() waits on self._exited, which is set only after it").
+_SIGNALS: dict[str, tuple[frozenset[str], str]] = {
+    "set": (frozenset({"wait"}), "is set"),
+    "put": (frozenset({"get", "join"}), "gets its item"),
+    "put_nowait": (frozenset({"get", "join"}), "gets its item"),
+    "set_result": (frozenset({"result", "exception"}), "is resolved"),
+    "set_exception": (frozenset({"result", "exception"}), "is resolved"),
+    "task_done": (frozenset({"join"}), "has its item marked done"),
+    "release": (frozenset({"acquire"}), "is released"),
+    "notify": (frozenset({"wait"}), "is notified"),
+    "notify_all": (frozenset({"wait"}), "is notified"),
+}
+# Awaiting the holder itself waits for a future's result.
+_AWAITED_SIGNALS = frozenset({"set_result", "set_exception"})
+
+
+@dataclass(frozen=True)
+class Hang:
+    """The worker's signal, given only after its failing line, and the blocking wait for it."""
+
+    signal: ast.Call
+    signal_module: ModuleAnalysis
+    wait: ast.expr  # the waiting call, or the `await`
+    wait_module: ModuleAnalysis
+    holder: str  # as written where it is waited on: "self._exited"
+    waiter: str  # who waits: "stop()", or "the module"
+    verb: str  # what the signal does to the holder: "is set", "gets its item", ...
+
+
+def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: ModuleAnalysis | None) -> Hang | None:
+    """The first signal of `root` given after its first uncovered statement that someone
+    waits for; `spawn` (in `spawner`) maps the worker's parameters to what was handed in."""
+    module = root.module
+    if exposure.module is not module:
+        return None
+    first = exposure.first.stmt
+    after = (first.lineno, first.col_offset)
+    scope = module.index.inner_scope(root.node)
+    for call, method in _signals(root.node):
+        if (call.lineno, call.col_offset) <= after and not _argument_fails_first(call, first):
+            continue
+        holder = call.func.value if isinstance(call.func, ast.Attribute) else None
+        if holder is None:
+            continue
+        for wait, wait_module, shown in _holder_waits(module, holder, scope, root, spawn, spawner):
+            if _waits_for(wait_module, wait, method):
+                return Hang(call, module, wait, wait_module, shown, _waiter_name(wait_module, wait), _SIGNALS[method][1])
+    return None
+
+
+def _argument_fails_first(call: ast.Call, first: ast.stmt) -> bool:
+    """`results.put(compute())` as the failing statement: its argument runs, and can fail,
+    before the signal is given."""
+    if not (first.lineno <= call.lineno <= (first.end_lineno or first.lineno)):
+        return False
+    return any(isinstance(node, ast.Call) for arg in (*call.args, *call.keywords) for node in ast.walk(arg))
+
+
+def _signals(fn: FunctionNode) -> Iterator[tuple[ast.Call, str]]:
+    """The def's signalling calls, in source order, not inside `finally:`, an except handler
+    (both run when it fails) or a nested def."""
+    found: list[tuple[ast.Call, str]] = []
+    stack: list[ast.AST] = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda, ast.ExceptHandler)):
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SIGNALS:
+            method = node.func.attr
+            if method not in ("set", "release", "task_done", "notify", "notify_all") or not node.args:
+                found.append((node, method))
+        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            stack.extend([*node.body, *node.handlers, *node.orelse])  # not node.finalbody
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
+    return iter(found)
+
+
+def _holder_waits(
+    module: ModuleAnalysis, holder: ast.expr, scope: Scope, root: Def, spawn: Spawn | None, spawner: ModuleAnalysis | None
+) -> Iterator[tuple[ast.expr, ModuleAnalysis, str]]:
+    """Every use of what `holder` names elsewhere than in the worker: (the use, its module, the
+    holder as written there)."""
+    index = module.index
+    if isinstance(holder, ast.Attribute) and isinstance(holder.value, ast.Name):
+        found = scope.enclosing_class()
+        if found is None or found[1] != holder.value.id:
+            return
+        class_scope = found[0]
+        for use, use_scope in index.attribute_reads.get(holder.attr, ()):
+            other = use_scope.enclosing_class()
+            if other is not None and other[0] is class_scope and isinstance(use.value, ast.Name) and use.value.id == other[1]:
+                if not _inside(module, use, root.node):
+                    yield use, module, quoted(use)
+        return
+    if not isinstance(holder, ast.Name):
+        return
+    owner = scope.lookup(holder.id)
+    if owner is None:
+        return
+    if owner is scope and owner.bindings[holder.id] is Binding.PARAM:
+        if spawn is not None and spawner is not None:
+            handed = _handed_in(root.node, holder.id, spawn)
+            if handed is not None:
+                yield from _expression_uses(spawner, handed, spawn.scope)
+        return
+    for use, use_scope in index.name_reads.get(holder.id, ()):
+        if use_scope.lookup(holder.id) is owner and not _inside(module, use, root.node):
+            yield use, module, holder.id
+
+
+def _expression_uses(module: ModuleAnalysis, expr: ast.expr, scope: Scope) -> Iterator[tuple[ast.expr, ModuleAnalysis, str]]:
+    """The uses, in the spawner's module, of the name or `self.X` that was handed to the worker."""
+    index = module.index
+    if isinstance(expr, ast.Name):
+        owner = scope.lookup(expr.id)
+        for use, use_scope in index.name_reads.get(expr.id, ()):
+            if use is not expr and use_scope.lookup(expr.id) is owner:
+                yield use, module, expr.id
+    elif isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        found = scope.enclosing_class()
+        if found is None or found[1] != expr.value.id:
+            return
+        for use, use_scope in index.attribute_reads.get(expr.attr, ()):
+            other = use_scope.enclosing_class()
+            if use is not expr and other is not None and other[0] is found[0]:
+                yield use, module, quoted(use)
+
+
+def _handed_in(fn: FunctionNode, param: str, spawn: Spawn) -> ast.expr | None:
+    """The expression the spawn hands to the worker's parameter `param`, if it can tell."""
+    params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
+    if params and params[0] in ("self", "cls") and isinstance(spawn.target, ast.Attribute):
+        params = params[1:]  # a bound method: the instance is not handed in
+    positional, keywords = _spawn_arguments(spawn)
+    if param in keywords:
+        return keywords[param]
+    if param in params:
+        position = params.index(param)
+        if position < len(positional):
+            return positional[position]
+    return None
+
+
+def _spawn_arguments(spawn: Spawn) -> tuple[list[ast.expr], dict[str, ast.expr]]:
+    """The arguments the worker will be called with: `args=(...)`/`kwargs={...}` of a thread,
+    the extra arguments of `submit(f, *args)` / `run_in_executor(e, f, *args)`, the call's
+    own arguments for a coroutine, those of `partial(f, ...)`."""
+    target = spawn.target
+    if spawn.coroutine and isinstance(target, ast.Call):
+        return _plain(target.args), {k.arg: k.value for k in target.keywords if k.arg}
+    if isinstance(target, ast.Call) and dotted_text(target.func) in {*PARTIALS, "partial"} and target.args:
+        return _plain(target.args[1:]), {k.arg: k.value for k in target.keywords if k.arg}
+    call = spawn.call
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    if spawn.keyword is not None:  # Thread(target=f, args=(...), kwargs={...})
+        args = keywords.get("args")
+        kwargs = keywords.get("kwargs")
+        positional = _plain(args.elts) if isinstance(args, (ast.Tuple, ast.List)) else []
+        named: dict[str, ast.expr] = {}
+        if isinstance(kwargs, ast.Dict):
+            for key, value in zip(kwargs.keys, kwargs.values):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    named[key.value] = value
+        return positional, named
+    position = next((i for i, arg in enumerate(call.args) if arg is target), None)
+    if position is None:
+        return [], {}
+    return _plain(call.args[position + 1 :]), {k: v for k, v in keywords.items() if k not in ("args", "kwargs")}
+
+
+def _plain(args: list[ast.expr]) -> list[ast.expr]:
+    """Positional arguments up to the first `*rest` (after it, positions are unknown)."""
+    plain = []
+    for arg in args:
+        if isinstance(arg, ast.Starred):
+            break
+        plain.append(arg)
+    return plain
+
+
+def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
+    """Whether `use` (a read of the holder in `module`) blocks, with no timeout, until `method`
+    is called: `holder.wait()`, `holder.get()`, `await holder`."""
+    waits, _ = _SIGNALS[method]
+    parent = module.index.parent(use)
+    if method in _AWAITED_SIGNALS and isinstance(parent, ast.Await):
+        return True
+    if not (isinstance(parent, ast.Attribute) and parent.attr in waits):
+        return False
+    call = module.index.parent(parent)
+    if not isinstance(call, ast.Call) or call.func is not parent:
+        return False
+    return _blocks_for_ever(call)
+
+
+def _blocks_for_ever(call: ast.Call) -> bool:
+    """No timeout and not told to return at once: `get()`, `wait()`, `result()`, `acquire()`."""
+    if call.args:
+        return False  # wait(5), get(True, 5), get(False), acquire(False), result(10)
+    for keyword in call.keywords:
+        if keyword.arg == "timeout":
+            return isinstance(keyword.value, ast.Constant) and keyword.value.value is None
+        if keyword.arg in ("block", "blocking"):
+            return not (isinstance(keyword.value, ast.Constant) and not keyword.value.value)
+    return True
+
+
+def _inside(module: ModuleAnalysis, node: ast.AST, fn: FunctionNode) -> bool:
+    """Whether `node` lies within the def `fn` (the worker's own uses are not waiters)."""
+    current: ast.AST | None = node
+    while current is not None:
+        if current is fn:
+            return True
+        current = module.index.parent(current)
+    return False
+
+
+def _waiter_name(module: ModuleAnalysis, node: ast.AST) -> str:
+    current = module.index.parent(node)
+    while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
+        current = module.index.parent(current)
+    if isinstance(current, FUNCTION_TYPES):
+        return f"{current.name}()"
+    return "the module" if current is None else "a lambda"
