@@ -54,9 +54,7 @@ class Fixture:
         unresolved = raw.pop("unresolved", [None])[0]
         min_confidence = raw.pop("min_confidence", [None if unresolved else "low"])[0]
         group_children = raw.pop("group_children", ["serving"])[0]
-        return parse_options(
-            min_confidence=min_confidence, unresolved=unresolved, group_children=group_children, **raw
-        )
+        return parse_options(min_confidence=min_confidence, unresolved=unresolved, group_children=group_children, **raw)
 
     def min_python(self) -> tuple[int, int]:
         match = _PYTHON.search(self.source)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli
 
-from unguarded_workers.testcode import is_test_code
+from unguarded_workers.skipped import is_test_code
 
 WORKER = textwrap.dedent(
     """\

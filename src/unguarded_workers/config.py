@@ -20,8 +20,17 @@ from flake8.exceptions import ExecutionError
 from flake8.utils import parse_files_to_codes_mapping
 
 from .codes import ALL_CODES
-from .options import OptionError, Options, SettingError, choice, parse_options
-from .testcode import is_test_code
+from .options import (
+    DEFAULT_MIN_CONFIDENCE,
+    UNRESOLVED_ALIAS,
+    UNRESOLVED_CHOICES,
+    OptionError,
+    Options,
+    SettingError,
+    choice,
+    parse_options,
+)
+from .skipped import is_example_code, is_test_code
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,10 +47,12 @@ SETTINGS: Mapping[str, bool] = {
     "guards": True,
     "spawners": True,
     "harmless-calls": True,
-    "unresolved": False,
+    "min-confidence": False,
+    "unresolved": False,  # the old spelling of min-confidence: report = low, skip = medium
     "coroutine-functions": True,
     "group-children": False,
     "tests": False,
+    "examples": False,
     "respect-gitignore": False,
     "fix-guard": False,
     "select": True,
@@ -55,10 +66,12 @@ FLAKE8_KEYS: Mapping[str, str] = {
     "uw-guards": "guards",
     "uw-spawners": "spawners",
     "uw-harmless-calls": "harmless-calls",
+    "uw-min-confidence": "min-confidence",
     "uw-unresolved": "unresolved",
     "uw-coroutine-functions": "coroutine-functions",
     "uw-group-children": "group-children",
     "uw-tests": "tests",
+    "uw-examples": "examples",
     "uw-respect-gitignore": "respect-gitignore",
     "uw-fix-guard": "fix-guard",
     "exclude": "exclude",
@@ -71,6 +84,7 @@ _FLAKE8_IGNORE_KEYS = ("ignore", "extend-ignore")
 
 DEFAULT_GUARD = "unguarded_workers:wrap"
 TESTS_CHOICES = ("skip", "check")
+EXAMPLES_CHOICES = TESTS_CHOICES
 # Settings that are booleans in pyproject.toml, "true"/"false" elsewhere.
 BOOLEAN_SETTINGS = frozenset({"respect-gitignore"})
 
@@ -111,13 +125,17 @@ class Settings:
     # (pattern, codes): more codes to ignore in files the pattern matches.
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     check_tests: bool = False  # tests = "check"
+    check_examples: bool = False  # examples = "check"
     respect_gitignore: bool = True  # walking skips what git ignores
     # Said once per run, before the reports: configuration that was passed over.
     warnings: tuple[str, ...] = ()
 
     def checks(self, path: str | None) -> bool:
-        """Whether the file is checked at all: test code only when `tests = "check"`."""
-        return self.check_tests or path is None or not is_test_code(path)
+        """Whether the file is checked at all: test code only when `tests = "check"`, example
+        code (examples, docs, demos, benchmarks) only when `examples = "check"`."""
+        if path is None:
+            return True
+        return (self.check_tests or not is_test_code(path)) and (self.check_examples or not is_example_code(path))
 
     def reports(self, code: str, path: str | None = None) -> bool:
         """Whether select/ignore (and per-file-ignores for `path`) let `code` through;
@@ -310,7 +328,22 @@ def _pyproject_layer(path: Path) -> _Layer:
 
 def _validate(values: RawSettings, spell: Callable[[str], str]) -> None:
     """Check each value where it was read, so that an error names that place and the key
-    as it is spelled there (`unresolved` in pyproject.toml, `uw-unresolved` for flake8)."""
+    as it is spelled there (`unresolved` in pyproject.toml, `uw-unresolved` for flake8).
+
+    `unresolved`, the old spelling of `min-confidence`, becomes it here: one place may set
+    one of the two."""
+    if "unresolved" in values:
+        if "min-confidence" in values:
+            raise OptionError(
+                f"{spell('unresolved')}: the old spelling of {spell('min-confidence')}: set one of the two"
+            )
+        old = values.pop("unresolved")
+        try:
+            assert isinstance(old, str)
+            choice("unresolved", old, UNRESOLVED_CHOICES)
+        except SettingError as error:
+            raise OptionError(f"{spell('unresolved')}: {error.detail}") from None
+        values["min-confidence"] = UNRESOLVED_ALIAS[old]
     for name, value in values.items():
         try:
             build_settings({name: value}, (), Path.cwd())
@@ -395,7 +428,7 @@ def build_options(raw: RawSettings, extra_guards: Sequence[str] = ()) -> Options
         guards=[*_list(raw, "guards"), *extra_guards],
         spawners=_list(raw, "spawners"),
         harmless_calls=_list(raw, "harmless-calls"),
-        unresolved=_text(raw, "unresolved", "report"),
+        min_confidence=_text(raw, "min-confidence", DEFAULT_MIN_CONFIDENCE),
         coroutine_functions=_list(raw, "coroutine-functions"),
         group_children=_text(raw, "group-children", "serving"),
     )
@@ -414,6 +447,8 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Set
     fix_guard = GuardRef.parse(_text(raw, "fix-guard", DEFAULT_GUARD))
     tests = _text(raw, "tests", "skip")
     choice("tests", tests, TESTS_CHOICES)
+    examples = _text(raw, "examples", "skip")
+    choice("examples", examples, EXAMPLES_CHOICES)
     respect_gitignore = _text(raw, "respect-gitignore", "true").strip().lower()
     choice("respect-gitignore", respect_gitignore, ("true", "false"))
     # The configured fix guard is a guard: code it fixed must check clean.
@@ -431,6 +466,7 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Set
         fix_guard,
         _per_file_ignores(raw, cwd),
         check_tests=tests == "check",
+        check_examples=examples == "check",
         respect_gitignore=respect_gitignore == "true",
     )
 

@@ -16,9 +16,12 @@ from flake8.options.manager import OptionManager
 
 from . import __version__
 from .analysis import check_module
+from .analysis.discovery import helper_names
+from .analysis.project import project_for
 from .codes import INTERNAL_ERROR, internal_error_text
-from .config import FLAKE8_KEYS, TESTS_CHOICES, RawSettings, Settings, load_settings, path_matches
+from .config import EXAMPLES_CHOICES, FLAKE8_KEYS, TESTS_CHOICES, RawSettings, Settings, load_settings, path_matches
 from .options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
+from .violation import CONFIDENCE_CHOICES, Confidence
 
 
 class UnguardedWorkersChecker:
@@ -28,6 +31,7 @@ class UnguardedWorkersChecker:
     _options: ClassVar[argparse.Namespace | None] = None
     _given: ClassVar[RawSettings] = {}
     _isolated_applied: ClassVar[bool] = False
+    _helpers: ClassVar[frozenset[str]] = frozenset()  # the project's spawn helpers
 
     def __init__(self, tree: ast.Module, lines: Sequence[str], filename: str) -> None:
         self._tree = tree
@@ -60,11 +64,19 @@ class UnguardedWorkersChecker:
             help="Dotted names of calls that never make a worker body unguarded (e.g. metrics.incr).",
         )
         manager.add_option(
+            "--uw-min-confidence",
+            default=None,
+            parse_from_config=True,
+            choices=CONFIDENCE_CHOICES,
+            help="The lowest confidence reported: high (the default), medium, or low (everything). "
+            "Below high, each report says its confidence.",
+        )
+        manager.add_option(
             "--uw-unresolved",
             default=None,
             parse_from_config=True,
             choices=UNRESOLVED_CHOICES,
-            help="Report workers defined outside the module, which cannot be inspected (default: report).",
+            help="The old spelling of --uw-min-confidence: report = low, skip = medium.",
         )
         manager.add_option(
             "--uw-coroutine-functions",
@@ -91,6 +103,15 @@ class UnguardedWorkersChecker:
             "conftest.py and files under test, tests, _tests or testing directories.",
         )
         manager.add_option(
+            "--uw-examples",
+            default=None,
+            parse_from_config=True,
+            choices=EXAMPLES_CHOICES,
+            help="Check example code too (check), or leave it alone (skip, the default): files under examples, "
+            "docs, demos, samples, benchmarks, experiments or tutorials directories, example_*.py, *_demo.py, "
+            "bench_*.py and the like.",
+        )
+        manager.add_option(
             "--uw-fix-guard",
             default=None,
             parse_from_config=True,
@@ -114,6 +135,31 @@ class UnguardedWorkersChecker:
         for warning in cls.settings.warnings:
             print(f"unguarded-workers: warning: {warning}", file=sys.stderr)
         _exclude_non_regular_files(options)
+        cls._find_helpers(options)
+
+    @classmethod
+    def _find_helpers(cls, options: argparse.Namespace) -> None:
+        """The project's spawn helpers, from the files flake8 will check (before it forks its
+        workers, which inherit them): a file that only calls one is checked too."""
+        exclude = [*getattr(options, "exclude", []), *getattr(options, "extend_exclude", [])]
+        patterns = getattr(options, "filename", None) or ["*.py"]
+        files: list[str] = []
+        for path in getattr(options, "filenames", None) or ["."]:
+            if path == "-" or path_matches(path, exclude):
+                continue
+            if os.path.isdir(path):
+                for directory, dirnames, filenames in os.walk(path):
+                    dirnames[:] = [d for d in dirnames if not path_matches(os.path.join(directory, d), exclude)]
+                    files += [
+                        file
+                        for name in filenames
+                        if path_matches(file := os.path.join(directory, name), patterns)
+                        and not path_matches(file, exclude)
+                    ]
+            else:
+                files.append(path)
+        settings = cls.settings
+        cls._helpers = helper_names([file for file in files if settings.checks(file)], settings.options)
 
     @classmethod
     def _load(cls, *, isolated: bool) -> Settings:
@@ -144,6 +190,7 @@ class UnguardedWorkersChecker:
         if not settings.checks(path):
             return
         source = "".join(self._lines)
+        project_for(settings.options).helper_names = self._helpers
         try:
             violations = check_module(self._tree, settings.options, source, path)
         except Exception as error:
@@ -151,9 +198,10 @@ class UnguardedWorkersChecker:
             # run with a traceback and no reports. It becomes this file's one line instead.
             yield 1, 0, f"{INTERNAL_ERROR} {internal_error_text(error)}", type(self)
             return
+        show_confidence = settings.options.min_confidence < Confidence.HIGH
         for violation in violations:
             if settings.reports(violation.code.code, self._filename):
-                yield violation.line, violation.col, violation.flake8_text(), type(self)
+                yield violation.line, violation.col, violation.flake8_text(show_confidence=show_confidence), type(self)
 
 
 def _exclude_non_regular_files(options: argparse.Namespace) -> None:

@@ -43,9 +43,8 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
         return None
     if _is_self(func.value, scope):
         target = module.resolver.callable_target(func, scope)
-        if isinstance(target, Unresolved):
-            if target.handed_in or _sounds_foreign(func.attr):
-                return ForeignCall(call, module, f"the callback {quoted(func)}")
+        if isinstance(target, Unresolved) and (target.handed_in or _sounds_foreign(func.attr)):
+            return ForeignCall(call, module, f"the callback {quoted(func)}")
         return None
     receiver = func.value
     if _handed_in_object(receiver, scope) and (

@@ -138,7 +138,7 @@ class GuardAnalysis:
     def def_guarded(self, fn: FunctionNode) -> bool:
         return self.def_exposure(fn) is None
 
-    def _start(self, fn: FunctionNode) -> Exposure | None | Generator[Def, Exposure | None, Exposure | None]:
+    def _start(self, fn: FunctionNode) -> Exposure | Generator[Def, Exposure | None, Exposure | None] | None:
         """The verdict if known, else the steps that reach it (marking the def in progress)."""
         key = id(fn)
         if key in self._verdicts:
@@ -231,7 +231,9 @@ class GuardAnalysis:
             for block, block_why in reversed(blocks):
                 stack.extend((inner, block_why, inner_loop) for inner in reversed(block))
 
-    def _open(self, stmt: ast.stmt, why: str, scope: Scope) -> tuple[list[ast.expr], list[tuple[list[ast.stmt], str]]] | None:
+    def _open(
+        self, stmt: ast.stmt, why: str, scope: Scope
+    ) -> tuple[list[ast.expr], list[tuple[list[ast.stmt], str]]] | None:
         """A compound statement's headers and the blocks that must be guarded, each with what
         leaves it uncovered; None for a simple statement. `finally:` is not inspected."""
         if isinstance(stmt, _TRY_TYPES):
@@ -345,9 +347,10 @@ def _is_unbounded_loop(stmt: ast.stmt) -> bool:
         return True
     if isinstance(test, ast.Attribute):
         return True  # a flag of the instance: `while self._running:`
-    if isinstance(test, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) for op in test.ops):
-        return True  # a state: `while self._state is not State.CLOSED:`
-    return False
+    # A state: `while self._state is not State.CLOSED:`.
+    return isinstance(test, ast.Compare) and all(
+        isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) for op in test.ops
+    )
 
 
 def _has_unbounded_loop(fn: FunctionNode) -> bool:

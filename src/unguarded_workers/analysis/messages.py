@@ -74,7 +74,7 @@ def spawn_message(
         problem = f"{what} could not be inspected ({unresolved.reason}): unless it guards itself, {consequence}"
         return f"{problem}; wrap it: {suggestion(spawn)}"
     assert exposure is not None
-    return _exposed(what, exposure, consequence, hang, checked_path, f"wrap it: {suggestion(spawn)}")
+    return _exposed(what, exposure, consequence, hang=hang, checked=checked_path, fix=f"wrap it: {suggestion(spawn)}")
 
 
 def thread_run_message(
@@ -88,10 +88,12 @@ def thread_run_message(
 ) -> str:
     what = f"run() of {'process' if process else 'thread'} class '{class_name}'"
     consequence = PROCESS_STAKE if process else code.consequence
-    return _exposed(what, exposure, consequence, hang, checked_path, "decorate it: @wrap")
+    return _exposed(what, exposure, consequence, hang=hang, checked=checked_path, fix="decorate it: @wrap")
 
 
-def _exposed(what: str, exposure: Exposure, consequence: str, hang: Hang | None, checked: str | None, fix: str) -> str:
+def _exposed(
+    what: str, exposure: Exposure, consequence: str, *, hang: Hang | None, checked: str | None, fix: str
+) -> str:
     state = "is not guarded" if exposure.has_try else "has no try/except guard"
     first = exposure.first
     parts = [f"{what} {state}: {_line(first.node, exposure, checked)}: {first.text()} {first.why}"]
@@ -156,4 +158,3 @@ def _start_of(expr: ast.AST) -> str:
     if leaf is None and isinstance(node, ast.Constant):
         leaf = repr(node.value)[:_MAX_NAME]
     return f"{leaf or type(expr).__name__} ..."
-

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
     from .spawns import Spawn
 
+_TRY_TYPES: tuple[type[ast.stmt], ...] = tuple(
+    t for t in (ast.Try, getattr(ast, "TryStar", None)) if isinstance(t, type)
+)
 # A signal a worker gives, the calls that block on it, and how a message says it is given
 # ("stop() waits on self._exited, which is set only after it").
 _SIGNALS: dict[str, tuple[frozenset[str], str]] = {
@@ -80,9 +83,11 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
         holder = call.func.value if isinstance(call.func, ast.Attribute) else None
         if holder is None:
             continue
-        for wait, wait_module, shown in _holder_waits(module, holder, scope, root, spawn, spawner):
+        for wait, wait_module, shown in _holder_waits(module, holder, scope, root, spawn=spawn, spawner=spawner):
             if _waits_for(wait_module, wait, method):
-                return Hang(call, module, wait, wait_module, shown, _waiter_name(wait_module, wait), _SIGNALS[method][1])
+                return Hang(
+                    call, module, wait, wait_module, shown, _waiter_name(wait_module, wait), _SIGNALS[method][1]
+                )
     return None
 
 
@@ -107,8 +112,9 @@ def _signals(fn: FunctionNode) -> Iterator[tuple[ast.Call, str]]:
             method = node.func.attr
             if method not in ("set", "release", "task_done", "notify", "notify_all") or not node.args:
                 found.append((node, method))
-        if isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-            stack.extend([*node.body, *node.handlers, *node.orelse])  # not node.finalbody
+        if isinstance(node, _TRY_TYPES):
+            # Not its `finally:`; its handlers are passed over above.
+            stack.extend([*getattr(node, "body", []), *getattr(node, "handlers", []), *getattr(node, "orelse", [])])
             continue
         stack.extend(ast.iter_child_nodes(node))
     found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
@@ -116,7 +122,13 @@ def _signals(fn: FunctionNode) -> Iterator[tuple[ast.Call, str]]:
 
 
 def _holder_waits(
-    module: ModuleAnalysis, holder: ast.expr, scope: Scope, root: Def, spawn: Spawn | None, spawner: ModuleAnalysis | None
+    module: ModuleAnalysis,
+    holder: ast.expr,
+    scope: Scope,
+    root: Def,
+    *,
+    spawn: Spawn | None,
+    spawner: ModuleAnalysis | None,
 ) -> Iterator[tuple[ast.expr, ModuleAnalysis, str]]:
     """Every use of what `holder` names elsewhere than in the worker: (the use, its module, the
     holder as written there)."""
@@ -128,9 +140,10 @@ def _holder_waits(
         class_scope = found[0]
         for use, use_scope in index.attribute_reads.get(holder.attr, ()):
             other = use_scope.enclosing_class()
-            if other is not None and other[0] is class_scope and isinstance(use.value, ast.Name) and use.value.id == other[1]:
-                if not _inside(module, use, root.node):
-                    yield use, module, quoted(use)
+            if other is None or other[0] is not class_scope or not _named(use.value, other[1]):
+                continue  # another class's attribute of the same name
+            if not _inside(module, use, root.node):
+                yield use, module, quoted(use)
         return
     if not isinstance(holder, ast.Name):
         return
@@ -143,27 +156,33 @@ def _holder_waits(
             if handed is not None:
                 yield from _expression_uses(spawner, handed, spawn.scope)
         return
-    for use, use_scope in index.name_reads.get(holder.id, ()):
-        if use_scope.lookup(holder.id) is owner and not _inside(module, use, root.node):
-            yield use, module, holder.id
+    for name_use, use_scope in index.name_reads.get(holder.id, ()):
+        if use_scope.lookup(holder.id) is owner and not _inside(module, name_use, root.node):
+            yield name_use, module, holder.id
 
 
-def _expression_uses(module: ModuleAnalysis, expr: ast.expr, scope: Scope) -> Iterator[tuple[ast.expr, ModuleAnalysis, str]]:
+def _named(expr: ast.expr, name: str) -> bool:
+    return isinstance(expr, ast.Name) and expr.id == name
+
+
+def _expression_uses(
+    module: ModuleAnalysis, expr: ast.expr, scope: Scope
+) -> Iterator[tuple[ast.expr, ModuleAnalysis, str]]:
     """The uses, in the spawner's module, of the name or `self.X` that was handed to the worker."""
     index = module.index
     if isinstance(expr, ast.Name):
         owner = scope.lookup(expr.id)
-        for use, use_scope in index.name_reads.get(expr.id, ()):
-            if use is not expr and use_scope.lookup(expr.id) is owner:
-                yield use, module, expr.id
+        for name_use, use_scope in index.name_reads.get(expr.id, ()):
+            if name_use is not expr and use_scope.lookup(expr.id) is owner:
+                yield name_use, module, expr.id
     elif isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
         found = scope.enclosing_class()
         if found is None or found[1] != expr.value.id:
             return
-        for use, use_scope in index.attribute_reads.get(expr.attr, ()):
+        for attribute_use, use_scope in index.attribute_reads.get(expr.attr, ()):
             other = use_scope.enclosing_class()
-            if use is not expr and other is not None and other[0] is found[0]:
-                yield use, module, quoted(use)
+            if attribute_use is not expr and other is not None and other[0] is found[0]:
+                yield attribute_use, module, quoted(attribute_use)
 
 
 def _handed_in(fn: FunctionNode, param: str, spawn: Spawn) -> ast.expr | None:

@@ -12,14 +12,23 @@ from pathlib import Path
 from typing import TextIO
 
 from .. import __version__, interrupts
-from ..config import SETTINGS, TESTS_CHOICES, RawSettings, Settings, load_settings, parse_per_file_ignores
+from ..config import (
+    EXAMPLES_CHOICES,
+    SETTINGS,
+    TESTS_CHOICES,
+    RawSettings,
+    Settings,
+    load_settings,
+    parse_per_file_ignores,
+)
 from ..options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
+from ..violation import CONFIDENCE_CHOICES, Confidence
 from . import triage
 from .add_noqa import add_noqa
 from .cache import CACHE_DIR
 from .discovery import discover
-from .engine import FileOutcome, Item, Job, Mode, run
-from .output import FORMATS, SARIF_LEVELS, STREAMED_FORMATS, plural, sarif, statistics
+from .engine import FileOutcome, Item, Job, Mode, find_helpers, run
+from .output import FORMATS, SARIF_LEVELS, STREAMED_FORMATS, plural, sarif, statistics, text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -53,12 +62,22 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--guards", type=_comma_list, metavar="NAMES", help="your own guards (uw-guards)")
     parser.add_argument("--spawners", type=_comma_list, metavar="NAME:KIND", help="your own spawners (uw-spawners)")
     parser.add_argument("--harmless-calls", type=_comma_list, metavar="NAMES", help="see uw-harmless-calls")
-    parser.add_argument("--unresolved", choices=UNRESOLVED_CHOICES, help="workers defined outside the project")
+    parser.add_argument(
+        "--min-confidence",
+        choices=CONFIDENCE_CHOICES,
+        help="the lowest confidence reported (default: high; low reports everything)",
+    )
+    parser.add_argument(
+        "--unresolved", choices=UNRESOLVED_CHOICES, help="old spelling of --min-confidence: report=low, skip=medium"
+    )
     parser.add_argument("--coroutine-functions", type=_comma_list, metavar="NAMES", help="see uw-coroutine-functions")
     parser.add_argument(
         "--group-children", choices=GROUP_CHILDREN_CHOICES, help="task-group children to report (serving)"
     )
     parser.add_argument("--tests", choices=TESTS_CHOICES, help="check test code too, or skip it (skip)")
+    parser.add_argument(
+        "--examples", choices=EXAMPLES_CHOICES, help="check examples, docs, demos and benchmarks too (skip)"
+    )
     parser.add_argument(
         "--no-respect-gitignore",
         dest="respect_gitignore",
@@ -192,13 +211,20 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"warning: {warning}", file=sys.stderr)
     items = _items(args, settings.exclude, respect_gitignore=settings.respect_gitignore)
     if checking and args.add_noqa:
-        return add_noqa(items, Job(settings, disable_noqa=args.disable_noqa), args.jobs, quiet=quiet)
+        job = Job(settings, disable_noqa=args.disable_noqa, helper_names=find_helpers(items, settings))
+        return add_noqa(items, job, args.jobs, quiet=quiet)
     cache_dir = None if not checking or args.no_cache else os.path.join(os.getcwd(), CACHE_DIR)
     job = Job(
-        settings, _mode(args), unsafe_fixes=args.unsafe_fixes, disable_noqa=args.disable_noqa, cache_dir=cache_dir
+        settings,
+        _mode(args),
+        unsafe_fixes=args.unsafe_fixes,
+        disable_noqa=args.disable_noqa,
+        cache_dir=cache_dir,
+        helper_names=find_helpers(items, settings),
     )
     output = _open_output(args.output_file if checking else None)
-    report = _Report(output, args.output_format if checking else None, quiet)
+    show_confidence = settings.options.min_confidence < Confidence.HIGH
+    report = _Report(output, args.output_format if checking else None, quiet, show_confidence)
     try:
         return _run(items, job, args, report)
     finally:
@@ -219,6 +245,7 @@ class _Report:
     output: TextIO
     format: str | None
     quiet: bool
+    show_confidence: bool = False  # text lines say their confidence (a setting below high)
 
     @property
     def streamed(self) -> bool:
@@ -259,7 +286,7 @@ def _run(items: list[Item], job: Job, args: argparse.Namespace, report: _Report)
     try:
         for outcome in run(items, job, args.jobs):
             outcomes.append(outcome)
-            _write_outcome(outcome, report.output, report.format if report.streamed else None)
+            _write_outcome(outcome, report)
     except KeyboardInterrupt:
         interrupted = True
     with interrupts.deferred():
@@ -283,19 +310,22 @@ def _run(items: list[Item], job: Job, args: argparse.Namespace, report: _Report)
     return EXIT_FINDINGS if found else EXIT_CLEAN
 
 
-def _write_outcome(outcome: FileOutcome, output: TextIO, streamed_format: str | None) -> None:
+def _write_outcome(outcome: FileOutcome, report: _Report) -> None:
     with interrupts.deferred():  # whole lines only, even when interrupted
-        _write_outcome_now(outcome, output, streamed_format)
-        output.flush()
+        _write_outcome_now(outcome, report)
+        report.output.flush()
         sys.stdout.flush()
 
 
-def _write_outcome_now(outcome: FileOutcome, output: TextIO, streamed_format: str | None) -> None:
+def _write_outcome_now(outcome: FileOutcome, report: _Report) -> None:
     for message in (outcome.error, outcome.write_error):
         if message:
             print(f"error: {message}", file=sys.stderr)
-    if streamed_format is not None:
-        output.write(FORMATS[streamed_format]([outcome]))
+    if report.format == "text":
+        report.output.write(text([outcome], show_confidence=report.show_confidence))
+    elif report.streamed:
+        assert report.format is not None
+        report.output.write(FORMATS[report.format]([outcome]))
     if outcome.diff:
         sys.stdout.write(outcome.diff)
     if outcome.fixed_data is not None:

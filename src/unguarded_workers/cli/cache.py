@@ -24,7 +24,7 @@ from .. import __version__
 from ..analysis.project import file_key
 from ..codes import ALL_CODES
 from ..config import Settings
-from ..violation import SourceRange, Violation
+from ..violation import Confidence, Evidence, Related, SourceRange, Violation
 
 CACHE_DIR = ".unguarded-workers-cache"
 _BY_CODE = {code.code: code for code in ALL_CODES}
@@ -34,9 +34,10 @@ _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# unguarded-workers results
 Dependency = tuple[str, int, int]
 
 
-def settings_key(settings: Settings, *, disable_noqa: bool) -> str:
-    """The settings as a stable string: sets sorted, so every process agrees."""
-    return json.dumps([_plain(settings), disable_noqa, __version__], sort_keys=True)
+def settings_key(settings: Settings, *, disable_noqa: bool, helpers: frozenset[str] = frozenset()) -> str:
+    """The settings (and the project's spawn helpers, which decide what other files are
+    checked for) as a stable string: sets sorted, so every process agrees."""
+    return json.dumps([_plain(settings), disable_noqa, sorted(helpers), __version__], sort_keys=True)
 
 
 def _plain(value: object) -> object:
@@ -72,7 +73,7 @@ class ResultsCache:
             if any(file_key(dep[0]) != tuple(dep) for dep in record["dependencies"]):
                 return None
             return [_violation(item) for item in record["violations"]]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, AssertionError):
             return None  # missing, half-written by another version, or unreadable: a miss
 
     def put(self, path: str, data: bytes, violations: Sequence[Violation], dependencies: Iterable[Dependency]) -> None:
@@ -107,13 +108,31 @@ def _violation(item: dict[str, object]) -> Violation:
     assert isinstance(target, dict)
     code = item["code"]
     assert isinstance(code, dict)
+    evidence = item["evidence"]
+    related = item["related"]
+    assert isinstance(evidence, list)
+    assert isinstance(related, list)
     return Violation(
         _BY_CODE[str(code["code"])],
         int(str(item["line"])),
         int(str(item["col"])),
         str(item["message"]),
         str(item["spawner"]),
-        SourceRange(int(target["line"]), int(target["col"]), int(target["end_line"]), int(target["end_col"])),
+        _range(target),
         None if item["target_fingerprint"] is None else str(item["target_fingerprint"]),
         None if item["unsafe_fix"] is None else str(item["unsafe_fix"]),
+        Confidence(int(str(item["confidence"]))),
+        tuple(Evidence(str(value)) for value in evidence),
+        tuple(_related(entry) for entry in related),
     )
+
+
+def _range(value: object) -> SourceRange:
+    assert isinstance(value, dict)
+    return SourceRange(int(value["line"]), int(value["col"]), int(value["end_line"]), int(value["end_col"]))
+
+
+def _related(value: object) -> Related:
+    assert isinstance(value, dict)
+    path = value["path"]
+    return Related(_range(value["range"]), str(value["message"]), None if path is None else str(path))

@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 
 from ..analysis import might_spawn
+from ..analysis.discovery import helper_names, helpers_in_text
 from ..analysis.project import project_for
 from ..codes import internal_error_text
 from ..config import Settings
@@ -39,6 +40,7 @@ class Job:
     unsafe_fixes: bool = False
     disable_noqa: bool = False
     cache_dir: str | None = None  # where `check` keeps results of unchanged files; None: no cache
+    helper_names: frozenset[str] = frozenset()  # the project's spawn helpers (found before the run)
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,22 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Place:
+    """A related place of a finding (the uncovered statement, the waiter), as reports show it."""
+
+    path: str  # as reports name files: the finding's own display, or the other file's path
+    line: int
+    column: int  # 1-based, in characters
+    end_line: int
+    end_column: int  # 1-based, exclusive, in characters
+    message: str
+
+
+@dataclass(frozen=True)
 class Finding:
     violation: Violation
     column: int  # 1-based, in characters (flake8's text format counts UTF-8 bytes)
+    related: tuple[Place, ...] = ()
 
 
 @dataclass
@@ -69,11 +84,49 @@ class FileOutcome:
 
 
 def _findings(source: Source, violations: Sequence[Violation]) -> list[Finding]:
-    """Each violation with its column in characters (ast gives UTF-8 bytes)."""
+    """Each violation with its columns in characters (ast gives UTF-8 bytes)."""
     if not violations:
         return []  # most files: no need to index their lines
     lines = SourceLines(source.text)
-    return [Finding(v, character_column(lines.line_text(v.line), v.col) + 1) for v in violations]
+    others: dict[str, SourceLines | None] = {}
+    return [
+        Finding(v, character_column(lines.line_text(v.line), v.col) + 1, _places(source, lines, v, others))
+        for v in violations
+    ]
+
+
+def _places(
+    source: Source, lines: SourceLines, violation: Violation, others: dict[str, SourceLines | None]
+) -> tuple[Place, ...]:
+    places = []
+    for related in violation.related:
+        where: SourceLines | None = lines
+        shown = source.display
+        if related.path is not None:
+            if related.path not in others:
+                others[related.path] = _lines_of(related.path)
+            where, shown = others[related.path], _shown_path(related.path)
+        r = related.range
+        if where is None:  # the other file went away meanwhile: its lines, without columns
+            places.append(Place(shown, r.line, 1, r.end_line, 1, related.message))
+            continue
+        start = character_column(where.line_text(r.line), r.col) + 1
+        end = character_column(where.line_text(r.end_line), r.end_col) + 1
+        places.append(Place(shown, r.line, start, r.end_line, end, related.message))
+    return tuple(places)
+
+
+def _lines_of(path: str) -> SourceLines | None:
+    try:
+        return SourceLines(read_source(Path(path)).text)
+    except SourceError:
+        return None
+
+
+def _shown_path(path: str) -> str:
+    """Another project file, as a report names it: relative to the current directory when under it."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith(os.pardir) else relative
 
 
 def _load(item: Item) -> Source:
@@ -93,7 +146,8 @@ def _cache(job: Job) -> ResultsCache | None:
     key = (job.cache_dir, id(job.settings))
     if key not in _CACHES:
         _CACHES.clear()
-        _CACHES[key] = ResultsCache(job.cache_dir, settings_key(job.settings, disable_noqa=job.disable_noqa))
+        settings = settings_key(job.settings, disable_noqa=job.disable_noqa, helpers=job.helper_names)
+        _CACHES[key] = ResultsCache(job.cache_dir, settings)
     return _CACHES[key]
 
 
@@ -107,9 +161,11 @@ def process(item: Item, job: Job) -> FileOutcome:
         if job.mode is Mode.FIX and item.data is not None:
             outcome.fixed_data = item.data  # an editor replaces its buffer with what fix prints
         return outcome  # test code, left alone unless `tests = "check"`
+    project = project_for(job.settings.options)
+    project.helper_names = job.helper_names
     try:
         source = _load(item)
-        if not might_spawn(source.text, job.settings.options):
+        if not might_spawn(source.text, job.settings.options, job.helper_names):
             # Most files start no worker: the text says so before any parse (a file the
             # check of another needs is parsed then, by the project's module cache).
             if job.mode is Mode.FIX and item.data is not None:
@@ -126,7 +182,6 @@ def process(item: Item, job: Job) -> FileOutcome:
     except SourceError as error:
         outcome.error = str(error)
         return outcome
-    project = project_for(job.settings.options)
     project.consulted.clear()
     violations = _reported(source, tree, job)
     if cache is not None:
@@ -219,6 +274,20 @@ def _process_guarded(item: Item, job: Job) -> FileOutcome:
 
 def _process_batch(items: Sequence[Item], job: Job) -> list[FileOutcome]:
     return [_process_guarded(item, job) for item in items]
+
+
+def find_helpers(items: Sequence[Item], settings: Settings) -> frozenset[str]:
+    """The spawn helpers the run's files define (those it checks: not skipped test code)."""
+    options = settings.options
+    paths = [item.path for item in items if item.path is not None and settings.checks(item.path)]
+    names = set(helper_names(paths, options))
+    for item in items:
+        if item.data is not None and settings.checks(item.display):
+            try:
+                names |= helpers_in_text(decode(item.data, item.display).text, options)
+            except SourceError:
+                continue
+    return frozenset(names)
 
 
 def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[FileOutcome]:

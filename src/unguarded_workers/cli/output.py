@@ -14,7 +14,8 @@ from xml.etree import ElementTree
 
 from .. import __version__
 from ..codes import ALL_CODES, HOMEPAGE, Code, SpawnKind
-from .engine import FileOutcome, Finding
+from ..violation import Confidence
+from .engine import FileOutcome, Finding, Place
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -23,12 +24,13 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def text(outcomes: Sequence[FileOutcome]) -> str:
-    # flake8's default format; its column is ast's (UTF-8 bytes) plus one.
+def text(outcomes: Sequence[FileOutcome], *, show_confidence: bool = False) -> str:
+    """flake8's default format; its column is ast's (UTF-8 bytes) plus one. With a setting below
+    high, each line says its confidence: `UW101 [medium] ...`."""
     return "".join(
-        f"{o.display}:{f.violation.line}:{f.violation.col + 1}: {f.violation.flake8_text()}\n"
+        f"{o.display}:{v.line}:{v.col + 1}: {v.flake8_text(show_confidence=show_confidence)}\n"
         for o in outcomes
-        for f in o.findings
+        for v in (f.violation for f in o.findings)
     )
 
 
@@ -41,6 +43,19 @@ def _record(display: str, finding: Finding) -> dict[str, object]:
         "code": violation.code.code,
         "name": violation.code.name,
         "message": violation.message,
+        "confidence": violation.confidence.label,
+        "evidence": [evidence.value for evidence in violation.evidence],
+        "related": [
+            {
+                "path": place.path,
+                "line": place.line,
+                "column": place.column,
+                "end_line": place.end_line,
+                "end_column": place.end_column,
+                "message": place.message,
+            }
+            for place in finding.related
+        ],
         "spawner": violation.spawner,
         "fix_safe": violation.unsafe_fix is None,
         "url": violation.code.docs_url,
@@ -118,29 +133,62 @@ def fingerprints(outcome: FileOutcome) -> list[str]:
     return found
 
 
+# A result's rank (SARIF's 0-100 priority) by confidence, as code scanning orders alerts.
+_RANKS = {Confidence.HIGH: 90.0, Confidence.MEDIUM: 50.0, Confidence.LOW: 10.0}
+
+
+def _sarif_level(confidence: Confidence, level: str) -> str:
+    """`level` (--sarif-level) for high confidence, one step lower for each step below."""
+    steps = SARIF_LEVELS.index(level) + (Confidence.HIGH - confidence)
+    return SARIF_LEVELS[min(steps, len(SARIF_LEVELS) - 1)]
+
+
+def _related_location(number: int, place: Place) -> dict[str, object]:
+    region = {
+        "startLine": place.line,
+        "startColumn": place.column,
+        "endLine": place.end_line,
+        "endColumn": place.end_column,
+    }
+    return {
+        "id": number,
+        "physicalLocation": {"artifactLocation": _artifact_uri(place.path), "region": region},
+        "message": {"text": place.message},
+    }
+
+
 def sarif(outcomes: Sequence[FileOutcome], level: str = "error") -> str:
     index = {code.code: number for number, code in enumerate(ALL_CODES)}
     results = []
     for outcome in outcomes:
         for finding, fingerprint in zip(outcome.findings, fingerprints(outcome)):
             violation = finding.violation
-            results.append(
-                {
-                    "ruleId": violation.code.code,
-                    "ruleIndex": index[violation.code.code],
-                    "level": level,
-                    "message": {"text": violation.message},
-                    "partialFingerprints": {"unguardedWorkers/v1": fingerprint},
-                    "locations": [
-                        {
-                            "physicalLocation": {
-                                "artifactLocation": _artifact_uri(outcome.display),
-                                "region": {"startLine": violation.line, "startColumn": finding.column},
-                            }
+            confidence = violation.confidence
+            result: dict[str, object] = {
+                "ruleId": violation.code.code,
+                "ruleIndex": index[violation.code.code],
+                "level": _sarif_level(confidence, level),
+                "rank": _RANKS[confidence],
+                "message": {"text": violation.message},
+                "partialFingerprints": {"unguardedWorkers/v1": fingerprint},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": _artifact_uri(outcome.display),
+                            "region": {"startLine": violation.line, "startColumn": finding.column},
                         }
-                    ],
-                }
-            )
+                    }
+                ],
+                "properties": {
+                    "precision": confidence.label,
+                    "evidence": [evidence.value for evidence in violation.evidence],
+                },
+            }
+            if finding.related:
+                result["relatedLocations"] = [
+                    _related_location(number, place) for number, place in enumerate(finding.related, start=1)
+                ]
+            results.append(result)
     notifications = [
         {"level": "error", "message": {"text": outcome.error}, "descriptor": {"id": "input-error"}}
         for outcome in outcomes
@@ -172,6 +220,9 @@ def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+_GITHUB_LEVELS = {Confidence.HIGH: "error", Confidence.MEDIUM: "warning", Confidence.LOW: "notice"}
+
+
 def github(outcomes: Sequence[FileOutcome]) -> str:
     """GitHub Actions workflow commands: each finding becomes an annotation on the diff."""
     lines = []
@@ -183,7 +234,8 @@ def github(outcomes: Sequence[FileOutcome]) -> str:
             violation = finding.violation
             title = _escape_property(f"{violation.code.code} {violation.code.name}")
             message = _escape_data(f"{violation.code.code} {violation.message}")
-            lines.append(f"::error file={path},line={violation.line},col={finding.column},title={title}::{message}\n")
+            level = _GITHUB_LEVELS[violation.confidence]
+            lines.append(f"::{level} file={path},line={violation.line},col={finding.column},title={title}::{message}\n")
     return "".join(lines)
 
 

@@ -17,6 +17,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from .. import __version__
+from ..analysis.discovery import helper_names, helpers_in_text, python_files
 from ..config import Settings
 from .document import FIX_ALL_KIND, Buffer, Checked, Positions, check_buffer, diagnostics
 from .settings import CONFIG_FILES, SettingsCache
@@ -35,6 +36,34 @@ class UnguardedWorkersServer(LanguageServer):
         # The last published check of each buffer, for code actions on the same text.
         self._checked: dict[str, tuple[int | None, Settings, Checked]] = {}
         self._reported_errors: set[str] = set()
+        # The spawn helpers each file of the workspace defines (found at start, kept up to
+        # date as files are saved): a buffer that calls one is checked for it.
+        self._helpers: dict[str, frozenset[str]] = {}
+
+    @property
+    def helper_names(self) -> frozenset[str]:
+        return frozenset().union(*self._helpers.values())
+
+    def scan_workspace(self, root: Path) -> None:
+        """Find the workspace's spawn helpers (in a worker thread: it reads every file once)."""
+        settings = self.settings.for_document(root / "__init__.py")
+        if not isinstance(settings, Settings):
+            return
+        for path in python_files(root):
+            names = helper_names([path], settings.options)
+            if names:
+                self._helpers[path] = names
+
+    def note_saved(self, uri: str, text: str) -> None:
+        """A saved module may define helpers, or no longer define them."""
+        path, settings = self.path_of(uri), self.settings_for(uri)
+        if path is None or settings is None:
+            return
+        names = helpers_in_text(text, settings.options, str(path))
+        if names:
+            self._helpers[str(path)] = names
+        elif self._helpers.pop(str(path), None) is not None:
+            self.recheck_all()
 
     # -- documents ----------------------------------------------------------------------
 
@@ -85,8 +114,10 @@ class UnguardedWorkersServer(LanguageServer):
             found: list[types.Diagnostic] = []
             if settings is not None:
                 loop = asyncio.get_running_loop()
-                checked = await loop.run_in_executor(None, check_buffer, text, self.path_of(uri), settings)
-                found = diagnostics(checked, self.positions(text))
+                checked = await loop.run_in_executor(
+                    None, check_buffer, text, self.path_of(uri), settings, self.helper_names
+                )
+                found = diagnostics(checked, self.positions(text), uri)
             if uri not in self.workspace.text_documents or self.workspace.get_text_document(uri).version != version:
                 return  # closed or changed meanwhile: a newer check publishes
             if settings is not None:
@@ -107,16 +138,22 @@ class UnguardedWorkersServer(LanguageServer):
         cached = self._checked.get(uri)
         if cached is not None and cached[0] == version and cached[1] is settings:
             return cached[2]
-        return check_buffer(self.workspace.get_text_document(uri).source, self.path_of(uri), settings)
+        return check_buffer(
+            self.workspace.get_text_document(uri).source, self.path_of(uri), settings, self.helper_names
+        )
 
 
 def create_server() -> UnguardedWorkersServer:
     server = UnguardedWorkersServer()
 
     @server.feature(types.INITIALIZED)
-    def initialized(ls: UnguardedWorkersServer, params: types.InitializedParams) -> None:
+    async def initialized(ls: UnguardedWorkersServer, params: types.InitializedParams) -> None:
         root = ls.workspace.root_path
         ls.settings = SettingsCache(Path(root) if root else None)
+        if root:
+            await asyncio.get_running_loop().run_in_executor(None, ls.scan_workspace, Path(root))
+            if ls.helper_names:
+                ls.recheck_all()
         watch = ls.client_capabilities.workspace
         if watch and watch.did_change_watched_files and watch.did_change_watched_files.dynamic_registration:
             watchers = [types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILES]
@@ -137,8 +174,14 @@ def create_server() -> UnguardedWorkersServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: UnguardedWorkersServer, params: types.DidSaveTextDocumentParams) -> None:
-        if params.text_document.uri.rpartition("/")[2] in CONFIG_FILES:
+        uri = params.text_document.uri
+        if uri.rpartition("/")[2] in CONFIG_FILES:
             ls.recheck_all()
+        elif uri.endswith(".py") and uri in ls.workspace.text_documents:
+            before = ls.helper_names
+            ls.note_saved(uri, ls.workspace.get_text_document(uri).source)
+            if ls.helper_names != before:
+                ls.recheck_all()
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: UnguardedWorkersServer, params: types.DidCloseTextDocumentParams) -> None:

@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
+from ..analysis.project import project_for
 from ..codes import UW102
 from ..config import Settings, path_matches
 from ..noqa import noqa_insertion
 from ..positions import SourceLines
 from ..reports import reported
-from ..sources import Source, SourceError, parse
-from ..violation import Violation
+from ..sources import Source, SourceError, parse, read_source
+from ..violation import Confidence, Violation
 
 if TYPE_CHECKING:
     from ..fix.transform import FixResult
@@ -40,8 +41,10 @@ class Checked:
     violations: tuple[Violation, ...]
 
 
-def check_buffer(text: str, path: Path | None, settings: Settings) -> Checked:
-    """What `check` reports for the buffer, as it would for the file at `path`."""
+def check_buffer(text: str, path: Path | None, settings: Settings, helpers: frozenset[str] = frozenset()) -> Checked:
+    """What `check` reports for the buffer, as it would for the file at `path`, in a project
+    whose spawn helpers are `helpers`."""
+    project_for(settings.options).helper_names = helpers
     display = str(path) if path is not None else "untitled"
     source = Source(display, path, text.encode("utf-8", "surrogatepass"), text, "utf-8")
     if path is not None and (path_matches(str(path), settings.exclude) or not settings.checks(str(path))):
@@ -58,12 +61,12 @@ class Positions:
 
     def __init__(self, text: str, units: Callable[[str], int]) -> None:
         self.lines = SourceLines(text)
-        self._units = units  # how many code units a string is for the client
+        self.units = units  # how many code units a string is for the client
 
     def at_offset(self, offset: int) -> types.Position:
         line = bisect.bisect_right(self.lines.starts, offset) - 1
         start = self.lines.starts[line]
-        return types.Position(line=line, character=self._units(self.lines.text[start:offset]))
+        return types.Position(line=line, character=self.units(self.lines.text[start:offset]))
 
     def at_ast(self, line: int, byte_col: int) -> types.Position:
         return self.at_offset(self.lines.offset(line, byte_col))
@@ -84,19 +87,59 @@ def diagnostic_range(violation: Violation, positions: Positions) -> types.Range:
     return types.Range(start=start, end=positions.at_ast(target.end_line, target.end_col))
 
 
-def diagnostics(checked: Checked, positions: Positions) -> list[types.Diagnostic]:
+# An editor shows every confidence without nagging: high as a warning, the rest quieter.
+SEVERITIES = {
+    Confidence.HIGH: types.DiagnosticSeverity.Warning,
+    Confidence.MEDIUM: types.DiagnosticSeverity.Information,
+    Confidence.LOW: types.DiagnosticSeverity.Hint,
+}
+
+
+def diagnostics(checked: Checked, positions: Positions, uri: str = "") -> list[types.Diagnostic]:
+    """The buffer's reports; `uri` is the buffer's, for related places in it."""
+    others: dict[str, Positions | None] = {}
     return [
         types.Diagnostic(
             range=diagnostic_range(v, positions),
             message=v.message,
-            severity=types.DiagnosticSeverity.Warning,
+            severity=SEVERITIES[v.confidence],
             code=v.code.code,
             code_description=types.CodeDescription(href=v.code.docs_url),
             source=SOURCE,
-            data={"line": v.line, "col": v.col, "code": v.code.code},
+            related_information=_related_information(v, positions, uri, others) or None,
+            data={"line": v.line, "col": v.col, "code": v.code.code, "confidence": v.confidence.label},
         )
         for v in checked.violations
     ]
+
+
+def _related_information(
+    violation: Violation, positions: Positions, uri: str, others: dict[str, Positions | None]
+) -> list[types.DiagnosticRelatedInformation]:
+    """The uncovered statement, the waiter: in this buffer, or in another file of the project."""
+    found = []
+    for related in violation.related:
+        where: Positions | None = positions
+        target = uri
+        if related.path is not None:
+            if related.path not in others:
+                others[related.path] = _file_positions(related.path, positions)
+            where, target = others[related.path], Path(related.path).resolve().as_uri()
+        if where is None or not target:
+            continue
+        r = related.range
+        span = types.Range(start=where.at_ast(r.line, r.col), end=where.at_ast(r.end_line, r.end_col))
+        found.append(
+            types.DiagnosticRelatedInformation(location=types.Location(uri=target, range=span), message=related.message)
+        )
+    return found
+
+
+def _file_positions(path: str, like: Positions) -> Positions | None:
+    try:
+        return Positions(read_source(Path(path)).text, like.units)
+    except SourceError:
+        return None
 
 
 # -- code actions -------------------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""Which files the check leaves alone by default: test code (`tests`) and code that is not
+the product, but shows or measures it (`examples`).
+
+A worker started by a test is meant to fail the test: pytest turns an exception in a
+thread, or an unraisable one, into a warning (an error under `filterwarnings = error`),
+and a guarded target would hide the failure it exists to show. An example, a demo or a
+benchmark is read, not run in production: its maintainers do not guard its workers.
+
+Test code:      test_api.py, api_test.py, conftest.py, tests/helpers.py,
+                src/pkg/testing/server.py, _tests/fake.py
+Example code:   examples/chat.py, docs/conf.py, docs_src/tutorial.py, demo/app.py,
+                samples/x.py, benchmarks/bench_x.py, bench/x.py, experiments/y.py,
+                example_server.py, chat_example.py, demo_client.py, bench_io.py
+Neither:        testing.py, contest.py, attestation/x.py, src/pkg/test_utils/x.py,
+                src/pkg/examples.py (a module named so is the product's), sample.py
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import PurePath
+
+TEST_DIRECTORIES = frozenset({"test", "tests", "_tests", "testing"})
+EXAMPLE_DIRECTORIES = frozenset(
+    {
+        "example",
+        "examples",
+        "demo",
+        "demos",
+        "sample",
+        "samples",
+        "doc",
+        "docs",
+        "docs_src",
+        "bench",
+        "benchmark",
+        "benchmarks",
+        "experiments",
+        "tutorial",
+        "tutorials",
+    }
+)
+_EXAMPLE_PREFIXES = ("example_", "demo_", "bench_", "benchmark_")
+_EXAMPLE_SUFFIXES = ("_example.py", "_demo.py", "_benchmark.py")
+
+
+def is_test_code(path: str, root: str | None = None) -> bool:
+    """pytest's default test file names, or any file under a test directory.
+
+    Directories count from `root` (default: the current directory) down when the file is
+    under it, so that a checkout kept in a directory named `tests` is not all test code.
+    """
+    name = os.path.basename(path)
+    if name == "conftest.py" or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))):
+        return True
+    return any(part in TEST_DIRECTORIES for part in _directories(path, root))
+
+
+def is_example_code(path: str, root: str | None = None) -> bool:
+    """A file under an examples/docs/demos/samples/benchmarks directory, or named as one
+    (`example_x.py`, `x_demo.py`, `bench_x.py`); directories count as for test code."""
+    name = os.path.basename(path)
+    if name.endswith(".py") and (name.startswith(_EXAMPLE_PREFIXES) or name.endswith(_EXAMPLE_SUFFIXES)):
+        return True
+    return any(part in EXAMPLE_DIRECTORIES for part in _directories(path, root))
+
+
+def _directories(path: str, root: str | None) -> tuple[str, ...]:
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute, root or os.getcwd()) if _same_drive(absolute, root) else absolute
+    return PurePath(absolute if relative.startswith(os.pardir) else relative).parts[:-1]
+
+
+def _same_drive(absolute: str, root: str | None) -> bool:
+    # os.path.relpath raises across Windows drives.
+    return os.path.splitdrive(absolute)[0] == os.path.splitdrive(os.path.abspath(root or os.getcwd()))[0]
