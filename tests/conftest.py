@@ -16,8 +16,11 @@ from unguarded_workers.options import Options, parse_options
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # `# error: UW101 high` (or several: `# error: UW101 high, UW201 low`) on the line the report
-# belongs to: the code and the confidence it is reported with.
-_EXPECTATION = re.compile(r"#.*?\berror:\s*(UW\d{3}\s+\w+(?:\s*,\s*UW\d{3}\s+\w+)*)")
+# belongs to: the code and the confidence it is reported with; `# error: UW101 high [waiter,
+# one-shot]` also says the evidence it rests on, all of it, in any order.
+_ONE = r"UW\d{3}\s+\w+(?:\s*\[[\w\s,-]*\])?"
+_EXPECTATION = re.compile(rf"#.*?\berror:\s*({_ONE}(?:\s*,\s*{_ONE})*)")
+_ITEM = re.compile(r"(UW\d{3})\s+(\w+)(?:\s*\[([\w\s,-]*)\])?")
 # `# uw-option: guards=a.b,c.d` in a fixture's header sets an option for that file.
 _OPTION = re.compile(r"^# uw-option: ([a-z-]+)=(.*)$", re.MULTILINE)
 # `# uw-python: 3.11` marks syntax older interpreters cannot parse.
@@ -39,8 +42,7 @@ class Fixture:
         for number, line in enumerate(self.source.splitlines(), start=1):
             match = _EXPECTATION.search(line)
             if match:
-                for expectation in match.group(1).split(","):
-                    code, confidence = expectation.split()
+                for code, confidence, _ in _ITEM.findall(match.group(1)):
                     found.add((number, code, confidence))
             elif "error:" in line and "UW" in line:
                 raise ValueError(f"{self.path}:{number}: an expectation needs a confidence: # error: UW101 high")
@@ -55,6 +57,17 @@ class Fixture:
         min_confidence = raw.pop("min_confidence", [None if unresolved else "low"])[0]
         group_children = raw.pop("group_children", ["serving"])[0]
         return parse_options(min_confidence=min_confidence, unresolved=unresolved, group_children=group_children, **raw)
+
+    def expected_evidence(self) -> dict[tuple[int, str], frozenset[str]]:
+        """(line, code) -> the evidence a report is expected to rest on, where a line says it."""
+        found = {}
+        for number, line in enumerate(self.source.splitlines(), start=1):
+            match = _EXPECTATION.search(line)
+            if match:
+                for code, _, evidence in _ITEM.findall(match.group(1)):
+                    if evidence:
+                        found[(number, code)] = frozenset(e.strip() for e in evidence.split(",") if e.strip())
+        return found
 
     def min_python(self) -> tuple[int, int]:
         match = _PYTHON.search(self.source)

@@ -17,7 +17,7 @@ LEGACY = textwrap.dedent(
 
 
     def work():
-        step()
+        while True: step()
 
 
     async def child():
@@ -92,7 +92,7 @@ def test_extend_select_adds_to_the_configured_select(workdir: Path, capsys: pyte
 
 def test_check_fix_fixes_the_safe_sites_and_reports_the_rest(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (workdir / "jobs.py").write_text(
-        "import threading\n\n\ndef work():\n    step()\n\n\ndef main(pool, task):\n"
+        "import threading\n\n\ndef work():\n    while True: step()\n\n\ndef main(pool, task):\n"
         "    threading.Thread(target=work).start()\n    pool.submit(task)\n"
     )
     result = run_cli(capsys, "check", "--fix", "jobs.py")  # never read as --fix-guard

@@ -18,7 +18,7 @@ SOURCE = textwrap.dedent(
 
 
     def work():
-        step()
+        while True: step()
 
 
     threading.Thread(target=work).start()

@@ -23,7 +23,7 @@ BAD = textwrap.dedent(
 
 
     def work():
-        step()
+        while True: step()
 
 
     def main():

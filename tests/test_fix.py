@@ -3,7 +3,9 @@
 Each NAME.py is fixed and compared byte for byte with NAME.fixed.py beside it; the
 fixed file must compile, a second run must change nothing, and `check` must report
 nothing but the sites the fix left (and said so). A `# uw-fix: ARGS` header line
-gives the fix run extra arguments.
+gives the fix run extra arguments. The snapshots are about what a fix writes, so they
+run with every report (`--min-confidence=low`); what `fix` takes on by default is
+tested at the end.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def _expected(path: Path) -> bytes:
 
 def _args(source: bytes) -> list[str]:
     match = _ARGS.search(source)
-    return match.group(1).decode().split() if match else []
+    return ["--min-confidence=low", *(match.group(1).decode().split() if match else [])]
 
 
 @pytest.fixture
@@ -88,6 +90,26 @@ def test_diff_writes_nothing_and_shows_the_change(
 
 def test_unsafe_fix_is_reported_as_left_with_its_reason(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shutil.copyfile(FIXTURES / "fix" / "spawn_kinds.py", workdir / "kinds.py")
-    result = run_cli(capsys, "fix", "--group-children=all", "kinds.py")
+    result = run_cli(capsys, "fix", "--min-confidence=low", "--group-children=all", "kinds.py")
     assert "1 left" in result.err
     assert re.search(r"kinds\.py:\d+:\d+: UW401 left: unsafe fix .* --unsafe-fixes", result.err)
+
+
+def test_fix_takes_on_what_check_reports_at_the_same_confidence(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A one-shot thread is a medium-confidence report: left alone by default, fixed when asked."""
+    source = (
+        "import threading\n\n\ndef once():\n    step()\n\n\ndef loop():\n    while True:\n        step()\n\n\n"
+        "threading.Thread(target=once).start()\nthreading.Thread(target=loop).start()\n"
+    )
+    (workdir / "m.py").write_text(source)
+    default = run_cli(capsys, "fix", "m.py")
+    fixed = (workdir / "m.py").read_text()
+    assert "threading.Thread(target=wrap(loop))" in fixed
+    assert "threading.Thread(target=once)" in fixed
+    assert "fixed 1 site" in default.err
+    assert run_cli(capsys, "check", "m.py").status == 0
+    medium = run_cli(capsys, "fix", "--min-confidence=medium", "m.py")
+    assert "threading.Thread(target=wrap(once))" in (workdir / "m.py").read_text()
+    assert "fixed 1 site" in medium.err

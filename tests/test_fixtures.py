@@ -27,6 +27,9 @@ def test_reports_match_expectations(fixture: Fixture) -> None:
     expected = fixture.expected()
     assert sorted(found - expected) == [], "reported but not expected"
     assert sorted(expected - found) == [], "expected but not reported"
+    evidence = {(v.line, v.code.code): frozenset(e.value for e in v.evidence) for v in violations}
+    for where, wanted in fixture.expected_evidence().items():
+        assert evidence[where] == wanted, f"line {where[0]}: the evidence of {where[1]}"
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda f: f.name)

@@ -17,7 +17,7 @@ SOURCE = textwrap.dedent(
 
 
     def work():
-        step()
+        while True: step()
 
 
     def main():
@@ -211,7 +211,7 @@ def flake8_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_stdin_columns_count_utf8_bytes_as_flake8_does() -> None:
     """What an editor gets for a buffer with non-ASCII text before the spawn."""
     buffer = (
-        "import threading\n\n\ndef work():\n    step()\n\n\n"
+        "import threading\n\n\ndef work():\n    while True: step()\n\n\n"
         'message = "déjà vu"; threading.Thread(target=work).start()\n'
         "\tthreading.Thread(target=work).start()\n"
     ).replace("\tthreading", "if True:\n\tthreading")

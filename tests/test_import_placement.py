@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli
 
-WORKER = "\n\ndef work():\n    step()\n\n\nthreading.Thread(target=work).start()\n"
+WORKER = "\n\ndef work():\n    while True: step()\n\n\nthreading.Thread(target=work).start()\n"
 HEADS = {
     "stdlib only": "import threading\n",
     "stdlib and third party": "import threading\n\nimport attrs\nimport requests\nfrom zeta import z\n",

@@ -1,13 +1,20 @@
-"""Each report says what is at stake for its kind of spawn, in the words of what really happens."""
+"""Each report says, in the words of what really happens: the line a failure escapes from and
+why no guard covers it, what is at stake for its kind of spawn, who waits for it, and the
+spawn as it reads with the guard in place, whole."""
 
 from __future__ import annotations
 
 import ast
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from unguarded_workers.analysis import check_module
+from unguarded_workers.options import Options
+from unguarded_workers.violation import Confidence, Violation
+
+EVERYTHING = Options(min_confidence=Confidence.LOW)
 
 HEAD = textwrap.dedent(
     """\
@@ -24,10 +31,18 @@ HEAD = textwrap.dedent(
 )
 
 
+def _only(source: str, options: Options = EVERYTHING, path: str | None = None) -> Violation:
+    (violation,) = check_module(ast.parse(source), options, path=path)
+    return violation
+
+
 @pytest.mark.parametrize(
     ("spawn", "stake"),
     [
-        ("threading.Thread(target=work).start()", "its exception kills the thread silently"),
+        (
+            "threading.Thread(target=work).start()",
+            "the thread dies (its traceback goes to stderr): nothing in the program learns of it and its work stops",
+        ),
         (
             "ThreadPoolExecutor().submit(work)",
             "its exception is stored in a future that nothing reads, and is lost",
@@ -49,6 +64,121 @@ HEAD = textwrap.dedent(
     ids=["thread", "submit", "run_in_executor", "dropped task", "held task"],
 )
 def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
-    source = HEAD + textwrap.dedent(spawn) + "\n"
-    (violation,) = check_module(ast.parse(source))
-    assert f"has no try/except guard: {stake}; " in violation.message, violation.message
+    violation = _only(HEAD + textwrap.dedent(spawn) + "\n")
+    assert "has no try/except guard: line " in violation.message
+    assert f"; {stake}; wrap it: " in violation.message, violation.message
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("step()", "has no try/except guard: line 5: step() runs outside any try"),
+        (
+            "try:\n    step()\nexcept ConnectionError:\n    pass",
+            "is not guarded: line 6: step() is in a try whose handlers catch only ConnectionError",
+        ),
+        (
+            "try:\n    step()\nexcept Exception:\n    log.exception('x')\n    raise",
+            "is not guarded: line 6: step() is in a try whose handler re-raises",
+        ),
+        ("try:\n    step()\nfinally:\n    done()", "is not guarded: line 6: step() is in a try with no except"),
+        (
+            "try:\n    pass\nexcept ValueError:\n    recover()",
+            "is not guarded: line 8: recover() runs in the handler of ValueError",
+        ),
+        ("while self_poll():\n    pass", "has no try/except guard: line 5: while self_poll() runs outside any try"),
+    ],
+    ids=["no try", "narrow handler", "re-raises", "finally only", "in a handler", "header"],
+)
+def test_the_first_uncovered_line_and_why(body: str, said: str) -> None:
+    source = "import threading\n\n\ndef work():\n" + textwrap.indent(body, "    ") + "\n\n\n"
+    violation = _only(source + "threading.Thread(target=work).start()\n")
+    assert f"thread target 'work' {said}; " in violation.message, violation.message
+    (uncovered, *_) = violation.related
+    line = int(said.split("line ")[1].split(":")[0])
+    assert uncovered.range.line == line
+    assert uncovered.message == said.split(f"line {line}: ")[1]
+
+
+def test_a_waiter_is_named_with_its_line_and_what_to_do() -> None:
+    source = textwrap.dedent(
+        """\
+        import threading
+
+        class Client:
+            def _run(self):
+                self._flush()
+                self._exited.set()
+
+            def _flush(self):
+                send()
+
+            def start(self):
+                threading.Thread(target=self._run).start()
+
+            def stop(self):
+                self._exited.wait()
+        """
+    )
+    violation = _only(source)
+    assert violation.confidence is Confidence.HIGH
+    assert (
+        "stop() waits on self._exited (line 15), which is set only after it: a failure hangs stop() for ever, "
+        "wrap() alone too; deliver the failure to self._exited" in violation.message
+    ), violation.message
+    assert [r.range.line for r in violation.related] == [5, 15, 6]
+    assert [r.message for r in violation.related] == [
+        "self._flush() runs outside any try",
+        "stop() waits on self._exited here",
+        "self._exited is set only here",
+    ]
+
+
+def test_the_suggested_fix_is_the_whole_call_never_cut() -> None:
+    spawn = (
+        "threading.Thread(target=work, name='a-rather-long-thread-name-for-the-worker', "
+        "args=(1, 2, 3), kwargs={'flag': True}, daemon=True).start()"
+    )
+    violation = _only(HEAD + spawn + "\n")
+    assert violation.message.endswith(
+        "wrap it: threading.Thread(target=wrap(work), name='a-rather-long-thread-name-for-the-worker', "
+        "args=(1, 2, 3), kwargs={'flag': True}, daemon=True)"
+    ), violation.message
+    assert "..." not in violation.message
+
+
+def test_a_worker_of_another_module_is_located_by_its_file(tmp_path: Path) -> None:
+    (tmp_path / "jobs.py").write_text("def poll():\n    while True:\n        fetch()\n")
+    main = tmp_path / "main.py"
+    source = "import threading\nfrom jobs import poll\n\nthreading.Thread(target=poll).start()\n"
+    main.write_text(source)
+    violation = _only(source, path=str(main))
+    assert "has no try/except guard: jobs.py:3: fetch() runs outside any try" in violation.message
+    (uncovered,) = violation.related
+    assert uncovered.path == str(tmp_path / "jobs.py")
+    assert uncovered.range.line == 3
+
+
+def test_foreign_code_and_a_long_lived_loop_are_said() -> None:
+    source = textwrap.dedent(
+        """\
+        import threading
+
+        def consume(queue, handler):
+            while True:
+                item = queue.get()
+                handler(item)
+
+        def start(q, h):
+            threading.Thread(target=consume, args=(q, h)).start()
+        """
+    )
+    violation = _only(source)
+    assert "line 6: handler(item) runs outside any try; it runs the handed-in callable 'handler'; " in violation.message
+    assert "; a failure ends its long-lived loop; " in violation.message
+
+
+def test_the_confidence_is_shown_only_when_asked() -> None:
+    violation = _only(HEAD + "threading.Thread(target=work).start()\n")
+    assert violation.flake8_text().startswith("UW101 thread target")
+    assert violation.flake8_text(show_confidence=True).startswith("UW101 [medium] thread target")

@@ -40,7 +40,7 @@ def test_every_code_has_positive_and_negative_fixtures(code: Code) -> None:
     positives = negatives = 0
     for path in files:
         fixture = Fixture(path, path.read_text(encoding="utf-8"))
-        reported = sum(1 for _, c in fixture.expected() if c == code.code)
+        reported = sum(1 for _, c, _ in fixture.expected() if c == code.code)
         positives += reported
         negatives += _spawns_of_kind(fixture, code.kind) - reported
     assert positives > 0, f"no fixture line expects {code.code}"
@@ -87,7 +87,7 @@ def test_importing_the_package_loads_no_linter() -> None:
 
 def test_checking_never_loads_libcst(tmp_path: Path) -> None:
     """libcst is for `fix` on files with findings; the plugin and `check` never import it."""
-    (tmp_path / "m.py").write_text("import threading\n\ndef w():\n    step()\n\nthreading.Thread(target=w).start()\n")
+    (tmp_path / "m.py").write_text("import threading\n\ndef w():\n    while True: step()\n\nthreading.Thread(target=w).start()\n")
     script = (
         "import sys\n"
         "import unguarded_workers.flake8_plugin\n"

@@ -149,7 +149,7 @@ def test_the_tool_is_one_install_with_the_runtime_inside(tmp_path: Path, wheel: 
         pytest.skip("no package index to install flake8 from")
     assert install.returncode == 0, install.stderr
     (tmp_path / "service.py").write_text(GUARDED_SERVICE)
-    (tmp_path / "bad.py").write_text("import threading\n\ndef w():\n    step()\n\nthreading.Thread(target=w).start()\n")
+    (tmp_path / "bad.py").write_text("import threading\n\ndef w():\n    while True: step()\n\nthreading.Thread(target=w).start()\n")
     check = _run(bin_dir / "unguarded-workers", "check", "bad.py", "service.py", cwd=tmp_path)
     assert check.returncode == 1, check.stderr
     assert check.stdout.startswith("bad.py:6:1: UW101 "), check.stdout

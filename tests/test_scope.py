@@ -20,7 +20,7 @@ WORKER = textwrap.dedent(
 
 
     def work():
-        step()
+        while True: step()
 
 
     threading.Thread(target=work).start()

@@ -22,7 +22,7 @@ BAD = textwrap.dedent(
 
 
     def work():
-        step()
+        while True: step()
 
 
     threading.Thread(target=work).start()

@@ -7,6 +7,9 @@ Consumed (no report):
     await asyncio.create_task(w())
     return executor.submit(f)
     self._task = asyncio.create_task(w())   # ... and `await self._task` in close()
+                                            # (of this class or another class of the module)
+    nonlocal task; task = create_task(w())  # ... and `await task` in the enclosing function
+    conn.reader = create_task(w())          # ... and `await conn.reader` somewhere in the module
     futures = [ex.submit(f, x) for x in xs]; [f.result() for f in as_completed(futures)]
     app[key] = asyncio.create_task(w())    # stored where this module cannot follow it
     self._pending[executor.submit(f)] = q   # a dict's key: ... and `wait(self._pending)` elsewhere
@@ -16,6 +19,8 @@ Never consumed (reported when the target is unguarded):
     _ = executor.submit(f)
     task = asyncio.create_task(w()); tasks.add(task); task.add_done_callback(tasks.discard)
     self._task = loop.create_task(w())      # ... and only `self._task.cancel()` elsewhere
+    conn.reader = create_task(w())          # ... and only `conn.reader.cancel()` elsewhere
+    loop.call_soon_threadsafe(lambda: asyncio.create_task(w()))   # the handle drops the task
 
 A process is followed the same way, and its channel back is its exit status:
     p = Process(target=f); p.start(); p.join(); sys.exit(p.exitcode)     # read
@@ -37,6 +42,7 @@ from .known import (
     FORGETTING_CALLBACKS,
     FUTURE_COMBINATORS,
     NON_CONSUMING_METHODS,
+    SCHEDULE_METHODS,
 )
 
 # Expressions whose value carries their operand's: a container or comprehension holding
@@ -123,7 +129,9 @@ class ChannelAnalysis:
             isinstance(parent, ast.Subscript) and node is parent.value and isinstance(parent.ctx, ast.Load)
         ):
             node, parent = parent, self._index.parent(parent)
-        if isinstance(parent, (ast.Await, ast.Return, ast.Yield, ast.YieldFrom, ast.Lambda)):
+        if isinstance(parent, ast.Lambda):
+            return not self._dropped_by_scheduler(parent)
+        if isinstance(parent, (ast.Await, ast.Return, ast.Yield, ast.YieldFrom)):
             return True
         if isinstance(parent, (ast.Expr, ast.Delete, ast.FormattedValue)):
             return False
@@ -154,6 +162,15 @@ class ChannelAnalysis:
         if isinstance(parent, (ast.For, ast.AsyncFor)) and node is parent.iter:
             return self._loop_uses(parent)
         return True
+
+    def _dropped_by_scheduler(self, lambda_: ast.Lambda) -> bool:
+        """A lambda handed to `loop.call_soon(...)` and the like: what it returns is dropped."""
+        call = self._index.parent(lambda_)
+        if isinstance(call, ast.keyword):
+            call = self._index.parent(call)
+        return (
+            isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in SCHEDULE_METHODS
+        )
 
     def _argument_use(self, call: ast.Call, scope: Scope) -> _Answer:
         func = call.func
@@ -230,16 +247,21 @@ class ChannelAnalysis:
             ]
         if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
             class_scope = self._class_of_attribute(target.value.id, scope)
-            if class_scope is None:
-                return True  # another object's attribute: its owner may read it
             key = ("attr", id(class_scope), target.attr)
             if key in seen:
                 return False
             seen.add(key)
+            if class_scope is None:
+                # Another object's attribute: every read of that name in the module counts
+                # (`conn.reader.cancel()` alone reads nothing); none here, and its owner may read it elsewhere.
+                reads = index.attribute_reads.get(target.attr, [])
+                return [_ValueItem(use, use_scope) for use, use_scope in reads] if reads else True
+            # `self.X` of this class, or of another class of the module (a subclass's close()
+            # awaiting what its base started): when unsure, consumed.
             return [
                 _ValueItem(use, use_scope)
                 for use, use_scope in index.attribute_reads.get(target.attr, ())
-                if self._class_of_attribute(_receiver_name(use), use_scope) is class_scope
+                if self._class_of_attribute(_receiver_name(use), use_scope) is not None
             ]
         return True  # unpacking and the like: unsure
 

@@ -157,9 +157,15 @@ def _channel(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Opti
     or None when it has a channel back or costs nothing worth a report."""
     kind = spawn.kind
     if kind in _CHANNELLED:
-        if module.channel.consumed(spawn.call, spawn.scope):
+        helper = spawn.via
+        if helper is not None and not helper.returned:
+            if helper.kept == "read":
+                return None  # the helper reads what it spawned: the channel back is its
+            held = helper.kept == "held"
+        elif module.channel.consumed(spawn.call, spawn.scope):
             return None
-        held = module.channel.referenced(spawn.call)
+        else:
+            held = module.channel.referenced(spawn.call)
         if kind is SpawnKind.TASK:
             return (Channel.HELD, HELD_TASK_STAKE) if held else (Channel.LOST, DROPPED_TASK_STAKE)
         if spawn.spawner == ".run_in_executor":

@@ -36,14 +36,15 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
     func = call.func
     if isinstance(func, ast.Name):
         target = module.resolver.callable_target(func, scope)
-        if isinstance(target, Unresolved) and target.handed_in:
+        if isinstance(target, Unresolved) and target.handed_in and not _holds_own_code(module, func, scope):
             return ForeignCall(call, module, f"the handed-in callable '{func.id}'")
         return None
     if not isinstance(func, ast.Attribute):
         return None
     if _is_self(func.value, scope):
         target = module.resolver.callable_target(func, scope)
-        if isinstance(target, Unresolved) and (target.handed_in or _sounds_foreign(func.attr)):
+        foreign = isinstance(target, Unresolved) and (target.handed_in or _sounds_foreign(func.attr))
+        if foreign and not _holds_own_code(module, func, scope):
             return ForeignCall(call, module, f"the callback {quoted(func)}")
         return None
     receiver = func.value
@@ -52,6 +53,28 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
     ):
         return ForeignCall(call, module, f"the handed-in {quoted(receiver)}'s {func.attr}()")
     return None
+
+
+def _holds_own_code(module: ModuleAnalysis, func: ast.Name | ast.Attribute, scope: Scope) -> bool:
+    """A variable or `self.X` every value of which is code the analysis resolves: `fn =
+    self._compute`, `self._step = self._step_v2` (a parameter, a call's result or a value
+    taken from a queue is not)."""
+    values: list[tuple[ast.expr, Scope]] = []
+    if isinstance(func, ast.Name):
+        owner = scope.lookup(func.id)
+        if owner is None or owner.bindings.get(func.id) is not Binding.LOCAL:
+            return False
+        values = owner.values.get(func.id, [])
+    else:
+        found = scope.enclosing_class()
+        if found is not None:
+            values = found[0].attr_values.get(func.attr, [])
+    resolver = module.resolver
+    return bool(values) and all(
+        isinstance(value, (ast.Name, ast.Attribute, ast.Lambda))
+        and not isinstance(resolver.callable_target(value, value_scope), Unresolved)
+        for value, value_scope in values
+    )
 
 
 def _is_self(expr: ast.expr, scope: Scope) -> bool:

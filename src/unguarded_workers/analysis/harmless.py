@@ -142,11 +142,11 @@ class HarmlessRules:
         return target.functions if isinstance(target, Resolved) else False
 
     def _is_enqueue(self, call: ast.Call, func: ast.Attribute, scope: Scope) -> bool:
-        """`queue.put(item)` / `put_nowait(item)`: one item, on something that is a queue by
-        its constructor or its name (`self._queue`, `inbox_q`, `q`)."""
+        """`put_nowait(item)` (only queues have it), or `put(item)` on something that is a queue
+        by its constructor or its name (`self._queue`, `inbox_q`, `q`)."""
         if len(call.args) != 1 or any(k.arg not in ("block", "timeout") for k in call.keywords):
             return False
-        if Receiver.QUEUE in self._index.receiver_kinds(func.value, scope):
+        if func.attr == "put_nowait" or Receiver.QUEUE in self._index.receiver_kinds(func.value, scope):
             return True
         name = (last_name(func.value) or "").lower().strip("_")
         return "queue" in name or name == "q" or name.endswith("_q")

@@ -22,7 +22,7 @@ import ast
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..codes import SpawnKind
 from .index import Binding, FunctionNode, Scope, dotted_text
@@ -43,6 +43,10 @@ _BARE_NAME_SPAWN = re.compile(
 )
 
 
+# What a helper does with a future or task it does not return: reads it, holds it, drops it.
+Kept = Literal["read", "held", "lost"]
+
+
 @dataclass(frozen=True)
 class HelperSpec:
     """How a helper starts its worker: the kind, and which parameter is the worker.
@@ -57,6 +61,10 @@ class HelperSpec:
     coroutine: bool
     process: bool
     spawner: str  # the helper's own spawner: "threading.Thread"
+    # Whether the future or task the helper makes is returned to its caller (then the
+    # caller's use of it decides), and if not, what the helper itself does with it.
+    returned: bool = True
+    kept: Kept = "lost"
 
 
 @dataclass(frozen=True)
@@ -85,9 +93,29 @@ def find_module_helpers(module: ModuleAnalysis, spawns: Iterable[Spawn]) -> Modu
         inner.add(id(spawn.call))
         if id(fn) not in by_def:
             position = _position(fn, param, spawn.scope)
-            by_def[id(fn)] = HelperSpec(spawn.kind, param, position, coroutine, spawn.process, spawn.spawner)
+            returned, kept = _what_becomes_of(module, spawn)
+            by_def[id(fn)] = HelperSpec(
+                spawn.kind, param, position, coroutine, spawn.process, spawn.spawner, returned, kept
+            )
             names.append(fn.name)
     return ModuleHelpers(by_def, frozenset(inner), frozenset(names))
+
+
+def _what_becomes_of(module: ModuleAnalysis, spawn: Spawn) -> tuple[bool, Kept]:
+    """Whether the helper returns what its spawn makes (`return self.loop.create_task(coro)`,
+    `t = ...; return t`), and if not, whether it reads it, holds it or drops it."""
+    call = spawn.call
+    parent = module.index.parent(call)
+    if isinstance(parent, ast.Return):
+        return True, "lost"
+    if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+        name = parent.targets[0].id
+        for use, use_scope in module.index.name_reads.get(name, ()):
+            if use_scope is spawn.scope and isinstance(module.index.parent(use), ast.Return):
+                return True, "lost"
+    if module.channel.consumed(call, spawn.scope):
+        return False, "read"
+    return False, "held" if module.channel.referenced(call) else "lost"
 
 
 def _handed_worker(spawn: Spawn, scope: Scope) -> tuple[str, bool] | None:

@@ -38,6 +38,7 @@ class Scope:
     functions: dict[str, list[FunctionNode]] = field(default_factory=dict)
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     declared_global: set[str] = field(default_factory=set)
+    declared_nonlocal: set[str] = field(default_factory=set)
     receivers: dict[str, set[Receiver]] = field(default_factory=dict)  # variable -> kinds
     # Class scopes: what `self.X` was bound to anywhere in the class.
     attr_receivers: dict[str, set[Receiver]] = field(default_factory=dict)
@@ -67,6 +68,13 @@ class Scope:
             if name in scope.declared_global:
                 module = scope.module()
                 return module if name in module.bindings else None
+            if name in scope.declared_nonlocal:
+                # `nonlocal task`: the binding is the enclosing function's, whatever this
+                # scope assigns.
+                scope, first = scope.parent, False
+                while scope is not None and scope.is_class:
+                    scope = scope.parent
+                continue
             # A class body's names are not visible to functions nested in it.
             if (first or not scope.is_class) and name in scope.bindings:
                 return scope
@@ -115,6 +123,9 @@ class ModuleIndex:
         self.attribute_reads: dict[str, list[tuple[ast.Attribute, Scope]]] = {}
         self._pending: list[_Pending] = []
         self._walk()
+        for inner in self._inner_scopes.values():
+            for name in inner.declared_nonlocal:  # the walk may have met the assignment first
+                inner.bindings.pop(name, None)
         # In source order, so that `ctx = get_context(); pool = ctx.Pool()` sees ctx first.
         self._pending.sort(key=lambda p: (p.value.lineno, p.value.col_offset))
         for pending in self._pending:
@@ -263,6 +274,9 @@ class ModuleIndex:
 
     def _visit_global(self, node: ast.Global, scope: Scope) -> None:
         scope.declared_global.update(node.names)
+
+    def _visit_nonlocal(self, node: ast.Nonlocal, scope: Scope) -> None:
+        scope.declared_nonlocal.update(node.names)
 
     def _visit_assign(self, node: ast.Assign, scope: Scope) -> None:
         for target in node.targets:
@@ -424,6 +438,7 @@ _HANDLERS: dict[type[ast.AST], _Handler] = {
     ast.Import: ModuleIndex._visit_import,
     ast.ImportFrom: ModuleIndex._visit_import,
     ast.Global: ModuleIndex._visit_global,
+    ast.Nonlocal: ModuleIndex._visit_nonlocal,
     ast.Assign: ModuleIndex._visit_assign,
     ast.AnnAssign: ModuleIndex._visit_ann_assign,
     ast.NamedExpr: ModuleIndex._visit_named_expr,

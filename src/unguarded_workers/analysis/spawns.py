@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..codes import SpawnKind
 from ..options import Options
-from .helpers import helper_argument
+from .helpers import HelperSpec, helper_argument
 from .index import Scope, dotted_text, last_name
 from .known import CALLABLE_0, CORO_0, ENSURE_FUTURE, PROCESS_SPAWNERS, SPAWN_FUNCTIONS, TARGET_KW_1, ArgSpec, Receiver
 from .resolve import Resolved
@@ -42,6 +42,7 @@ class Spawn:
     keyword: str | None  # the keyword the target was passed by, if any
     coroutine: bool  # the target is a coroutine object rather than a callable
     process: bool = False  # a process: its failure shows in its exit status
+    via: HelperSpec | None = None  # the spawn helper called, for a call of one
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class SpawnFinder:
                 return None
             worker, keyword = found
             spawner = dotted_text(func) or name
-            return Spawn(spec.kind, call, scope, spawner, worker, keyword, spec.coroutine, spec.process)
+            return Spawn(spec.kind, call, scope, spawner, worker, keyword, spec.coroutine, spec.process, spec)
         return None
 
     def thread_classes(self) -> Iterator[ThreadClass]:
