@@ -10,6 +10,8 @@ from conftest import FIXTURES as FIXTURE_DIR
 from conftest import Fixture, detector_fixtures
 
 from unguarded_workers.analysis import check_module
+from unguarded_workers.analysis.discovery import helper_names
+from unguarded_workers.analysis.project import project_for
 
 FIXTURES = detector_fixtures()
 
@@ -68,9 +70,12 @@ PROJECT_FILES = sorted(PROJECT.rglob("*.py"))
 
 @pytest.mark.parametrize("path", PROJECT_FILES, ids=lambda p: str(p.relative_to(PROJECT)))
 def test_project_imports_are_followed(path: Path) -> None:
-    """Targets and thread base classes imported from the project's other modules are checked there."""
+    """Targets, thread base classes and spawn helpers imported from the project's other modules
+    are checked there (the helpers found first, as the command and the flake8 plugin find them)."""
     fixture = Fixture(path, path.read_text(encoding="utf-8"))
-    violations = check_module(fixture.tree(), fixture.options(), fixture.source, path=str(path))
+    options = fixture.options()
+    project_for(options).helper_names = helper_names(map(str, PROJECT_FILES), options)
+    violations = check_module(fixture.tree(), options, fixture.source, path=str(path))
     assert {(v.line, v.code.code, v.confidence.label) for v in violations} == fixture.expected()
 
 

@@ -18,6 +18,7 @@ from unguarded_workers.cli import build_parser
 from unguarded_workers.codes import ALL_CODES, Code, SpawnKind
 from unguarded_workers.config import FLAKE8_KEYS, SETTINGS
 from unguarded_workers.options import parse_options
+from unguarded_workers.violation import Confidence, Evidence
 
 DOCS = Path(__file__).parent.parent / "docs"
 SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Options", "## Fix safety")
@@ -45,6 +46,27 @@ def test_every_code_has_positive_and_negative_fixtures(code: Code) -> None:
         negatives += _spawns_of_kind(fixture, code.kind) - reported
     assert positives > 0, f"no fixture line expects {code.code}"
     assert negatives > 0, f"no {code.kind.value} spawn in {code.code}'s fixtures goes unreported"
+
+
+@pytest.mark.parametrize("evidence", list(Evidence), ids=lambda e: e.value)
+def test_every_signal_is_tested_in_both_directions(evidence: Evidence) -> None:
+    """Some fixture line expects a report resting on the signal, and some line of the same file
+    expects a report without it: the shape that must not give it."""
+    holding: dict[str, int] = {}
+    lacking: dict[str, int] = {}
+    for path in sorted(FIXTURES.glob("*.py")):
+        fixture = Fixture(path, path.read_text(encoding="utf-8"))
+        for signals in fixture.expected_evidence().values():
+            counts = holding if evidence.value in signals else lacking
+            counts[path.name] = counts.get(path.name, 0) + 1
+    assert holding, f"no fixture expects a report with evidence {evidence.value!r}"
+    assert any(name in lacking for name in holding), f"no file that tests {evidence.value!r} tests its absence"
+
+
+@pytest.mark.parametrize("confidence", list(Confidence), ids=lambda c: c.label)
+def test_every_confidence_is_expected_somewhere(confidence: Confidence) -> None:
+    expected = {c for path in FIXTURES.glob("*.py") for _, _, c in Fixture(path, path.read_text()).expected()}
+    assert confidence.label in expected
 
 
 def _spawns_of_kind(fixture: Fixture, kind: SpawnKind) -> int:
@@ -104,9 +126,9 @@ def test_every_code_has_its_fix_snapshot_tested() -> None:
     for path in (FIXTURES / "fix").glob("*.py"):
         if not path.name.endswith(".fixed.py"):
             source = path.read_text(encoding="utf-8")
-            # As the fix test runs it: a `# uw-fix:` header may ask for every group child.
+            # As the fix test runs it (every confidence): a `# uw-fix:` header may ask for every group child.
             every_child = "--group-children=all" in source.partition("\n")[0]
-            options = parse_options(group_children="all" if every_child else "serving")
+            options = parse_options(min_confidence="low", group_children="all" if every_child else "serving")
             fixed_codes.update(v.code.code for v in check_module(ast.parse(source), options))
     assert fixed_codes == {code.code for code in ALL_CODES}
 
