@@ -13,6 +13,9 @@ import pytest
 from cli_helpers import fail_on_trigger, run_cli
 
 WORKER_CALL = "import threading\n"
+# Deep code must be analysed all the same: every report counts here, whatever its confidence.
+EVERYTHING = ("--min-confidence=low",)
+FLAKE8_EVERYTHING = ("--uw-min-confidence=low",)
 
 
 def _elif_chain() -> str:
@@ -79,13 +82,13 @@ def test_deep_but_valid_code_is_analysed(name: str, workdir: Path, capsys: pytes
     if not _compiles(source):
         pytest.skip("this interpreter does not compile it either")
     (workdir / name).write_text(source)
-    result = run_cli(capsys, "check", name)
+    result = run_cli(capsys, "check", *EVERYTHING, name)
     assert result.err == ""
     assert [line.split()[1] for line in result.out.splitlines()] == [code]
-    fixed = run_cli(capsys, "fix", "--unsafe-fixes", name)
+    fixed = run_cli(capsys, "fix", *EVERYTHING, "--unsafe-fixes", name)
     assert "internal error" not in fixed.err
     assert "fixed 1 site" in fixed.err, fixed.err
-    assert run_cli(capsys, "check", name).out == ""
+    assert run_cli(capsys, "check", *EVERYTHING, name).out == ""
 
 
 def test_deep_code_through_flake8(workdir: Path) -> None:
@@ -96,7 +99,7 @@ def test_deep_code_through_flake8(workdir: Path) -> None:
         if _compiles(source) and name not in ("long_expression.py", "subscripts.py"):
             (workdir / name).write_text(source)
     result = subprocess.run(
-        [sys.executable, "-m", "flake8", "--isolated", "--select=UW", "."],
+        [sys.executable, "-m", "flake8", "--isolated", "--select=UW", "--uw-min-confidence=low", "."],
         capture_output=True,
         text=True,
         cwd=workdir,
@@ -113,7 +116,7 @@ def test_a_fifo_named_py_never_hangs_a_run(workdir: Path, capsys: pytest.Capture
     (workdir / "pkg").mkdir()
     os.mkfifo(workdir / "pkg" / "pipe.py")
     (workdir / "pkg" / "app.py").write_text(_call_chain())
-    walked = run_cli(capsys, "check", ".")
+    walked = run_cli(capsys, "check", *EVERYTHING, ".")
     assert (walked.status, walked.err) == (1, "")
     assert walked.out.startswith("./pkg/app.py:")
     for command in ("check", "fix"):
@@ -122,7 +125,7 @@ def test_a_fifo_named_py_never_hangs_a_run(workdir: Path, capsys: pytest.Capture
         assert "error: pkg/pipe.py: not a regular file" in named.err
 
     flake8 = subprocess.run(
-        [sys.executable, "-m", "flake8", "--isolated", "--select=UW", ".", "pkg/pipe.py"],
+        [sys.executable, "-m", "flake8", "--isolated", "--select=UW", *FLAKE8_EVERYTHING, ".", "pkg/pipe.py"],
         capture_output=True,
         text=True,
         cwd=workdir,
@@ -143,6 +146,7 @@ def test_a_bug_on_one_file_does_not_take_flake8_down(
     fail_on_trigger(flake8_plugin, monkeypatch)
     (workdir / "a.py").write_text("import threading\ntrigger = 1\nthreading.Thread(target=trigger)\n")
     (workdir / "b.py").write_text(_call_chain())
+    (workdir / "pyproject.toml").write_text('[tool.unguarded-workers]\nmin-confidence = "low"\n')
     style = legacy.get_style_guide(select=["UW"])
     report = style.check_files(["a.py", "b.py"])
     out = capsys.readouterr().out.splitlines()

@@ -8,6 +8,11 @@ import textwrap
 import pytest
 
 from unguarded_workers.analysis import check_module
+from unguarded_workers.options import Options
+from unguarded_workers.violation import Confidence
+
+# Odd and deep code must be analysed all the same: every report counts here.
+EVERYTHING = Options(min_confidence=Confidence.LOW)
 
 ODD_MODULES = {
     "empty": "",
@@ -48,13 +53,13 @@ def test_a_very_long_chain_does_not_exhaust_the_stack() -> None:
     chain = " if c else ".join(["x"] * 2500)  # beyond the default recursion limit
     source = f"import asyncio\nasync def m():\n    t = {chain} if c else asyncio.create_task(w())\n"
     tree = ast.parse(source)
-    assert [v.code.code for v in check_module(tree)] == ["UW301"]
+    assert [v.code.code for v in check_module(tree, EVERYTHING)] == ["UW301"]
 
 
 def test_deeply_nested_blocks() -> None:
     body = "".join("    " * depth + "if x:\n" for depth in range(1, 90))
     source = "import threading\ndef w():\n" + body + "    " * 90 + "boom()\nthreading.Thread(target=w)\n"
-    assert [v.code.code for v in check_module(ast.parse(source))] == ["UW101"]
+    assert [v.code.code for v in check_module(ast.parse(source), EVERYTHING)] == ["UW101"]
 
 
 def test_columns_are_those_of_the_call() -> None:
@@ -66,6 +71,6 @@ def test_columns_are_those_of_the_call() -> None:
         x = [1,   threading.Thread(target=w)]
         """
     )
-    (violation,) = check_module(ast.parse(source))
+    (violation,) = check_module(ast.parse(source), EVERYTHING)
     assert (violation.line, violation.col) == (4, 10)
     assert (violation.target.line, violation.target.col, violation.target.end_col) == (4, 34, 35)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+import stat
 import warnings
 from collections.abc import Iterable
 
@@ -39,8 +40,9 @@ def helper_names(paths: Iterable[str], options: Options) -> frozenset[str]:
     names: set[str] = set()
     for path in paths:
         try:
-            if os.path.getsize(path) > MAX_BYTES:
-                continue
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+                continue  # a FIFO or device named *.py would block the read for ever
             with open(path, "rb") as file:
                 text = importlib.util.decode_source(file.read())
         except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
