@@ -165,6 +165,21 @@ def test_pip_installs_the_tool_from_its_git_repository_in_one_command(
     _assert_the_tool_works(bin_dir, tmp_path / "project")
 
 
+def test_pip_installs_the_runtime_alone_from_the_git_repository(
+    tmp_path: Path, repository: tuple[Path, str], public_index: dict[str, str]
+) -> None:
+    path, commit = repository
+    bin_dir = fresh_environment(tmp_path / "env")
+    install = run(
+        bin_dir / "python", "-m", "pip", "install", f"git+file://{path}@{commit}#subdirectory=runtime", env=public_index
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert set(installed(bin_dir)) - {"pip", "setuptools"} == {"unguarded-workers-runtime"}
+    (tmp_path / "service.py").write_text(GUARDED_SERVICE)
+    service = run(bin_dir / "python", tmp_path / "service.py", cwd=tmp_path)
+    assert service.stdout == "service still running\n", service.stderr
+
+
 # The release, from an index holding its files and their public dependencies.
 
 

@@ -201,3 +201,57 @@ def test_release_refuses_a_directory_that_holds_files(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "is not empty" in result.stderr
     assert [path.name for path in tmp_path.iterdir()] == ["unguarded_workers-0.0.9-py3-none-any.whl"]
+
+
+# Stand-ins for scripts/test's tools: tox writes one interpreter's progress lines slowly, as the
+# test environments' pytest does (tests/progress.py), and fails if told to.
+FAKE_TOX = """#!/bin/sh
+envs=$(echo "$*" | sed 's/.*-e \\([^ ]*\\).*/\\1/')
+first=${envs%%,*}
+echo "$first tests/test_a.py: 3 passed in 1 s" >> "$UW_PROGRESS"
+sleep 2.5
+echo "$first tests/test_b.py: 1 failed in 2 s" >> "$UW_PROGRESS"
+echo "tox run: $envs"
+exit ${FAKE_TOX_EXIT:-0}
+"""
+FAKE_PYTEST = """#!/bin/sh
+echo "pytest $* (UW_PROGRESS=$UW_PROGRESS)"
+"""
+
+
+def _test_script(venv: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    for name, text in (("ruff", "#!/bin/sh\n"), ("mypy", "#!/bin/sh\n"), ("tox", FAKE_TOX), ("pytest", FAKE_PYTEST)):
+        script = venv / "bin" / name
+        script.write_text(text)
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    environment = {key: value for key, value in os.environ.items() if key not in ("UW_PROGRESS", "UW_MATRIX", "CI")}
+    return subprocess.run(
+        [str(ROOT / "scripts" / "test")],
+        capture_output=True,
+        text=True,
+        env={**environment, "UW_VENV": str(venv), "UW_TICK": "1", **env},
+        check=False,
+        timeout=120,
+    )
+
+
+def test_test_shows_the_other_interpreters_progress_while_tox_runs(venv: Path) -> None:
+    result = _test_script(venv)
+    assert result.returncode == 0, result.stderr
+    current = f"py{sys.version_info[0]}{sys.version_info[1]}"
+    others = [env for env in ("py39", "py310", "py311", "py312", "py313") if env != current]
+    err = result.stderr
+    assert f"{others[0]} tests/test_a.py: 3 passed in 1 s\n" in err
+    assert f"{others[0]} tests/test_b.py: 1 failed in 2 s\n" in err
+    # A second without a new line: the ticker says so, and which interpreters have no result yet.
+    waiting = " ".join(others[1:])
+    assert re.search(rf"^scripts/test: tox: still at work after \d+ s \(no test file done yet: {waiting}\)$", err, re.M)
+    assert f"tox run: {','.join(others)}\n" in result.stdout
+    assert result.stdout.endswith("pytest  (UW_PROGRESS=-)\n")
+    assert err.index("tests/test_b.py") < err.index("the other interpreters passed")
+
+
+def test_test_stops_when_an_interpreter_fails(venv: Path) -> None:
+    result = _test_script(venv, FAKE_TOX_EXIT="1")
+    assert result.returncode == 1
+    assert "pytest" not in result.stdout
