@@ -125,6 +125,14 @@ def test_the_release_splits_the_tool_from_the_runtime_it_pins(release: Release) 
     assert RUNTIME_PIN in pkg_info.splitlines()
 
 
+def test_a_wheel_built_from_the_release_sdist_is_split_without_the_switch(release: Release, tmp_path: Path) -> None:
+    """pip building the tool from its sdist (no wheel for it, or --no-binary) knows nothing of
+    the release switch: the sdist's metadata decides."""
+    rebuilt = build_wheel(release.tool_sdist, tmp_path)
+    assert wheel_files(rebuilt) == wheel_files(release.tool_wheel)
+    assert RUNTIME_PIN in wheel_metadata(rebuilt).splitlines()
+
+
 def test_a_build_from_the_repository_bundles_the_runtime(bundled_wheel: Path, release: Release) -> None:
     bundled, runtime = wheel_files(bundled_wheel), wheel_files(release.runtime_wheel)
     assert {name: bundled.get(name) for name in runtime} == runtime  # the runtime's files, byte for byte

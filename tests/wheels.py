@@ -23,11 +23,20 @@ PYPI = "https://pypi.org/simple/"
 _TRANSPORT = {"PIP_CERT", "PIP_CLIENT_CERT", "PIP_PROXY", "PIP_DEFAULT_TIMEOUT", "PIP_RETRIES", "PIP_CACHE_DIR"}
 
 
+def _without_release_switch() -> dict[str, str]:
+    """os.environ as a user's: builds from the repository, not a release's (hatch_build.py)."""
+    return {name: value for name, value in os.environ.items() if name != "UNGUARDED_WORKERS_RELEASE"}
+
+
 def public_index_environment() -> dict[str, str]:
     """os.environ for pip, and the tools that run it (pre-commit, virtualenv, build), seeing the
     public index alone: no configuration file (PIP_CONFIG_FILE=/dev/null reads none), no
     find-links, no extra or local index, no constraints."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("PIP_") or name in _TRANSPORT}
+    env = {
+        name: value
+        for name, value in _without_release_switch().items()
+        if not name.startswith("PIP_") or name in _TRANSPORT
+    }
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return env
@@ -67,9 +76,12 @@ def installed_files(bin_dir: Path, distribution: str) -> set[str]:
 
 
 def build_wheel(project: Path, out: Path) -> Path:
-    """`pip wheel` of one distribution (no dependencies), into `out`; the wheel's path."""
+    """`pip wheel` of one distribution or sdist (no dependencies), into `out`, as a user's pip
+    would build it; the wheel's path."""
     before = set(out.glob("*.whl"))
-    result = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", out, project)
+    result = run(
+        sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", out, project, env=_without_release_switch()
+    )
     if result.returncode != 0:
         pytest.fail(f"building the wheel of {project} failed:\n{result.stderr}")
     (built,) = set(out.glob("*.whl")) - before
