@@ -10,6 +10,11 @@ Put it at the spawn line, where the post-mortem says the guard belongs:
 Only `Exception` is caught: cancellation, KeyboardInterrupt and SystemExit pass
 through untouched, as every structured-concurrency library needs them to.
 
+Containing is right for a worker nobody waits for. When someone waits for its result, pass
+`deliver=` (a future, a queue, an event or a callable: `delivery`) so that the waiter gets the
+failure at once instead of waiting forever; the delivered exception carries its spawn site as
+a note (`notes`). A guarded coroutine keeps its task referenced until it ends (`held_tasks`).
+
 The guard for a callable is a `functools.partial` of the one Python function that
 holds the `try`, so it pickles whenever the target does (multiprocessing's spawn
 start method, ProcessPoolExecutor), which a closure would not. Entering it through
@@ -31,7 +36,10 @@ from types import FrameType
 from typing import Any, NamedTuple, TypeVar, overload
 
 from .callables import guard_of
-from .failure import ErrorHandler, SpawnSite, describe, failure_here, report
+from .delivery import Delivery
+from .failure import ErrorHandler, Failure, SpawnSite, describe, failure_here, last_resort, report
+from .held_tasks import hold_current_task, hold_task_of_frame, release
+from .notes import add_spawn_note
 
 __all__ = ["wrap"]
 
@@ -45,6 +53,7 @@ class _Policy(NamedTuple):
     on_error: ErrorHandler | None
     default: Any
     spawn_site: SpawnSite
+    deliver: Delivery | None = None
 
 
 def _call(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: Any) -> Any:
@@ -74,13 +83,25 @@ def _is_process_target(caller: FrameType | None) -> bool:
     return caller.f_code in (base.run.__code__, base._bootstrap.__code__)
 
 
+# The caller's frame is a coroutine's (or an async generator's): this call is awaited inside
+# another coroutine, whose task is the one to keep referenced (inspect.CO_COROUTINE etc.).
+_AWAITED_BY = 0x80 | 0x100 | 0x200
+
+
 async def _call_async(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: Any) -> Any:
+    caller = sys._getframe(1)
+    task = None
+    if caller is None or not caller.f_code.co_flags & _AWAITED_BY:
+        task = hold_task_of_frame(sys._getframe())  # a task's own coroutine: keep the task referenced
     try:
         if kwargs:
             return await target(*args, **kwargs)
         return await target(*args)
     except Exception as exc:
         return _contain(target, policy, exc)
+    finally:
+        if task is not None:
+            release(task)
 
 
 class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
@@ -96,6 +117,7 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         self._coro = coro
         self._policy = policy
         self._worker = describe(coro)  # now: a finished coroutine no longer knows its module
+        self._task: Any = None  # None before the first step; then the task held, or False
         # What asyncio shows for a task's coroutine that is not a native one.
         self.__qualname__ = str(getattr(coro, "__qualname__", self._worker))
         self.__name__ = str(getattr(coro, "__name__", self._worker))
@@ -113,12 +135,19 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         return self.send(None)
 
     def send(self, value: Any) -> Any:
+        if self._task is None:  # the first step: inside the task, which now stays referenced
+            self._task = hold_current_task(self) or False
         try:
             return self._coro.send(value)
         except StopIteration:
+            self._end()
             raise
         except Exception as exc:
+            self._end()
             raise StopIteration(_contain(self._worker, self._policy, exc)) from None
+        except BaseException:
+            self._end()
+            raise
 
     def throw(self, typ: Any, value: Any = None, traceback: Any = None) -> Any:
         try:
@@ -126,23 +155,43 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
                 return self._coro.throw(typ)
             return self._coro.throw(typ, value, traceback)
         except StopIteration:
+            self._end()
             raise
         except Exception as exc:
+            self._end()
             raise StopIteration(_contain(self._worker, self._policy, exc)) from None
+        except BaseException:
+            self._end()
+            raise
 
     def close(self) -> None:
+        self._end()
         self._coro.close()
+
+    def _end(self) -> None:
+        if self._task:
+            release(self._task)
+        self._task = False
 
 
 @overload
 def wrap(
-    target: Coroutine[Any, Any, _R], /, *, on_error: ErrorHandler | None = ..., default: Any = ...
+    target: Coroutine[Any, Any, _R],
+    /,
+    *,
+    on_error: ErrorHandler | None = ...,
+    default: Any = ...,
+    deliver: object = ...,
 ) -> Coroutine[Any, Any, _R]: ...
 @overload
-def wrap(target: _F, /, *, on_error: ErrorHandler | None = ..., default: Any = ...) -> _F: ...
+def wrap(target: _F, /, *, on_error: ErrorHandler | None = ..., default: Any = ..., deliver: object = ...) -> _F: ...
 @overload
-def wrap(target: None = None, /, *, on_error: ErrorHandler | None = ..., default: Any = ...) -> Callable[[_F], _F]: ...
-def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default: Any = None) -> Any:
+def wrap(
+    target: None = None, /, *, on_error: ErrorHandler | None = ..., default: Any = ..., deliver: object = ...
+) -> Callable[[_F], _F]: ...
+def wrap(
+    target: Any = None, /, *, on_error: ErrorHandler | None = None, default: Any = None, deliver: object = None
+) -> Any:
     """Guard a worker: a failure is reported and contained instead of escaping.
 
     - `wrap(f)`: a callable running `f(*args, **kwargs)`; on an `Exception` it
@@ -155,9 +204,15 @@ def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default
     the spawn site: the line that called `wrap`), goes to `on_error(failure)`, else to
     the handler given to :func:`set_error_handler`, else to the ``unguarded_workers``
     logger at ERROR with the traceback.
+
+    `deliver=` releases whoever waits for the worker's result: a future gets the
+    exception, a queue the `Failure`, an event is set, a callable is called with the
+    `Failure` (see `delivery`). Without it, a waiter waits forever for a contained failure.
+    A delivered exception carries the note ``spawned at FILE:LINE in FUNCTION (wrap)``.
     """
     # The spawn site: one frame lookup, here and never per call.
-    policy = _Policy(on_error, default, SpawnSite.of(sys._getframe(1)))
+    send = None if deliver is None else Delivery(deliver, "wrap")
+    policy = _Policy(on_error, default, SpawnSite.of(sys._getframe(1)), send)
     if target is None:  # @wrap(on_error=..., default=...)
         return functools.partial(_guard, policy=policy)
     return _guard(target, policy)
@@ -165,7 +220,7 @@ def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default
 
 def _guard(target: Any, policy: _Policy) -> Any:
     if _is_guard(target):
-        if policy.on_error is None and policy.default is None:
+        if policy.on_error is None and policy.default is None and policy.deliver is None:
             return target  # already guarded: guard once
         target = target.args[0]
     elif inspect.iscoroutine(target):
@@ -193,5 +248,29 @@ def _is_guard(target: object) -> bool:
 
 
 def _contain(target: object, policy: _Policy, exc: Exception) -> Any:
-    report(failure_here(exc, describe(target), policy.spawn_site, "wrap"), policy.on_error)
+    """Note, report and deliver the failure; the guard's result. Never raises: a worker must
+    not die of its own report."""
+    try:
+        failure = failure_here(exc, describe(target), policy.spawn_site, "wrap")
+        report(failure, policy.on_error)
+        if policy.deliver is not None:
+            deliver(policy.deliver, failure, policy.on_error)
+    except Exception as error:  # reporting is guarded inside; this is anything around it
+        last_resort(f"worker {describe(target)} failed: {type(exc).__name__}", error)
     return policy.default
+
+
+def deliver(delivery: Delivery, failure: Failure, on_error: ErrorHandler | None) -> None:
+    """Deliver, and report a delivery that failed (a closed loop, a callable that raised).
+
+    The exception leaves the worker here: it gets its spawn site as a note first.
+    """
+    add_spawn_note(failure.exception, failure.spawn_site, failure.caught_by)
+    try:
+        delivery(failure)
+    except Exception as error:
+        add_spawn_note(error, failure.spawn_site, failure.caught_by)
+        failed = Failure(
+            error, failure.worker, failure.spawn_site, failure.thread, failure.task, failure.process, failure.caught_by
+        )
+        report(failed, on_error, note=f"; delivering its failure to {delivery} failed: its waiter was not released")
