@@ -61,6 +61,19 @@ def test_without_deliver_the_handler_waits_for_a_worker_that_died(guard: str, sh
     assert result.stdout.strip() == "no answer after 2 s"
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.TaskGroup is new in 3.11")
+def test_a_task_groups_children_propagate_and_wrap_turns_the_500_into_a_wrong_total() -> None:
+    honest = fanout("--install", "bare", "taskgroup")
+    assert honest.stdout.startswith("500 ValueError: bad input 'bad' [spawned at "), honest.stdout
+    assert f"fanout.py:{spawn_line('taskgroup')} in " in honest.stdout
+    assert honest.stdout.rstrip().endswith("(asyncio.TaskGroup.create_task)]")
+    wrong = fanout("wrap", "taskgroup")
+    assert wrong.stdout.strip() == "200 total=14"  # 2 + 4 + 8, the failed child counted as 0
+    refused = fanout("deliver", "taskgroup")
+    assert refused.returncode == 2
+    assert "let their failure propagate" in refused.stderr
+
+
 # -- each kind of target, in this process --------------------------------------------------------
 
 
