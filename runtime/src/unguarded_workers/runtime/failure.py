@@ -34,7 +34,12 @@ class SpawnSite:
 
     @classmethod
     def of(cls, frame: FrameType) -> SpawnSite:
-        return cls(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+        # Made on every wrap() at a spawn line: the frozen dataclass's __init__ (three
+        # object.__setattr__ calls) costs more than filling its dict directly.
+        code = frame.f_code
+        site = object.__new__(cls)
+        site.__dict__.update(file=code.co_filename, line=frame.f_lineno, function=code.co_name)
+        return site
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line} in {self.function}"

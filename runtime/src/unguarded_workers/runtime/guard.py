@@ -32,13 +32,13 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable, Coroutine
-from types import FrameType
+from types import CoroutineType, FrameType
 from typing import Any, NamedTuple, TypeVar, overload
 
 from .callables import guard_of
 from .delivery import Delivery
 from .failure import ErrorHandler, Failure, SpawnSite, describe, failure_here, last_resort, report
-from .held_tasks import hold_current_task, hold_task_of_frame, release
+from .held_tasks import _running, hold_current_task
 from .notes import add_spawn_note
 
 __all__ = ["wrap"]
@@ -83,25 +83,15 @@ def _is_process_target(caller: FrameType | None) -> bool:
     return caller.f_code in (base.run.__code__, base._bootstrap.__code__)
 
 
-# The caller's frame is a coroutine's (or an async generator's): this call is awaited inside
-# another coroutine, whose task is the one to keep referenced (inspect.CO_COROUTINE etc.).
-_AWAITED_BY = 0x80 | 0x100 | 0x200
-
-
 async def _call_async(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: Any) -> Any:
-    caller = sys._getframe(1)
-    task = None
-    if caller is None or not caller.f_code.co_flags & _AWAITED_BY:
-        task = hold_task_of_frame(sys._getframe())  # a task's own coroutine: keep the task referenced
+    # No task is held here: telling whether this coroutine is its task's own costs a frame
+    # lookup on every await of a guarded function (+35%); `wrap(worker(x))` holds its task.
     try:
         if kwargs:
             return await target(*args, **kwargs)
         return await target(*args)
     except Exception as exc:
         return _contain(target, policy, exc)
-    finally:
-        if task is not None:
-            release(task)
 
 
 class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
@@ -116,11 +106,20 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
     def __init__(self, coro: Coroutine[Any, Any, Any], policy: _Policy) -> None:
         self._coro = coro
         self._policy = policy
-        self._worker = describe(coro)  # now: a finished coroutine no longer knows its module
-        self._task: Any = None  # None before the first step; then the task held, or False
+        self._task: Any = None  # None until it first suspends; then the task held, or False
+        # The worker's name now: a finished coroutine no longer knows its module.
+        frame = getattr(coro, "cr_frame", None)
+        if type(coro) is CoroutineType and frame is not None:  # the usual case, spelled fast
+            qualname = coro.__qualname__
+            module = frame.f_globals.get("__name__")
+            self._worker = f"{module}.{qualname}()" if module else f"{qualname}()"
+            self.__name__ = coro.__name__
+        else:
+            self._worker = describe(coro)
+            qualname = str(getattr(coro, "__qualname__", self._worker))
+            self.__name__ = str(getattr(coro, "__name__", self._worker))
         # What asyncio shows for a task's coroutine that is not a native one.
-        self.__qualname__ = str(getattr(coro, "__qualname__", self._worker))
-        self.__name__ = str(getattr(coro, "__name__", self._worker))
+        self.__qualname__ = qualname
 
     def __repr__(self) -> str:
         return f"<guarded {self._coro!r}>"
@@ -135,12 +134,11 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         return self.send(None)
 
     def send(self, value: Any) -> Any:
-        if self._task is None:  # the first step: inside the task, which now stays referenced
-            self._task = hold_current_task(self) or False
         try:
-            return self._coro.send(value)
+            step = self._coro.send(value)
         except StopIteration:
-            self._end()
+            if self._task:
+                _release(self._task)
             raise
         except Exception as exc:
             self._end()
@@ -148,6 +146,9 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
         except BaseException:
             self._end()
             raise
+        if self._task is None:  # its first suspension: the task now waits, and stays referenced
+            self._task = hold_current_task(self) or False
+        return step
 
     def throw(self, typ: Any, value: Any = None, traceback: Any = None) -> Any:
         try:
@@ -170,8 +171,11 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
 
     def _end(self) -> None:
         if self._task:
-            release(self._task)
+            _release(self._task)
         self._task = False
+
+
+_release = _running.discard
 
 
 @overload
