@@ -165,6 +165,22 @@ def test_each_task_group_child_is_noted_before_the_group_collects_it(net: list[F
     assert [e.__notes__ for e in group.exceptions] == [expected] * 3  # type: ignore[attr-defined]
 
 
+def test_an_anyio_task_group_child_is_noted_at_its_start_soon_line(net: list[Failure]) -> None:
+    anyio = pytest.importorskip("anyio")
+
+    async def main() -> BaseException:
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_fail_async, "anyio child")  # NOTE-ANYIO
+        except BaseException as group:
+            return group
+        raise AssertionError("the group did not fail")
+
+    group = anyio.run(main)
+    how = "anyio.TaskGroup.start_soon" if sys.version_info >= (3, 11) else "anyio.start_soon"  # no co_qualname
+    assert [e.__notes__ for e in group.exceptions] == [[_note("# NOTE-ANYIO", "main", how)]]  # type: ignore[attr-defined]
+
+
 def test_an_exception_passing_two_layers_keeps_the_inner_note(net: list[Failure]) -> None:
     async def main() -> list[str]:
         async def awaits_a_job() -> None:

@@ -196,7 +196,8 @@ def test_under_gevent_monkey_patching_threads_and_greenlets_are_reported(tmp_pat
     assert "KeyError: 'start'" not in result.stderr
     assert "ERROR worker __main__.boom failed in task 'Greenlet-0' in thread '" in result.stderr
     assert f"(spawned at {program}:13 in spawner): ValueError: greenlet boom; the greenlet died" in result.stderr
-    assert f"spawned at {program}:13 in spawner (gevent.spawn)" in result.stderr
+    if sys.version_info >= (3, 11):  # the note, in the traceback the report prints
+        assert f"spawned at {program}:13 in spawner (gevent.spawn)" in result.stderr
     assert f"(spawned at {program}:16 in <module>): KeyError: 'thread boom'; the thread died" in result.stderr
     assert "failed with ValueError" not in result.stderr  # gevent's own printer stayed quiet
 
@@ -244,3 +245,28 @@ def test_a_failure_outside_the_parts_undoes_everything(monkeypatch: pytest.Monke
     with pytest.raises(KeyboardInterrupt):
         install()
     assert (threading.excepthook, threading.Thread.start) == (hook, start)
+
+
+def test_a_spawn_the_net_cannot_record_still_happens(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from unguarded_workers.runtime.sites import Sites
+
+    def broken(self: Any, frame: Any, how: str) -> Any:
+        raise RuntimeError("no site today")
+
+    ran: list[str] = []
+    with install():
+        monkeypatch.setattr(Sites, "site", broken)
+        thread = threading.Thread(target=ran.append, args=("thread",))
+        thread.start()
+        thread.join()
+
+        async def main() -> None:
+            await asyncio.get_running_loop().create_task(asyncio.sleep(0, result=None))
+            await asyncio.get_running_loop().run_in_executor(None, ran.append, "job")
+            ran.append("task")
+
+        asyncio.run(main())
+    assert ran == ["thread", "job", "task"]
+    assert "unguarded-workers: install() could not record a thread's spawn site" in capfd.readouterr().err

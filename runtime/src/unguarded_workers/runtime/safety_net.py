@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 
 from . import net_gevent, net_loops
 from .exiting import prepare
-from .failure import ErrorHandler, Failure, describe, logger, process_name, report
+from .failure import ErrorHandler, Failure, describe, last_resort, logger, process_name, report
 from .import_watch import ImportWatch
 from .notes import add_spawn_note
 from .sites import RUNNERS, Site, Sites, how_of, spawn_site
@@ -179,17 +179,22 @@ class SafetyNet:
 
         def start(thread: threading.Thread) -> None:
             if net.active:
-                frame: FrameType | None = sys._getframe(1)
-                # A subclass's own start() calling this one: its caller is the spawn site.
-                while frame is not None and frame.f_code.co_name == "start" and frame.f_locals.get("self") is thread:
-                    frame = frame.f_back
-                target = getattr(thread, "_target", None)
-                # The worker's name now, not the target: a finished thread must not keep it alive.
-                worker = describe(target) if target is not None else f"{_qualname(type(thread))}.run"
-                thread._unguarded_spawn = (net.site(frame, "threading.Thread"), worker)  # type: ignore[attr-defined]
+                try:
+                    net._record_thread(thread, sys._getframe(1))
+                except Exception as error:  # recording must never stop a spawn
+                    last_resort("install() could not record a thread's spawn site", error)
             original(thread)
 
         return start
+
+    def _record_thread(self, thread: threading.Thread, frame: FrameType | None) -> None:
+        # A subclass's own start() calling this one: its caller is the spawn site.
+        while frame is not None and frame.f_code.co_name == "start" and frame.f_locals.get("self") is thread:
+            frame = frame.f_back
+        target = getattr(thread, "_target", None)
+        # The worker's name now, not the target: a finished thread must not keep it alive.
+        worker = describe(target) if target is not None else f"{_qualname(type(thread))}.run"
+        thread._unguarded_spawn = (self.site(frame, "threading.Thread"), worker)  # type: ignore[attr-defined]
 
     def _thread_died(self, args: Any) -> None:
         previous = self._previous_excepthook
@@ -233,11 +238,14 @@ class SafetyNet:
         exception = task._exception  # not task.exception(): that would mark it retrieved
         if exception is None:
             return
-        site = self._task_sites.get(task, (None, None))[0]
-        if site is not None:
-            how = how_of(site)
-            if how not in RUNNERS:
-                add_spawn_note(exception, spawn_site(site), how)
+        try:
+            site = self._task_sites.get(task, (None, None))[0]
+            if site is not None:
+                how = how_of(site)
+                if how not in RUNNERS:
+                    add_spawn_note(exception, spawn_site(site), how)
+        except Exception as error:  # a done-callback that raises is logged by the loop: not ours
+            last_resort("install() could not note a task's spawn site", error)
 
     def recording_create_task(self, original: Callable[..., Any]) -> Callable[..., Any]:
         net = self
@@ -245,7 +253,10 @@ class SafetyNet:
         def create_task(loop: Any, coro: Any, *args: Any, **kwargs: Any) -> Any:
             task = original(loop, coro, *args, **kwargs)
             if net.active:
-                net.record_task(task, coro, sys._getframe(1), "loop.create_task")
+                try:
+                    net.record_task(task, coro, sys._getframe(1), "loop.create_task")
+                except Exception as error:  # recording must never stop a spawn
+                    last_resort("install() could not record a task's spawn site", error)
             return task
 
         return create_task
@@ -256,7 +267,10 @@ class SafetyNet:
         def run_in_executor(loop: Any, executor: Any, func: Any, *args: Any) -> Any:
             future = original(loop, executor, func, *args)
             if net.active:
-                net._task_sites[future] = (net.site(sys._getframe(1), "loop.run_in_executor"), func)
+                try:
+                    net._task_sites[future] = (net.site(sys._getframe(1), "loop.run_in_executor"), func)
+                except Exception as error:  # recording must never stop a spawn
+                    last_resort("install() could not record a job's spawn site", error)
             return future
 
         return run_in_executor
@@ -265,7 +279,11 @@ class SafetyNet:
         net = self
 
         def default_exception_handler(loop: Any, context: dict[str, Any]) -> None:
-            failure = net._never_retrieved(context) if net.active else None
+            try:
+                failure = net._never_retrieved(context) if net.active else None
+            except Exception as error:  # the loop's own report, then
+                last_resort("install() could not report a never-retrieved exception", error)
+                failure = None
             if failure is None:
                 original(loop, context)
             else:
@@ -307,16 +325,22 @@ class SafetyNet:
         def submit(executor: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
             future = original(executor, fn, *args, **kwargs)
             if net.active:
-                watch = _FutureWatch(net, net.site(sys._getframe(1), how), fn, executor)
-                future._unguarded_watch = watch  # type: ignore[attr-defined]
-                watch.finalizer = weakref.finalize(future, watch.discarded)
-                future.add_done_callback(watch.done)
-                if future.done() and watch.site is not None and future._exception is not None:
-                    # It failed before the watch was attached: note it before anyone can read it.
-                    add_spawn_note(future._exception, spawn_site(watch.site), how_of(watch.site))
+                try:
+                    net._watch_future(future, sys._getframe(1), how, fn, executor)
+                except Exception as error:  # recording must never stop a spawn
+                    last_resort("install() could not record a job's spawn site", error)
             return future
 
         return submit
+
+    def _watch_future(self, future: Future[Any], frame: FrameType, how: str, fn: object, executor: object) -> None:
+        watch = _FutureWatch(self, self.site(frame, how), fn, executor)
+        future._unguarded_watch = watch  # type: ignore[attr-defined]
+        watch.finalizer = weakref.finalize(future, watch.discarded)
+        future.add_done_callback(watch.done)
+        if future.done() and watch.site is not None and future._exception is not None:
+            # It failed before the watch was attached: note it before anyone can read it.
+            add_spawn_note(future._exception, spawn_site(watch.site), how_of(watch.site))
 
     @staticmethod
     def _noting_set_exception(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -324,7 +348,7 @@ class SafetyNet:
         def set_exception(future: Future[Any], exception: BaseException | None) -> None:
             watch = future.__dict__.get("_unguarded_watch")
             if watch is not None and exception is not None and watch.site is not None:
-                add_spawn_note(exception, spawn_site(watch.site), how_of(watch.site))
+                add_spawn_note(exception, spawn_site(watch.site), how_of(watch.site))  # never raises
             original(future, exception)
 
         set_exception.__doc__ = original.__doc__

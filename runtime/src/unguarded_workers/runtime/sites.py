@@ -71,7 +71,15 @@ class Sites:
         code = frame.f_code
         if outer is None:
             return (code.co_filename, frame.f_lineno, code.co_name, how, None, None)
-        return (code.co_filename, frame.f_lineno, code.co_name, how, outer.f_code, outer.f_globals.get("__name__"))
+        namespace = outer.f_globals  # None in gevent's records of a greenlet's spawning stack
+        module = namespace.get("__name__") if namespace is not None else self._package_of(outer.f_code.co_filename)
+        return (code.co_filename, frame.f_lineno, code.co_name, how, outer.f_code, module)
+
+    def _package_of(self, filename: str) -> str | None:
+        for prefix in self.machinery:
+            if filename.startswith(prefix) and prefix.endswith(os.sep):
+                return os.path.basename(prefix.rstrip(os.sep))
+        return None
 
 
 def how_of(site: Site) -> str:
