@@ -1,6 +1,6 @@
 """unguarded-workers: find worker spawns whose failure escapes every guard, and guard them.
 
-Production code imports the runtime from here (`wrap`, `supervise`, `install`); it is the
+Production code imports the runtime from here (`wrap`, `supervise`, `heartbeat`, `install`); it is the
 standard library only. The linter (``analysis``, ``cli``, ``flake8_plugin``, ``fix``) lives in
 submodules that importing this package does not load: ``unguarded-workers-runtime`` ships this
 file and ``runtime/``; a released ``unguarded-workers`` adds the linter beside them and depends
@@ -13,7 +13,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .runtime import ErrorHandler, Failure, SpawnSite, set_error_handler, supervise, wrap
+from .runtime import ErrorHandler, Failure, SpawnSite, WorkerHung, heartbeat, set_error_handler, supervise, wrap
 
 if TYPE_CHECKING:
     from .runtime import SafetyNet, install
@@ -48,7 +48,9 @@ __all__ = [
     "Failure",
     "SafetyNet",
     "SpawnSite",
+    "WorkerHung",
     "__version__",
+    "heartbeat",
     "install",
     "set_error_handler",
     "supervise",
