@@ -1,15 +1,19 @@
-"""Shared helpers: reading fixture files and their expectations."""
+"""Shared helpers: reading fixture files and their expectations; the distributions built once
+per session for the packaging tests; progress lines and the Ctrl-C set-up of a run."""
 
 from __future__ import annotations
 
 import ast
+import os
 import re
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import progress
 import pytest
-from wheels import RUNTIME, build_wheel
+from wheels import PYPI, ROOT, build_wheel, public_index_environment, run, snapshot_repository
 
 from unguarded_workers.options import Options, parse_options
 
@@ -84,10 +88,98 @@ def detector_fixtures() -> list[Fixture]:
     return [Fixture(path, path.read_text(encoding="utf-8")) for path in sorted(FIXTURES.glob("*.py"))]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Started with SIGINT ignored (`nohup ./scripts/test &`, or `&` in a script), Python installs
+    # no KeyboardInterrupt handler and every child inherits the ignored signal: the tests of what
+    # Ctrl-C does would see nothing happen. They get the disposition a terminal gives.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    progress.register(config)
+
+
+@dataclass(frozen=True)
+class Release:
+    """What scripts/release builds: the files a release publishes."""
+
+    directory: Path
+
+    def file(self, pattern: str) -> Path:
+        (found,) = self.directory.glob(pattern)
+        return found
+
+    @property
+    def tool_wheel(self) -> Path:
+        return self.file("unguarded_workers-*.whl")
+
+    @property
+    def runtime_wheel(self) -> Path:
+        return self.file("unguarded_workers_runtime-*.whl")
+
+    @property
+    def tool_sdist(self) -> Path:
+        return self.file("unguarded_workers-*.tar.gz")
+
+
 @pytest.fixture(scope="session")
-def runtime_wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding the runtime distribution's wheel, as the package index will once it is
-    released: pip installs of the tool find it there (`--find-links`)."""
-    out = tmp_path_factory.mktemp("wheelhouse")
-    build_wheel(RUNTIME, out)
-    return out
+def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
+    """The release recipe run once, with this interpreter (its build dependencies come from
+    wherever this machine's pip takes them)."""
+    out = tmp_path_factory.mktemp("release") / "dist"
+    result = run(ROOT / "scripts" / "release", out, env={**os.environ, "UW_PYTHON": sys.executable})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return Release(out)
+
+
+@pytest.fixture(scope="session")
+def bundled_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tool's wheel as a build from the repository makes it (`pip wheel .`)."""
+    return build_wheel(ROOT, tmp_path_factory.mktemp("bundled"))
+
+
+@pytest.fixture(scope="session")
+def repository(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """This working tree committed into a throwaway git repository: its path and the commit."""
+    path = tmp_path_factory.mktemp("repository") / "unguarded-workers"
+    return path, snapshot_repository(path)
+
+
+@pytest.fixture(scope="session")
+def public_index(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment for installing with nothing but the public index, once it answers. Without
+    it the test is skipped, unless the run must reach it (CI=true or UW_REQUIRE_PYPI=1, as .ci/run
+    sets), where that is a failure."""
+    env = public_index_environment()
+    probe = run(
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--dest",
+        tmp_path_factory.mktemp("probe"),
+        "flake8",
+        env=env,
+    )
+    if probe.returncode != 0:
+        reason = f"the public package index ({PYPI}) is not reachable: {probe.stderr.strip().splitlines()[-1:]}"
+        if os.environ.get("CI") == "true" or os.environ.get("UW_REQUIRE_PYPI") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return env
+
+
+@pytest.fixture(scope="session")
+def release_index(release: Release, public_index: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index holding the release's two wheels and the public dependencies they need (fetched
+    from the public index by pip's resolver), and nothing else: a directory pip reads with
+    `--no-index --find-links`, as the package index once the release is published."""
+    index = tmp_path_factory.mktemp("index")
+    fetch = run(
+        sys.executable, "-m", "pip", "download", "--dest", index,
+        release.tool_wheel, release.runtime_wheel, "flake8",
+        env=public_index,
+    )  # fmt: skip
+    assert fetch.returncode == 0, fetch.stderr
+    ours = sorted(path.name for path in index.glob("unguarded_workers*"))
+    assert ours == sorted([release.runtime_wheel.name, release.tool_wheel.name])
+    return index

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,18 @@ def _benchmark(script: str, *args: str) -> str:
 
 def test_the_safety_net_benchmark_prints_each_spawn_with_and_without() -> None:
     rows = _benchmark("bench_safety_net.py", "--spawns", "20", "--rounds", "1").splitlines()[2:]
-    assert [row.split("  ")[0] for row in rows] == ["thread start+join", "create_task+await", "submit+result"]
+    kinds = ["thread start+join", "create_task+await", "submit+result"]
+    if importlib.util.find_spec("uvloop") is not None:
+        kinds.append("uvloop task+await")
+    assert [row.split("  ")[0] for row in rows] == kinds
     assert all(row.endswith("x") for row in rows)
+
+
+def test_the_wrap_benchmark_prints_each_ratio() -> None:
+    output = _benchmark("bench_wrap.py", "--calls", "2000", "--repeats", "1")
+    assert output.count("wrap() / hand closure = ") == 4
+    assert "task spawned and awaited" in output
+    assert "wrap(f, deliver=q) at the spawn line: " in output
 
 
 def test_the_triage_benchmark_prints_throughput_and_memory() -> None:

@@ -1,10 +1,10 @@
 """unguarded-workers: find worker spawns whose failure escapes every guard, and guard them.
 
-Production code imports the runtime from here (`wrap`, `supervise`, `install`); it is the
+Production code imports the runtime from here (`wrap`, `supervise`, `heartbeat`, `install`); it is the
 standard library only. The linter (``analysis``, ``cli``, ``flake8_plugin``, ``fix``) lives in
-submodules that importing this package does not load, and in a distribution of its own:
-``unguarded-workers-runtime`` ships this file and ``runtime/``, ``unguarded-workers`` adds the
-linter beside them and depends on it.
+submodules that importing this package does not load: ``unguarded-workers-runtime`` ships this
+file and ``runtime/``; a released ``unguarded-workers`` adds the linter beside them and depends
+on it, one built from the repository carries both (hatch_build.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .runtime import ErrorHandler, Failure, SpawnSite, set_error_handler, supervise, wrap
+from .runtime import ErrorHandler, Failure, SpawnSite, WorkerHung, heartbeat, set_error_handler, supervise, wrap
 
 if TYPE_CHECKING:
     from .runtime import SafetyNet, install
@@ -22,8 +22,10 @@ if TYPE_CHECKING:
 def _extend_path(path: list[str]) -> list[str]:
     """`pkgutil.extend_path` for plain directories, without its imports (15 ms of start-up).
 
-    The linter's modules may sit in another directory of sys.path than this file: the two
-    distributions installed in editable mode, each from its own source folder.
+    The linter's modules may sit in another directory of sys.path than this file: in the
+    checkout's editable install (.venv, tox), runtime/src and src are both on sys.path, each
+    holding part of the package. Installed from a wheel, the package is one directory and
+    nothing is added.
     """
     seen = {os.path.realpath(portion) for portion in path}
     for entry in sys.path:
@@ -46,7 +48,9 @@ __all__ = [
     "Failure",
     "SafetyNet",
     "SpawnSite",
+    "WorkerHung",
     "__version__",
+    "heartbeat",
     "install",
     "set_error_handler",
     "supervise",

@@ -25,7 +25,7 @@ def guard_of(runner: Callable[..., Any], target: Callable[..., Any], policy: obj
     for name in ("__module__", "__name__", "__qualname__", "__doc__"):
         try:
             value = getattr(target, name)
-        except AttributeError:
+        except Exception:  # absent, or a property that raises: the guard goes without it
             continue
         guard.__dict__[name] = value
     guard.__dict__["__wrapped__"] = target

@@ -34,7 +34,12 @@ class SpawnSite:
 
     @classmethod
     def of(cls, frame: FrameType) -> SpawnSite:
-        return cls(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+        # Made on every wrap() at a spawn line: the frozen dataclass's __init__ (three
+        # object.__setattr__ calls) costs more than filling its dict directly.
+        code = frame.f_code
+        site = object.__new__(cls)
+        site.__dict__.update(file=code.co_filename, line=frame.f_lineno, function=code.co_name)
+        return site
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line} in {self.function}"
@@ -104,19 +109,40 @@ def set_error_handler(handler: ErrorHandler | None) -> ErrorHandler | None:
 
 
 def report(failure: Failure, on_error: ErrorHandler | None = None, *, note: str = "") -> None:
-    """To `on_error`, else the process-wide handler, else the log. `note` ends the log line."""
-    handler = on_error or _error_handler
-    if handler is None:
-        _log(failure, note)
-        return
+    """To `on_error`, else the process-wide handler, else the log. `note` ends the log line.
+
+    Never raises: the worker must not die of its own report. A handler that raises falls back
+    to the log; a log that raises (a handler's `emit` may: `Handler.handle` does not catch it)
+    falls back to one line on the interpreter's own stderr.
+    """
     try:
-        handler(failure)
-    except Exception as handler_exc:
-        # The handler failed: fall back to the log for both; the caller still contains.
-        _log(failure, note)
-        logger.exception(
-            "error handler %s failed while reporting a worker failure", describe(handler), exc_info=handler_exc
-        )
+        handler = on_error or _error_handler
+        if handler is None:
+            _log(failure, note)
+            return
+        try:
+            handler(failure)
+        except Exception as handler_exc:
+            # The handler failed: fall back to the log for both; the caller still contains.
+            _log(failure, note)
+            logger.error(
+                "error handler %s failed while reporting a worker failure",
+                describe(handler),
+                exc_info=handler_exc,
+            )
+    except Exception as reporting_exc:
+        last_resort(f"{failure.summary()}{note}", reporting_exc)
+
+
+def last_resort(line: str, cause: BaseException) -> None:
+    """One line on `sys.__stderr__`, where nothing else could report; never raises."""
+    try:
+        stream = sys.__stderr__
+        if stream is not None:
+            stream.write(f"unguarded-workers: {line} (the report failed: {type(cause).__name__}: {text_of(cause)})\n")
+            stream.flush()
+    except Exception:  # a closed or broken stderr: nothing is left to tell
+        pass
 
 
 def _log(failure: Failure, note: str) -> None:
@@ -155,7 +181,14 @@ def text_of(exc: BaseException) -> str:
 
 
 def describe(target: object) -> str:
-    """`module.qualname` of a function, coroutine, partial or bound method."""
+    """`module.qualname` of a function, coroutine, partial or bound method; never raises."""
+    try:
+        return _describe(target)
+    except Exception:  # a hostile __qualname__ or __module__: the report still goes out
+        return f"<{type(target).__qualname__} object>"
+
+
+def _describe(target: object) -> str:
     if isinstance(target, str):
         return target  # described already
     while isinstance(target, functools.partial):

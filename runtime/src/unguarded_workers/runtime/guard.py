@@ -10,6 +10,11 @@ Put it at the spawn line, where the post-mortem says the guard belongs:
 Only `Exception` is caught: cancellation, KeyboardInterrupt and SystemExit pass
 through untouched, as every structured-concurrency library needs them to.
 
+Containing is right for a worker nobody waits for. When someone waits for its result, pass
+`deliver=` (a future, a queue, an event or a callable: `delivery`) so that the waiter gets the
+failure at once instead of waiting forever; the delivered exception carries its spawn site as
+a note (`notes`). A guarded coroutine keeps its task referenced until it ends (`held_tasks`).
+
 The guard for a callable is a `functools.partial` of the one Python function that
 holds the `try`, so it pickles whenever the target does (multiprocessing's spawn
 start method, ProcessPoolExecutor), which a closure would not. Entering it through
@@ -27,11 +32,14 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable, Coroutine
-from types import FrameType
+from types import CoroutineType, FrameType
 from typing import Any, NamedTuple, TypeVar, overload
 
 from .callables import guard_of
-from .failure import ErrorHandler, SpawnSite, describe, failure_here, report
+from .delivery import Delivery
+from .failure import ErrorHandler, Failure, SpawnSite, describe, failure_here, last_resort, report
+from .held_tasks import _running, hold_current_task
+from .notes import add_spawn_note
 
 __all__ = ["wrap"]
 
@@ -45,6 +53,7 @@ class _Policy(NamedTuple):
     on_error: ErrorHandler | None
     default: Any
     spawn_site: SpawnSite
+    deliver: Delivery | None = None
 
 
 def _call(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: Any) -> Any:
@@ -75,6 +84,8 @@ def _is_process_target(caller: FrameType | None) -> bool:
 
 
 async def _call_async(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: Any) -> Any:
+    # No task is held here: telling whether this coroutine is its task's own costs a frame
+    # lookup on every await of a guarded function (+35%); `wrap(worker(x))` holds its task.
     try:
         if kwargs:
             return await target(*args, **kwargs)
@@ -95,10 +106,20 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
     def __init__(self, coro: Coroutine[Any, Any, Any], policy: _Policy) -> None:
         self._coro = coro
         self._policy = policy
-        self._worker = describe(coro)  # now: a finished coroutine no longer knows its module
+        self._task: Any = None  # None until it first suspends; then the task held, or False
+        # The worker's name now: a finished coroutine no longer knows its module.
+        frame = getattr(coro, "cr_frame", None)
+        if type(coro) is CoroutineType and frame is not None:  # the usual case, spelled fast
+            qualname = coro.__qualname__
+            module = frame.f_globals.get("__name__")
+            self._worker = f"{module}.{qualname}()" if module else f"{qualname}()"
+            self.__name__ = coro.__name__
+        else:
+            self._worker = describe(coro)
+            qualname = str(getattr(coro, "__qualname__", self._worker))
+            self.__name__ = str(getattr(coro, "__name__", self._worker))
         # What asyncio shows for a task's coroutine that is not a native one.
-        self.__qualname__ = str(getattr(coro, "__qualname__", self._worker))
-        self.__name__ = str(getattr(coro, "__name__", self._worker))
+        self.__qualname__ = qualname
 
     def __repr__(self) -> str:
         return f"<guarded {self._coro!r}>"
@@ -114,11 +135,20 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
 
     def send(self, value: Any) -> Any:
         try:
-            return self._coro.send(value)
+            step = self._coro.send(value)
         except StopIteration:
+            if self._task:
+                _release(self._task)
             raise
         except Exception as exc:
+            self._end()
             raise StopIteration(_contain(self._worker, self._policy, exc)) from None
+        except BaseException:
+            self._end()
+            raise
+        if self._task is None:  # its first suspension: the task now waits, and stays referenced
+            self._task = hold_current_task(self) or False
+        return step
 
     def throw(self, typ: Any, value: Any = None, traceback: Any = None) -> Any:
         try:
@@ -126,23 +156,46 @@ class _GuardedCoroutine(collections.abc.Coroutine[Any, Any, Any]):
                 return self._coro.throw(typ)
             return self._coro.throw(typ, value, traceback)
         except StopIteration:
+            self._end()
             raise
         except Exception as exc:
+            self._end()
             raise StopIteration(_contain(self._worker, self._policy, exc)) from None
+        except BaseException:
+            self._end()
+            raise
 
     def close(self) -> None:
+        self._end()
         self._coro.close()
+
+    def _end(self) -> None:
+        if self._task:
+            _release(self._task)
+        self._task = False
+
+
+_release = _running.discard
 
 
 @overload
 def wrap(
-    target: Coroutine[Any, Any, _R], /, *, on_error: ErrorHandler | None = ..., default: Any = ...
+    target: Coroutine[Any, Any, _R],
+    /,
+    *,
+    on_error: ErrorHandler | None = ...,
+    default: Any = ...,
+    deliver: object = ...,
 ) -> Coroutine[Any, Any, _R]: ...
 @overload
-def wrap(target: _F, /, *, on_error: ErrorHandler | None = ..., default: Any = ...) -> _F: ...
+def wrap(target: _F, /, *, on_error: ErrorHandler | None = ..., default: Any = ..., deliver: object = ...) -> _F: ...
 @overload
-def wrap(target: None = None, /, *, on_error: ErrorHandler | None = ..., default: Any = ...) -> Callable[[_F], _F]: ...
-def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default: Any = None) -> Any:
+def wrap(
+    target: None = None, /, *, on_error: ErrorHandler | None = ..., default: Any = ..., deliver: object = ...
+) -> Callable[[_F], _F]: ...
+def wrap(
+    target: Any = None, /, *, on_error: ErrorHandler | None = None, default: Any = None, deliver: object = None
+) -> Any:
     """Guard a worker: a failure is reported and contained instead of escaping.
 
     - `wrap(f)`: a callable running `f(*args, **kwargs)`; on an `Exception` it
@@ -155,9 +208,15 @@ def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default
     the spawn site: the line that called `wrap`), goes to `on_error(failure)`, else to
     the handler given to :func:`set_error_handler`, else to the ``unguarded_workers``
     logger at ERROR with the traceback.
+
+    `deliver=` releases whoever waits for the worker's result: a future gets the
+    exception, a queue the `Failure`, an event is set, a callable is called with the
+    `Failure` (see `delivery`). Without it, a waiter waits forever for a contained failure.
+    A delivered exception carries the note ``spawned at FILE:LINE in FUNCTION (wrap)``.
     """
     # The spawn site: one frame lookup, here and never per call.
-    policy = _Policy(on_error, default, SpawnSite.of(sys._getframe(1)))
+    send = None if deliver is None else Delivery(deliver, "wrap")
+    policy = _Policy(on_error, default, SpawnSite.of(sys._getframe(1)), send)
     if target is None:  # @wrap(on_error=..., default=...)
         return functools.partial(_guard, policy=policy)
     return _guard(target, policy)
@@ -165,7 +224,7 @@ def wrap(target: Any = None, /, *, on_error: ErrorHandler | None = None, default
 
 def _guard(target: Any, policy: _Policy) -> Any:
     if _is_guard(target):
-        if policy.on_error is None and policy.default is None:
+        if policy.on_error is None and policy.default is None and policy.deliver is None:
             return target  # already guarded: guard once
         target = target.args[0]
     elif inspect.iscoroutine(target):
@@ -193,5 +252,29 @@ def _is_guard(target: object) -> bool:
 
 
 def _contain(target: object, policy: _Policy, exc: Exception) -> Any:
-    report(failure_here(exc, describe(target), policy.spawn_site, "wrap"), policy.on_error)
+    """Note, report and deliver the failure; the guard's result. Never raises: a worker must
+    not die of its own report."""
+    try:
+        failure = failure_here(exc, describe(target), policy.spawn_site, "wrap")
+        report(failure, policy.on_error)
+        if policy.deliver is not None:
+            deliver(policy.deliver, failure, policy.on_error)
+    except Exception as error:  # reporting is guarded inside; this is anything around it
+        last_resort(f"worker {describe(target)} failed: {type(exc).__name__}", error)
     return policy.default
+
+
+def deliver(delivery: Delivery, failure: Failure, on_error: ErrorHandler | None) -> None:
+    """Deliver, and report a delivery that failed (a closed loop, a callable that raised).
+
+    The exception leaves the worker here: it gets its spawn site as a note first.
+    """
+    add_spawn_note(failure.exception, failure.spawn_site, failure.caught_by)
+    try:
+        delivery(failure)
+    except Exception as error:
+        add_spawn_note(error, failure.spawn_site, failure.caught_by)
+        failed = Failure(
+            error, failure.worker, failure.spawn_site, failure.thread, failure.task, failure.process, failure.caught_by
+        )
+        report(failed, on_error, note=f"; delivering its failure to {delivery} failed: its waiter was not released")

@@ -11,16 +11,20 @@ workers failing together do not retry together). A target that returns is done: 
 restarts failures, not completed work.
 
 When more than `restarts` failures fall within `within` seconds, the worker is judged broken
-for good and `on_give_up` decides:
-- "exit": end the process with status 1, so that systemd (`Restart=on-failure`) or Kubernetes
-  replaces it. In the main thread (or a task of a loop running there) that is `SystemExit`,
-  which unwinds the program's own shutdown. From another thread, the main thread gets
-  KeyboardInterrupt (as from Ctrl-C: its `finally` blocks and context managers run, an asyncio
-  or trio program cancels its tasks), and once it has finished, or after `exit_grace` seconds
-  if it does not, the `atexit` handlers run and the process exits with status 1 whatever the
-  main thread returned.
+for good; its last failure is delivered (`deliver=`: a waiter for the worker's result is
+released, see `delivery`) and `on_give_up` decides:
+- "exit": end the process with status 1, so that systemd (`Restart=on-failure`), Kubernetes or
+  gunicorn's arbiter replaces it, after the program's own shutdown (see `exiting`).
 - "raise": the last failure propagates, as if unsupervised.
 - a callable: called with the last `Failure`; its result is the supervised call's result.
+
+The last failure, which leaves the worker when supervision gives up (delivered, raised, or
+given to on_give_up), carries the note ``spawned at FILE:LINE in FUNCTION (supervise)``.
+
+With `hung_after=` seconds, a worker that calls `heartbeat()` in its loop and then stays silent
+that long is hung (`liveness`): its stack is reported; a task is cancelled and restarted like a
+failure; a thread cannot be stopped, so supervision gives up on it at once (the watchdog thread
+delivers and acts on `on_give_up`; "raise" raises in the thread if it ever resumes).
 
 Only `Exception` is restarted: cancellation, KeyboardInterrupt and SystemExit stop supervision
 at once, during a backoff too.
@@ -28,29 +32,28 @@ at once, during a backoff too.
 
 from __future__ import annotations
 
-import _thread
-import atexit
 import collections
-import contextlib
 import functools
 import inspect
-import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, NamedTuple, TypeVar, Union, overload
 
 from .callables import guard_of
-from .failure import ErrorHandler, Failure, SpawnSite, describe, failure_here, logger, report
+from .delivery import Delivery
+from .exiting import EXIT_STATUS, end_process, prepare
+from .failure import ErrorHandler, Failure, SpawnSite, describe, failure_here, report
+from .guard import deliver
+from .held_tasks import hold_task_of_frame, release
+from .hung import watch_async, watch_thread
+from .notes import add_spawn_note
 
 __all__ = ["GiveUp", "supervise"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 GiveUp = Union[str, Callable[[Failure], Any]]  # "exit", "raise" or a callable
-
-EXIT_STATUS = 1
 
 
 class _Policy(NamedTuple):
@@ -62,6 +65,8 @@ class _Policy(NamedTuple):
     on_error: ErrorHandler | None
     exit_grace: float
     spawn_site: SpawnSite
+    deliver: Delivery | None
+    hung_after: float | None
 
 
 class _Failures:
@@ -91,13 +96,14 @@ class _Failures:
         count = len(self._times)
         window = f"{count} failure{'' if count == 1 else 's'} in {policy.within:g} s"
         if delay is None:
-            give_up = policy.on_give_up
-            if callable(give_up):
-                action = "calling on_give_up"
-            else:
-                action = "ending the process" if give_up == "exit" else "raising"
-            return f"; giving up after {window} (more than restarts={policy.restarts}): {action}"
+            return f"; giving up after {window} (more than restarts={policy.restarts}): {give_up_action(policy)}"
         return f"; restarting in {delay:.2f} s ({window}, restarts={policy.restarts})"
+
+
+def give_up_action(policy: _Policy) -> str:
+    if callable(policy.on_give_up):
+        return "calling on_give_up"
+    return "ending the process" if policy.on_give_up == "exit" else "raising"
 
 
 @overload
@@ -112,6 +118,8 @@ def supervise(
     on_give_up: GiveUp = ...,
     on_error: ErrorHandler | None = ...,
     exit_grace: float = ...,
+    deliver: object = ...,
+    hung_after: float | None = ...,
 ) -> _F: ...
 @overload
 def supervise(
@@ -125,6 +133,8 @@ def supervise(
     on_give_up: GiveUp = ...,
     on_error: ErrorHandler | None = ...,
     exit_grace: float = ...,
+    deliver: object = ...,
+    hung_after: float | None = ...,
 ) -> Callable[[_F], _F]: ...
 def supervise(
     target: Any = None,
@@ -137,16 +147,29 @@ def supervise(
     on_give_up: GiveUp = "exit",
     on_error: ErrorHandler | None = None,
     exit_grace: float = 30.0,
+    deliver: object = None,
+    hung_after: float | None = None,
 ) -> Any:
     """Guard a worker by restarting it after a failure; see the module's documentation.
 
     `supervise(f)` and `supervise(async_f)` return a callable of the same kind; `@supervise`
     and `@supervise(restarts=...)` decorate. A coroutine object cannot be restarted (it runs
     once): pass the function, `create_task(supervise(worker)(x))`.
+
+    `deliver=` (a future, a queue, an event or a callable) gets the last failure when
+    supervision gives up: a failure that is restarted is not the end of the worker, a give-up
+    is. `hung_after=` seconds without `heartbeat()` means hung.
     """
     _validate(restarts, on_give_up, within=within, backoff=backoff, max_backoff=max_backoff, exit_grace=exit_grace)
+    if hung_after is not None and (
+        not isinstance(hung_after, (int, float)) or isinstance(hung_after, bool) or not hung_after > 0
+    ):
+        raise ValueError(f"supervise(hung_after=...) takes a number of seconds > 0 or None, not {hung_after!r}")
     site = SpawnSite.of(sys._getframe(1))
-    policy = _Policy(restarts, within, backoff, max_backoff, on_give_up, on_error, exit_grace, site)
+    send = None if deliver is None else Delivery(deliver, "supervise")
+    policy = _Policy(restarts, within, backoff, max_backoff, on_give_up, on_error, exit_grace, site, send, hung_after)
+    if on_give_up == "exit":
+        prepare()  # in the main thread: a give-up from another thread can interrupt it
     if target is None:
         return functools.partial(_supervised, policy=policy)
     return _supervised(target, policy)
@@ -180,27 +203,93 @@ def _supervised(target: Any, policy: _Policy) -> Any:
 def _run(target: Callable[..., Any], policy: _Policy, /, *args: Any, **kwargs: Any) -> Any:
     failures = _Failures(policy)
     while True:
-        try:
-            return target(*args, **kwargs)
-        except Exception as exc:
-            delay, result = _after_failure(exc, target, policy, failures)
-            if delay is None:
+        if policy.hung_after is None:
+            try:
+                return target(*args, **kwargs)
+            except Exception as exc:
+                delay, result = _after_failure(exc, target, policy, failures)
+                if delay is None:
+                    return result
+        else:
+            done, delay, result = _attempt_watched(target, policy, failures, args, kwargs)
+            if done:
                 return result
         time.sleep(delay)
+
+
+def _attempt_watched(
+    target: Callable[..., Any], policy: _Policy, failures: _Failures, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[bool, float, Any]:
+    """One attempt under the watchdog: (done, the backoff before the next one, the result)."""
+    attempt = watch_thread(policy, target, failures, sys._getframe())
+    try:
+        result = target(*args, **kwargs)
+    except Exception as exc:
+        hang = attempt.stop()
+        if hang is not None:  # judged hung while it ran: supervision gave up on it
+            return True, 0.0, hang.outcome()
+        delay, result = _after_failure(exc, target, policy, failures)
+        return delay is None, delay or 0.0, result
+    finally:
+        hang = attempt.stop()
+    return True, 0.0, result if hang is None else hang.outcome()
 
 
 async def _run_async(
     target: Callable[..., Coroutine[Any, Any, Any]], policy: _Policy, /, *args: Any, **kwargs: Any
 ) -> Any:
     failures = _Failures(policy)
-    while True:
-        try:
-            return await target(*args, **kwargs)
-        except Exception as exc:
+    task = hold_task_of_frame(sys._getframe())  # a supervised task runs long: keep it referenced
+    try:
+        while True:
+            if policy.hung_after is None:
+                try:
+                    return await target(*args, **kwargs)
+                except Exception as exc:
+                    delay, result = _after_failure(exc, target, policy, failures)
+                    if delay is None:
+                        return result
+            else:
+                done, delay, result = await _attempt_watched_async(target, policy, failures, args, kwargs)
+                if done:
+                    return result
+            await _sleep(delay)
+    finally:
+        if task is not None:
+            release(task)
+
+
+async def _attempt_watched_async(
+    target: Callable[..., Coroutine[Any, Any, Any]],
+    policy: _Policy,
+    failures: _Failures,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> tuple[bool, float, Any]:
+    """`_attempt_watched` for a task: one the watchdog judged hung is cancelled, then restarted."""
+    attempt = watch_async(policy, target, failures, sys._getframe())
+    result = None
+    try:
+        with attempt.scope():  # trio: a cancel scope for the watchdog; asyncio: the task is cancelled
+            result = await target(*args, **kwargs)
+    except Exception as exc:
+        hang = attempt.stop()
+        if hang is None:
             delay, result = _after_failure(exc, target, policy, failures)
-            if delay is None:
-                return result
-        await _sleep(delay)
+            return delay is None, delay or 0.0, result
+        if hang.delay is not None:
+            return False, hang.delay, None  # failed once judged hung: the restart is decided already
+    except BaseException as exc:
+        if not attempt.cancelled_by_watchdog(exc):
+            raise
+    hang = attempt.stop()
+    if hang is None:
+        return True, 0.0, result
+    if hang.delay is None:  # given up while it ran, as for a thread
+        return True, 0.0, hang.outcome()
+    if not attempt.cancelled:
+        return True, 0.0, result  # it finished before the watchdog's cancellation reached it
+    return False, hang.delay, None  # judged hung and cancelled: restart (already reported)
 
 
 async def _sleep(seconds: float) -> None:
@@ -226,43 +315,21 @@ def _after_failure(exc: Exception, target: object, policy: _Policy, failures: _F
     report(failure, policy.on_error, note=failures.note(delay))
     if delay is not None:
         return delay, None
-    if policy.on_give_up == "raise":
-        raise exc
-    if callable(policy.on_give_up):
-        return None, policy.on_give_up(failure)
-    end_process(EXIT_STATUS, policy.exit_grace)
-    return None, None
+    return None, give_up(policy, failure)
 
 
-_ending = threading.Lock()
+def give_up(policy: _Policy, failure: Failure) -> Any:
+    """Deliver the last failure, then do what `on_give_up` says; the supervised call's result.
 
-
-def end_process(status: int, grace: float) -> None:
-    """End the process with `status` after the main thread's own shutdown (see the module doc)."""
-    if threading.current_thread() is threading.main_thread():
-        raise SystemExit(status)
-    if not _ending.acquire(blocking=False):
-        return  # another worker is ending the process already
-    threading.Thread(target=_exit_after_main, args=(status, grace), name="unguarded-workers-exit").start()
-    _thread.interrupt_main()
-
-
-def _exit_after_main(status: int, grace: float) -> None:
-    """Wait for the main thread to finish, then exit with `status` whatever it returned.
-
-    Not a daemon: the interpreter's shutdown waits for this thread, so the exit status is set
-    here, after the main thread's `finally` blocks and before the interpreter would exit 0.
+    The exception leaves the worker here (delivered, raised, given to on_give_up): it gets its
+    spawn site as a note first.
     """
-    try:
-        main = threading.main_thread()
-        deadline = time.monotonic() + grace
-        while main.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        atexit._run_exitfuncs()  # what the interpreter would run at exit (logging's flush among them)
-    except Exception:  # atexit prints its handlers' failures itself: this is anything else
-        logger.exception("unguarded-workers: ending the process after its main thread failed")
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):  # a closed or broken stream: nothing left to flush
-                stream.flush()
-        os._exit(status)
+    add_spawn_note(failure.exception, policy.spawn_site, "supervise")
+    if policy.deliver is not None:
+        deliver(policy.deliver, failure, policy.on_error)
+    if policy.on_give_up == "raise":
+        raise failure.exception
+    if callable(policy.on_give_up):
+        return policy.on_give_up(failure)
+    end_process(EXIT_STATUS, policy.exit_grace)
+    return None
