@@ -78,7 +78,7 @@ class ResultsCache:
 
     def _entry(self, path: str, data: bytes) -> Path:
         digest = hashlib.sha256()
-        for part in (self._settings.encode(), os.path.abspath(path).encode(), data):
+        for part in (self._settings.encode(), os.fsencode(os.path.abspath(path)), data):
             digest.update(len(part).to_bytes(8, "little"))
             digest.update(part)
         key = digest.hexdigest()
