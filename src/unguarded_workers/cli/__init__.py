@@ -155,8 +155,7 @@ def _fix_summary(outcomes: Sequence[FileOutcome], mode: Mode) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        with interrupts.handled():
-            return _main(argv)
+        return _main(argv)
     except KeyboardInterrupt as interrupt:  # before the files were reached: nothing to show
         _say_interrupted(interrupt)
         return interrupts.exit_status(interrupt)
@@ -176,9 +175,14 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "server":
         from ..server.app import serve  # pygls: loaded only by this command
 
-        return serve()
-    if args.command == "triage":
-        return triage.run(args)
+        return serve()  # pygls ends on Ctrl-C; other signals end the process
+    with interrupts.handled():  # SIGTERM and SIGHUP stop the run as Ctrl-C does
+        if args.command == "triage":
+            return triage.run(args)
+        return _check_or_fix(args, parser)
+
+
+def _check_or_fix(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.paths.count("-") > 1:
