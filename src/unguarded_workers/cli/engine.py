@@ -293,11 +293,18 @@ class Runner:
         if self._batches:
             reader, writer = multiprocessing.Pipe(duplex=False)
             self._parent_alive = writer
-            # Workers start with the signals blocked, until they ignore them.
-            with interrupts.blocked():
-                self._pool = ProcessPoolExecutor(self._workers, initializer=_start_worker, initargs=(reader, writer))
-                self._futures = [self._pool.submit(_process_batch, batch, self._job) for batch in self._batches]
-            reader.close()  # the workers hold it
+            try:
+                # Workers start with the signals blocked, until they ignore them.
+                with interrupts.blocked():
+                    self._pool = ProcessPoolExecutor(
+                        self._workers, initializer=_start_worker, initargs=(reader, writer)
+                    )
+                    self._futures = [self._pool.submit(_process_batch, batch, self._job) for batch in self._batches]
+            except BaseException:  # interrupted while starting: no batch is left to run
+                self.__exit__()
+                raise
+            finally:
+                reader.close()  # the workers hold it
         return self
 
     def __iter__(self) -> Iterator[FileOutcome]:
@@ -333,14 +340,13 @@ class Runner:
                     continue
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._pool is None:
-            return
         with interrupts.stopping():
-            for future in self._futures[self._next :]:
-                future.cancel()
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            assert self._parent_alive is not None
-            self._parent_alive.close()  # a worker still alive now sees the main process gone
+            if self._pool is not None:
+                for future in self._futures[self._next :]:
+                    future.cancel()
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._parent_alive is not None:
+                self._parent_alive.close()  # a worker still alive now sees the main process gone
 
 
 def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[FileOutcome]:
