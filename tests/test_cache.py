@@ -89,3 +89,144 @@ def test_two_concurrent_runs_share_it_safely(workdir: Path) -> None:
     assert not list((workdir / CACHE).glob("*/*.tmp"))
     again = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False, timeout=300)
     assert again.stdout == outputs[0]
+
+
+UNGUARDED = "def poll():\n    step()\n"
+GUARDED = (
+    "import logging\n\n\ndef poll():\n    try:\n        step()\n    except Exception:\n        logging.exception('x')\n"
+)
+SPAWNS = "import threading\n\nfrom {origin} import poll\n\nthreading.Thread(target=poll).start()\n"
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def _transitive(root: Path) -> None:
+    _write(root, {"app/helpers.py": GUARDED.replace("poll", "step").replace("        step()", "        boom()")})
+
+
+def _deleted(root: Path) -> None:
+    (root / "app" / "jobs.py").unlink()
+
+
+def _added(root: Path) -> None:
+    _write(root, {"app/tasks.py": UNGUARDED})
+
+
+def _module_to_package(root: Path) -> None:
+    (root / "app" / "jobs.py").unlink()
+    _write(root, {"app/jobs/__init__.py": GUARDED})
+
+
+def _module_shadows_package(root: Path) -> None:
+    _write(root, {"app/pkg.py": GUARDED})
+
+
+def _init_appears(root: Path) -> None:
+    _write(root, {"lib/app/__init__.py": ""})
+
+
+def _init_disappears(root: Path) -> None:
+    (root / "lib" / "app" / "__init__.py").unlink()
+
+
+def _symlink_retargeted(root: Path) -> None:
+    link = root / "app" / "jobs.py"
+    link.unlink()
+    link.symlink_to("guarded_impl.py")
+
+
+def _configuration(root: Path) -> None:
+    _write(root, {"pyproject.toml": "[tool.unguarded-workers]\nharmless-calls = ['boom']\n"})
+
+
+COMMON = {
+    "app/__init__.py": "",
+    "app/jobs.py": "from .helpers import step\n\n\ndef poll():\n    step()\n",
+    "app/helpers.py": "def step():\n    boom()\n",
+    # Two importers: the second reuses what the first found out about app.jobs.
+    "app/s_a.py": SPAWNS.format(origin="app.jobs"),
+    "app/s_b.py": SPAWNS.format(origin="app.jobs"),
+}
+SCENARIOS = {
+    "a module a target's body calls changes": (COMMON, _transitive),
+    "an imported module is deleted": (COMMON, _deleted),
+    "a module an import did not find is added": (
+        {"app/__init__.py": "", "app/s.py": SPAWNS.format(origin="app.tasks")},
+        _added,
+    ),
+    "a module becomes a package": (COMMON, _module_to_package),
+    "a module appears beside a package, which it shadows": (
+        {"app/__init__.py": "", "app/pkg/__init__.py": UNGUARDED, "app/s.py": SPAWNS.format(origin="app.pkg")},
+        _module_shadows_package,
+    ),
+    "an __init__.py appears and moves the top-level package": (
+        {"lib/app/jobs.py": UNGUARDED, "lib/app/s.py": SPAWNS.format(origin="app.jobs")},
+        _init_appears,
+    ),
+    "an __init__.py disappears": (
+        {"lib/app/__init__.py": "", "lib/app/jobs.py": UNGUARDED, "lib/app/s.py": SPAWNS.format(origin="app.jobs")},
+        _init_disappears,
+    ),
+    "a symlinked module is pointed elsewhere": (
+        {
+            "app/__init__.py": "",
+            "app/unguarded_impl.py": UNGUARDED,
+            "app/guarded_impl.py": GUARDED,
+            "app/s.py": SPAWNS.format(origin="app.jobs"),
+        },
+        _symlink_retargeted,
+    ),
+    "the configuration changes": (COMMON, _configuration),
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_cached_run_reports_what_no_cache_reports(
+    scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    files, change = SCENARIOS[scenario]
+    _write(tmp_path, files)
+    if scenario == "a symlinked module is pointed elsewhere":
+        (tmp_path / "app" / "jobs.py").symlink_to("unguarded_impl.py")
+    before = run_cli(capsys, "check", ".")
+    assert before.out
+    change(tmp_path)
+    cached = run_cli(capsys, "check", ".")
+    fresh = run_cli(capsys, "check", "--no-cache", ".")
+    assert fresh.out != before.out, "the change changes nothing: the scenario proves nothing"
+    assert (cached.status, cached.out, cached.err) == (fresh.status, fresh.out, fresh.err)
+
+
+def _doctored(root: Path) -> None:
+    for entry in (root / CACHE).glob("*/*.json"):
+        record = json.loads(entry.read_text())
+        for violation in record["violations"]:
+            violation["message"] = "from the cache"
+        entry.write_text(json.dumps(record))
+
+
+@pytest.mark.parametrize("other", ["interpreter version", "interpreter", "tool version", "tool's files"])
+def test_entries_of_another_interpreter_or_tool_are_not_used(
+    other: str, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ast's positions differ between interpreters, and an edited checkout of the same
+    version is another tool: their entries are not read (a doctored entry shows when it is)."""
+    from unguarded_workers.cli import cache
+
+    first = _lines(capsys)
+    _doctored(workdir)
+    assert "from the cache" in _lines(capsys)[0]
+    if other == "interpreter version":
+        monkeypatch.setattr(sys, "version", "3.99.0 (main) [another build]")
+    elif other == "interpreter":
+        monkeypatch.setattr(sys, "implementation", type("Impl", (), {"name": "pypy", "cache_tag": "pypy-99"})())
+    elif other == "tool version":
+        monkeypatch.setattr(cache, "__version__", "99.0")
+    else:
+        monkeypatch.setattr(cache, "_tool", lambda: "an edited checkout")
+    assert _lines(capsys) == first

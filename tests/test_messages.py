@@ -95,7 +95,7 @@ def test_the_first_uncovered_line_and_why(body: str, said: str) -> None:
     violation = _only(source + "threading.Thread(target=work).start()\n")
     assert f"thread target 'work' {said}; " in violation.message, violation.message
     (uncovered, *_) = violation.related
-    line = int(said.split("line ")[1].split(":")[0])
+    line = int(said.split("line ")[1].split(":", maxsplit=1)[0])
     assert uncovered.range.line == line
     assert uncovered.message == said.split(f"line {line}: ")[1]
 

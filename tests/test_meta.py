@@ -109,7 +109,9 @@ def test_importing_the_package_loads_no_linter() -> None:
 
 def test_checking_never_loads_libcst(tmp_path: Path) -> None:
     """libcst is for `fix` on files with findings; the plugin and `check` never import it."""
-    (tmp_path / "m.py").write_text("import threading\n\ndef w():\n    while True: step()\n\nthreading.Thread(target=w).start()\n")
+    (tmp_path / "m.py").write_text(
+        "import threading\n\ndef w():\n    while True: step()\n\nthreading.Thread(target=w).start()\n"
+    )
     script = (
         "import sys\n"
         "import unguarded_workers.flake8_plugin\n"

@@ -237,7 +237,9 @@ async def test_quick_fixes_write_what_fix_writes(tmp_path: Path) -> None:
 
 
 async def test_an_existing_noqa_list_is_extended(tmp_path: Path) -> None:
-    text = "import threading\n\n\ndef work():\n    while True: step()\n\n\nthreading.Thread(target=work)  # noqa: E501\n"
+    text = (
+        "import threading\n\n\ndef work():\n    while True: step()\n\n\nthreading.Thread(target=work)  # noqa: E501\n"
+    )
     uri = (tmp_path / "n.py").as_uri()
     async with session(tmp_path) as client:
         open_buffer(client, uri, text)

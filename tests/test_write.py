@@ -4,6 +4,7 @@ behind by an interrupted run, and two writers never losing an edit."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -59,13 +60,22 @@ def test_a_read_only_file_is_left_with_the_reason(workdir: Path, capsys: pytest.
     assert result.status == 2
 
 
+FIXED = BAD.replace("target=work", "target=wrap(work)").replace(
+    "import threading\n", "import threading\n\nfrom unguarded_workers import wrap\n"
+)
+
+
+def _fixed_files(workdir: Path) -> int:
+    return sum(path.read_text() == FIXED for path in workdir.glob("*.py"))
+
+
 def test_an_interrupted_fix_leaves_whole_files_and_no_temporary_file(workdir: Path) -> None:
+    """... and its summary counts every file it wrote, those in hand when it stopped too."""
     for number in range(300):
         (workdir / f"m{number:03}.py").write_text(BAD)
-    fixed = BAD.replace("target=work", "target=wrap(work)").replace(
-        "import threading\n", "import threading\n\nfrom unguarded_workers import wrap\n"
-    )
+    fixed = FIXED
     for delay in (0.3, 0.6, 0.9, 1.2):
+        before = _fixed_files(workdir)
         process = subprocess.Popen(
             [sys.executable, "-m", "unguarded_workers", "fix", "-j", "2", "."],
             cwd=workdir,
@@ -80,6 +90,12 @@ def test_an_interrupted_fix_leaves_whole_files_and_no_temporary_file(workdir: Pa
         assert not list(workdir.glob(".*.tmp")), f"temporary files left after {delay} s"
         for path in workdir.glob("*.py"):
             assert path.read_text() in (BAD, fixed), path
+        written = _fixed_files(workdir) - before
+        summary = re.search(rb"fixed (\d+) sites? in (\d+) files?", err)
+        if summary is not None:  # else interrupted before the files were reached
+            assert (int(summary[1]), int(summary[2])) == (written, written), err.decode()
+        else:
+            assert written == 0, err.decode()
 
 
 def test_a_writer_waits_for_another_and_never_loses_its_edit(workdir: Path) -> None:
@@ -154,3 +170,78 @@ def test_an_interrupted_check_prints_what_it_found_and_exits_130(workdir: Path, 
         assert all(": UW101 " in line for line in lines), [line for line in lines if ": UW101 " not in line][:3]
         found = len(lines)
     assert 0 < found < count, "the run was not interrupted midway (or printed nothing)"
+
+
+def test_an_edit_before_the_last_compare_is_not_overwritten(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor saves while the fixed file is being written (here: while it is synced)."""
+    path = workdir / "m.py"
+    path.write_text(BAD)
+    real_fsync = os.fsync
+
+    def fsync_and_edit(descriptor: int) -> None:
+        real_fsync(descriptor)
+        path.write_text(BAD + "# the user's edit\n")
+
+    monkeypatch.setattr(os, "fsync", fsync_and_edit)
+    result = run_cli(capsys, "fix", "m.py")
+    assert path.read_text() == BAD + "# the user's edit\n"
+    assert "error: m.py: changed on disk since it was read; not overwritten" in result.err
+    assert result.status == 2
+    assert not list(workdir.glob(".*.tmp"))
+
+
+@pytest.mark.skipif(os.name == "nt", reason="the late-write check holds the old file open")
+@pytest.mark.parametrize("links", [True, False], ids=["hard link", "no hard links"])
+def test_an_edit_landing_between_the_last_compare_and_the_rename_is_put_back(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, links: bool
+) -> None:
+    """The narrowest window: the file was compared, then an editor writes it in place, then the
+    rename. The write is seen after the rename and the user's file put back, nothing lost."""
+    path = workdir / "m.py"
+    path.write_text(BAD)
+    edited = BAD + "# the user's edit\n"
+    real_replace = os.replace
+
+    def edit_then_replace(source: str, target: str | Path) -> None:
+        if Path(target) == path.resolve() and path.read_text() == BAD:
+            with open(path, "r+") as file:  # in place: the same inode, as `cat > m.py` writes
+                file.write(edited)
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", edit_then_replace)
+    if not links:
+
+        def no_links(*args: object, **kwargs: object) -> None:
+            raise OSError(1, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_links)
+    inode = path.stat().st_ino
+    result = run_cli(capsys, "fix", "m.py")
+    assert path.read_text() == edited
+    assert "error: m.py: changed while being fixed; your edit was kept, not fixed" in result.err
+    assert result.status == 2
+    assert not list(workdir.glob(".*.tmp"))
+    if links:
+        assert path.stat().st_ino == inode  # the very file the editor wrote to
+
+
+def test_two_concurrent_fix_runs_fix_each_file_once_and_agree(workdir: Path) -> None:
+    """Each run finds the files the other fixed meanwhile already fixed: not an error."""
+    for package in ("a", "b"):
+        (workdir / package).mkdir()
+        for number in range(150):
+            (workdir / package / f"m{number:03}.py").write_text(BAD)
+    command = [sys.executable, "-m", "unguarded_workers", "fix", "-j", "2", "."]
+    runs = [subprocess.Popen(command, cwd=workdir, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [run.communicate(timeout=300)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
+    assert not any("changed on disk" in err for err in errors), errors
+    counts = [re.search(r"fixed (\d+) sites? in (\d+) files?; 0 left", err) for err in errors]
+    assert all(counts), errors
+    assert sum(int(count[2]) for count in counts if count) == 300  # each file written by one run
+    for path in workdir.glob("*/*.py"):
+        assert path.read_text() == FIXED, path  # guarded once, and it parses
+        compile(path.read_text(), str(path), "exec")
+    assert not list(workdir.glob("*/.*.tmp"))

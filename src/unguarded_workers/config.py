@@ -61,6 +61,7 @@ SETTINGS: Mapping[str, bool] = {
     "extend-exclude": True,
     # Held as "PATTERN:CODE,CODE" strings; a table of pattern -> codes in pyproject.toml.
     "per-file-ignores": True,
+    "max-file-size": False,
 }
 FLAKE8_KEYS: Mapping[str, str] = {
     "uw-guards": "guards",
@@ -74,6 +75,7 @@ FLAKE8_KEYS: Mapping[str, str] = {
     "uw-examples": "examples",
     "uw-respect-gitignore": "respect-gitignore",
     "uw-fix-guard": "fix-guard",
+    "uw-max-file-size": "max-file-size",
     "exclude": "exclude",
     "extend-exclude": "extend-exclude",
 }
@@ -83,6 +85,10 @@ _FLAKE8_PER_FILE_KEY = "per-file-ignores"
 _FLAKE8_IGNORE_KEYS = ("ignore", "extend-ignore")
 
 DEFAULT_GUARD = "unguarded_workers:wrap"
+# Files larger than this are skipped (with a note): generated code, which takes 200-230
+# times its size in memory to check and 290-340 times to fix (docs/configuration.md).
+DEFAULT_MAX_FILE_SIZE = 2 << 20  # 2M
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 TESTS_CHOICES = ("skip", "check")
 EXAMPLES_CHOICES = TESTS_CHOICES
 # Settings that are booleans in pyproject.toml, "true"/"false" elsewhere.
@@ -127,6 +133,7 @@ class Settings:
     check_tests: bool = False  # tests = "check"
     check_examples: bool = False  # examples = "check"
     respect_gitignore: bool = True  # walking skips what git ignores
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are skipped; 0: no limit
     # Said once per run, before the reports: configuration that was passed over.
     warnings: tuple[str, ...] = ()
 
@@ -158,6 +165,19 @@ def path_matches(path: str, patterns: Sequence[str]) -> bool:
     absolute = os.path.abspath(path)
     name = os.path.basename(absolute)
     return any(fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(absolute, pattern) for pattern in patterns)
+
+
+def parse_size(value: str) -> int:
+    """A size in bytes: `2000000`, `512K`, `2M`, `1G` (also `2MB`, `2MiB`; binary multiples)."""
+    text = value.strip().upper().replace(" ", "")
+    for suffix in ("IB", "B"):
+        if text.endswith(suffix) and text[: -len(suffix)][-1:] in ("K", "M", "G"):
+            text = text[: -len(suffix)]
+            break
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _SIZE_UNITS else (text, "")
+    if not number.isdigit():
+        raise SettingError("max-file-size", f"{value!r} is not a size, like 2M, 512K or 1000000 (0: no limit)")
+    return int(number) * _SIZE_UNITS[unit]
 
 
 def parse_per_file_ignores(value: str) -> list[str]:
@@ -318,6 +338,8 @@ def _pyproject_layer(path: Path) -> _Layer:
             if not isinstance(value, bool):
                 raise OptionError(f"{where}: {key} must be true or false")
             values[name] = "true" if value else "false"
+        elif name == "max-file-size" and isinstance(value, int) and not isinstance(value, bool):
+            values[name] = str(value)
         else:
             if not isinstance(value, str):
                 raise OptionError(f"{where}: {key} must be a string")
@@ -458,6 +480,7 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Set
         codes = ", ".join(code.code for code in ALL_CODES)
         raise SettingError("select", f"{', '.join(select)} selects none of this tool's codes ({codes})")
     ignore = tuple(code.upper() for code in _list(raw, "ignore"))
+    max_file_size = parse_size(_text(raw, "max-file-size", str(DEFAULT_MAX_FILE_SIZE)))
     return Settings(
         options,
         select,
@@ -468,6 +491,7 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Set
         check_tests=tests == "check",
         check_examples=examples == "check",
         respect_gitignore=respect_gitignore == "true",
+        max_file_size=max_file_size,
     )
 
 

@@ -17,6 +17,16 @@ class SourceError(Exception):
     """A file that cannot be checked; the message is one line and names the file."""
 
 
+class TooLarge(SourceError):
+    """A file over the size limit: skipped, not an error."""
+
+
+# In text decoded leniently, each byte that is not UTF-8 (Python accepts them in comments)
+# stands as "?": one character and one byte, so that columns and offsets stay those of the
+# bytes read.
+_STRAY_BYTES = dict.fromkeys(range(0xDC80, 0xDD00), "?")
+
+
 @dataclass(frozen=True)
 class Source:
     display: str  # how reports name the file
@@ -47,7 +57,7 @@ class Source:
         spliced = b"".join(pieces)
         expected = "".join(_insert(self.text, insertions))
         try:
-            reads_back = spliced.decode(self.encoding) == expected
+            reads_back = _decode_as_read(spliced, self.encoding) == expected
         except UnicodeDecodeError:
             reads_back = False
         if not reads_back:  # a stateful encoding (ISO-2022) would read the inserted bytes otherwise
@@ -100,7 +110,7 @@ def decode(data: bytes, display: str, path: Path | None = None) -> Source:
         if "invalid or missing encoding declaration" not in str(error.msg):
             raise SourceError(f"{display}: cannot read: {error.msg}") from None
     try:
-        text = data.decode(encoding)
+        text = _decode_as_read(data, encoding)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         column = error.start - data.rfind(b"\n", 0, error.start)  # 1-based, in bytes
@@ -109,20 +119,74 @@ def decode(data: bytes, display: str, path: Path | None = None) -> Source:
     return Source(display, path, data, text, encoding)
 
 
-def read_source(path: Path, display: str | None = None) -> Source:
+def _decode_as_read(data: bytes, encoding: str) -> str:
+    """`data` as text, as Python reads it.
+
+    Python's compiler takes bytes that are not UTF-8 in a comment of a UTF-8 module
+    (`ast.parse(bytes)`, and the import of a module that declares `coding: utf-8`; 3.9 to
+    3.13 alike), and nowhere else: such a module is read with a "?" for each stray byte.
+    Raises UnicodeDecodeError for any other module, at the first stray byte on the line
+    Python complains about.
+    """
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        if encoding not in ("utf-8", "utf-8-sig"):
+            raise
+        first = error
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(data, "<module>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as rejected:
+        raise _stray_byte_on(data, rejected.lineno) or first from None
+    except (ValueError, RecursionError, MemoryError):  # ValueError: a decode error (3.12+)
+        raise first from None
+    return data.decode(encoding, "surrogateescape").translate(_STRAY_BYTES)
+
+
+def _stray_byte_on(data: bytes, line: int | None) -> UnicodeDecodeError | None:
+    """The error of the first byte that is not UTF-8 on `line` (1-based), if any."""
+    if not line:
+        return None
+    start = 0
+    for _ in range(line - 1):
+        start = data.find(b"\n", start) + 1
+        if not start:
+            return None
+    end = data.find(b"\n", start)
+    try:
+        data[start : len(data) if end < 0 else end].decode("utf-8")
+    except UnicodeDecodeError as error:
+        return UnicodeDecodeError("utf-8", data, start + error.start, start + error.end, error.reason)
+    return None
+
+
+def read_source(path: Path, display: str | None = None, max_size: int = 0) -> Source:
+    """The module at `path`; `TooLarge` beyond `max_size` bytes (0: no limit)."""
     shown = display if display is not None else str(path)
     try:
-        if not stat.S_ISREG(path.stat().st_mode) and not path.is_dir():
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) and not path.is_dir():
             # A FIFO or device named *.py: reading it could block for ever.
             raise SourceError(f"{shown}: not a regular file")
-        data = path.read_bytes()
+        if max_size and info.st_size > max_size:
+            raise TooLarge(too_large(shown, info.st_size, max_size))
+        with path.open("rb") as file:
+            data = file.read(max_size + 1) if max_size else file.read()
     except FileNotFoundError:
         raise SourceError(f"{shown}: no such file or directory") from None
     except IsADirectoryError:
         raise SourceError(f"{shown}: is a directory") from None
     except OSError as error:
         raise SourceError(f"{shown}: cannot read: {error.strerror or error}") from None
+    if max_size and len(data) > max_size:  # it grew since
+        raise TooLarge(too_large(shown, len(data), max_size))
     return decode(data, shown, path)
+
+
+def too_large(display: str, size: int, limit: int) -> str:
+    return f"{display}: {size:,} bytes, over max-file-size ({limit:,}); not checked"
 
 
 def parse(source: Source) -> ast.Module:

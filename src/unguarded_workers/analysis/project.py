@@ -6,6 +6,10 @@ directory that holds its top-level package (the first directory upwards without 
 `__init__.py`). A module found there is parsed on first use and kept, so a base class
 shared by many files is read once per process. A name that leads nowhere on disk (the
 standard library, installed packages) stays "could not be inspected".
+
+Every file probed on the way is recorded, found or not (a module that appears later, or an
+`__init__.py` that moves the top-level package, changes what an import leads to): a results
+cache keeps a check's result only while they are all as they were (`dependencies`).
 """
 
 from __future__ import annotations
@@ -25,17 +29,24 @@ MAX_MODULES = 1024
 # A module larger than this is generated code, not where a worker lives.
 MAX_BYTES = 2 * 1024 * 1024
 
+FileKey = tuple[str, int, int]  # (real path, mtime, size)
+# A path probed, with its key when it was a regular file, None when there was none.
+Dependency = tuple[str, "FileKey | None"]
+
 
 class Project:
     """Modules by file, analysed with one set of options; one per run and process."""
 
     def __init__(self, options: Options) -> None:
         self.options = options
-        self._modules: OrderedDict[tuple[str, int, int], ModuleAnalysis | None] = OrderedDict()
-        self._roots: dict[str, str] = {}
-        # Every project file read (or found again in the cache) since last cleared: what a
-        # check's result depends on besides the checked file, for a results cache.
-        self.consulted: set[tuple[str, int, int]] = set()
+        self._modules: OrderedDict[FileKey, ModuleAnalysis | None] = OrderedDict()
+        self._roots: dict[str, tuple[str, tuple[Dependency, ...]]] = {}
+        # What the imports of each module (by real path) probed, for `dependencies`. A
+        # module's analysis is kept, with what it found out: a later check that reuses it
+        # depends on what it probed then.
+        self._probed: dict[str, set[Dependency]] = {}
+        self._kept: set[str] = set()  # the real paths of the modules ever loaded
+        self._real_paths: dict[str, str] = {}
         # The names of the project's spawn helpers, found before the check (`helpers`): a
         # module that calls one is checked even when it holds no spawn word.
         self.helper_names: frozenset[str] = frozenset()
@@ -57,37 +68,73 @@ class Project:
         """
         level = len(origin) - len(origin.lstrip("."))
         parts = [part for part in origin[level:].split(".") if part]
+        probed = self._probed_by(importer)
         if level:
             base = os.path.dirname(os.path.abspath(importer))
             for _ in range(level - 1):
                 base = os.path.dirname(base)
             shortest = 0  # `from . import name`: the package's __init__ holds it
         else:
-            base = self._root(importer)
+            base, root_probes = self._root(importer)
+            probed.update(root_probes)
             shortest = 1
         for length in range(len(parts), shortest - 1, -1):
-            module = self._load(_module_file(base, parts[:length]))
+            module = self._load(_module_file(base, parts[:length], probed))
             if module is not None:
                 return module, parts[length:]
         return None
 
-    def _root(self, importer: str) -> str:
-        directory = os.path.dirname(os.path.abspath(importer))
-        root = self._roots.get(directory)
-        if root is None:
-            root = directory
-            while os.path.isfile(os.path.join(root, "__init__.py")) and os.path.dirname(root) != root:
-                root = os.path.dirname(root)
-            self._roots[directory] = root
-        return root
+    def dependencies(self, path: str) -> set[Dependency]:
+        """Every file probed for the module at `path` and, through the modules found, for
+        theirs: a check's result depends on them besides the module's own text."""
+        found: set[Dependency] = set()
+        todo = [self._real(path)]
+        seen = set(todo)
+        while todo:
+            for dependency in self._probed.get(todo.pop(), ()):
+                found.add(dependency)
+                key = dependency[1]
+                if key is not None and key[0] not in seen:
+                    seen.add(key[0])
+                    todo.append(key[0])
+        return found
 
-    def _load(self, path: str | None) -> ModuleAnalysis | None:
-        if path is None:
+    def release(self, path: str) -> None:
+        """Forget what the check of `path` probed, unless its module is kept for others."""
+        real = self._real_paths.pop(path, None) or os.path.realpath(path)
+        if real not in self._kept:
+            self._probed.pop(real, None)
+
+    def _real(self, path: str) -> str:
+        real = self._real_paths.get(path)
+        if real is None:
+            real = self._real_paths[path] = os.path.realpath(path)
+        return real
+
+    def _probed_by(self, importer: str) -> set[Dependency]:
+        return self._probed.setdefault(self._real(importer), set())
+
+    def _root(self, importer: str) -> tuple[str, tuple[Dependency, ...]]:
+        """The directory that holds the importer's top-level package, with the
+        `__init__.py` files probed on the way up."""
+        directory = os.path.dirname(os.path.abspath(importer))
+        found = self._roots.get(directory)
+        if found is None:
+            root, probes = directory, []
+            while os.path.dirname(root) != root:
+                marker = os.path.join(root, "__init__.py")
+                key = file_key(marker)
+                probes.append((marker, key))
+                if key is None:
+                    break
+                root = os.path.dirname(root)
+            found = self._roots[directory] = (root, tuple(probes))
+        return found
+
+    def _load(self, found: tuple[str, FileKey] | None) -> ModuleAnalysis | None:
+        if found is None:
             return None
-        key = file_key(path)
-        if key is None:
-            return None
-        self.consulted.add(key)
+        path, key = found
         if key in self._modules:
             self._modules.move_to_end(key)
             return self._modules[key]
@@ -96,24 +143,37 @@ class Project:
         self._remember(key, module)
         return module
 
-    def _remember(self, key: tuple[str, int, int], module: ModuleAnalysis | None) -> None:
+    def _remember(self, key: FileKey, module: ModuleAnalysis | None) -> None:
         self._modules[key] = module
         self._modules.move_to_end(key)
+        self._kept.add(key[0])
         while len(self._modules) > MAX_MODULES:
+            # What the module dropped probed stays: another kept module's findings may
+            # have come through it.
             self._modules.popitem(last=False)
 
 
-def _module_file(base: str, parts: list[str]) -> str | None:
+def _module_file(base: str, parts: list[str], probed: set[Dependency]) -> tuple[str, FileKey] | None:
     if not all(part.isidentifier() for part in parts):
         return None
     stem = os.path.join(base, *parts)
     for candidate in (stem + ".py", os.path.join(stem, "__init__.py")):
-        if os.path.isfile(candidate):
-            return candidate
+        key = file_key(candidate) if os.path.isfile(candidate) else None
+        probed.add((candidate, key))
+        if key is not None:
+            return candidate, key
     return None
 
 
-def file_key(path: str) -> tuple[str, int, int] | None:
+def holds(dependency: Dependency) -> bool:
+    """Whether a file probed is as it was: the same file, unchanged, or still no file."""
+    path, key = dependency
+    if key is None:
+        return not os.path.isfile(path)
+    return file_key(path) == key
+
+
+def file_key(path: str) -> FileKey | None:
     """The real path with its modification time and size: a changed file is read again."""
     real = os.path.realpath(path)
     try:

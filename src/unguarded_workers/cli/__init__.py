@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -27,11 +28,11 @@ from . import triage
 from .add_noqa import add_noqa
 from .cache import CACHE_DIR
 from .discovery import discover
-from .engine import FileOutcome, Item, Job, Mode, find_helpers, run
-from .output import FORMATS, SARIF_LEVELS, STREAMED_FORMATS, plural, sarif, statistics, text
+from .engine import WORKERS_PER_CORE, FileOutcome, Item, Job, Mode, Runner, find_helpers, worker_limit
+from .output import FORMATS, SARIF_LEVELS, STREAMED_FORMATS, escaped, plural, quoted, sarif, statistics, text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+# Interrupted: 128 + the signal, as shells report it (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
 
 
 def _comma_list(value: str) -> list[str]:
@@ -91,6 +92,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--disable-noqa", action="store_true", help="report (and fix) lines marked # noqa too")
     parser.add_argument("--isolated", action="store_true", help="read no configuration file (as flake8 --isolated)")
+    parser.add_argument(
+        "--max-file-size", metavar="SIZE", help="skip larger files, with a note (default: 2M; 0: no limit)"
+    )
     parser.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to use (default: one per core)")
 
 
@@ -164,16 +168,16 @@ def _fix_summary(outcomes: Sequence[FileOutcome], mode: Mode) -> str:
     lines = [f"unguarded-workers: {verb} {plural(fixed, 'site')} in {plural(files, 'file')}; {len(left)} left"]
     for outcome, finding, reason in left:
         v = finding.violation
-        lines.append(f"  {outcome.display}:{v.line}:{v.col + 1}: {v.code.code} left: {reason}")
+        lines.append(f"  {quoted(outcome.display)}:{v.line}:{v.col + 1}: {v.code.code} left: {escaped(reason)}")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
-    except KeyboardInterrupt:  # before the files were reached: nothing to show
-        print("unguarded-workers: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as interrupt:  # before the files were reached: nothing to show
+        _say_interrupted(interrupt)
+        return interrupts.exit_status(interrupt)
     except BrokenProcessPool as error:  # a worker process was killed (out of memory, a signal)
         print(f"error: a worker process died ({error}); try --jobs 1", file=sys.stderr)
         return EXIT_ERROR
@@ -190,9 +194,14 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "server":
         from ..server.app import serve  # pygls: loaded only by this command
 
-        return serve()
-    if args.command == "triage":
-        return triage.run(args)
+        return serve()  # pygls ends on Ctrl-C; other signals end the process
+    with interrupts.handled():  # SIGTERM and SIGHUP stop the run as Ctrl-C does
+        if args.command == "triage":
+            return triage.run(args)
+        return _check_or_fix(args, parser)
+
+
+def _check_or_fix(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if args.paths.count("-") > 1:
@@ -209,6 +218,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if not quiet:
         for warning in settings.warnings:
             print(f"warning: {warning}", file=sys.stderr)
+    args.jobs = _jobs(args.jobs, quiet=quiet)
     items = _items(args, settings.exclude, respect_gitignore=settings.respect_gitignore)
     if checking and args.add_noqa:
         job = Job(settings, disable_noqa=args.disable_noqa, helper_names=find_helpers(items, settings))
@@ -230,6 +240,21 @@ def _main(argv: Sequence[str] | None) -> int:
     finally:
         if output is not sys.stdout:
             output.close()
+
+
+def _jobs(jobs: int | None, *, quiet: bool) -> int | None:
+    """`--jobs`, at most what the machine can use (said once; a run never starts thousands
+    of processes because of a typo)."""
+    limit = worker_limit()
+    if jobs is None or jobs <= limit:
+        return jobs
+    if not quiet:
+        print(
+            f"unguarded-workers: --jobs {jobs} is more than this machine can use; using {limit} "
+            f"({WORKERS_PER_CORE} per core)",
+            file=sys.stderr,
+        )
+    return limit
 
 
 def _mode(args: argparse.Namespace) -> Mode:
@@ -281,15 +306,19 @@ def _run(items: list[Item], job: Job, args: argparse.Namespace, report: _Report)
     """Check or fix every item, writing each file's result as it comes, so that an
     interrupted run keeps what it found; a document format is written whole at the end,
     of the files done by then."""
-    outcomes: list[FileOutcome] = []
-    interrupted = False
-    try:
-        for outcome in run(items, job, args.jobs):
-            outcomes.append(outcome)
-            _write_outcome(outcome, report)
-    except KeyboardInterrupt:
-        interrupted = True
-    with interrupts.deferred():
+    interrupted: KeyboardInterrupt | None = None
+    printer = _Printer(report)
+    with Runner(items, job, args.jobs) as runner:
+        try:
+            for _ in runner:
+                printer.show(runner.done)
+        except KeyboardInterrupt as interrupt:
+            interrupted = interrupt
+            with interrupts.stopping():
+                runner.stop()  # the files in hand are finished: every file written is counted
+                printer.show(runner.done)
+    outcomes = runner.done
+    with interrupts.stopping() if interrupted else interrupts.deferred():
         if report.format == "sarif":
             report.output.write(sarif(outcomes, args.sarif_level))
         elif report.format is not None and not report.streamed:
@@ -299,9 +328,9 @@ def _run(items: list[Item], job: Job, args: argparse.Namespace, report: _Report)
         if getattr(args, "statistics", False):
             report.output.write(statistics(outcomes))
         report.output.flush()
-    if interrupted:
-        print("unguarded-workers: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    if interrupted is not None:
+        _say_interrupted(interrupted)
+        return interrupts.exit_status(interrupted)
     if any(o.error or o.write_error for o in outcomes):
         return EXIT_ERROR
     found = any(o.findings for o in outcomes) or (job.mode is Mode.DIFF and any(o.diff for o in outcomes))
@@ -310,24 +339,41 @@ def _run(items: list[Item], job: Job, args: argparse.Namespace, report: _Report)
     return EXIT_FINDINGS if found else EXIT_CLEAN
 
 
-def _write_outcome(outcome: FileOutcome, report: _Report) -> None:
-    with interrupts.deferred():  # whole lines only, even when interrupted
-        _write_outcome_now(outcome, report)
-        report.output.flush()
-        sys.stdout.flush()
+def _say_interrupted(interrupt: KeyboardInterrupt) -> None:
+    signum = getattr(interrupt, "signum", signal.SIGINT)
+    how = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    print(f"unguarded-workers: interrupted{how}", file=sys.stderr)
 
 
-def _write_outcome_now(outcome: FileOutcome, report: _Report) -> None:
+class _Printer:
+    """Writes each outcome once, whole, as it comes: `shown` moves with each write, in
+    the same section, so that an interrupt never shows one twice or skips one."""
+
+    def __init__(self, report: _Report) -> None:
+        self.report = report
+        self.shown = 0
+
+    def show(self, outcomes: Sequence[FileOutcome]) -> None:
+        streamed = self.report.format if self.report.streamed else None
+        while self.shown < len(outcomes):
+            with interrupts.deferred():  # whole lines only, even when interrupted
+                _write_outcome_now(outcomes[self.shown], self.report, streamed)
+                self.report.output.flush()
+                sys.stdout.flush()
+                self.shown += 1
+
+
+def _write_outcome_now(outcome: FileOutcome, report: _Report, streamed_format: str | None) -> None:
     for message in (outcome.error, outcome.write_error):
         if message:
-            print(f"error: {message}", file=sys.stderr)
-    if report.format == "text":
+            print(f"error: {escaped(message)}", file=sys.stderr)
+    if outcome.skipped and not report.quiet:
+        print(f"note: {escaped(outcome.skipped)}", file=sys.stderr)
+    if streamed_format == "text":
         report.output.write(text([outcome], show_confidence=report.show_confidence))
-    elif report.streamed:
-        assert report.format is not None
-        report.output.write(FORMATS[report.format]([outcome]))
-    if outcome.diff:
-        sys.stdout.write(outcome.diff)
-    if outcome.fixed_data is not None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(outcome.fixed_data)
+    elif streamed_format is not None:
+        report.output.write(FORMATS[streamed_format]([outcome]))
+    for data in (outcome.diff, outcome.fixed_data):
+        if data is not None:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)

@@ -1,8 +1,11 @@
 """The results cache: an unchanged file is not analysed again.
 
-An entry is keyed by the file's path and bytes, the settings and the tool's version, and
-records the project files its analysis read (imported targets, base classes) with their
-modification time and size: a hit requires those to be unchanged too. Entries are written
+An entry is keyed by the file's path and bytes, the settings, the tool (its version and its
+own files) and the interpreter (whose parser gives the positions), and records every file
+its analysis probed: the project modules read (imported targets, base classes, and what
+those led to) with their modification time and size, and the candidates that were not
+there (a module added later, an `__init__.py` that moves the top-level package). A hit
+requires them all to be as they were: a cached run reports what `--no-cache` would. Entries are written
 to a temporary file and renamed into place, so two concurrent runs never read half an
 entry. The directory (`.unguarded-workers-cache` where the run starts, like
 `.ruff_cache`) ignores itself for git and is tagged for backup tools.
@@ -13,15 +16,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .. import __version__
-from ..analysis.project import file_key
+from ..analysis.project import Dependency, holds
 from ..codes import ALL_CODES
 from ..config import Settings
 from ..violation import Confidence, Evidence, Related, SourceRange, Violation
@@ -30,14 +35,27 @@ CACHE_DIR = ".unguarded-workers-cache"
 _BY_CODE = {code.code: code for code in ALL_CODES}
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# unguarded-workers results cache\n"
 
-# A file an analysis read, as the project's module cache keys it: (real path, mtime, size).
-Dependency = tuple[str, int, int]
+_PACKAGE = Path(__file__).resolve().parents[1]  # the linter's own modules
 
 
 def settings_key(settings: Settings, *, disable_noqa: bool, helpers: frozenset[str] = frozenset()) -> str:
-    """The settings (and the project's spawn helpers, which decide what other files are
-    checked for) as a stable string: sets sorted, so every process agrees."""
-    return json.dumps([_plain(settings), disable_noqa, sorted(helpers), __version__], sort_keys=True)
+    """The settings, the project's spawn helpers (they decide what other files are checked
+    for), the tool and the interpreter as a stable string: sets sorted, so every process agrees."""
+    interpreter = [sys.implementation.name, sys.version, sys.implementation.cache_tag]
+    key = [_plain(settings), disable_noqa, sorted(helpers), __version__, _tool(), interpreter]
+    return json.dumps(key, sort_keys=True)
+
+
+@functools.cache
+def _tool() -> str:
+    """The tool's own files, by name, size and modification time: an edited checkout or a
+    reinstall of the same version is another tool (about 70 stats, once per process)."""
+    digest = hashlib.sha256()
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            digest.update(f"{path.relative_to(_PACKAGE)}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _plain(value: object) -> object:
@@ -61,7 +79,7 @@ class ResultsCache:
 
     def _entry(self, path: str, data: bytes) -> Path:
         digest = hashlib.sha256()
-        for part in (self._settings.encode(), os.path.abspath(path).encode(), data):
+        for part in (self._settings.encode(), os.fsencode(os.path.abspath(path)), data):
             digest.update(len(part).to_bytes(8, "little"))
             digest.update(part)
         key = digest.hexdigest()
@@ -70,7 +88,7 @@ class ResultsCache:
     def get(self, path: str, data: bytes) -> list[Violation] | None:
         try:
             record = json.loads(self._entry(path, data).read_text(encoding="utf-8"))
-            if any(file_key(dep[0]) != tuple(dep) for dep in record["dependencies"]):
+            if not all(holds(_dependency(item)) for item in record["dependencies"]):
                 return None
             return [_violation(item) for item in record["violations"]]
         except (OSError, ValueError, KeyError, TypeError, AssertionError):
@@ -80,7 +98,7 @@ class ResultsCache:
         entry = self._entry(path, data)
         record = {
             "violations": [_plain(v) for v in violations],
-            "dependencies": sorted(list(dep) for dep in dependencies),
+            "dependencies": sorted(([path, *key] if key else [path]) for path, key in dependencies),
         }
         with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
             self._prepare()
@@ -101,6 +119,14 @@ class ResultsCache:
         self._directory.mkdir(parents=True, exist_ok=True)
         (self._directory / ".gitignore").write_text("# Created by unguarded-workers.\n*\n")
         (self._directory / "CACHEDIR.TAG").write_text(_TAG)
+
+
+def _dependency(item: list[object]) -> Dependency:
+    """[path] (no file there) or [path, real path, mtime, size]."""
+    if len(item) == 1:
+        return str(item[0]), None
+    path, real, mtime, size = item
+    return str(path), (str(real), int(str(mtime)), int(str(size)))
 
 
 def _violation(item: dict[str, object]) -> Violation:

@@ -25,9 +25,11 @@ def discover(paths: Sequence[str], exclude: Sequence[str], *, respect_gitignore:
 
     A path that does not exist is yielded as is, so that reading it reports the error.
     While walking, what git ignores is skipped (`respect_gitignore`); a file named
-    explicitly is checked all the same.
+    explicitly is checked all the same. A file reached by several paths (a symlink to it,
+    a directory given twice) is yielded once, where it was first met, under the path that
+    is not through a symlink if there is one.
     """
-    seen: set[str] = set()
+    chosen: dict[str, str] = {}  # real path -> the path to show, in the order first met
     for path in paths:
         if os.path.isdir(path):
             found = _walk(path, exclude, _gitignore(path) if respect_gitignore else None)
@@ -36,10 +38,15 @@ def discover(paths: Sequence[str], exclude: Sequence[str], *, respect_gitignore:
         else:
             found = iter((path,))
         for file in found:
-            key = os.path.normcase(os.path.abspath(file))
-            if key not in seen:
-                seen.add(key)
-                yield file
+            real = os.path.normcase(os.path.realpath(file))
+            if real not in chosen or (not _is_itself(chosen[real], real) and _is_itself(file, real)):
+                chosen[real] = file
+    yield from chosen.values()
+
+
+def _is_itself(path: str, real: str) -> bool:
+    """Whether `path` names the file without going through a symlink."""
+    return os.path.normcase(os.path.abspath(path)) == real
 
 
 def _gitignore(root: str) -> GitIgnore | None:

@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import ast
+import contextlib
+import multiprocessing
 import os
-import signal
+import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from multiprocessing.connection import Connection
 from pathlib import Path
 
+from .. import interrupts
 from ..analysis import might_spawn
 from ..analysis.discovery import helper_names, helpers_in_text
 from ..analysis.project import project_for
 from ..codes import internal_error_text
 from ..config import Settings
 from ..positions import SourceLines, character_column
+from ..quoting import quoted
 from ..reports import reported
-from ..sources import Source, SourceError, decode, parse, read_source
+from ..sources import Source, SourceError, TooLarge, decode, parse, read_source, too_large
 from ..violation import Violation
 from .cache import ResultsCache, settings_key
 
 # Below this many files a pool costs more to start than it saves.
 POOL_THRESHOLD = 48
+WORKERS_PER_CORE = 2
 
 
 class Mode(Enum):
@@ -78,9 +84,10 @@ class FileOutcome:
     error: str | None = None
     fixed: list[Finding] = field(default_factory=list)
     left_reasons: list[str] = field(default_factory=list)  # parallel to findings, fix runs only
-    diff: str | None = None
+    diff: bytes | None = None  # in the file's own bytes
     fixed_data: bytes | None = None  # stdin under `fix`: the whole module, fixed or not
     write_error: str | None = None
+    skipped: str | None = None  # why the file was not checked (over the size limit)
 
 
 def _findings(source: Source, violations: Sequence[Violation]) -> list[Finding]:
@@ -129,11 +136,14 @@ def _shown_path(path: str) -> str:
     return path if relative.startswith(os.pardir) else relative
 
 
-def _load(item: Item) -> Source:
+def _load(item: Item, job: Job) -> Source:
+    limit = job.settings.max_file_size
     if item.data is not None:
+        if limit and len(item.data) > limit:
+            raise TooLarge(too_large(item.display, len(item.data), limit))
         return decode(item.data, item.display)
     assert item.path is not None
-    return read_source(Path(item.path), item.display)
+    return read_source(Path(item.path), item.display, limit)
 
 
 _CACHES: dict[tuple[str, int], ResultsCache] = {}
@@ -164,7 +174,7 @@ def process(item: Item, job: Job) -> FileOutcome:
     project = project_for(job.settings.options)
     project.helper_names = job.helper_names
     try:
-        source = _load(item)
+        source = _load(item, job)
         if not might_spawn(source.text, job.settings.options, job.helper_names):
             # Most files start no worker: the text says so before any parse (a file the
             # check of another needs is parsed then, by the project's module cache).
@@ -179,18 +189,26 @@ def process(item: Item, job: Job) -> FileOutcome:
                 outcome.findings = _findings(source, cached)
                 return outcome
         tree = parse(source)
+    except TooLarge as skipped:
+        outcome.skipped = str(skipped)
+        if job.mode is Mode.FIX and item.data is not None:
+            outcome.fixed_data = item.data
+        return outcome
     except SourceError as error:
         outcome.error = str(error)
         return outcome
-    project.consulted.clear()
-    violations = _reported(source, tree, job)
-    if cache is not None:
-        assert item.path is not None
-        cache.put(item.path, source.data, violations, project.consulted)
-    if job.mode is Mode.CHECK or not violations:
-        outcome.findings = _findings(source, violations)
-    else:
-        _fix(item, job, source, tree=tree, violations=violations, outcome=outcome)
+    try:
+        violations = _reported(source, tree, job)
+        if cache is not None:
+            assert item.path is not None
+            cache.put(item.path, source.data, violations, project.dependencies(item.path))
+        if job.mode is Mode.CHECK or not violations:
+            outcome.findings = _findings(source, violations)
+        else:
+            _fix(item, job, source, tree=tree, violations=violations, outcome=outcome)
+    finally:
+        if item.path is not None:
+            project.release(item.path)
     if job.mode is Mode.FIX and item.path is None and outcome.fixed_data is None:
         outcome.fixed_data = source.data  # an editor replaces its buffer with what fix prints
     return outcome
@@ -200,7 +218,7 @@ def _fix(
     item: Item, job: Job, source: Source, *, tree: ast.Module, violations: list[Violation], outcome: FileOutcome
 ) -> None:
     from ..fix.transform import fix_module  # libcst: loaded only when a file has something to fix
-    from ..fix.write import WriteError, unified_diff, write_atomically
+    from ..fix.write import ChangedOnDisk, WriteError, unified_diff, write_atomically
 
     guard = job.settings.fix_guard
     result = fix_module(source.text, tree, violations, guard, unsafe=job.unsafe_fixes, path=item.path)
@@ -230,12 +248,20 @@ def _fix(
         unwritten("the file was not written")
         return
     if job.mode is Mode.DIFF:
-        outcome.diff = unified_diff(item.display, source.text, result.text)
+        outcome.diff = unified_diff(quoted(item.display), source.data, data)
     elif item.path is None:
         outcome.fixed_data = data
     else:
         try:
             write_atomically(Path(item.path), source.data, data)
+        except ChangedOnDisk as error:
+            now_outcome = _already_fixed(item, job)
+            if now_outcome is not None:  # another run fixed it meanwhile: nothing left to do
+                outcome.findings, outcome.left_reasons = now_outcome.findings, now_outcome.left_reasons
+                return
+            outcome.write_error = f"{item.display}: {error}"
+            unwritten("the file was not written")
+            return
         except WriteError as error:
             outcome.write_error = f"{item.display}: {error}"
             unwritten("the file was not written")
@@ -246,6 +272,16 @@ def _fix(
     shown_in = now if job.mode is not Mode.DIFF else source
     outcome.findings = _findings(shown_in, [violation for violation, _ in relocated])
     outcome.left_reasons = [reason for _, reason in relocated]
+
+
+def _already_fixed(item: Item, job: Job) -> FileOutcome | None:
+    """The file as it is on disk now, if this fix would change nothing in it (another
+    `fix` run, or the user, guarded it meanwhile); None if it still needs the fix, which
+    would overwrite whatever changed it."""
+    again = process(item, replace(job, mode=Mode.DIFF))
+    if again.error or again.write_error or again.skipped or again.diff is not None:
+        return None
+    return again
 
 
 def _relocate(left: list[tuple[Violation, str]], now: list[Violation]) -> list[tuple[Violation, str]]:
@@ -290,29 +326,125 @@ def find_helpers(items: Sequence[Item], settings: Settings) -> frozenset[str]:
     return frozenset(names)
 
 
+def worker_limit() -> int:
+    """The most worker processes a run starts: the analysis is CPU-bound, so more than two
+    per core (room for a slow disk) would only cost memory, each holding its own modules."""
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
+class Runner:
+    """Every item processed, over several processes when there are many.
+
+    Iterating yields each outcome as it is ready, in the order of `items`; `done` holds
+    them all. After an interrupt, `stop()` lets the files in hand finish (a file is written
+    whole or not at all) and adds their outcomes to `done`, so that a summary counts every
+    file written. Used as a context manager: the pool is shut down on the way out.
+    """
+
+    def __init__(self, items: Sequence[Item], job: Job, jobs: int | None = None) -> None:
+        self.done: list[FileOutcome] = []
+        self._items = items
+        self._job = job
+        self._futures: list[Future[list[FileOutcome]]] = []
+        self._next = 0  # the first future whose outcomes are not in `done`
+        self._pool: ProcessPoolExecutor | None = None
+        self._parent_alive: Connection | None = None
+        workers = min(jobs if jobs is not None else (os.cpu_count() or 1), worker_limit())
+        self._batches: list[Sequence[Item]] = []
+        if workers > 1 and len(items) >= POOL_THRESHOLD:
+            # Batches amortise the pickling of the job; several per worker keep cores busy
+            # when one batch holds the slow files.
+            size = max(1, min(64, len(items) // (workers * 4)))
+            self._batches = [items[start : start + size] for start in range(0, len(items), size)]
+        self._workers = min(workers, len(self._batches))
+
+    def __enter__(self) -> Runner:
+        if self._batches:
+            reader, writer = multiprocessing.Pipe(duplex=False)
+            self._parent_alive = writer
+            try:
+                # Workers start with the signals blocked, until they ignore them.
+                with interrupts.blocked():
+                    self._pool = ProcessPoolExecutor(
+                        self._workers, initializer=_start_worker, initargs=(reader, writer)
+                    )
+                    self._futures = [self._pool.submit(_process_batch, batch, self._job) for batch in self._batches]
+            except BaseException:  # interrupted while starting: no batch is left to run
+                self.__exit__()
+                raise
+            finally:
+                reader.close()  # the workers hold it
+        return self
+
+    def __iter__(self) -> Iterator[FileOutcome]:
+        if self._pool is None:
+            # A file being fixed is finished before an interrupt stops the run, so that the
+            # outcome of every file written is in `done`.
+            hold = interrupts.deferred if self._job.mode is Mode.FIX else contextlib.nullcontext
+            while len(self.done) < len(self._items):
+                with hold():
+                    self.done.append(_process_guarded(self._items[len(self.done)], self._job))
+                yield self.done[-1]
+            return
+        while self._next < len(self._futures):
+            outcomes = self._futures[self._next].result()
+            with interrupts.deferred():
+                self.done.extend(outcomes)
+                self._next += 1
+            yield from outcomes
+
+    def stop(self) -> None:
+        """After an interrupt: drop the batches not started, finish those started."""
+        with interrupts.stopping():  # another Ctrl-C must not lose what is being finished
+            pending = self._futures[self._next :]
+            self._next = len(self._futures)
+            for future in pending:
+                future.cancel()
+            for future in pending:
+                if future.cancelled():
+                    continue
+                try:
+                    self.done.extend(future.result())
+                except Exception:  # a worker died: its files have no outcome
+                    continue
+
+    def __exit__(self, *exc_info: object) -> None:
+        with interrupts.stopping():
+            if self._pool is not None:
+                for future in self._futures[self._next :]:
+                    future.cancel()
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._parent_alive is not None:
+                self._parent_alive.close()  # a worker still alive now sees the main process gone
+
+
 def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[FileOutcome]:
     """Process every item; outcomes come back in the order of `items`."""
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(items) < POOL_THRESHOLD:
-        for item in items:
-            yield _process_guarded(item, job)
-        return
-    # Batches amortise the pickling of the job; several per worker keep cores busy
-    # when one batch holds the slow files.
-    size = max(1, min(64, len(items) // (workers * 4)))
-    batches = [items[start : start + size] for start in range(0, len(items), size)]
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
-    try:
-        for outcomes in pool.map(_process_batch, batches, [job] * len(batches)):
-            yield from outcomes
-    except BaseException:
-        # Ctrl-C (or a closed pipe): the batches not started are dropped; those running
-        # finish their files (a file is written whole or not at all), then the run ends.
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    with Runner(items, job, jobs) as runner:
+        yield from runner
 
 
-def _ignore_interrupts() -> None:
-    """In a worker process: Ctrl-C is the main process's to handle, which stops the run."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _start_worker(parent_alive: Connection, parent_end: Connection) -> None:
+    """In each worker process, first: it prints nothing and dies with the main process.
+
+    Its fds 0-2 go to /dev/null, so that a worker never holds the command's output open
+    (a reader of the output would wait for it); outcomes go back through the pool. The main
+    process alone holds the writing end of `parent_alive`: reading it returns (end of file)
+    when that process is gone, however it went (Ctrl-C, a signal, SIGKILL, the OOM killer).
+    A pipe works on every platform and start method, unlike Linux's PR_SET_PDEATHSIG,
+    which also fires when the thread that forked the worker ends.
+    """
+    interrupts.ignore_in_worker()
+    parent_end.close()  # this process's copy, inherited or passed: it would keep the pipe open
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for descriptor in (0, 1, 2):
+        os.dup2(devnull, descriptor)
+    os.close(devnull)
+    watch = threading.Thread(target=_exit_with_parent, args=(parent_alive,), name="uw-parent-watch", daemon=True)
+    watch.start()
+
+
+def _exit_with_parent(parent_alive: Connection) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        parent_alive.recv_bytes()  # nothing is ever sent
+    interrupts.exit_when_whole(1)  # not in the middle of writing a file

@@ -14,8 +14,11 @@ from xml.etree import ElementTree
 
 from .. import __version__
 from ..codes import ALL_CODES, HOMEPAGE, Code, SpawnKind
+from ..quoting import escaped, quoted
 from ..violation import Confidence
 from .engine import FileOutcome, Finding, Place
+
+__all__ = ["FORMATS", "SARIF_LEVELS", "STREAMED_FORMATS", "escaped", "plural", "quoted", "sarif", "statistics"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -25,10 +28,11 @@ def plural(count: int, word: str) -> str:
 
 
 def text(outcomes: Sequence[FileOutcome], *, show_confidence: bool = False) -> str:
-    """flake8's default format; its column is ast's (UTF-8 bytes) plus one. With a setting below
-    high, each line says its confidence: `UW101 [medium] ...`."""
+    """flake8's default format; its column is ast's (UTF-8 bytes) plus one. A name with a control
+    character is quoted, so that each report stays one line. With a setting below high, each
+    line says its confidence: `UW101 [medium] ...`."""
     return "".join(
-        f"{o.display}:{v.line}:{v.col + 1}: {v.flake8_text(show_confidence=show_confidence)}\n"
+        f"{quoted(o.display)}:{v.line}:{v.col + 1}: {escaped(v.flake8_text(show_confidence=show_confidence))}\n"
         for o in outcomes
         for v in (f.violation for f in o.findings)
     )
@@ -74,7 +78,7 @@ def _artifact_uri(display: str) -> dict[str, str]:
             path = path.relative_to(Path.cwd())
         except ValueError:
             return {"uri": path.as_uri()}
-    return {"uri": quote(path.as_posix()), "uriBaseId": "%SRCROOT%"}
+    return {"uri": quote(path.as_posix(), errors="surrogateescape"), "uriBaseId": "%SRCROOT%"}
 
 
 _KIND_TAGS = {
@@ -129,7 +133,7 @@ def fingerprints(outcome: FileOutcome) -> list[str]:
             )
         )
         seen[key] = seen.get(key, 0) + 1
-        found.append(hashlib.sha256(f"{key}|{seen[key]}".encode()).hexdigest()[:32])
+        found.append(hashlib.sha256(f"{key}|{seen[key]}".encode("utf-8", "surrogateescape")).hexdigest()[:32])
     return found
 
 
@@ -213,7 +217,8 @@ def sarif(outcomes: Sequence[FileOutcome], level: str = "error") -> str:
 
 
 def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # GitHub decodes %25, %0D and %0A; other control characters are shown escaped.
+    return escaped(value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def _escape_property(value: str) -> str:
@@ -255,30 +260,30 @@ def junit(outcomes: Sequence[FileOutcome]) -> str:
     root = ElementTree.Element("testsuites", name="unguarded-workers")
     total = failures = errors = 0
     for outcome in outcomes:
-        suite = ElementTree.SubElement(root, "testsuite", name=outcome.display)
+        name = escaped(outcome.display)  # XML holds no control characters
+        suite = ElementTree.SubElement(root, "testsuite", name=name)
         cases = 0
         for finding in outcome.findings:
             violation = finding.violation
+            message = escaped(violation.message)
             case = ElementTree.SubElement(
                 suite,
                 "testcase",
                 name=f"{violation.code.code} {violation.code.name}",
-                classname=outcome.display,
-                file=outcome.display,
+                classname=name,
+                file=name,
                 line=str(violation.line),
             )
-            failure = ElementTree.SubElement(case, "failure", message=violation.message, type=violation.code.code)
-            failure.text = (
-                f"{outcome.display}:{violation.line}:{finding.column}: {violation.code.code} {violation.message}"
-            )
+            failure = ElementTree.SubElement(case, "failure", message=message, type=violation.code.code)
+            failure.text = f"{name}:{violation.line}:{finding.column}: {violation.code.code} {message}"
             cases += 1
         if outcome.error is not None:
-            case = ElementTree.SubElement(suite, "testcase", name="check", classname=outcome.display)
-            ElementTree.SubElement(case, "error", message=outcome.error, type="input-error")
+            case = ElementTree.SubElement(suite, "testcase", name="check", classname=name)
+            ElementTree.SubElement(case, "error", message=escaped(outcome.error), type="input-error")
             errors += 1
             cases += 1
         if not cases:
-            ElementTree.SubElement(suite, "testcase", name="unguarded-workers", classname=outcome.display)
+            ElementTree.SubElement(suite, "testcase", name="unguarded-workers", classname=name)
             cases = 1
         suite.set("tests", str(cases))
         suite.set("failures", str(len(outcome.findings)))

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from .. import __version__
 from ..analysis.discovery import helper_names, helpers_in_text, python_files
 from ..config import Settings
 from .document import FIX_ALL_KIND, Buffer, Checked, Positions, check_buffer, diagnostics
+from .frames import Frames
 from .settings import CONFIG_FILES, SettingsCache
 
 logger = logging.getLogger(__name__)
@@ -28,9 +32,40 @@ logger = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.15
 
 
+# What `_Protocol.structure_message` gives for a message it dropped.
+_DROPPED = object()
+
+
+class _Protocol(LanguageServerProtocol):
+    """pygls's protocol, but a message whose params do not fit its method is dropped with
+    one line in the log (and an error answer to a request), not a traceback."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        if "jsonrpc" not in data:  # json.loads calls this for every object, inner ones too
+            return data
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            method = data.get("method")
+            logger.warning("ignored a message: the params of %r do not fit it (%s)", method, error.message)
+            if "id" in data and isinstance(method, str):
+                message = f"invalid params for {method}"
+                self._send_response(data["id"], error=types.ResponseError(code=error.code, message=message))
+            return _DROPPED
+
+    def handle_message(self, message: Any) -> None:
+        if message is not _DROPPED:
+            super().handle_message(message)
+
+
+def _without_pygls_tracebacks(record: logging.LogRecord) -> bool:
+    # pygls logs a traceback for params that do not fit; `_Protocol` says it in one line.
+    return not str(record.msg).startswith("Unable to deserialize message")
+
+
 class UnguardedWorkersServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("unguarded-workers", __version__)
+        super().__init__("unguarded-workers", __version__, protocol_cls=_Protocol)
         self.settings = SettingsCache(None)
         self._pending: dict[str, asyncio.Task[None]] = {}
         # The last published check of each buffer, for code actions on the same text.
@@ -215,7 +250,10 @@ def create_server() -> UnguardedWorkersServer:
 
 
 def serve(**_: Any) -> int:
-    """Serve on stdin/stdout until the client says exit."""
+    """Serve on stdin/stdout until the client says exit. A malformed message is dropped with
+    one line on stderr, and the server goes on (see `frames`)."""
     logging.basicConfig(level=logging.WARNING, format="unguarded-workers server: %(levelname)s %(message)s")
-    create_server().start_io()
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_without_pygls_tracebacks)
+    # pygls reads stdin with readline() and read(n) only, which is what Frames provides.
+    create_server().start_io(stdin=cast(BinaryIO, Frames(sys.stdin.buffer)))
     return 0
