@@ -91,16 +91,17 @@ def test_extend_select_adds_to_the_configured_select(workdir: Path, capsys: pyte
 
 
 def test_check_fix_fixes_the_safe_sites_and_reports_the_rest(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A target that cannot be inspected is a low-confidence report, and its fix is unsafe.
     (workdir / "jobs.py").write_text(
-        "import threading\n\n\ndef work():\n    while True: step()\n\n\ndef main(pool, task):\n"
+        "import threading\n\nfrom tasks import task\n\n\ndef work():\n    while True: step()\n\n\ndef main(pool):\n"
         "    threading.Thread(target=work).start()\n    pool.submit(task)\n"
     )
-    result = run_cli(capsys, "check", "--fix", "jobs.py")  # never read as --fix-guard
+    result = run_cli(capsys, "check", "--min-confidence=low", "--fix", "jobs.py")  # never read as --fix-guard
     assert "threading.Thread(target=wrap(work))" in (workdir / "jobs.py").read_text()
-    assert result.out.startswith("jobs.py:12:5: UW201")  # the unsafe one, where it is now (import above)
+    assert result.out.startswith("jobs.py:13:5: UW201 [low]")  # the unsafe one, where it is now (import above)
     assert "fixed 1 site in 1 file; 1 left" in result.err
     assert result.status == 1
-    unsafe = run_cli(capsys, "check", "--fix", "--unsafe-fixes", "jobs.py")
+    unsafe = run_cli(capsys, "check", "--min-confidence=low", "--fix", "--unsafe-fixes", "jobs.py")
     assert (unsafe.status, unsafe.out) == (0, "")
     assert "pool.submit(wrap(task))" in (workdir / "jobs.py").read_text()
 

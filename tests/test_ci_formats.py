@@ -56,8 +56,69 @@ def test_sarif_fingerprints_survive_unrelated_edits(workdir: Path, capsys: pytes
     assert len(before) == len(set(before)) == 3  # the two equal spawns are told apart
     (workdir / "m.py").write_text('"""A docstring moves every line."""\n\n\n' + SOURCE.replace("step()", "step(1)"))
     assert _fingerprints(_sarif(capsys)) == before
-    (workdir / "m.py").write_text(SOURCE.replace("create_task(work())", "create_task(other())"))
+    other = "\n\nasync def other():\n    while True: await step()\n"
+    (workdir / "m.py").write_text(SOURCE.replace("create_task(work())", "create_task(other())") + other)
     assert _fingerprints(_sarif(capsys))[2] != before[2]  # a different target is a different finding
+
+
+CONFIDENCES = textwrap.dedent(
+    """    import threading
+    from elsewhere import imported
+
+
+    def once():
+        step()
+
+
+    class Client:
+        def _run(self):
+            self._flush()
+            self._exited.set()
+
+        def _flush(self):
+            send()
+
+        def start(self):
+            threading.Thread(target=self._run).start()
+            threading.Thread(target=once).start()
+            threading.Thread(target=imported).start()
+
+        def stop(self):
+            self._exited.wait()
+    """
+)
+
+
+def test_sarif_levels_ranks_precision_and_related_locations_follow_the_evidence(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "m.py").write_text(CONFIDENCES)
+    (run,) = _sarif(capsys, "--min-confidence=low")["runs"]  # type: ignore[misc]
+    results = run["results"]  # type: ignore[index]
+    summary = [(r["properties"]["precision"], r["level"], r["rank"]) for r in results]
+    assert summary == [("high", "error", 90.0), ("medium", "warning", 50.0), ("low", "note", 10.0)]
+    assert results[0]["properties"]["evidence"] == ["waiter", "one-shot"]
+    related = [
+        (loc["physicalLocation"]["region"]["startLine"], loc["message"]["text"])
+        for loc in results[0]["relatedLocations"]
+    ]
+    assert related == [
+        (11, "self._flush() runs outside any try"),
+        (23, "stop() waits on self._exited here"),
+        (12, "self._exited is set only here"),
+    ]
+    assert [loc["id"] for loc in results[0]["relatedLocations"]] == [1, 2, 3]
+    assert "relatedLocations" not in results[2]  # nothing to point at: it could not be inspected
+    (lowered,) = _sarif(capsys, "--min-confidence=low", "--sarif-level=warning")["runs"]  # type: ignore[misc]
+    assert [r["level"] for r in lowered["results"]] == ["warning", "note", "note"]  # type: ignore[index]
+
+
+def test_github_annotation_levels_follow_the_confidence(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "m.py").write_text(CONFIDENCES)
+    lines = run_cli(capsys, "check", "--output-format=github", "--min-confidence=low", "m.py").out.splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["::error", "::warning", "::notice"]
+    default = run_cli(capsys, "check", "--output-format=github", "m.py").out.splitlines()
+    assert [line.split(" ", 1)[0] for line in default] == ["::error"]
 
 
 def test_sarif_rules_have_markdown_help_tags_and_the_chosen_level(

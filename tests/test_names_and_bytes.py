@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 import pytest
 from cli_helpers import run_cli
 
-BAD = "import threading\n\n\ndef work():\n    step()\n\n\nthreading.Thread(target=work).start()\n"
+BAD = "import threading\n\n\ndef work():\n    while True: step()\n\n\nthreading.Thread(target=work).start()\n"
 FIXED = BAD.replace("target=work", "target=wrap(work)").replace(
     "import threading\n", "import threading\n\nfrom unguarded_workers import wrap\n"
 )
@@ -112,7 +112,7 @@ def test_a_name_that_is_not_text_is_shown_by_its_bytes(workdir: Path) -> None:
 # -- bytes that are not UTF-8 ----------------------------------------------------------
 
 STRAY = (
-    b"# A header comment by Ren\xe9\nimport threading\n\n\ndef work():  # caf\xe9\n    step()\n\n\n"
+    b"# A header comment by Ren\xe9\nimport threading\n\n\ndef work():  # caf\xe9\n    while True: step()\n\n\n"
     b"s = 'caf\xc3\xa9'; threading.Thread(target=work).start()  # \xff\xfe\n"
 )
 

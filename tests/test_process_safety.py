@@ -18,7 +18,7 @@ from unguarded_workers.cli.engine import worker_limit
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="counts processes through /proc")
 
-BAD = "import threading\n\n\ndef work():\n    step()\n\n\nthreading.Thread(target=work).start()\n"
+BAD = "import threading\n\n\ndef work():\n    while True: step()\n\n\nthreading.Thread(target=work).start()\n"
 COMMAND = [sys.executable, "-m", "unguarded_workers", "check", "--no-cache"]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 SERVER = [sys.executable, "-m", "unguarded_workers", "server"]
-BAD = "import threading\n\n\ndef work():\n    step()\n\n\nthreading.Thread(target=work).start()\n"
+BAD = "import threading\n\n\ndef work():\n    while True: step()\n\n\nthreading.Thread(target=work).start()\n"
 
 
 def frame(message: object) -> bytes:
