@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..codes import BY_KIND, UW102, Code
 from ..options import Options
-from ..violation import Violation
+from ..violation import Confidence, Violation
 from .check import run_violation, spawn_violation
 from .index import FunctionNode
 from .module import ModuleAnalysis
@@ -51,7 +51,13 @@ class SpawnEntry:
     spawner: str
     workers: tuple[WorkerDef, ...]
     guarded: bool  # a guard at the spawn or in the target: a failure cannot escape from here
-    reported: bool  # whether `check` reports it (False: guarded, or a channel back)
+    # The confidence `check` reports it with (whatever the setting: a worker that failed in
+    # production is worth naming however sure the analysis was); None: guarded, or a channel back.
+    confidence: Confidence | None
+
+    @property
+    def reported(self) -> bool:
+        return self.confidence is not None
 
 
 def spawn_inventory(tree: ast.Module, options: Options, path: str | None = None) -> list[SpawnEntry]:
@@ -70,7 +76,7 @@ def spawn_inventory(tree: ast.Module, options: Options, path: str | None = None)
                 "run",
                 (WorkerDef.of(path, run),),
                 module.guards.def_guarded(run),
-                _reported(run_violation(module, cls), options),
+                _confidence(run_violation(module, cls)),
             )
         )
     entries.sort(key=lambda e: (e.line, e.col))
@@ -88,12 +94,12 @@ def _spawn_entry(module: ModuleAnalysis, spawn: Spawn, options: Options) -> Spaw
         spawn.spawner,
         _workers(module, spawn),
         module.guards.target_guarded(target) is True,
-        _reported(spawn_violation(module, spawn, options, target), options),
+        _confidence(spawn_violation(module, spawn, options, target)),
     )
 
 
-def _reported(violation: Violation | None, options: Options) -> bool:
-    return violation is not None and violation.confidence >= options.min_confidence
+def _confidence(violation: Violation | None) -> Confidence | None:
+    return violation.confidence if violation is not None else None
 
 
 def _workers(module: ModuleAnalysis, spawn: Spawn) -> tuple[WorkerDef, ...]:

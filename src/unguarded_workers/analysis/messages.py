@@ -9,7 +9,6 @@ it costs, who waits for it, and how to guard it.
 from __future__ import annotations
 
 import ast
-import copy
 import os
 
 from ..codes import Code
@@ -129,17 +128,14 @@ def suggestion(spawn: Spawn) -> str:
     call = spawn.call
     if _larger_than(call, _MAX_UNPARSED_NODES):
         return f"wrap({target_name(spawn)}) in place of the worker"
-    guarded = copy.deepcopy(call)
-    worker = copy.deepcopy(spawn.target)
-    wrapped = ast.Call(func=ast.Name(id="wrap", ctx=ast.Load()), args=[worker], keywords=[])
-    if spawn.keyword is not None:
-        for keyword in guarded.keywords:
-            if keyword.arg == spawn.keyword:
-                keyword.value = wrapped
-    else:
-        position = next(i for i, arg in enumerate(call.args) if arg is spawn.target)
-        guarded.args[position] = wrapped
-    return " ".join(ast.unparse(guarded).split())
+    # A new call node sharing the spawn's parts (unparse reads, never writes them).
+    wrapped = ast.Call(func=ast.Name(id="wrap", ctx=ast.Load()), args=[spawn.target], keywords=[])
+    args = [wrapped if arg is spawn.target else arg for arg in call.args]
+    keywords = [
+        ast.keyword(arg=k.arg, value=wrapped) if k.value is spawn.target and k.arg == spawn.keyword else k
+        for k in call.keywords
+    ]
+    return " ".join(ast.unparse(ast.Call(func=call.func, args=args, keywords=keywords)).split())
 
 
 def _larger_than(expr: ast.AST, limit: int) -> bool:

@@ -14,11 +14,12 @@ from ..options import Options
 from .channel import ChannelAnalysis
 from .guards import GuardAnalysis
 from .helpers import ModuleHelpers, find_module_helpers
-from .index import FunctionNode, ModuleIndex
+from .index import FunctionNode, ModuleIndex, Scope
 from .resolve import Resolver
 
 if TYPE_CHECKING:
     from .project import Project
+    from .spawns import Spawn
 
 
 class ModuleAnalysis:
@@ -32,14 +33,24 @@ class ModuleAnalysis:
         self.channel = ChannelAnalysis(self.index)  # futures and tasks
         self.exit_status = ChannelAnalysis(self.index, processes=True)
         self._helpers: ModuleHelpers | None = None
+        self._primitive: list[tuple[ast.Call, Scope, Spawn | None]] | None = None
+
+    @property
+    def primitive_spawns(self) -> list[tuple[ast.Call, Scope, Spawn | None]]:
+        """Every call, with the spawn it is of the standard or a configured spawner (None for
+        any other call): classified once, for the helpers and for the check."""
+        if self._primitive is None:
+            from .spawns import SpawnFinder
+
+            self._primitive = SpawnFinder(self, self.options).classified()
+        return self._primitive
 
     @property
     def helpers(self) -> ModuleHelpers:
         """The module's spawn helpers, found on first use (most modules' checks need them)."""
         if self._helpers is None:
-            from .spawns import SpawnFinder
-
-            self._helpers = find_module_helpers(self, SpawnFinder(self, self.options).primitive_spawns())
+            spawns = [spawn for _, _, spawn in self.primitive_spawns if spawn is not None]
+            self._helpers = find_module_helpers(self, spawns)
         return self._helpers
 
 

@@ -69,12 +69,9 @@ class SpawnFinder:
         self._method_spawners = {name[1:]: kind for name, kind in options.spawners.items() if name.startswith(".")}
         self._helper_names = helper_names
 
-    def primitive_spawns(self) -> Iterator[Spawn]:
-        """The calls of the standard spawners and the configured ones."""
-        for call, scope in self._index.calls:
-            spawn = self._classify(call, scope)
-            if spawn is not None:
-                yield spawn
+    def classified(self) -> list[tuple[ast.Call, Scope, Spawn | None]]:
+        """Every call, with its spawn when it is one of the standard or a configured spawner."""
+        return [(call, scope, self._classify(call, scope)) for call, scope in self._index.calls]
 
     def spawns(self) -> Iterator[Spawn]:
         """Every spawn: the primitive ones but those inside a spawn helper (whose worker is its
@@ -82,10 +79,8 @@ class SpawnFinder:
         (`helper_names`: those found elsewhere)."""
         local = self._module.helpers
         names = self._helper_names | local.names
-        for call, scope in self._index.calls:
-            spawn = self._classify(call, scope)
-            if spawn is None and names:
-                spawn = self._helper_call(call, scope, names)
+        for call, scope, primitive in self._module.primitive_spawns:
+            spawn = self._helper_call(call, scope, names) if primitive is None and names else primitive
             if spawn is not None and id(spawn.call) not in local.inner_spawns:
                 yield spawn
 

@@ -28,7 +28,7 @@ from . import triage
 from .add_noqa import add_noqa
 from .cache import CACHE_DIR
 from .discovery import discover
-from .engine import WORKERS_PER_CORE, FileOutcome, Item, Job, Mode, Runner, find_helpers, worker_limit
+from .engine import WORKERS_PER_CORE, FileOutcome, Item, Job, Mode, Runner, worker_limit
 from .output import FORMATS, SARIF_LEVELS, STREAMED_FORMATS, escaped, plural, quoted, sarif, statistics, text
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -221,7 +221,7 @@ def _check_or_fix(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     args.jobs = _jobs(args.jobs, quiet=quiet)
     items = _items(args, settings.exclude, respect_gitignore=settings.respect_gitignore)
     if checking and args.add_noqa:
-        job = Job(settings, disable_noqa=args.disable_noqa, helper_names=find_helpers(items, settings))
+        job = Job(settings, disable_noqa=args.disable_noqa)
         return add_noqa(items, job, args.jobs, quiet=quiet)
     cache_dir = None if not checking or args.no_cache else os.path.join(os.getcwd(), CACHE_DIR)
     job = Job(
@@ -230,7 +230,6 @@ def _check_or_fix(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         unsafe_fixes=args.unsafe_fixes,
         disable_noqa=args.disable_noqa,
         cache_dir=cache_dir,
-        helper_names=find_helpers(items, settings),
     )
     output = _open_output(args.output_file if checking else None)
     show_confidence = settings.options.min_confidence < Confidence.HIGH

@@ -313,7 +313,7 @@ def _process_batch(items: Sequence[Item], job: Job) -> list[FileOutcome]:
 
 
 def find_helpers(items: Sequence[Item], settings: Settings) -> frozenset[str]:
-    """The spawn helpers the run's files define (those it checks: not skipped test code)."""
+    """The spawn helpers the files define (those the run checks: not skipped test code)."""
     options = settings.options
     paths = [item.path for item in items if item.path is not None and settings.checks(item.path)]
     names = set(helper_names(paths, options))
@@ -341,10 +341,12 @@ class Runner:
     file written. Used as a context manager: the pool is shut down on the way out.
     """
 
-    def __init__(self, items: Sequence[Item], job: Job, jobs: int | None = None) -> None:
+    def __init__(self, items: Sequence[Item], job: Job, jobs: int | None = None, *, find: bool = True) -> None:
         self.done: list[FileOutcome] = []
         self._items = items
         self._job = job
+        self._find = find  # find the project's spawn helpers first (`find_helpers`), on the same workers
+        self._finding: list[Future[frozenset[str]]] = []
         self._futures: list[Future[list[FileOutcome]]] = []
         self._next = 0  # the first future whose outcomes are not in `done`
         self._pool: ProcessPoolExecutor | None = None
@@ -368,7 +370,12 @@ class Runner:
                     self._pool = ProcessPoolExecutor(
                         self._workers, initializer=_start_worker, initargs=(reader, writer)
                     )
-                    self._futures = [self._pool.submit(_process_batch, batch, self._job) for batch in self._batches]
+                    # The workers start with the first submission, and must inherit `reader`.
+                    if self._find:
+                        settings = self._job.settings
+                        self._finding = [self._pool.submit(find_helpers, batch, settings) for batch in self._batches]
+                    else:
+                        self._submit()
             except BaseException:  # interrupted while starting: no batch is left to run
                 self.__exit__()
                 raise
@@ -376,7 +383,25 @@ class Runner:
                 reader.close()  # the workers hold it
         return self
 
+    def _submit(self) -> None:
+        assert self._pool is not None
+        self._futures = [self._pool.submit(_process_batch, batch, self._job) for batch in self._batches]
+
+    def _find_helpers(self) -> None:
+        """First, the spawn helpers every file defines: the check of each file needs them all."""
+        if self._pool is None:
+            names = find_helpers(self._items, self._job.settings)
+        else:
+            names = frozenset().union(*(future.result() for future in self._finding))
+            self._finding = []
+        self._job = replace(self._job, helper_names=self._job.helper_names | names)
+        self._find = False
+
     def __iter__(self) -> Iterator[FileOutcome]:
+        if self._find:
+            self._find_helpers()
+            if self._pool is not None:
+                self._submit()
         if self._pool is None:
             # A file being fixed is finished before an interrupt stops the run, so that the
             # outcome of every file written is in `done`.
@@ -396,6 +421,8 @@ class Runner:
     def stop(self) -> None:
         """After an interrupt: drop the batches not started, finish those started."""
         with interrupts.stopping():  # another Ctrl-C must not lose what is being finished
+            for finding in self._finding:  # interrupted while finding the helpers: nothing checked yet
+                finding.cancel()
             pending = self._futures[self._next :]
             self._next = len(self._futures)
             for future in pending:
@@ -411,6 +438,8 @@ class Runner:
     def __exit__(self, *exc_info: object) -> None:
         with interrupts.stopping():
             if self._pool is not None:
+                for finding in self._finding:
+                    finding.cancel()
                 for future in self._futures[self._next :]:
                     future.cancel()
                 self._pool.shutdown(wait=True, cancel_futures=True)
