@@ -67,7 +67,8 @@ def test_after_fix_the_failure_is_logged_by_wrap_and_the_program_goes_on(tmp_pat
     assert "spawned at" not in before.stderr
 
     fix = subprocess.run(
-        [sys.executable, "-m", "unguarded_workers", "fix", "program.py"],
+        # The one-shot thread is a medium-confidence report: asked for.
+        [sys.executable, "-m", "unguarded_workers", "fix", "--min-confidence=medium", "program.py"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

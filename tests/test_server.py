@@ -51,6 +51,11 @@ BUFFER = textwrap.dedent(
 )
 
 
+def everything(root: Path, extra: str = "") -> None:
+    """A workspace whose configuration reports every confidence (BUFFER has a low one)."""
+    (root / "pyproject.toml").write_text(f'[tool.unguarded-workers]\nmin-confidence = "low"\n{extra}')
+
+
 @asynccontextmanager
 async def session(root: Path, encodings: list[str] | None = None) -> AsyncIterator[pytest_lsp.LanguageClient]:
     client = await pytest_lsp.ClientServerConfig(server_command=SERVER).start()
@@ -135,6 +140,7 @@ def expected_range(text: str, line_number: int, needle: str, encoding: str) -> t
 async def test_diagnostics_have_exact_ranges_codes_and_links(tmp_path: Path, encodings: list[str] | None) -> None:
     path = tmp_path / "service.py"
     uri = path.as_uri()
+    everything(tmp_path)
     async with session(tmp_path, encodings) as client:
         encoding = client.server_encoding  # type: ignore[attr-defined]
         assert encoding == (encodings[0] if encodings else types.PositionEncodingKind.Utf16)
@@ -158,13 +164,21 @@ async def test_diagnostics_have_exact_ranges_codes_and_links(tmp_path: Path, enc
     assert [d.message for d in found] == [r["message"] for r in report]
     assert [d.code for d in found] == ["UW101", "UW101", "UW101", "UW201", "UW301"]
     assert all(d.source == "unguarded-workers" for d in found)
-    assert all(d.severity == types.DiagnosticSeverity.Warning for d in found)
+    # By confidence: the one that could not be inspected is a hint, the others warnings.
+    warning, hint = types.DiagnosticSeverity.Warning, types.DiagnosticSeverity.Hint
+    assert [d.severity for d in found] == [warning, warning, warning, hint, warning]
+    (uncovered,) = found[0].related_information or []
+    assert uncovered.message == "step() runs outside any try"
+    assert uncovered.location.uri == uri
+    assert (uncovered.location.range.start.line, uncovered.location.range.start.character) == (5, 16)
+    assert found[3].related_information is None  # nothing to point at
     assert found[0].code_description is not None
     assert found[0].code_description.href.endswith("/docs/rules/UW101.md")
 
 
 async def test_changes_publish_the_latest_text_and_syntax_errors_clear(tmp_path: Path) -> None:
     uri = (tmp_path / "m.py").as_uri()
+    everything(tmp_path)
     async with session(tmp_path) as client:
         open_buffer(client, uri, BUFFER)
         assert len(await published(client, uri, 1)) == 5
@@ -207,7 +221,7 @@ async def test_quick_fixes_write_what_fix_writes(tmp_path: Path) -> None:
 
         def work():
             e = "😀"
-            step(e)
+            while True: step(e)
 
 
         t = threading.Thread(target=work); s = "é"
@@ -252,6 +266,7 @@ async def test_an_existing_noqa_list_is_extended(tmp_path: Path) -> None:
 
 async def test_fix_all_and_an_unsafe_fix(tmp_path: Path) -> None:
     uri = (tmp_path / "service.py").as_uri()
+    everything(tmp_path)
     async with session(tmp_path) as client:
         encoding = client.server_encoding  # type: ignore[attr-defined]
         open_buffer(client, uri, BUFFER)
@@ -276,17 +291,37 @@ async def test_fix_all_and_an_unsafe_fix(tmp_path: Path) -> None:
 async def test_a_configuration_change_is_picked_up(tmp_path: Path) -> None:
     uri = (tmp_path / "pkg" / "m.py").as_uri()
     (tmp_path / "pkg").mkdir()
+    everything(tmp_path)
     async with session(tmp_path) as client:
         open_buffer(client, uri, BUFFER)
         assert len(await published(client, uri, 1)) == 5
         config = tmp_path / "pyproject.toml"
-        config.write_text('[tool.unguarded-workers]\nignore = ["UW1"]\n')
+        everything(tmp_path, 'ignore = ["UW1"]\n')
         client.workspace_did_change_watched_files(
             types.DidChangeWatchedFilesParams(
                 changes=[types.FileEvent(uri=config.as_uri(), type=types.FileChangeType.Created)]
             )
         )
         assert [d.code for d in await published(client, uri, 1)] == ["UW201", "UW301"]
+
+
+async def test_confidence_severities_and_spawn_helpers_of_the_workspace(tmp_path: Path) -> None:
+    """A buffer that only calls a helper defined elsewhere in the workspace is checked for it;
+    a medium-confidence report is information, shown when the setting asks for it."""
+    (tmp_path / "background.py").write_text(
+        "import threading\n\n\ndef in_background(target):\n    threading.Thread(target=target).start()\n"
+    )
+    text = "from background import in_background\n\n\ndef once():\n    step()\n\n\nin_background(once)\n"
+    uri = (tmp_path / "app.py").as_uri()
+    async with session(tmp_path) as client:
+        open_buffer(client, uri, text)
+        assert await published(client, uri, 1) == []  # one-shot: medium, below the default
+    (tmp_path / "pyproject.toml").write_text('[tool.unguarded-workers]\nmin-confidence = "medium"\n')
+    async with session(tmp_path) as client:
+        open_buffer(client, uri, text)
+        (found,) = await published(client, uri, 1)
+    assert (found.code, found.range.start.line, found.severity) == ("UW101", 7, types.DiagnosticSeverity.Information)
+    assert found.message.startswith("thread target 'once' has no try/except guard: line 5: step()")
 
 
 async def test_test_code_and_bad_configuration(tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ class UnguardedWorkersServer(LanguageServer):
         # The spawn helpers each file of the workspace defines (found at start, kept up to
         # date as files are saved): a buffer that calls one is checked for it.
         self._helpers: dict[str, frozenset[str]] = {}
+        self.scanned: asyncio.Event | None = None  # set once the workspace's helpers are known
 
     @property
     def helper_names(self) -> frozenset[str]:
@@ -143,6 +144,8 @@ class UnguardedWorkersServer(LanguageServer):
     async def _check_later(self, uri: str, delay: float) -> None:
         try:
             await asyncio.sleep(delay)
+            if self.scanned is not None:
+                await self.scanned.wait()  # the first checks need the workspace's spawn helpers
             document = self.workspace.get_text_document(uri)
             version, text = document.version, document.source
             settings = self.settings_for(uri)
@@ -186,9 +189,11 @@ def create_server() -> UnguardedWorkersServer:
         root = ls.workspace.root_path
         ls.settings = SettingsCache(Path(root) if root else None)
         if root:
-            await asyncio.get_running_loop().run_in_executor(None, ls.scan_workspace, Path(root))
-            if ls.helper_names:
-                ls.recheck_all()
+            ls.scanned = asyncio.Event()
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, ls.scan_workspace, Path(root))
+            finally:
+                ls.scanned.set()
         watch = ls.client_capabilities.workspace
         if watch and watch.did_change_watched_files and watch.did_change_watched_files.dynamic_registration:
             watchers = [types.FileSystemWatcher(glob_pattern=f"**/{name}") for name in CONFIG_FILES]
