@@ -39,6 +39,9 @@ DATA = ROOT / "ecosystem"
 DEFAULT_CACHE = Path.home() / ".cache" / "unguarded-workers-ecosystem"
 VERDICTS = ("act", "maybe", "no")
 UNRESOLVED_MARK = "could not be inspected"
+# Folders of an sdist that hold programs to read or run, not the library: a report there is
+# counted apart ("examples") so that the library's precision shows on its own.
+EXAMPLE_FOLDERS = frozenset({"examples", "example", "demo", "demos", "benchmarks", "benchmark", "docs", "doc"})
 # Our defaults, nothing of the project's: its setup.cfg, tox.ini or pyproject.toml could hold
 # flake8 `exclude`/`ignore` entries (or, one day, our table) that would change what is checked.
 # No cache: the tool is installed in editable mode, so its version does not change with its source.
@@ -85,6 +88,11 @@ class Report:
     def inspected(self) -> bool:
         """False for a worker defined outside the project (`--unresolved skip` drops it)."""
         return UNRESOLVED_MARK not in self.message
+
+    @property
+    def location(self) -> str:
+        folders = PurePosixPath(self.path).parts[:-1]
+        return "examples" if any(part.lower() in EXAMPLE_FOLDERS for part in folders) else "library"
 
     def text(self) -> str:
         level = f" [{self.confidence}]" if self.confidence else ""
@@ -288,8 +296,8 @@ class Precision:
 
 
 def precision(reports: Iterable[Report], verdicts: Mapping[Key, Verdict]) -> Precision:
-    """The verdicts' shares over the reports, overall and per project, code, confidence and
-    whether the worker could be inspected (confidence only when the reports carry it)."""
+    """The verdicts' shares over the reports, overall and per project, code, confidence, whether
+    the worker could be inspected and where it is (confidence only when the reports carry it)."""
     result = Precision()
     for report in reports:
         found = verdicts.get(report.key)
@@ -298,6 +306,7 @@ def precision(reports: Iterable[Report], verdicts: Mapping[Key, Verdict]) -> Pre
         result.tally("project", report.project).add(verdict)
         result.tally("code", report.code).add(verdict)
         result.tally("worker", "inspected" if report.inspected else "could not be inspected").add(verdict)
+        result.tally("location", report.location).add(verdict)
         if report.confidence is not None:
             result.tally("confidence", report.confidence).add(verdict)
     return result
@@ -469,7 +478,7 @@ def _tally_lines(by: Mapping[str, Tally]) -> list[str]:
 def print_figures(reports: Sequence[Report], verdicts: Mapping[Key, Verdict]) -> None:
     figures = precision(reports, verdicts)
     lines = [f"overall  {figures.overall.summary()}"]
-    for axis in ("project", "code", "confidence", "worker"):
+    for axis in ("project", "code", "confidence", "worker", "location"):
         if axis in figures.by:
             lines += [f"per {axis}:", *_tally_lines(figures.by[axis])]
     _section("precision (verdicts in ecosystem/verdicts.tsv)", lines)
