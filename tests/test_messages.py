@@ -78,7 +78,7 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
             "is not guarded: line 6: step() is in a try whose handlers catch only ConnectionError",
         ),
         (
-            "try:\n    step()\nexcept Exception:\n    log.exception('x')\n    raise",
+            "try:\n    step()\nexcept Exception:\n    cleanup()\n    raise",
             "is not guarded: line 6: step() is in a try whose handler re-raises",
         ),
         ("try:\n    step()\nfinally:\n    done()", "is not guarded: line 6: step() is in a try with no except"),

@@ -263,6 +263,15 @@ class ChannelAnalysis:
                 for use, use_scope in index.attribute_reads.get(target.attr, ())
                 if self._class_of_attribute(_receiver_name(use), use_scope) is not None
             ]
+        if isinstance(target, ast.Attribute):
+            # `sub._jsi._hbtask = ...`: every read of that attribute in the module counts; none
+            # here, and its owner may read it elsewhere.
+            key = ("attr", 0, target.attr)
+            if key in seen:
+                return False
+            seen.add(key)
+            reads = index.all_attribute_reads.get(target.attr, [])
+            return [_ValueItem(use, use_scope) for use, use_scope in reads] if reads else True
         return True  # unpacking and the like: unsure
 
     def _class_of_attribute(self, receiver: str, scope: Scope) -> Scope | None:

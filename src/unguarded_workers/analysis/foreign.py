@@ -35,16 +35,14 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
     """The call as foreign code, if it is."""
     func = call.func
     if isinstance(func, ast.Name):
-        target = module.resolver.callable_target(func, scope)
-        if isinstance(target, Unresolved) and target.handed_in and not _holds_own_code(module, func, scope):
+        if _handed_in_name(func.id, scope):
             return ForeignCall(call, module, f"the handed-in callable '{func.id}'")
         return None
     if not isinstance(func, ast.Attribute):
         return None
     if _is_self(func.value, scope):
         target = module.resolver.callable_target(func, scope)
-        foreign = isinstance(target, Unresolved) and (target.handed_in or _sounds_foreign(func.attr))
-        if foreign and not _holds_own_code(module, func, scope):
+        if isinstance(target, Unresolved) and _handed_in_attribute(target, func.attr, scope):
             return ForeignCall(call, module, f"the callback {quoted(func)}")
         return None
     receiver = func.value
@@ -55,26 +53,62 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
     return None
 
 
-def _holds_own_code(module: ModuleAnalysis, func: ast.Name | ast.Attribute, scope: Scope) -> bool:
-    """A variable or `self.X` every value of which is code the analysis resolves: `fn =
-    self._compute`, `self._step = self._step_v2` (a parameter, a call's result or a value
-    taken from a queue is not)."""
-    values: list[tuple[ast.expr, Scope]] = []
-    if isinstance(func, ast.Name):
-        owner = scope.lookup(func.id)
-        if owner is None or owner.bindings.get(func.id) is not Binding.LOCAL:
-            return False
-        values = owner.values.get(func.id, [])
-    else:
-        found = scope.enclosing_class()
-        if found is not None:
-            values = found[0].attr_values.get(func.attr, [])
-    resolver = module.resolver
-    return bool(values) and all(
-        isinstance(value, (ast.Name, ast.Attribute, ast.Lambda))
-        and not isinstance(resolver.callable_target(value, value_scope), Unresolved)
-        for value, value_scope in values
-    )
+_FUNCTION_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _handed_in_name(name: str, scope: Scope) -> bool:
+    """A parameter (not `self`: calling the instance runs its own `__call__`), or a function's
+    variable that holds one, or something a call, a subscript or an unpacking produced
+    (`fn, args = queue.get()`). A module's or class's variable is the program's own choice."""
+    owner = scope.lookup(name)
+    if owner is None:
+        return False
+    binding = owner.bindings[name]
+    if binding is Binding.PARAM:
+        return name != owner.self_name
+    if binding is not Binding.LOCAL or not isinstance(owner.node, _FUNCTION_SCOPES):
+        return False
+    return _from_elsewhere(owner.values.get(name, []))
+
+
+def _handed_in_attribute(target: Unresolved, attr: str, scope: Scope) -> bool:
+    """`self.X(...)`, X no method of the class: a subclass's hook (a stub here), a callback
+    assigned from a parameter or filled in later (`self.on_connect = None`), or one users set
+    on the object (`on_*`, `*callback*`, `*handler*` ...) that the class never assigns."""
+    if target.abstract:
+        return True
+    found = scope.enclosing_class()
+    values = found[0].attr_values.get(attr, []) if found is not None else []
+    if not values:
+        return _sounds_foreign(attr)
+    return _from_elsewhere(values)
+
+
+def _from_elsewhere(values: list[tuple[ast.expr, Scope]]) -> bool:
+    """Whether any value assigned comes from outside the program's own choice of function: a
+    parameter, a call's result, a subscript, None (set later); none at all (an unpacking or a
+    loop's variable). A name or attribute of a function (`self._step_v2`, `log.warning`) is a
+    choice, not a hand-over."""
+    if not values:
+        return True
+    choices = list(values)
+    while choices:
+        value, value_scope = choices.pop()
+        if isinstance(value, ast.IfExp):  # `log.warning if quiet else log.error`: either branch
+            choices += [(value.body, value_scope), (value.orelse, value_scope)]
+            continue
+        if isinstance(value, ast.BoolOp):
+            choices += [(operand, value_scope) for operand in value.values]
+            continue
+        if isinstance(value, (ast.Lambda, ast.Attribute)):
+            continue
+        if isinstance(value, ast.Name):
+            owner = value_scope.lookup(value.id)
+            if owner is not None and owner.bindings[value.id] is Binding.PARAM:
+                return True
+            continue
+        return True
+    return False
 
 
 def _is_self(expr: ast.expr, scope: Scope) -> bool:

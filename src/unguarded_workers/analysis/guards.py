@@ -37,12 +37,19 @@ Guarded:
     def serve():
         server.serve_forever()            # the server logs its handlers' errors
 
+    def worker():
+        try:
+            work()
+        except Exception:
+            log.exception("failed")       # reported, then re-raised on purpose
+            raise
+
 Unguarded:
     def worker():
         try:
             work()
         except Exception:
-            log.exception("failed")
+            cleanup()
             raise                         # "is in a try whose handler re-raises"
 
     def worker():
@@ -66,7 +73,15 @@ from .exposure import Exposure, ForeignCall, Uncovered
 from .foreign import foreign_call
 from .harmless import HarmlessRules, Verdict
 from .index import FUNCTION_TYPES, FunctionNode, Scope, dotted_text, last_name
-from .known import BROAD_EXCEPTIONS, CANCELLED_CLASS_GETTERS, EXIT_EXCEPTION_NAMES
+from .known import (
+    BROAD_EXCEPTIONS,
+    CANCELLED_CLASS_GETTERS,
+    EXIT_EXCEPTION_NAMES,
+    IO_METHODS,
+    OS_ERRORS,
+    REPORTING_LOG_METHODS,
+    SUPPRESS,
+)
 from .resolve import Guarded, Resolved, Target, Unresolved
 
 if TYPE_CHECKING:
@@ -79,6 +94,17 @@ _MATCH = getattr(ast, "Match", None)
 OUTSIDE_ANY_TRY = "runs outside any try"
 
 
+class _Context(NamedTuple):
+    """Where a statement stands: what leaves it uncovered, and whether a handler of what I/O
+    raises (OSError and its kin) is around it."""
+
+    why: str
+    io_covered: bool = False
+
+
+OUTSIDE = _Context(OUTSIDE_ANY_TRY)
+
+
 class _Leaf(NamedTuple):
     """A simple statement, or the header of a compound one, with what leaves it uncovered."""
 
@@ -86,6 +112,7 @@ class _Leaf(NamedTuple):
     header: ast.expr | None
     why: str  # when it can fail
     in_loop: bool  # inside an unbounded loop of the def
+    io_covered: bool = False  # a socket or file call here raises what a handler around it catches
 
 
 @dataclass
@@ -164,6 +191,8 @@ class GuardAnalysis:
         tally = _Tally()
         for leaf in self._leaves(fn.body, scope):
             verdict = self._leaf_verdict(leaf, scope)
+            if verdict is not True and leaf.io_covered and _only_io(leaf):
+                verdict = True  # socket and file calls raise what the handler around them catches
             exposed: list[Exposure] = []
             if verdict is False:
                 covered = False
@@ -216,24 +245,24 @@ class GuardAnalysis:
     def _leaves(self, body: list[ast.stmt], scope: Scope) -> Iterator[_Leaf]:
         """Every simple statement and header that must be harmless for `body` to be guarded,
         in source order; compound statements open into the blocks that count."""
-        stack: list[tuple[ast.stmt, str, bool]] = [(stmt, OUTSIDE_ANY_TRY, False) for stmt in reversed(body)]
+        stack: list[tuple[ast.stmt, _Context, bool]] = [(stmt, OUTSIDE, False) for stmt in reversed(body)]
         while stack:
-            stmt, why, in_loop = stack.pop()
-            opened = self._open(stmt, why, scope)
+            stmt, context, in_loop = stack.pop()
+            opened = self._open(stmt, context, scope)
             if opened is None:
-                yield _Leaf(stmt, None, why, in_loop)
+                yield _Leaf(stmt, None, context.why, in_loop, context.io_covered)
                 continue
             headers, blocks = opened
             inner_loop = in_loop or _is_unbounded_loop(stmt)
             for header in headers:
                 # A loop's header runs on every pass: it is inside the loop it heads.
-                yield _Leaf(stmt, header, why, inner_loop)
-            for block, block_why in reversed(blocks):
-                stack.extend((inner, block_why, inner_loop) for inner in reversed(block))
+                yield _Leaf(stmt, header, context.why, inner_loop, context.io_covered)
+            for block, block_context in reversed(blocks):
+                stack.extend((inner, block_context, inner_loop) for inner in reversed(block))
 
     def _open(
-        self, stmt: ast.stmt, why: str, scope: Scope
-    ) -> tuple[list[ast.expr], list[tuple[list[ast.stmt], str]]] | None:
+        self, stmt: ast.stmt, context: _Context, scope: Scope
+    ) -> tuple[list[ast.expr], list[tuple[list[ast.stmt], _Context]]] | None:
         """A compound statement's headers and the blocks that must be guarded, each with what
         leaves it uncovered; None for a simple statement. `finally:` is not inspected."""
         if isinstance(stmt, _TRY_TYPES):
@@ -242,21 +271,51 @@ class GuardAnalysis:
                 return [], []  # guarded: its `else:` and `finally:` are not inspected
             # Like any compound statement, except that the handlers of cancellation and exit
             # alone (clean-up on shutdown) are not inspected.
-            blocks = [(getattr(stmt, "body", []), self._leaky_try(handlers, scope))]
+            io = context.io_covered or any(self._catches_os_errors(h.type, scope) for h in handlers)
+            blocks = [(getattr(stmt, "body", []), _Context(self._leaky_try(handlers, scope), io))]
             for handler in handlers:
                 if not self._is_exit_only(handler.type, scope):
-                    blocks.append((handler.body, f"runs in the handler of {_caught(handler)}"))
-            blocks.append((getattr(stmt, "orelse", []), "runs in a try's else:, which its handlers do not cover"))
+                    blocks.append((handler.body, _Context(f"runs in the handler of {_caught(handler)}")))
+            orelse = _Context("runs in a try's else:, which its handlers do not cover")
+            blocks.append((getattr(stmt, "orelse", []), orelse))
             return [], blocks
         if isinstance(stmt, (ast.If, ast.While)):
-            return [stmt.test], [(stmt.body, why), (stmt.orelse, why)]
+            return [stmt.test], [(stmt.body, context), (stmt.orelse, context)]
         if isinstance(stmt, (ast.For, ast.AsyncFor)):
-            return [stmt.iter], [(stmt.body, why), (stmt.orelse, why)]
+            return [stmt.iter], [(stmt.body, context), (stmt.orelse, context)]
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
-            return [item.context_expr for item in stmt.items], [(stmt.body, why)]
+            headers = [item.context_expr for item in stmt.items]
+            if self._suppresses_everything(stmt, scope):
+                return headers, []  # `with suppress(Exception):` contains its body
+            return headers, [(stmt.body, self._with_context(stmt, context, scope))]
         if _MATCH is not None and isinstance(stmt, _MATCH):
-            return [stmt.subject], [(case.body, why) for case in stmt.cases]
+            return [stmt.subject], [(case.body, context) for case in stmt.cases]
         return None
+
+    def _with_context(self, stmt: ast.With | ast.AsyncWith, context: _Context, scope: Scope) -> _Context:
+        """`with contextlib.suppress(X):` is a try with a handler of X around its body."""
+        for item in stmt.items:
+            call = item.context_expr
+            if isinstance(call, ast.Call) and self._index.qualname(call.func, scope) in SUPPRESS and call.args:
+                types = ", ".join(last_name(arg) or type(arg).__name__ for arg in call.args)
+                io = context.io_covered or any(self._catches_os_errors(arg, scope) for arg in call.args)
+                return _Context(f"is in a suppress() of only {types}", io)
+        return context
+
+    def _suppresses_everything(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> bool:
+        for item in stmt.items:
+            call = item.context_expr
+            if not (isinstance(call, ast.Call) and self._index.qualname(call.func, scope) in SUPPRESS):
+                continue
+            if any(self._is_broad(arg, scope) for arg in call.args):
+                return True
+        return False
+
+    def _catches_os_errors(self, exc_type: ast.expr | None, scope: Scope) -> bool:
+        if exc_type is None:
+            return False
+        types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]
+        return any(self._index.qualname(t, scope) in OS_ERRORS for t in types)
 
     def _leaky_try(self, handlers: list[ast.ExceptHandler], scope: Scope) -> str:
         """Why a try that does not contain lets the failure of its body out."""
@@ -279,7 +338,7 @@ class GuardAnalysis:
         for handler in handlers:
             reraises = _ends_in_raise(handler)
             if self._is_broad(handler.type, scope):
-                return not reraises
+                return not reraises or _reports_before_raising(handler)
             if reraises and not self._is_exit_only(handler.type, scope):
                 return False
         return False
@@ -378,7 +437,15 @@ def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 
 
 def _has_try(fn: FunctionNode) -> bool:
-    return any(isinstance(stmt, _TRY_TYPES) for stmt in _own_statements(fn.body))
+    """A try, or a `with suppress(...)`, anywhere in the def's own body."""
+    return any(isinstance(stmt, _TRY_TYPES) or _suppresses(stmt) for stmt in _own_statements(fn.body))
+
+
+def _suppresses(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, (ast.With, ast.AsyncWith)) and any(
+        isinstance(item.context_expr, ast.Call) and last_name(item.context_expr.func) == "suppress"
+        for item in stmt.items
+    )
 
 
 def _calls_in(root: ast.AST) -> Iterator[ast.Call]:
@@ -399,6 +466,39 @@ def _caught(handler: ast.ExceptHandler) -> str:
         return "everything"
     types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]
     return ", ".join(last_name(t) or type(t).__name__ for t in types)
+
+
+def _reports_before_raising(handler: ast.ExceptHandler) -> bool:
+    """A handler that logs the failure, or hands the exception on (to a call, an attribute),
+    before it re-raises: the failure is not silent, and re-raising is a choice made knowingly
+    (kafka's selector stores it and fails its waiters; cheroot's workers log it, then stop)."""
+    name = handler.name
+    for stmt in handler.body[:-1]:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call) and _logs_a_failure(node):
+                return True
+            if name is not None and isinstance(node, (ast.Call, ast.Assign)):
+                values = [*node.args, *(k.value for k in node.keywords)] if isinstance(node, ast.Call) else [node.value]
+                if any(isinstance(value, ast.Name) and value.id == name for value in values):
+                    return True
+    return False
+
+
+def _logs_a_failure(call: ast.Call) -> bool:
+    """`logger.exception(...)`, `log.error(...)`: a logger's report, not its debug chatter."""
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in REPORTING_LOG_METHODS
+        and "log" in (last_name(func.value) or "").lower()
+    )
+
+
+def _only_io(leaf: _Leaf) -> bool:
+    """Every call of the leaf is a socket, file or select call (`sock.recv(n)`, `select.select(...)`)."""
+    root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
+    calls = list(_calls_in(root))
+    return bool(calls) and all(isinstance(c.func, ast.Attribute) and c.func.attr in IO_METHODS for c in calls)
 
 
 def _ends_in_raise(handler: ast.ExceptHandler) -> bool:

@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING, Union
 from .index import FUNCTION_TYPES, Scope, last_name
 from .known import (
     ANEXT,
+    CONTAINER_METHODS,
     ENQUEUE_METHODS,
     EVENT_METHODS,
     GET_LOGGER,
     ITER,
     LOG_METHODS,
     LOGGING_GET_LOGGER,
+    NO_ARGUMENT_METHODS,
     RECEIVE_METHODS,
     SCHEDULE_METHODS,
     SERVE_METHODS,
@@ -126,8 +128,10 @@ class HarmlessRules:
                 return True
             if method in LOG_METHODS and "log" in (last_name(func.value) or "").lower():
                 return True
-            if method in EVENT_METHODS and not call.args and not call.keywords:
+            if (method in EVENT_METHODS or method in NO_ARGUMENT_METHODS) and not call.args and not call.keywords:
                 return True
+            if method in CONTAINER_METHODS and len(call.args) == 1 and not call.keywords:
+                return True  # `self._tasks.add(task)`: a set's, a list's, a deque's
             if method in WAIT_METHODS and _only_a_timeout(call, strict=method == "join"):
                 return True
             if method in ENQUEUE_METHODS and self._is_enqueue(call, func, scope):

@@ -121,6 +121,8 @@ class ModuleIndex:
         # Every read of a name, and of an attribute of a name (`self.X`, `Class.X`).
         self.name_reads: dict[str, list[tuple[ast.Name, Scope]]] = {}
         self.attribute_reads: dict[str, list[tuple[ast.Attribute, Scope]]] = {}
+        # Every read of an attribute, whatever it is read from (`sub._jsi._hbtask`).
+        self.all_attribute_reads: dict[str, list[tuple[ast.Attribute, Scope]]] = {}
         self._pending: list[_Pending] = []
         self._walk()
         for inner in self._inner_scopes.values():
@@ -241,8 +243,10 @@ class ModuleIndex:
             scope.bind(node.id, Binding.LOCAL)
 
     def _visit_attribute(self, node: ast.Attribute, scope: Scope) -> None:
-        if isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name):
-            self.attribute_reads.setdefault(node.attr, []).append((node, scope))
+        if isinstance(node.ctx, ast.Load):
+            self.all_attribute_reads.setdefault(node.attr, []).append((node, scope))
+            if isinstance(node.value, ast.Name):
+                self.attribute_reads.setdefault(node.attr, []).append((node, scope))
 
     def _visit_function(self, node: FunctionNode, scope: Scope) -> Scope:
         scope.bind(node.name, Binding.FUNCTION)

@@ -131,6 +131,8 @@ GUARDS = frozenset({"unguarded_workers.wrap", "unguarded_workers.supervise"})
 PARTIALS = frozenset({"functools.partial"})
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+# A logger's calls that report a failure (not its debug chatter).
+REPORTING_LOG_METHODS = frozenset({"error", "exception", "critical", "fatal", "warning", "log"})
 SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep"})
 # Calls that cannot fail: setting the thread's loop before running it (a thread-local
 # assignment), reading a clock, asking which thread or process this is.
@@ -144,12 +146,52 @@ INFALLIBLE_CALLS = frozenset(
         "time.monotonic_ns",
         "time.perf_counter",
         "time.perf_counter_ns",
+        "time.process_time",
+        "time.thread_time",
+        "timeit.default_timer",
         "threading.current_thread",
         "threading.get_ident",
         "threading.get_native_id",
         "os.getpid",
+        # Builtins that only look at what they are given.
+        "builtins.isinstance",
+        "builtins.issubclass",
+        "builtins.hasattr",
+        "builtins.callable",
+        "builtins.id",
+        "builtins.len",
+        "builtins.bool",
+        # Context managers that run nothing of their own.
+        "contextlib.nullcontext",
+        "contextlib.suppress",
     }
 )
+# Methods that cannot fail when called with nothing: a task's or handle's cancel(), marking a
+# queue item done, a loop's clock (`loop.time()`, `IOLoop.current().time()`).
+NO_ARGUMENT_METHODS = frozenset({"cancel", "task_done", "time"})
+# Methods of the builtin containers that put in or take out without failing.
+CONTAINER_METHODS = frozenset({"append", "appendleft", "add", "discard"})
+# `with contextlib.suppress(...)`: a try whose handler is the types it names.
+SUPPRESS = frozenset({"contextlib.suppress"})
+# What socket, file and select calls raise: a handler of one of these covers them.
+OS_ERRORS = frozenset(
+    {
+        "builtins.OSError",
+        "builtins.IOError",
+        "builtins.EnvironmentError",
+        "socket.error",
+        "select.error",
+        "ssl.SSLError",
+        "builtins.ConnectionError",
+    }
+)
+IO_METHODS = frozenset(
+    {
+        "read", "readline", "readinto", "write", "writelines", "flush", "close", "recv", "recv_into", "recvfrom",
+        "send", "sendall", "sendto", "accept", "connect", "shutdown", "select", "poll",
+        "sock_recv", "sock_sendall", "sock_accept", "sock_connect",
+    }
+)  # fmt: skip
 # Putting one item on a queue: the consumer does the work, and its own failure is its own.
 ENQUEUE_METHODS = frozenset({"put", "put_nowait"})
 # Event/Condition methods: harmless when called with nothing but an optional timeout.
@@ -182,7 +224,12 @@ CANCELLED_CLASS_GETTERS = frozenset({"get_cancelled_exc_class"})
 FUTURE_COMBINATORS = frozenset({"asyncio.gather", "asyncio.shield", "asyncio.wrap_future"})
 
 # Methods of a task/future/container that do not retrieve a task's exception.
-NON_CONSUMING_METHODS = frozenset({"add", "append", "discard", "remove", "clear", "cancel", "done", "cancelled"})
+NON_CONSUMING_METHODS = frozenset(
+    {
+        "add", "append", "discard", "remove", "clear", "cancel", "done", "cancelled",
+        "set_name", "get_name", "get_coro", "get_loop", "get_stack", "print_stack",
+    }
+)  # fmt: skip
 # Methods that put their argument into the container they are called on.
 CONTAINER_INSERTS = frozenset({"add", "append", "appendleft", "discard", "remove", "insert"})
 # Methods that take an item out of a container: the item's use decides.

@@ -38,14 +38,11 @@ class Resolved:
 
 @dataclass(frozen=True)
 class Unresolved:
-    """The target could not be inspected; `reason` completes "it is ...".
-
-    `handed_in`: the code that runs is whatever the worker was given, not code of its own: a
-    parameter, a variable, a callback stored on the instance, a subclass's hook. Called from
-    a worker, that is foreign code running unguarded (a confidence signal)."""
+    """The target could not be inspected; `reason` completes "it is ...". `abstract`: a stub
+    method, whose code is a subclass's (a hook: foreign code, when a worker calls it)."""
 
     reason: str
-    handed_in: bool = False
+    abstract: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,7 +132,7 @@ class Resolver:
             Binding.CLASS: "a class",
             Binding.LOCAL: "a variable",
         }
-        return Unresolved(reasons[binding], handed_in=binding in (Binding.PARAM, Binding.LOCAL))
+        return Unresolved(reasons[binding])
 
     def assigned_guard(self, name: str, scope: Scope) -> ast.Call | None:
         """The guard call a variable holds, when it is assigned exactly one (`worker = wrap(f)`)."""
@@ -165,7 +162,7 @@ class Resolver:
             if found is not None and found[1] == receiver.id:
                 methods = self.methods((self._module, found[0]), expr.attr)
                 if not methods and expr.attr in found[0].attr_values:
-                    return Unresolved("an instance attribute set elsewhere, not a method", handed_in=True)
+                    return Unresolved("an instance attribute set elsewhere, not a method")
                 return self._methods_target(methods)
             owner = scope.lookup(receiver.id)
             if owner is not None and owner.bindings[receiver.id] is Binding.CLASS:
@@ -228,7 +225,7 @@ class Resolver:
             return Unresolved("not a method defined in the project")
         if any(_is_stub(d.node) for d in methods):
             # A Protocol's or abstract base's method: a subclass holds the code that runs.
-            return Unresolved("an abstract method, implemented elsewhere", handed_in=True)
+            return Unresolved("an abstract method, implemented elsewhere", abstract=True)
         return Resolved(methods)
 
     # -- other modules of the project ------------------------------------------
