@@ -61,6 +61,7 @@ class Exposure:
     first: Uncovered
     module: ModuleAnalysis
     has_try: bool  # the def holds a try at all: it is guarded, only not enough
+    guards_some: bool  # a broad guard holds some of its work (what escapes is at its edges)
     in_loop: bool  # an uncovered statement is inside an unbounded loop
     foreign: ForeignCall | None  # the first uncovered call of handed-in code
     setup_only: bool  # the def has a guarded unbounded loop and nothing inside it is uncovered

@@ -53,6 +53,7 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
     return None
 
 
+_HOOK_PREFIXES = ("handle", "process", "dispatch")
 _FUNCTION_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
@@ -76,7 +77,9 @@ def _handed_in_attribute(target: Unresolved, attr: str, scope: Scope) -> bool:
     assigned from a parameter or filled in later (`self.on_connect = None`), or one users set
     on the object (`on_*`, `*callback*`, `*handler*` ...) that the class never assigns."""
     if target.abstract:
-        return True
+        # A hook users implement (`handle`, `on_message`), not a stub the library's own
+        # subclasses fill in (`close`, `_read`).
+        return _sounds_foreign(attr) or attr.startswith(_HOOK_PREFIXES)
     found = scope.enclosing_class()
     values = found[0].attr_values.get(attr, []) if found is not None else []
     if not values:

@@ -172,7 +172,10 @@ class GuardAnalysis:
             return self._verdicts[key]
         if key in self._in_progress:
             # A cycle proves nothing: the call is uncovered where it stands.
-            return Exposure(Uncovered(fn.body[0], None, "calls itself again"), self._module, False, False, None, False)
+            recursion = Uncovered(fn.body[0], None, "calls itself again")
+            return Exposure(
+                recursion, self._module, has_try=False, guards_some=False, in_loop=False, foreign=None, setup_only=False
+            )
         self._in_progress.add(key)
         return self._steps(fn)
 
@@ -213,6 +216,7 @@ class GuardAnalysis:
             tally.first,
             self._module,
             has_try=_has_try(fn),
+            guards_some=self._guards_some(fn.body, scope),
             in_loop=tally.in_loop,
             foreign=tally.foreign,
             setup_only=not tally.in_loop and _has_unbounded_loop(fn),
@@ -221,7 +225,10 @@ class GuardAnalysis:
     def _tally(self, tally: _Tally, leaf: _Leaf, scope: Scope, exposed: list[Exposure]) -> None:
         if tally.first is None:
             tally.first = Uncovered(leaf.stmt, leaf.header, leaf.why)
-        tally.in_loop = tally.in_loop or leaf.in_loop or any(e.in_loop for e in exposed)
+        # The loop dies of this leaf unless what it calls handles failures of its own (then
+        # what escapes is at the edges of work the author did guard).
+        dies = leaf.in_loop and not any(e.guards_some for e in exposed)
+        tally.in_loop = tally.in_loop or dies or any(e.in_loop for e in exposed)
         if tally.foreign is None:
             tally.foreign = next((e.foreign for e in exposed if e.foreign is not None), None)
         if tally.foreign is None:
@@ -253,7 +260,10 @@ class GuardAnalysis:
                 yield _Leaf(stmt, None, context.why, in_loop, context.io_covered)
                 continue
             headers, blocks = opened
-            inner_loop = in_loop or _is_unbounded_loop(stmt)
+            # A loop with a broad guard in it guards its work: what escapes it is at the edges.
+            inner_loop = in_loop or (
+                _is_unbounded_loop(stmt) and not self._guards_some(getattr(stmt, "body", []), scope)
+            )
             for header in headers:
                 # A loop's header runs on every pass: it is inside the loop it heads.
                 yield _Leaf(stmt, header, context.why, inner_loop, context.io_covered)
@@ -301,6 +311,16 @@ class GuardAnalysis:
                 io = context.io_covered or any(self._catches_os_errors(arg, scope) for arg in call.args)
                 return _Context(f"is in a suppress() of only {types}", io)
         return context
+
+    def _guards_some(self, body: list[ast.stmt], scope: Scope) -> bool:
+        """A try that contains (a broad handler), or a `with suppress(Exception)`, anywhere in
+        `body`, nested defs aside: its author guards the work it holds."""
+        for stmt in _own_statements(body):
+            if isinstance(stmt, _TRY_TYPES) and self._try_contains(getattr(stmt, "handlers", []), scope):
+                return True
+            if isinstance(stmt, (ast.With, ast.AsyncWith)) and self._suppresses_everything(stmt, scope):
+                return True
+        return False
 
     def _suppresses_everything(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> bool:
         for item in stmt.items:
