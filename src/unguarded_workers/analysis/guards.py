@@ -111,8 +111,9 @@ class _Leaf(NamedTuple):
     stmt: ast.stmt
     header: ast.expr | None
     why: str  # when it can fail
-    in_loop: bool  # inside an unbounded loop of the def
+    in_loop: bool  # inside an unbounded loop of the def that no broad guard in it protects
     io_covered: bool = False  # a socket or file call here raises what a handler around it catches
+    inside_loop: bool = False  # inside an unbounded loop of the def, guarded or not
 
 
 @dataclass
@@ -120,7 +121,8 @@ class _Tally:
     """What the uncovered leaves of one def showed so far."""
 
     first: Uncovered | None = None
-    in_loop: bool = False
+    in_loop: bool = False  # an unbounded loop dies of an uncovered leaf
+    inside_loop: bool = False  # an uncovered leaf is inside an unbounded loop, guarded or not
     foreign: ForeignCall | None = None
 
 
@@ -219,7 +221,7 @@ class GuardAnalysis:
             guards_some=self._guards_some(fn.body, scope),
             in_loop=tally.in_loop,
             foreign=tally.foreign,
-            setup_only=not tally.in_loop and _has_unbounded_loop(fn),
+            setup_only=not tally.inside_loop and _has_unbounded_loop(fn),
         )
 
     def _tally(self, tally: _Tally, leaf: _Leaf, scope: Scope, exposed: list[Exposure]) -> None:
@@ -229,6 +231,7 @@ class GuardAnalysis:
         # what escapes is at the edges of work the author did guard).
         dies = leaf.in_loop and not any(e.guards_some for e in exposed)
         tally.in_loop = tally.in_loop or dies or any(e.in_loop for e in exposed)
+        tally.inside_loop = tally.inside_loop or leaf.inside_loop
         if tally.foreign is None:
             tally.foreign = next((e.foreign for e in exposed if e.foreign is not None), None)
         if tally.foreign is None:
@@ -252,23 +255,23 @@ class GuardAnalysis:
     def _leaves(self, body: list[ast.stmt], scope: Scope) -> Iterator[_Leaf]:
         """Every simple statement and header that must be harmless for `body` to be guarded,
         in source order; compound statements open into the blocks that count."""
-        stack: list[tuple[ast.stmt, _Context, bool]] = [(stmt, OUTSIDE, False) for stmt in reversed(body)]
+        stack: list[tuple[ast.stmt, _Context, bool, bool]] = [(stmt, OUTSIDE, False, False) for stmt in reversed(body)]
         while stack:
-            stmt, context, in_loop = stack.pop()
+            stmt, context, in_loop, inside = stack.pop()
             opened = self._open(stmt, context, scope)
             if opened is None:
-                yield _Leaf(stmt, None, context.why, in_loop, context.io_covered)
+                yield _Leaf(stmt, None, context.why, in_loop, context.io_covered, inside)
                 continue
             headers, blocks = opened
+            unbounded = _is_unbounded_loop(stmt)
             # A loop with a broad guard in it guards its work: what escapes it is at the edges.
-            inner_loop = in_loop or (
-                _is_unbounded_loop(stmt) and not self._guards_some(getattr(stmt, "body", []), scope)
-            )
+            inner_loop = in_loop or (unbounded and not self._guards_some(getattr(stmt, "body", []), scope))
+            inner_inside = inside or unbounded
             for header in headers:
                 # A loop's header runs on every pass: it is inside the loop it heads.
-                yield _Leaf(stmt, header, context.why, inner_loop, context.io_covered)
+                yield _Leaf(stmt, header, context.why, inner_loop, context.io_covered, inner_inside)
             for block, block_context in reversed(blocks):
-                stack.extend((inner, block_context, inner_loop) for inner in reversed(block))
+                stack.extend((inner, block_context, inner_loop, inner_inside) for inner in reversed(block))
 
     def _open(
         self, stmt: ast.stmt, context: _Context, scope: Scope

@@ -33,6 +33,7 @@ from .known import (
     LOG_METHODS,
     LOGGING_GET_LOGGER,
     NO_ARGUMENT_METHODS,
+    PURE_BUILTINS,
     RECEIVE_METHODS,
     SCHEDULE_METHODS,
     SERVE_METHODS,
@@ -118,6 +119,8 @@ class HarmlessRules:
         qualname = self._index.qualname(func, scope)
         if qualname in (ANEXT, LOGGING_GET_LOGGER):
             return True  # anext(rx): the next item; getLogger(...) imported from logging
+        if qualname in PURE_BUILTINS:
+            return self._all([*call.args, *(k.value for k in call.keywords)], scope)
         if qualname == ITER and len(call.args) == 2:
             return self._called(call.args[0], scope)  # iter(q.get, None): q.get() on each pass
         if isinstance(func, ast.Attribute):
@@ -137,6 +140,16 @@ class HarmlessRules:
             if method in ENQUEUE_METHODS and self._is_enqueue(call, func, scope):
                 return True
         return self._called(func, scope)
+
+    def _all(self, exprs: list[ast.expr], scope: Scope) -> Verdict:
+        delegates: list[Def] = []
+        for expr in exprs:
+            verdict = self.expression(expr, scope)
+            if verdict is False:
+                return False
+            if verdict is not True:
+                delegates += verdict
+        return tuple(delegates) if delegates else True
 
     def _called(self, func: ast.expr, scope: Scope) -> Verdict:
         """Calling `func`: harmless when it takes the next item, or is a guarded def of the project."""

@@ -153,7 +153,15 @@ INFALLIBLE_CALLS = frozenset(
         "threading.get_ident",
         "threading.get_native_id",
         "os.getpid",
-        # Builtins that only look at what they are given.
+        # Context managers that run nothing of their own.
+        "contextlib.nullcontext",
+        "contextlib.suppress",
+    }
+)
+# Builtins that only look at what they are given: harmless exactly when their arguments are
+# (`bool(self.conn.eval(...))` is the Redis call's verdict).
+PURE_BUILTINS = frozenset(
+    {
         "builtins.isinstance",
         "builtins.issubclass",
         "builtins.hasattr",
@@ -161,9 +169,6 @@ INFALLIBLE_CALLS = frozenset(
         "builtins.id",
         "builtins.len",
         "builtins.bool",
-        # Context managers that run nothing of their own.
-        "contextlib.nullcontext",
-        "contextlib.suppress",
     }
 )
 # Methods that cannot fail when called with nothing: a task's or handle's cancel(), marking a
