@@ -169,6 +169,12 @@ PURE_BUILTINS = frozenset(
         "builtins.id",
         "builtins.len",
         "builtins.bool",
+        # Copies into a builtin container (`kwargs = dict(kwargs)`).
+        "builtins.dict",
+        "builtins.list",
+        "builtins.tuple",
+        "builtins.set",
+        "builtins.frozenset",
     }
 )
 # Methods that cannot fail when called with nothing: a task's or handle's cancel(), marking a
