@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .tracebacks import CHAINED, FILE, TRACEBACK
@@ -115,6 +115,11 @@ def _structlog(stacks: list[Any], depth: int) -> Iterator[str]:
                 yield f"{'  ' * (inner + 1)}+------------------------------------"
 
 
+def prefix_shape(prefix: str) -> re.Pattern[str]:
+    """Digits become \\d+ (timestamps, pids), the rest is literal: a match cannot backtrack."""
+    return re.compile(_DIGITS.sub(r"\\d+", re.escape(prefix)))
+
+
 class Prefixes:
     """The per-line prefixes learnt so far (the most recent first, at most MAX_PREFIXES)."""
 
@@ -129,14 +134,14 @@ class Prefixes:
                 return shape, text[match.end() :]
         return None, text
 
-    def learn(self, prefix: str, previous: str | None) -> re.Pattern[str] | None:
-        """The shape of `prefix`, seen before a frame line, if the line before has it too: a
-        prefix every line carries, not another thread's fragment or a log format's start."""
+    def learn(self, prefix: str, before: Iterable[str | None]) -> re.Pattern[str] | None:
+        """The shape of `prefix`, seen before a frame line, if a line `before` it (the line
+        before, the header of a traceback being read) has it too: a prefix every line carries,
+        not another thread's fragment or a log format's start."""
         if not prefix or prefix[0].isspace() or len(prefix) > 256 or any(w in prefix for w in _NOT_PREFIXES):
             return None
-        # Digits become \d+ (timestamps, pids), the rest is literal: a match cannot backtrack.
-        shape = re.compile(_DIGITS.sub(r"\\d+", re.escape(prefix)))
-        if previous is None or not shape.match(previous):
+        shape = prefix_shape(prefix)
+        if not any(line is not None and shape.match(line) for line in before):
             return None
         self.shapes.insert(0, shape)
         del self.shapes[MAX_PREFIXES:]

@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any, BinaryIO, NamedTuple
 
 from .failures import Frame, LoggedFailure, ReadStats, is_machinery
-from .formats import Prefixes, event_lines, json_object, printed_line, without_colours
+from .formats import Prefixes, event_lines, json_object, prefix_shape, printed_line, without_colours
 from .headers import future_line, greenlet, headers, server_error
 from .interleaving import SourceLines, Untangler
 from .tracebacks import (
@@ -46,6 +46,7 @@ __all__ = ["KEPT_FRAMES", "MAX_LINE", "Frame", "LoggedFailure", "ReadStats", "re
 MAX_LINE = 64 * 1024
 MAX_OPEN = 64
 STALE = 4096
+MAX_STRAYS = 8  # lines a lone traceback lets by before it is taken as cut off
 _BARE = ""  # a traceback with no header (yet): gevent's comes after it
 _SOURCE = "source_traceback: "
 _NEUTRAL = (BLANK, INDENTED)  # source lines and carets continue whichever traceback
@@ -73,6 +74,7 @@ class _Block:
         "source",
         "source_last",
         "spawn_frame",
+        "strays",
         "touched",
         "wants_source",
     )
@@ -87,6 +89,7 @@ class _Block:
         self.spawn_frame: Frame | None = None
         self.touched = number
         self.wants_source = False  # its last frame's source line has not come yet
+        self.strays = 0  # lines since its last that it could not take
 
     @property
     def last_frame(self) -> Frame | None:
@@ -168,7 +171,7 @@ class Reader:
     def _line(self, text: str, channel: object, number: int, raw: str, previous: str | None) -> None:
         kind, site, start = classify(text)
         if start and kind in (FRAME, TOP_GROUP) and channel is None:
-            shape = self._prefixes.learn(text[:start], previous)
+            shape = self._prefixes.learn(text[:start], [previous, *(b.raw for b in self.blocks)])
             if shape is not None:
                 for block in self.blocks:
                     if block.channel is None and shape.match(block.raw):
@@ -181,6 +184,7 @@ class Reader:
         target = self._route(line, [b for b in self.blocks if b.channel == channel])
         if target is not None:
             target.touched = number
+            target.strays = 0
         if kind in _NEUTRAL or (kind == MARGIN and target is None):
             return
         self._settle(target, channel, number)
@@ -198,6 +202,7 @@ class Reader:
         elif kind == INDENTED:
             block.wants_source = False
         block.touched = number
+        block.strays = 0
         return True
 
     def _route(self, line: _Line, blocks: list[_Block]) -> _Block | None:
@@ -207,7 +212,7 @@ class Reader:
             return self._frame(line.site, blocks)
         if kind in (TRACEBACK_LINE, TOP_GROUP):
             chained = [b for b in blocks if b.rendering is not None and b.rendering.wants_traceback]
-            waiting = chained or [b for b in blocks if b.rendering is None]
+            waiting = chained or _behind_same_prefix(text, "Traceback", [b for b in blocks if b.rendering is None])
             block = max(waiting, key=_recency) if waiting else self._bare(line)
             block.rendering = block.rendering or Rendering()
             block.source = False
@@ -272,6 +277,7 @@ class Reader:
         future = text.find("future: <")
         if future != -1:
             tasks = [b for b in header_state if b.failure.kind == "task" and b.failure.worker is None]
+            tasks = _behind_same_prefix(text, "future: <", tasks)
             if tasks:
                 block = max(tasks, key=_recency)
                 future_line(block.failure, text[future:])
@@ -308,16 +314,17 @@ class Reader:
     def _settle(self, target: _Block | None, channel: object, number: int) -> None:
         """After a line: a complete failure that did not take it is done; alone in its stream,
         one that could not take it is cut off; one left waiting too long is given up."""
-        blocks = self.blocks
-        same = (
-            blocks if len(blocks) == 1 and blocks[0].channel == channel else [b for b in blocks if b.channel == channel]
-        )
+        same = [b for b in self.blocks if b.channel == channel]
         for block in same:
             if block is target:
                 continue
             rendering = block.rendering
-            if (rendering is not None and rendering.complete) or (target is None and len(same) == 1):
+            if rendering is not None and rendering.complete:
                 self._close(block)
+            elif target is None and len(same) == 1:
+                block.strays += 1  # another stream merged into this one (journald), or cut off
+                if block.strays > MAX_STRAYS:
+                    self._close(block)
         if not number % 64:
             for block in [b for b in self.blocks if number - b.touched > STALE]:
                 self._close(block)
@@ -342,6 +349,16 @@ class Reader:
             return
         self.stats.failures += len(found)
         self.done += found
+
+
+def _behind_same_prefix(text: str, content: str, blocks: list[_Block]) -> list[_Block]:
+    """Of several failures waiting for a line, those whose header has the prefix the line has
+    (`web-1  | `, not `worker-1  | `: a prefix not learnt yet), if any."""
+    head = text[: text.find(content)]
+    if len(blocks) < 2 or not head.strip():
+        return blocks
+    shape = prefix_shape(head)
+    return [b for b in blocks if shape.match(b.raw)] or blocks
 
 
 def _recency(block: _Block) -> int:
