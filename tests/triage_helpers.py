@@ -74,11 +74,13 @@ def triage(*args: str, cwd: Path) -> tuple[list[dict[str, Any]], str]:
     return json.loads(result.stdout), result.stderr
 
 
-def read(text: str) -> tuple[list[LoggedFailure], ReadStats]:
-    """The failures the reader finds in `text`, and its counts."""
+def read(text: str, sources: dict[tuple[str, int], str] | None = None) -> tuple[list[LoggedFailure], ReadStats]:
+    """The failures the reader finds in `text`, and its counts; `sources` holds the lines of
+    the source tree, by (file, line)."""
     stats = ReadStats()
     lines = ((number, line) for number, line in enumerate(text.splitlines(), start=1))
-    return list(read_failures(lines, "log", stats)), stats
+    source_lines = (lambda frame: sources.get((frame.file, frame.line))) if sources is not None else None
+    return list(read_failures(lines, "log", stats, source_lines)), stats
 
 
 def sites(finding: dict[str, Any]) -> list[tuple[str, int]]:

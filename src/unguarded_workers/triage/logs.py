@@ -218,18 +218,18 @@ class Reader:
             block.source = False
             block.rendering.feed(kind, None, 0, text)
             return block
-        if kind == EXCEPTION:
-            return self._exception(text, blocks)
         if kind == INDENTED:
             return self._source(text, blocks)
-        if kind in (SPAWN_NOTE, CHAIN, MARGIN):
+        taken = None
+        if kind == EXCEPTION:
+            taken = self._exception(text, blocks)
+        elif kind == OTHER:
+            taken = self._other(line, blocks)
+        if taken is None and kind in (SPAWN_NOTE, CHAIN, MARGIN, EXCEPTION, OTHER):  # after an exception line
             for block in sorted(blocks, key=_recency, reverse=True):
                 if block.rendering is not None and block.rendering.feed(kind, line.site, line.start, text):
                     return block
-            return None
-        if kind == OTHER:
-            return self._other(line, blocks)
-        return None
+        return taken
 
     def _frame(self, frame: Frame, blocks: list[_Block]) -> _Block | None:
         waiting = [b for b in blocks if b.source or (b.rendering is not None and b.rendering.wants_frames)]

@@ -32,6 +32,7 @@ from .failures import Cause, Frame
 KEPT_FRAMES = 64
 KEPT_CAUSES = 8
 KEPT_MEMBERS = 64
+KEPT_NOTES = 8
 
 TRACEBACK = "Traceback (most recent call last):"
 _GROUP_HEAD = "Exception Group "
@@ -72,6 +73,16 @@ def spawn_note(text: str) -> Frame | None:
     if how == -1 or not separator or not file or not line.isdigit() or not function or " " in function:
         return None
     return Frame(file, int(line), function)
+
+
+def _note_like(text: str) -> bool:
+    """A line after an exception's that may be a note (or its message's next line): not a log
+    record's start (a timestamp, a bracket, a level name), not another report's."""
+    first = text[:1]
+    return not (first.isdigit() or first in "[{(<" or text.startswith(_LEVELS) or "xception" in text)
+
+
+_LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "FATAL")
 
 
 def exception_type(text: str) -> str | None:
@@ -152,7 +163,7 @@ class Raised:
 class _Box:
     """The rendering at one margin column: the whole exception's, or one group member's."""
 
-    __slots__ = ("causes", "column", "exception", "group", "head", "last", "members", "note", "state", "tail")
+    __slots__ = ("causes", "column", "exception", "group", "head", "last", "members", "note", "notes", "state", "tail")
 
     def __init__(self, column: int) -> None:
         self.column = column
@@ -163,6 +174,7 @@ class _Box:
         self.last: Frame | None = None
         self.exception = ""
         self.note: Frame | None = None
+        self.notes = 0  # lines read as notes
         self.causes: list[Cause] = []
         self.members: list[Raised] = []
 
@@ -170,6 +182,7 @@ class _Box:
         self.head = []
         self.tail.clear()
         self.last = self.note = None
+        self.notes = 0
         self.group = group
         self.members = []
         self.state = _TRACEBACK
@@ -203,6 +216,9 @@ class _Box:
             return False
         if kind == SPAWN_NOTE:
             self.note = site
+            return True
+        if kind in (OTHER, EXCEPTION) and self.notes < KEPT_NOTES and _note_like(text):
+            self.notes += 1  # another note before the runtime's, or a message's further lines
             return True
         if kind == CHAIN:
             self.causes.append(Cause(self.exception, self.last))
@@ -278,8 +294,9 @@ class Rendering:
             box.feed(kind, site, start, content)
             return True  # the rest of a box is its own: other notes, "and 3 more exceptions"
         if text.startswith("+-+", column):  # a group's first member
-            if not box.group or box.state != _EXCEPTION:
+            if box.state != _EXCEPTION:
                 return False
+            box.group = True  # a group drawn without its traceback (never raised) says so only here
             self._close_above(box)
             self._open.append(_Box(column + 2))
             return True
