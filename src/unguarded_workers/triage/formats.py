@@ -10,6 +10,8 @@
   `Jan 01 00:00:00 host app[123]: `, docker compose's `web-1  | `): learnt from the log, off a
   traceback's frame line whose line before carries the same prefix; digits may vary.
 - Terminal colours (ANSI escapes).
+
+And below all of it, the bytes: lines decoded as UTF-8, one longer than MAX_LINE skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 from .tracebacks import CHAINED, FILE, TRACEBACK
 
@@ -27,6 +29,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _DIGITS = re.compile(r"\d+")
 _NOT_PREFIXES = ("xception", "Traceback", FILE.strip())
 MAX_PREFIXES = 8
+MAX_LINE = 64 * 1024
 
 
 def without_colours(text: str) -> str:
@@ -146,3 +149,23 @@ class Prefixes:
         self.shapes.insert(0, shape)
         del self.shapes[MAX_PREFIXES:]
         return shape
+
+
+def read_lines(stream: BinaryIO) -> Iterator[tuple[int, str | None]]:
+    """Numbered lines of a binary stream, decoded as UTF-8; None for a line that is not
+    UTF-8 or is longer than MAX_LINE (whose bytes are read past, not kept)."""
+    number = 0
+    while True:
+        chunk = stream.readline(MAX_LINE + 1)
+        if not chunk:
+            return
+        number += 1
+        if len(chunk) > MAX_LINE and not chunk.endswith(b"\n"):
+            while chunk and not chunk.endswith(b"\n"):  # the rest of the overlong line
+                chunk = stream.readline(MAX_LINE + 1)
+            yield number, None
+            continue
+        try:
+            yield number, chunk.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            yield number, None

@@ -16,11 +16,19 @@ at once, and one that has not been continued for `STALE` lines is given up.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, NamedTuple
 
 from .failures import Frame, LoggedFailure, ReadStats, is_machinery
-from .formats import Prefixes, event_lines, json_object, prefix_shape, printed_line, without_colours
+from .formats import (
+    MAX_LINE,
+    Prefixes,
+    event_lines,
+    json_object,
+    prefix_shape,
+    printed_line,
+    read_lines,
+    without_colours,
+)
 from .headers import future_line, greenlet, headers, server_error
 from .interleaving import SourceLines, Untangler
 from .tracebacks import (
@@ -35,15 +43,14 @@ from .tracebacks import (
     SPAWN_NOTE,
     TOP_GROUP,
     TRACEBACK_LINE,
-    Raised,
     Rendering,
     classify,
     exception_type,
+    failures_of,
 )
 
 __all__ = ["KEPT_FRAMES", "MAX_LINE", "Frame", "LoggedFailure", "ReadStats", "read_failures", "read_lines"]
 
-MAX_LINE = 64 * 1024
 MAX_OPEN = 64
 STALE = 4096
 MAX_STRAYS = 8  # lines a lone traceback lets by before it is taken as cut off
@@ -340,7 +347,7 @@ class Reader:
         if raised is not None and failure.kind != _BARE:
             if failure.spawn_site is None:
                 failure.spawn_site = block.spawn_frame
-            found = _failures(failure, raised)
+            found = failures_of(failure, raised)
         elif rendering is None and failure.kind == "guard":
             found = [failure]  # a record with no traceback
         else:
@@ -365,40 +372,6 @@ def _recency(block: _Block) -> int:
     return block.touched
 
 
-def _failures(header: LoggedFailure, raised: Raised) -> list[LoggedFailure]:
-    """The failure a header and its exception make; for an exception group, one per member
-    (each leaf of nested groups), with its own traceback, causes and note. A member with no
-    traceback of its own was never raised: its group's traceback and site are its own."""
-    header.exception, header.frames, header.causes = raised.exception, raised.frames, raised.causes
-    header.spawn_site = header.spawn_site or raised.spawn_site
-    if not raised.members:
-        return [header]
-    failures: list[LoggedFailure] = []
-    groups = [(raised, header.frames, header.spawn_site)]
-    while groups:
-        group, frames, site = groups.pop(0)
-        for member in group.members or ():
-            inherited = not member.frames
-            member_site = member.spawn_site or (site if inherited else None)
-            if member.members:
-                groups.append((member, member.frames or frames, member_site))
-                continue
-            failures.append(
-                replace(
-                    header,
-                    exception=member.exception,
-                    frames=member.frames or frames,
-                    causes=member.causes,
-                    group=group.exception,
-                    spawn_site=member_site,
-                    worker=header.worker if inherited else None,
-                    task=header.task if inherited else None,
-                    coroutine=header.coroutine if inherited else None,
-                )
-            )
-    return failures
-
-
 def read_failures(
     lines: Iterable[tuple[int, str | None]], log: str, stats: ReadStats, source_lines: SourceLines | None = None
 ) -> Iterator[LoggedFailure]:
@@ -406,39 +379,25 @@ def read_failures(
     decoded), in the order they end. `stats` counts what was read."""
     reader = Reader(log, stats, lines=source_lines)
     previous: str | None = None
-    for number, raw in lines:
-        stats.lines += 1
-        if raw is None:
-            stats.unreadable += 1
-            previous = None
-            continue
-        # Every failure starts on a line holding one of these: while none is being read, the
-        # other lines are passed over here, without a call.
-        if reader.blocks or "xception" in raw or "Traceback" in raw or " failed in " in raw:
-            reader.feed(raw, number, previous)
-            if reader.done:
-                yield from reader.done
-                reader.done.clear()
-        previous = raw
-    reader.finish()
+    count = 0  # lines read since `stats.lines` was last brought up to date (it costs per line)
+    try:
+        for number, raw in lines:
+            count += 1
+            if raw is None:
+                stats.unreadable += 1
+                previous = None
+                continue
+            # Every failure starts on a line holding one of these: while none is being read, the
+            # other lines are passed over here, without a call.
+            if reader.blocks or "xception" in raw or "Traceback" in raw or " failed in " in raw:
+                reader.feed(raw, number, previous)
+                if reader.done:
+                    stats.lines += count
+                    count = 0
+                    yield from reader.done
+                    reader.done.clear()
+            previous = raw
+        reader.finish()
+    finally:
+        stats.lines += count
     yield from reader.done
-
-
-def read_lines(stream: BinaryIO) -> Iterator[tuple[int, str | None]]:
-    """Numbered lines of a binary stream, decoded as UTF-8; None for a line that is not
-    UTF-8 or is longer than MAX_LINE (whose bytes are read past, not kept)."""
-    number = 0
-    while True:
-        chunk = stream.readline(MAX_LINE + 1)
-        if not chunk:
-            return
-        number += 1
-        if len(chunk) > MAX_LINE and not chunk.endswith(b"\n"):
-            while chunk and not chunk.endswith(b"\n"):  # the rest of the overlong line
-                chunk = stream.readline(MAX_LINE + 1)
-            yield number, None
-            continue
-        try:
-            yield number, chunk.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            yield number, None

@@ -25,9 +25,9 @@ Every test is a string operation: these lines hold anyone's text (exception mess
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .failures import Cause, Frame
+from .failures import Cause, Frame, LoggedFailure
 
 KEPT_FRAMES = 64
 KEPT_CAUSES = 8
@@ -322,3 +322,37 @@ class Rendering:
         while len(self._open) > 1:
             self._close_top()
         return self.root.raised()
+
+
+def failures_of(header: LoggedFailure, raised: Raised) -> list[LoggedFailure]:
+    """The failure a header and its exception make; for an exception group, one per member
+    (each leaf of nested groups), with its own traceback, causes and note. A member with no
+    traceback of its own was never raised: its group's traceback and site are its own."""
+    header.exception, header.frames, header.causes = raised.exception, raised.frames, raised.causes
+    header.spawn_site = header.spawn_site or raised.spawn_site
+    if not raised.members:
+        return [header]
+    failures: list[LoggedFailure] = []
+    groups = [(raised, header.frames, header.spawn_site)]
+    while groups:
+        group, frames, site = groups.pop(0)
+        for member in group.members or ():
+            inherited = not member.frames
+            member_site = member.spawn_site or (site if inherited else None)
+            if member.members:
+                groups.append((member, member.frames or frames, member_site))
+                continue
+            failures.append(
+                replace(
+                    header,
+                    exception=member.exception,
+                    frames=member.frames or frames,
+                    causes=member.causes,
+                    group=group.exception,
+                    spawn_site=member_site,
+                    worker=header.worker if inherited else None,
+                    task=header.task if inherited else None,
+                    coroutine=header.coroutine if inherited else None,
+                )
+            )
+    return failures
