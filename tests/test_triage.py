@@ -298,6 +298,21 @@ def test_lines_built_to_make_a_pattern_backtrack_are_read_as_text() -> None:
         '  File "' + '", line 1, in ' * 4000,
         "exception calling callback for <" * 2000 + "x",
         "Exception in thread " * 3000 + "x",
+        # What the reader of formats, groups, notes and interleaved tracebacks looks for.
+        "Exception in thread " * 3000 + ":",
+        "    | " * 10000,
+        "  +-+" * 10000,
+        "spawned at " + "x in " * 10000 + ")",
+        "[" * 60000,
+        '{"a":' * 20000,
+        '{"log": "' + "a" * 60000,
+        "Traceback (most recent call last):" * 1500,
+        "x" * 60000 + "Traceback (most recent call last):",
+        "\x1b[" * 20000 + "Exception",
+        "future: <" * 7000,
+        "<Greenlet at 0x" * 3000 + "> failed with ",
+        "A." * 30000 + "B: x",
+        "source_traceback: " * 3000 + "(most recent call last):",
     ]
     failures, stats = _read("\n".join(hostile * 20) + "\n" + THREAD_DIED)
     assert [f.exception for f in failures] == ["KeyError: 'order-17'"]

@@ -228,3 +228,23 @@ def test_colours_and_json_that_is_no_log_record_are_read_as_text() -> None:
     (failure,), stats = read(noise + colour)
     assert (failure.thread, failure.exception) == ("t", "ValueError: bad")
     assert stats.unreadable == 0
+
+
+def test_a_traceback_python_printed_ends_at_the_next_json_record() -> None:
+    """A dead thread's traceback (text) between JSON records is done at the next record: the
+    reader goes back to passing lines over, it does not read on for a continuation."""
+    from unguarded_workers.triage.logs import ReadStats, read_failures
+
+    text = 'Exception in thread t:\nTraceback (most recent call last):\n  File "/srv/a.py", line 1, in f\nOSError: x\n'
+    record = json.dumps({"message": "request served", "levelname": "INFO"})
+    lines = [*text.splitlines(), record, record, record]
+    consumed: list[int] = []
+
+    def numbered() -> object:
+        for number, line in enumerate(lines, start=1):
+            consumed.append(number)
+            yield number, line
+
+    failures = read_failures(numbered(), "log", ReadStats())  # type: ignore[arg-type]
+    assert next(failures).exception == "OSError: x"
+    assert consumed[-1] == 5  # yielded on the first record, not at the end of the log

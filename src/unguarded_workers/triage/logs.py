@@ -138,7 +138,7 @@ class Reader:
 
     # -- records ----------------------------------------------------------------------------
 
-    def _record(self, record: dict[str, Any], number: int, previous: str | None) -> None:
+    def _record(self, record: dict[str, Any], number: int, previous: str | None, channel: object = None) -> None:
         printed = printed_line(record)
         if printed is None:
             lines = event_lines(record)
@@ -148,6 +148,7 @@ class Reader:
                     reader.feed(line, number, before)
                 reader.finish()
                 self.done += reader.done
+            self._settle(None, channel, number)  # a line of the stream no traceback takes
             return
         stream, text = printed
         if not text.endswith("\n"):  # docker splits a line past 16 KiB: the first parts
@@ -158,7 +159,7 @@ class Reader:
         text = without_colours(self._partial.pop(stream, "") + text[:-1]).rstrip("\r")
         inner = json_object(text) if text.startswith("{") else None
         if inner is not None and printed_line(inner) is None:
-            self._record(inner, number, None)
+            self._record(inner, number, None, ("stream", stream))
         else:
             self._line(text, ("stream", stream), number, text, self._content(previous))
 
@@ -362,7 +363,7 @@ def _behind_same_prefix(text: str, content: str, blocks: list[_Block]) -> list[_
     """Of several failures waiting for a line, those whose header has the prefix the line has
     (`web-1  | `, not `worker-1  | `: a prefix not learnt yet), if any."""
     head = text[: text.find(content)]
-    if len(blocks) < 2 or not head.strip():
+    if len(blocks) < 2 or not head.strip() or len(head) > 256:
         return blocks
     shape = prefix_shape(head)
     return [b for b in blocks if shape.match(b.raw)] or blocks
