@@ -248,3 +248,66 @@ def test_a_traceback_python_printed_ends_at_the_next_json_record() -> None:
     failures = read_failures(numbered(), "log", ReadStats())  # type: ignore[arg-type]
     assert next(failures).exception == "OSError: x"
     assert consumed[-1] == 5  # yielded on the first record, not at the end of the log
+
+
+def test_python_json_loggers_record_of_a_failure() -> None:
+    """A record as python-json-logger formats it (asctime, levelname, name, message, exc_info)."""
+    json_logger = pytest.importorskip("pythonjsonlogger.json")
+    import logging
+
+    def poll() -> None:
+        raise KeyError("id")
+
+    try:
+        poll()
+    except KeyError:
+        record = logging.LogRecord(
+            "unguarded_workers",
+            logging.ERROR,
+            __file__,
+            1,
+            "%s",
+            (
+                "worker app.poll failed in thread 'p' "
+                "(spawned at /srv/app/main.py:40 in main): KeyError: 'id'; the thread died",
+            ),
+            sys.exc_info(),
+        )
+    line = json_logger.JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s").format(record)
+    assert '"exc_info": "Traceback (most recent call last):' in line
+    (failure,), stats = read(line)
+    assert (failure.kind, failure.worker, failure.outcome, failure.exception) == (
+        "guard",
+        "app.poll",
+        "escaped",
+        "KeyError: 'id'",
+    )
+    assert failure.spawn_site is not None
+    assert failure.spawn_site.line == 40
+    assert [f.function for f in failure.frames][-1] == "poll"
+    assert stats.unreadable == 0
+
+
+def test_prefixes_of_two_shapes_and_a_merged_stream() -> None:
+    """A container runtime's prefix with another stream between a traceback's lines, and
+    compose's two services: each traceback is read behind its own prefix."""
+    web = ["Exception in thread web:", "Traceback (most recent call last):", '  File "/srv/web.py", line 3, in serve']
+    web += ["    handle()", "ConnectionError: reset"]
+    api = ["ERROR [asyncio] Task exception was never retrieved", "future: <Task finished name='Task-7' coro=<pull() "]
+    api[1] += "done, defined at /srv/api.py:9> exception=TimeoutError()>"
+    api += [
+        "Traceback (most recent call last):",
+        '  File "/srv/api.py", line 11, in pull',
+        "    await x",
+        "TimeoutError",
+    ]
+    cri = [f"2024-01-01T00:00:0{n}.{n}Z stderr F {line}" for n, line in enumerate(web)]
+    cri.insert(3, "2024-01-01T00:00:02.5Z stdout F GET /health 200")
+    compose = [f"{name}  | {line}" for pair in zip(web, api) for name, line in zip(("web-1", "api-1"), pair)]
+    compose += [f"api-1  | {line}" for line in api[len(web) :]]
+    for lines, expected in ((cri, ["ConnectionError: reset"]), (compose, ["ConnectionError: reset", "TimeoutError"])):
+        failures, stats = read("\n".join(lines) + "\n")
+        assert sorted(f.exception for f in failures) == expected
+        assert stats.unreadable == 0
+    failures, _ = read("\n".join(compose))
+    assert {f.kind: [frame.function for frame in f.frames] for f in failures} == {"thread": ["serve"], "task": ["pull"]}

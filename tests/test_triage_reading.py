@@ -146,6 +146,8 @@ def test_headers_that_come_after_or_before_the_traceback() -> None:
         + traceback_text.format(f="app", exc="RuntimeError: hypercorn")
         + "[2024-01-01 00:00:00 +0000] [8] [ERROR] Error handling request /quote\n"
         + traceback_text.format(f="view", exc="KeyError: 'gunicorn'")
+        + "ERROR:    Exception in ASGI application\n"
+        + traceback_text.format(f="endpoint", exc="ZeroDivisionError: uvicorn")
         + "Exception ignored in thread started by: <function poll at 0x7f00>\n"
         + traceback_text.format(f="poll", exc="OSError: started by")
         + traceback_text.format(f="logged", exc="ValueError: a traceback some code logged")
@@ -156,9 +158,10 @@ def test_headers_that_come_after_or_before_the_traceback() -> None:
         ("greenlet", "crawl", "ValueError: bad url"),
         ("request", None, "RuntimeError: hypercorn"),
         ("request", None, "KeyError: 'gunicorn'"),
+        ("request", None, "ZeroDivisionError: uvicorn"),
         ("thread", "poll", "OSError: started by"),
     ]
-    assert (stats.failures, stats.unreadable) == (4, 0)  # the logged traceback is nobody's failure
+    assert (stats.failures, stats.unreadable) == (5, 0)  # the logged traceback is nobody's failure
 
 
 @pytest.mark.parametrize(
