@@ -47,6 +47,7 @@ from .tracebacks import (
     classify,
     exception_type,
     failures_of,
+    note_like,
 )
 
 __all__ = ["KEPT_FRAMES", "MAX_LINE", "Frame", "LoggedFailure", "ReadStats", "read_failures", "read_lines"]
@@ -186,10 +187,11 @@ class Reader:
                         block.channel = shape
                 channel, text = shape, text[start:]
                 kind, site, start = classify(text)
-        if len(self.blocks) == 1 and kind <= FRAME and self._continues(self.blocks[0], kind, site, channel, number):
+        blocks = self.blocks
+        if len(blocks) == 1 and blocks[0].channel == channel and self._continues(blocks[0], kind, site, text, number):
             return
         line = _Line(kind, site, start, text, channel, number, raw, previous)
-        target = self._route(line, [b for b in self.blocks if b.channel == channel])
+        target = self._route(line, self._in(channel))
         if target is not None:
             target.touched = number
             target.strays = 0
@@ -197,21 +199,46 @@ class Reader:
             return
         self._settle(target, channel, number)
 
-    def _continues(self, block: _Block, kind: int, site: Frame | None, channel: object, number: int) -> bool:
-        """The lone traceback being read took a frame or a source line: the common case, short."""
+    def _continues(self, block: _Block, kind: int, site: Frame | None, text: str, number: int) -> bool:
+        """The lone failure being read took its traceback's start, a frame, a source line or its
+        exception line, or the log's next record ended it: the common cases, short."""
         rendering = block.rendering
-        if rendering is None or block.source or block.channel != channel or not rendering.wants_frames:
+        if block.source:
             return False
-        if kind == FRAME and site is not None:
+        if rendering is None:
+            if kind != TRACEBACK_LINE:
+                return False
+            block.rendering = rendering = Rendering()
+            rendering.feed(kind, None, 0, text)
+        elif rendering.wants_frames:
             root = rendering.root
-            self._untangler.follows(site, root.last)
-            root.add(site)
-            block.wants_source = True
-        elif kind == INDENTED:
-            block.wants_source = False
+            if kind == FRAME and site is not None:
+                self._untangler.follows(site, root.last)
+                root.add(site)
+                block.wants_source = True
+            elif kind == INDENTED:
+                block.wants_source = False
+            elif kind == EXCEPTION and root.last is not None:
+                root.feed(EXCEPTION, None, 0, text)
+            elif kind != BLANK:
+                return False
+        elif kind == OTHER and rendering.complete and not note_like(text):
+            if "xception" in text or " failed " in text:
+                return False  # a report: read in full
+            self._close(block)
+            return True
+        else:
+            return False
         block.touched = number
         block.strays = 0
         return True
+
+    def _in(self, channel: object) -> list[_Block]:
+        """The failures being read in a stream (a copy: reading may close some)."""
+        blocks = self.blocks
+        if not blocks or (len(blocks) == 1 and blocks[0].channel == channel):
+            return blocks[:]
+        return [b for b in blocks if b.channel == channel]
 
     def _route(self, line: _Line, blocks: list[_Block]) -> _Block | None:
         """The failure a line continues (or opens), among those of its stream."""
@@ -257,7 +284,7 @@ class Reader:
         waiting = [b for b in blocks if b.rendering is not None and b.rendering.wants_exception]
         if not waiting:
             return None
-        block = self._untangler.exception(exception_type(text) or "", waiting)
+        block = waiting[0] if len(waiting) == 1 else self._untangler.exception(exception_type(text) or "", waiting)
         block.rendering.feed(EXCEPTION, None, 0, text)  # type: ignore[union-attr]
         return block
 
@@ -322,7 +349,7 @@ class Reader:
     def _settle(self, target: _Block | None, channel: object, number: int) -> None:
         """After a line: a complete failure that did not take it is done; alone in its stream,
         one that could not take it is cut off; one left waiting too long is given up."""
-        same = [b for b in self.blocks if b.channel == channel]
+        same = self._in(channel)
         for block in same:
             if block is target:
                 continue

@@ -75,7 +75,7 @@ def spawn_note(text: str) -> Frame | None:
     return Frame(file, int(line), function)
 
 
-def _note_like(text: str) -> bool:
+def note_like(text: str) -> bool:
     """A line after an exception's that may be a note (or its message's next line): not a log
     record's start (a timestamp, a bracket, a level name), not another report's."""
     first = text[:1]
@@ -170,7 +170,7 @@ class _Box:
         self.state = _START
         self.group = False
         self.head: list[Frame] = []
-        self.tail: collections.deque[Frame] = collections.deque(maxlen=KEPT_FRAMES)
+        self.tail: collections.deque[Frame] | None = None  # past KEPT_FRAMES, the last ones
         self.last: Frame | None = None
         self.exception = ""
         self.note: Frame | None = None
@@ -180,7 +180,7 @@ class _Box:
 
     def begin(self, group: bool) -> None:
         self.head = []
-        self.tail.clear()
+        self.tail = None
         self.last = self.note = None
         self.notes = 0
         self.group = group
@@ -191,6 +191,8 @@ class _Box:
         if len(self.head) < KEPT_FRAMES:
             self.head.append(frame)
         else:
+            if self.tail is None:
+                self.tail = collections.deque(maxlen=KEPT_FRAMES)
             self.tail.append(frame)
         self.last = frame
 
@@ -217,7 +219,7 @@ class _Box:
         if kind == SPAWN_NOTE:
             self.note = site
             return True
-        if kind in (OTHER, EXCEPTION) and self.notes < KEPT_NOTES and _note_like(text):
+        if kind in (OTHER, EXCEPTION) and self.notes < KEPT_NOTES and note_like(text):
             self.notes += 1  # another note before the runtime's, or a message's further lines
             return True
         if kind == CHAIN:
@@ -231,7 +233,8 @@ class _Box:
         if self.state != _EXCEPTION:
             return None  # cut off, or a group's "and 3 more exceptions"
         members = self.members if self.group else None
-        return Raised(self.exception, self.head + list(self.tail), self.note, tuple(self.causes), members)
+        frames = self.head + list(self.tail) if self.tail else self.head
+        return Raised(self.exception, frames, self.note, tuple(self.causes), members)
 
 
 class Rendering:
