@@ -51,6 +51,9 @@ class SpawnEntry:
     workers: tuple[WorkerDef, ...]
     guarded: bool  # a guard at the spawn or in the target: a failure cannot escape from here
     reported: bool  # whether `check` reports it (False: guarded, or a channel back)
+    # The lines of the guard call a variable target holds (`worker = supervise(f)` above
+    # `Thread(target=worker)`): the line a guard's record names as the spawn site.
+    guard_lines: tuple[int, int] | None = None
 
 
 def spawn_inventory(tree: ast.Module, options: Options, path: str | None = None) -> list[SpawnEntry]:
@@ -79,6 +82,7 @@ def spawn_inventory(tree: ast.Module, options: Options, path: str | None = None)
 def _spawn_entry(module: ModuleAnalysis, spawn: Spawn, options: Options) -> SpawnEntry:
     call = spawn.call
     target = module.resolver.spawn_target(spawn.target, spawn.scope, coroutine=spawn.coroutine)
+    guard = _held_guard(module, spawn)
     return SpawnEntry(
         BY_KIND[spawn.kind],
         call.lineno,
@@ -88,7 +92,15 @@ def _spawn_entry(module: ModuleAnalysis, spawn: Spawn, options: Options) -> Spaw
         _workers(module, spawn),
         module.guards.target_guarded(target) is True,
         spawn_violation(module, spawn, options, target) is not None,
+        (guard.lineno, guard.end_lineno or guard.lineno) if guard is not None else None,
     )
+
+
+def _held_guard(module: ModuleAnalysis, spawn: Spawn) -> ast.Call | None:
+    """The guard call a spawn's variable target holds (`worker = supervise(f)`)."""
+    if isinstance(spawn.target, ast.Name):
+        return module.resolver.assigned_guard(spawn.target.id, spawn.scope)
+    return None
 
 
 def _workers(module: ModuleAnalysis, spawn: Spawn) -> tuple[WorkerDef, ...]:
