@@ -10,6 +10,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,19 @@ def still_answering(client: RawClient, tmp_path: Path, number: int, before: byte
     assert [d["code"] for d in published["params"]["diagnostics"]] == ["UW101"]
 
 
+def settled_errors(client: RawClient, before: int) -> list[str]:
+    """The stderr lines since `before`, once their reader (a thread of its own, beside the
+    one reading the answers) has caught up: the first, then nothing new for a moment."""
+    deadline = time.monotonic() + 30
+    while len(client.errors) == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    seen = -1
+    while seen != len(client.errors):
+        seen = len(client.errors)
+        time.sleep(0.3)
+    return client.errors[before:]
+
+
 NOTIFICATION = b'{"jsonrpc": "2.0", "method": "$/unguarded/nothing", "params": {}}'
 MALFORMED = {
     "a Content-Length that is not a number": b"Content-Length: abc\r\n\r\n" + NOTIFICATION,
@@ -122,7 +136,7 @@ def test_a_malformed_message_costs_one_line_and_the_server_keeps_answering(
     client.send(MALFORMED[name])
     still_answering(client, tmp_path, 2)
     still_answering(client, tmp_path, 3)
-    logged = client.errors[before:]
+    logged = settled_errors(client, before)
     assert len(logged) == 1, logged
     assert logged[0].startswith("unguarded-workers server: WARNING ignored a message: "), logged
 
@@ -142,6 +156,7 @@ def test_every_kind_in_a_row_then_a_clean_shutdown(client: RawClient, tmp_path: 
     assert client.request(8, "shutdown", None)["result"] is None
     client.send(frame({"jsonrpc": "2.0", "method": "exit"}))
     assert client.process.wait(timeout=30) == 0
+    settled_errors(client, 0)
     errors = "".join(client.errors)
     assert "Traceback" not in errors
     swallowed = 2  # "no Content-Length" and "only a line that is not a header", after bad lengths

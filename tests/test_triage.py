@@ -165,7 +165,8 @@ def test_chained_exceptions_keep_the_one_that_escaped() -> None:
     assert [(f.line, f.function) for f in failure.frames] == [(9, "work")]
 
 
-def test_an_exception_group_keeps_its_top_level() -> None:
+def test_a_group_member_never_raised_has_its_groups_traceback() -> None:
+    """A member with no traceback of its own was built into the group where the group was raised."""
     text = (
         "Exception in thread Thread-1 (serve):\n"
         "  + Exception Group Traceback (most recent call last):\n"
@@ -178,8 +179,9 @@ def test_an_exception_group_keeps_its_top_level() -> None:
         "after\n"
     )
     (failure,), stats = _read(text)
-    assert failure.exception == "ExceptionGroup: handlers (1 sub-exception)"
+    assert (failure.exception, failure.group) == ("ValueError: 1", "ExceptionGroup: handlers (1 sub-exception)")
     assert [(f.line, f.function) for f in failure.frames] == [(12, "serve")]
+    assert (failure.kind, failure.thread) == ("thread", "Thread-1 (serve)")
     assert stats.unreadable == 0
 
 
@@ -254,17 +256,20 @@ def test_a_huge_log_is_read_in_bounded_memory() -> None:
 
 def test_a_supervisor_held_in_a_variable_maps_to_the_thread_it_runs_in(tmp_path: Path) -> None:
     """`worker = supervise(broken, ...)` on one line, `Thread(target=worker)` on the next: the
-    logged site is the supervise() line, the spawn is the Thread's, found through the variable."""
+    logged site is the supervise() line, the spawn is the Thread's, found through the variable.
+    The restarts and the give-up that ended the process are two findings."""
     log = tmp_path / "service.log"
     assert run_service("--log", str(log), "gives-up").returncode == 1
     status, findings, _ = _triage(str(log), "--root", str(PROGRAMS))
     assert status == 0
-    (finding,) = [f for f in findings if f["worker"] == "__main__.broken"]
-    assert (finding["count"], finding["escaped"]) == (3, False)
-    assert finding["logged_spawn_site"]["line"] == spawn_line("gives-up")
-    assert [(s["line"], s["code"], s["guarded"]) for s in finding["spawns"]] == [
-        (spawn_line("gives-up", "THREAD"), "UW101", True)
-    ]
+    restarted, ended = sorted((f for f in findings if f["worker"] == "__main__.broken"), key=lambda f: -f["count"])
+    assert (restarted["count"], restarted["outcome"], restarted["escaped"]) == (2, "restarted", False)
+    assert (ended["count"], ended["outcome"], ended["escaped"]) == (1, "ended the process", False)
+    for finding in (restarted, ended):
+        assert finding["logged_spawn_site"]["line"] == spawn_line("gives-up")
+        assert [(s["line"], s["code"], s["guarded"]) for s in finding["spawns"]] == [
+            (spawn_line("gives-up", "THREAD"), "UW101", True)
+        ]
 
 
 def test_a_record_whose_message_quotes_a_spawn_site_keeps_its_own() -> None:
@@ -293,6 +298,21 @@ def test_lines_built_to_make_a_pattern_backtrack_are_read_as_text() -> None:
         '  File "' + '", line 1, in ' * 4000,
         "exception calling callback for <" * 2000 + "x",
         "Exception in thread " * 3000 + "x",
+        # What the reader of formats, groups, notes and interleaved tracebacks looks for.
+        "Exception in thread " * 3000 + ":",
+        "    | " * 10000,
+        "  +-+" * 10000,
+        "spawned at " + "x in " * 10000 + ")",
+        "[" * 60000,
+        '{"a":' * 20000,
+        '{"log": "' + "a" * 60000,
+        "Traceback (most recent call last):" * 1500,
+        "x" * 60000 + "Traceback (most recent call last):",
+        "\x1b[" * 20000 + "Exception",
+        "future: <" * 7000,
+        "<Greenlet at 0x" * 3000 + "> failed with ",
+        "A." * 30000 + "B: x",
+        "source_traceback: " * 3000 + "(most recent call last):",
     ]
     failures, stats = _read("\n".join(hostile * 20) + "\n" + THREAD_DIED)
     assert [f.exception for f in failures] == ["KeyError: 'order-17'"]

@@ -54,6 +54,9 @@ class SpawnEntry:
     # The confidence `check` reports it with (whatever the setting: a worker that failed in
     # production is worth naming however sure the analysis was); None: guarded, or a channel back.
     confidence: Confidence | None
+    # The lines of the guard call a variable target holds (`worker = supervise(f)` above
+    # `Thread(target=worker)`): the line a guard's record names as the spawn site.
+    guard_lines: tuple[int, int] | None = None
 
     @property
     def reported(self) -> bool:
@@ -86,6 +89,7 @@ def spawn_inventory(tree: ast.Module, options: Options, path: str | None = None)
 def _spawn_entry(module: ModuleAnalysis, spawn: Spawn, options: Options) -> SpawnEntry:
     call = spawn.call
     target = module.resolver.spawn_target(spawn.target, spawn.scope, coroutine=spawn.coroutine)
+    guard = _held_guard(module, spawn)
     return SpawnEntry(
         BY_KIND[spawn.kind],
         call.lineno,
@@ -95,11 +99,19 @@ def _spawn_entry(module: ModuleAnalysis, spawn: Spawn, options: Options) -> Spaw
         _workers(module, spawn),
         module.guards.target_guarded(target) is True,
         _confidence(spawn_violation(module, spawn, options, target)),
+        (guard.lineno, guard.end_lineno or guard.lineno) if guard is not None else None,
     )
 
 
 def _confidence(violation: Violation | None) -> Confidence | None:
     return violation.confidence if violation is not None else None
+
+
+def _held_guard(module: ModuleAnalysis, spawn: Spawn) -> ast.Call | None:
+    """The guard call a spawn's variable target holds (`worker = supervise(f)`)."""
+    if isinstance(spawn.target, ast.Name):
+        return module.resolver.assigned_guard(spawn.target.id, spawn.scope)
+    return None
 
 
 def _workers(module: ModuleAnalysis, spawn: Spawn) -> tuple[WorkerDef, ...]:

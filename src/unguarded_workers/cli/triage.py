@@ -14,7 +14,9 @@ from typing import BinaryIO, TextIO
 
 from ..config import load_settings
 from ..options import OptionError
+from ..triage.failures import ENDED_PROCESS, ESCAPED, GAVE_UP_TO_HANDLER, RAISED_AGAIN, RESTARTED, Frame
 from ..triage.findings import Group, ProjectSpawns, Site, group, locate
+from ..triage.interleaving import SourceLines
 from ..triage.logs import LoggedFailure, ReadStats, read_failures, read_lines
 from .discovery import discover
 from .output import plural
@@ -23,9 +25,11 @@ EXIT_OK, EXIT_ERROR = 0, 2
 
 DESCRIPTION = (
     "Read logs holding Python tracebacks of worker failures (a thread that died, a task whose exception "
-    "was never retrieved, a future's callback that raised, and the records of wrap(), supervise() and "
-    "install()), group identical failures and map each to the spawn line(s) under --root. "
-    "Logs may be gzip-compressed (.gz); - reads stdin."
+    "was never retrieved, a future's callback that raised, a web server's failed request, a greenlet that "
+    "died, and the records of wrap(), supervise() and install()), group identical failures and map each "
+    "to the spawn line(s) under --root. Plain text, JSON lines (structured loggers, docker's json-file, "
+    "journald's export) and lines behind a per-line prefix (container runtimes, journald, docker compose) "
+    "are read. Logs may be gzip-compressed (.gz); - reads stdin."
 )
 
 
@@ -56,14 +60,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
     stats = ReadStats()
+    # The tree is walked only when there is something to map (or interleaved tracebacks to
+    # tell apart by the project's lines).
+    project = ProjectSpawns(
+        str(root),
+        lambda: discover([str(root)], settings.exclude, respect_gitignore=settings.respect_gitignore),
+        settings.options,
+    )
     try:
-        groups = group(_failures(args.logs, stats))
+        groups = group(_failures(args.logs, stats, project.source_line))
     except _LogError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR
-    if groups:  # the tree is walked only when there is something to map
-        files = discover([str(root)], settings.exclude, respect_gitignore=settings.respect_gitignore)
-        locate(groups, ProjectSpawns(str(root), files, settings.options))
+    if groups:
+        locate(groups, project)
     try:
         output: TextIO = args.output_file.open("w", encoding="utf-8") if args.output_file else sys.stdout
     except OSError as error:
@@ -91,11 +101,11 @@ class _LogError(Exception):
     pass
 
 
-def _failures(logs: Sequence[str], stats: ReadStats) -> Iterator[LoggedFailure]:
+def _failures(logs: Sequence[str], stats: ReadStats, lines: SourceLines) -> Iterator[LoggedFailure]:
     for log in logs:
         with _open_log(log) as stream:
             try:
-                yield from read_failures(read_lines(stream), log, stats)
+                yield from read_failures(read_lines(stream), log, stats, lines)
             except (OSError, EOFError) as error:  # a truncated .gz, a read error
                 raise _LogError(f"{log}: cannot read: {error}") from None
 
@@ -126,13 +136,22 @@ _KINDS = {
     "thread": "a thread died",
     "task": "a task's exception was never retrieved",
     "callback": "a future's done-callback raised",
+    "request": "a request failed: logged by the web server",
+    "greenlet": "a greenlet died",
+}
+_OUTCOMES = {
+    ESCAPED: "escaped: reported by install()",
+    RESTARTED: "contained by supervise(), which restarted it",
+    ENDED_PROCESS: "supervise() gave up: it ended the process",
+    RAISED_AGAIN: "supervise() gave up: it raised it again",
+    GAVE_UP_TO_HANDLER: "supervise() gave up: it called on_give_up",
 }
 
 
 def _kind(failure: LoggedFailure) -> str:
     if failure.kind != "guard":
         return _KINDS[failure.kind]
-    return "escaped: reported by install()" if failure.escaped else "contained by wrap() or supervise()"
+    return _OUTCOMES.get(failure.outcome, "contained by wrap() or supervise()")
 
 
 def _worker_name(found: Group) -> str:
@@ -147,9 +166,14 @@ def _worker_name(found: Group) -> str:
 def _as_text(found: Group) -> str:
     failure = found.first
     raised = f", raised at {failure.innermost}" if failure.innermost else ""
+    member = f" (a member of {failure.group})" if failure.group else ""
+    causes = "".join(
+        f", from {cause.exception}" + (f" raised at {cause.raised_at}" if cause.raised_at else "")
+        for cause in reversed(failure.causes)
+    )
     what = (
         f"{plural(found.count, 'failure')} of {_worker_name(found)} ({_kind(failure)}): "
-        f"{failure.exception}{raised}; first at {failure.log}:{failure.log_line}"
+        f"{failure.exception}{member}{raised}{causes}; first at {failure.log}:{failure.log_line}"
     )
     if found.sites:
         first, *others = found.sites
@@ -189,12 +213,13 @@ def _as_json(found: Group) -> dict[str, object]:
         "exception_type": failure.exception_type,
         "exception": failure.exception,
         "escaped": failure.escaped,
-        "raised_at": {"file": frame.file, "line": frame.line, "function": frame.function} if frame else None,
-        "logged_spawn_site": (
-            {"file": failure.spawn_site.file, "line": failure.spawn_site.line, "function": failure.spawn_site.function}
-            if failure.spawn_site
-            else None
-        ),
+        "outcome": failure.outcome,
+        "raised_at": _frame(frame),
+        "caused_by": [
+            {"exception": cause.exception, "raised_at": _frame(cause.raised_at)} for cause in reversed(failure.causes)
+        ],
+        "exception_group": failure.group,
+        "logged_spawn_site": _frame(failure.spawn_site),
         "first_seen": {"log": failure.log, "line": failure.log_line},
         "spawns": [
             {
@@ -208,3 +233,7 @@ def _as_json(found: Group) -> dict[str, object]:
             for site in found.sites
         ],
     }
+
+
+def _frame(frame: Frame | None) -> dict[str, object] | None:
+    return {"file": frame.file, "line": frame.line, "function": frame.function} if frame is not None else None

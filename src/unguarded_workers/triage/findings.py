@@ -3,22 +3,25 @@
 A group is one kind of failure: the same kind, worker, exception type and innermost frame.
 Its spawn site is found in the project's files (those under `--root`), through the analysis:
 
-1. a record of wrap/supervise/install names its spawn line: the spawn whose call covers it;
+1. a logged spawn line (a record's, a `spawned at` note's, asyncio's debug-mode creation
+   stack) names the spawn whose call covers it, or whose guard call (`worker = supervise(f)`
+   on the line above `Thread(target=worker)`) does;
 2. otherwise the worker's def: a task's `defined at FILE:LINE`, else the traceback's first
    frame outside the concurrency machinery (threading, asyncio, concurrent.futures, this
-   runtime), or a record's worker name; the spawns whose target resolves to that def are the
-   sites. Only defs in a file of the traceback count, so a name defined in several modules
-   maps to the one that ran.
+   runtime, web servers), or a record's worker name; the spawns whose target resolves to that
+   def are the sites. Only defs in a file of the traceback count, so a name defined in several
+   modules maps to the one that ran.
 
 Logged paths are the production machine's (`/srv/app/jobs/worker.py`); a project file
-matches by the longest common tail of path components (`jobs/worker.py`).
+matches by the longest common tail of path components (`jobs/worker.py`). The project's lines
+also tell interleaved tracebacks apart (`ProjectSpawns.source_line`).
 """
 
 from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,20 +29,9 @@ from ..analysis.check import might_spawn
 from ..analysis.inventory import SpawnEntry, WorkerDef, spawn_inventory
 from ..options import Options
 from ..sources import SourceError, parse, read_source
-from .logs import Frame, LoggedFailure
+from .failures import Frame, LoggedFailure, is_machinery
 
-# Frames in these are how a worker is run, not the worker (paths with "/", whatever the
-# system that wrote the log).
-_MACHINERY = (
-    "/threading.py",
-    "/asyncio/",
-    "/concurrent/futures/",
-    "/multiprocessing/",
-    "/unguarded_workers/runtime/",
-    "/trio/",
-    "/anyio/",
-    "/contextvars",
-)
+_KEPT_FILES = 64  # source files whose lines are kept for `source_line`
 
 
 @dataclass(frozen=True)
@@ -65,8 +57,7 @@ class Group:
 def worker_frame(failure: LoggedFailure) -> Frame | None:
     """The worker's own frame: the first outside the machinery that runs it."""
     for frame in failure.frames:
-        file = frame.file.replace("\\", "/")
-        if not any(part in file for part in _MACHINERY) and not file.startswith("<"):
+        if not is_machinery(frame.file):
             return frame
     return None
 
@@ -81,7 +72,8 @@ def _key(failure: LoggedFailure) -> tuple[object, ...]:
     innermost = failure.innermost
     where = (innermost.file, innermost.line, innermost.function) if innermost else None
     site = (failure.spawn_site.file, failure.spawn_site.line) if failure.spawn_site else None
-    return (failure.kind, worker, site, failure.exception_type, where)
+    causes = tuple((cause.exception_type, cause.raised_at) for cause in failure.causes)
+    return (failure.kind, worker, site, failure.exception_type, where, causes, failure.outcome)
 
 
 def group(failures: Iterable[LoggedFailure]) -> list[Group]:
@@ -95,13 +87,41 @@ def group(failures: Iterable[LoggedFailure]) -> list[Group]:
 class ProjectSpawns:
     """The spawns of the project's files, each file parsed on first need and kept."""
 
-    def __init__(self, root: str, files: Iterable[str], options: Options) -> None:
+    def __init__(self, root: str, files: Iterable[str] | Callable[[], Iterable[str]], options: Options) -> None:
         self.root = root
         self._options = options
-        self._by_name: dict[str, list[str]] = {}
-        for file in files:
-            self._by_name.setdefault(os.path.basename(file), []).append(file)
+        self._files = files  # or how to find them: the tree is walked on first need
+        self._names: dict[str, list[str]] | None = None
         self._inventories: dict[str, list[SpawnEntry]] = {}
+        self._lines: dict[str, list[str]] = {}
+        self._matches: dict[str, str | None] = {}
+
+    @property
+    def _by_name(self) -> dict[str, list[str]]:
+        if self._names is None:
+            self._names = {}
+            for file in self._files() if callable(self._files) else self._files:
+                self._names.setdefault(os.path.basename(file), []).append(file)
+        return self._names
+
+    def source_line(self, frame: Frame) -> str | None:
+        """The line a logged frame names, stripped, when its file is the project's."""
+        if frame.file not in self._matches:
+            if len(self._matches) > 4096:
+                self._matches.clear()
+            self._matches[frame.file] = self.match(frame.file)
+        path = self._matches[frame.file]
+        if path is None:
+            return None
+        if path not in self._lines:
+            if len(self._lines) >= _KEPT_FILES:
+                self._lines.clear()
+            try:
+                self._lines[path] = read_source(Path(path)).text.splitlines()
+            except SourceError:
+                self._lines[path] = []
+        lines = self._lines[path]
+        return (lines[frame.line - 1].strip() or None) if 0 < frame.line <= len(lines) else None
 
     def match(self, logged_path: str) -> str | None:
         """The project file a logged path is, by the longest common tail of components; None
@@ -161,7 +181,10 @@ def locate(groups: list[Group], project: ProjectSpawns) -> None:
             path = project.match(failure.spawn_site.file)
             if path is not None:
                 line = failure.spawn_site.line
-                at_line = [e for e in project.spawns(path) if e.line <= line <= e.end_line]
+                spawns = project.spawns(path)
+                at_line = [e for e in spawns if e.line <= line <= e.end_line] or [
+                    e for e in spawns if e.guard_lines and e.guard_lines[0] <= line <= e.guard_lines[1]
+                ]
                 found.sites = [Site(project.relative(path), e) for e in at_line]
                 if found.sites:
                     continue
