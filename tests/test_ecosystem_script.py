@@ -257,7 +257,7 @@ WORKER = """import threading
 
 
 def poll():
-    step()
+    while True: step()
 
 
 threading.Thread(target=poll).start()
@@ -268,11 +268,12 @@ def _setup(tmp_path: Path) -> tuple[Path, Path]:
     """A data folder naming one project, and a cache that already holds its extracted sdist."""
     data = tmp_path / "data"
     data.mkdir()
-    (data / "projects.tsv").write_text("name\tversion\tkind\twhy\ndemo\t1.0\tthreads\ta poller\n")
-    root = tmp_path / "cache" / "src" / "demo-1.0" / "demo-1.0"
-    (root / "demo").mkdir(parents=True)
-    (root / "demo" / "__init__.py").write_text("")
-    (root / "demo" / "jobs.py").write_text(WORKER)
+    # Not "demo": a directory of that name is example code, which the check skips.
+    (data / "projects.tsv").write_text("name\tversion\tkind\twhy\nacme\t1.0\tthreads\ta poller\n")
+    root = tmp_path / "cache" / "src" / "acme-1.0" / "acme-1.0"
+    (root / "acme").mkdir(parents=True)
+    (root / "acme" / "__init__.py").write_text("")
+    (root / "acme" / "jobs.py").write_text(WORKER)
     return data, tmp_path / "cache"
 
 
@@ -287,7 +288,7 @@ def test_the_command_checks_a_cached_project_records_and_compares_its_reports(tm
     options = ("--data", str(data), "--cache", str(cache))
     first = _run(*options)
     assert first.returncode == 1, first.stderr  # no committed reports yet: all of them are new
-    line = "demo demo/jobs.py:8:1 UW101 thread target 'poll' has no try/except guard"
+    line = "acme acme/jobs.py:8:1 UW101 thread target 'poll' has no try/except guard"
     assert f"+ {line}" in first.stdout
     assert "verdicts missing (1)" in first.stdout
 
@@ -295,7 +296,7 @@ def test_the_command_checks_a_cached_project_records_and_compares_its_reports(tm
     assert (data / "reports.txt").read_text().startswith(line)
     assert updated.returncode == 1  # the report has no verdict yet
 
-    (data / "verdicts.tsv").write_text(HEADER + "demo\tdemo/jobs.py\t8\tUW101\tact\tkills-loop\tjobs.py:4 step()\n")
+    (data / "verdicts.tsv").write_text(HEADER + "acme\tacme/jobs.py\t8\tUW101\tact\tkills-loop\tjobs.py:4 step()\n")
     judged = _run(*options, "--summary")
     assert judged.returncode == 0, judged.stdout + judged.stderr
     assert "(no change)" in judged.stdout
@@ -330,7 +331,7 @@ def test_bad_options_are_one_line_errors(tmp_path: Path, args: tuple[str, ...], 
 
 def test_a_bad_verdicts_file_stops_the_run_before_any_download(tmp_path: Path) -> None:
     data, _ = _setup(tmp_path)
-    (data / "verdicts.tsv").write_text(HEADER + "demo\tdemo/jobs.py\t8\tUW101\tperhaps\tc\te\n")
+    (data / "verdicts.tsv").write_text(HEADER + "acme\tacme/jobs.py\t8\tUW101\tperhaps\tc\te\n")
     result = _run("--data", str(data), "--cache", str(tmp_path / "empty-cache"))
     assert result.returncode == 2
     assert "verdicts.tsv:2: the verdict is one of act/maybe/no, not 'perhaps'" in result.stderr
