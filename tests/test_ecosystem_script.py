@@ -288,7 +288,7 @@ def test_the_command_checks_a_cached_project_records_and_compares_its_reports(tm
     options = ("--data", str(data), "--cache", str(cache))
     first = _run(*options)
     assert first.returncode == 1, first.stderr  # no committed reports yet: all of them are new
-    line = "acme acme/jobs.py:8:1 UW101 thread target 'poll' has no try/except guard"
+    line = "acme acme/jobs.py:8:1 UW101 [high] thread target 'poll' has no try/except guard"
     assert f"+ {line}" in first.stdout
     assert "verdicts missing (1)" in first.stdout
 
