@@ -113,3 +113,17 @@ def test_fix_takes_on_what_check_reports_at_the_same_confidence(
     medium = run_cli(capsys, "fix", "--min-confidence=medium", "m.py")
     assert "threading.Thread(target=wrap(once))" in (workdir / "m.py").read_text()
     assert "fixed 1 site" in medium.err
+
+
+def test_a_site_whose_waiter_would_hang_is_left_for_deliver(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """wrap() alone would silence the report and leave the waiter waiting: the fix is not applied."""
+    source = (
+        "import queue\nimport threading\n\n\ndef price(item, out):\n    out.put(quote(item))\n\n\n"
+        "def total(items):\n    results = queue.Queue()\n"
+        "    threading.Thread(target=price, args=(items[0], results)).start()\n    return results.get()\n"
+    )
+    (workdir / "m.py").write_text(source)
+    result = run_cli(capsys, "fix", "m.py")
+    assert (workdir / "m.py").read_text() == source
+    assert "m.py:11:5: UW101 left: unsafe fix (wrap() alone would leave total() waiting on results" in result.err
+    assert result.status == 1

@@ -122,10 +122,12 @@ def test_a_waiter_is_named_with_its_line_and_what_to_do() -> None:
     )
     violation = _only(source)
     assert violation.confidence is Confidence.HIGH
-    assert (
+    assert violation.message.endswith(
         "stop() waits on self._exited (line 15), which is set only after it: a failure hangs stop() for ever, "
-        "wrap() alone too; deliver the failure to self._exited" in violation.message
+        "and so would wrap() alone; deliver the failure to it: "
+        "threading.Thread(target=wrap(self._run, deliver=self._exited))"
     ), violation.message
+    assert violation.unsafe_fix == "wrap() alone would leave stop() waiting on self._exited: deliver the failure to it"
     assert [r.range.line for r in violation.related] == [5, 15, 6]
     assert [r.message for r in violation.related] == [
         "self._flush() runs outside any try",
@@ -182,3 +184,28 @@ def test_the_confidence_is_shown_only_when_asked() -> None:
     violation = _only(HEAD + "threading.Thread(target=work).start()\n")
     assert violation.flake8_text().startswith("UW101 thread target")
     assert violation.flake8_text(show_confidence=True).startswith("UW101 [medium] thread target")
+
+
+def test_a_fan_out_waiter_gets_the_failure_through_what_it_handed_over() -> None:
+    source = textwrap.dedent(
+        """\
+        import queue
+        import threading
+
+        def price(item, out):
+            out.put(quote(item))
+
+        def total(items):
+            results = queue.Queue()
+            for item in items:
+                threading.Thread(target=price, args=(item, results)).start()
+            return sum(results.get() for _ in items)
+        """
+    )
+    violation = _only(source)
+    assert violation.confidence is Confidence.HIGH
+    assert violation.message.endswith(
+        "total() waits on results (line 11), which gets its item only after it: a failure hangs total() for ever, "
+        "and so would wrap() alone; deliver the failure to it: "
+        "threading.Thread(target=wrap(price, deliver=results), args=(item, results))"
+    ), violation.message

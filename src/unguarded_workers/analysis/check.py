@@ -128,14 +128,14 @@ def spawn_violation(
         spawn.spawner,
         _range(spawn.target),
         fingerprint(spawn.target),
-        _unsafe_fix(code, unresolved),
+        _unsafe_fix(code, unresolved, hang),
         confidence,
         evidence,
         _related(module, exposure, hang),
     )
 
 
-def _unsafe_fix(code: Code, unresolved: Unresolved | None) -> str | None:
+def _unsafe_fix(code: Code, unresolved: Unresolved | None, hang: Hang | None = None) -> str | None:
     """Why wrapping the target could break working code, if it could.
 
     A fix is safe only for a function the analysis resolved: the guard takes the target's
@@ -144,6 +144,11 @@ def _unsafe_fix(code: Code, unresolved: Unresolved | None) -> str | None:
     """
     if not code.safe_fix:
         return GROUP_UNSAFE_REASON
+    if hang is not None:
+        # The guard would silence the report and leave the waiter waiting: the fix is the
+        # deliver= the message names, whose effect on the waiter's code (a Failure on its
+        # queue, an exception from its future) is for its author to take in.
+        return f"wrap() alone would leave {hang.waiter} waiting on {hang.holder}: deliver the failure to it"
     if unresolved is not None:
         return (
             f"the target could not be inspected ({unresolved.reason}): "
@@ -201,6 +206,7 @@ def run_violation(module: ModuleAnalysis, cls: ThreadClass) -> Violation | None:
         message,
         "run",
         _range(run),
+        unsafe_fix=_unsafe_fix(UW102, None, hang),
         confidence=confidence,
         evidence=evidence,
         related=_related(module, exposure, hang),

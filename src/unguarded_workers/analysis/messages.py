@@ -73,7 +73,11 @@ def spawn_message(
         problem = f"{what} could not be inspected ({unresolved.reason}): unless it guards itself, {consequence}"
         return f"{problem}; wrap it: {suggestion(spawn)}"
     assert exposure is not None
-    return _exposed(what, exposure, consequence, hang=hang, checked=checked_path, fix=f"wrap it: {suggestion(spawn)}")
+    if hang is not None and hang.deliver_to is not None:
+        fix = f"deliver the failure to it: {suggestion(spawn, deliver=hang.deliver_to)}"
+    else:
+        fix = f"wrap it: {suggestion(spawn)}"
+    return _exposed(what, exposure, consequence, hang=hang, checked=checked_path, fix=fix)
 
 
 def thread_run_message(
@@ -106,9 +110,10 @@ def _exposed(
     parts.append(consequence)
     if hang is not None:
         waiting = hang.waiter
+        remedy = "" if hang.deliver_to is not None else f"; deliver the failure to {hang.holder} (see the rule's page)"
         parts.append(
-            f"{waiting} waits on {hang.holder} (line {hang.wait.lineno}), which {hang.verb} only after it: a failure "
-            f"hangs {waiting} for ever, wrap() alone too; deliver the failure to {hang.holder} (see the rule's page)"
+            f"{waiting} waits on {hang.holder} (line {hang.wait.lineno}), which {hang.verb} only after it: "
+            f"a failure hangs {waiting} for ever, and so would wrap() alone{remedy}"
         )
     parts.append(fix)
     return "; ".join(parts)
@@ -123,13 +128,15 @@ def _line(node: ast.AST, exposure: Exposure, checked: str | None, path: str | No
     return f"line {line}"
 
 
-def suggestion(spawn: Spawn) -> str:
-    """The spawn call as it reads with the guard in place, whole: Thread(target=wrap(work), daemon=True)."""
+def suggestion(spawn: Spawn, *, deliver: str | None = None) -> str:
+    """The spawn call as it reads with the guard in place, whole: Thread(target=wrap(work), daemon=True);
+    with `deliver`, the guard hands the failure to that waiter's channel too."""
     call = spawn.call
     if _larger_than(call, _MAX_UNPARSED_NODES):
         return f"wrap({target_name(spawn)}) in place of the worker"
     # A new call node sharing the spawn's parts (unparse reads, never writes them).
-    wrapped = ast.Call(func=ast.Name(id="wrap", ctx=ast.Load()), args=[spawn.target], keywords=[])
+    delivered = [ast.keyword(arg="deliver", value=ast.Name(id=deliver, ctx=ast.Load()))] if deliver else []
+    wrapped = ast.Call(func=ast.Name(id="wrap", ctx=ast.Load()), args=[spawn.target], keywords=delivered)
     args = [wrapped if arg is spawn.target else arg for arg in call.args]
     keywords = [
         ast.keyword(arg=k.arg, value=wrapped) if k.value is spawn.target and k.arg == spawn.keyword else k

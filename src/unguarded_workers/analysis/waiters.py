@@ -66,6 +66,8 @@ class Hang:
     holder: str  # as written where it is waited on: "self._exited"
     waiter: str  # who waits: "stop()", or "the module"
     verb: str  # what the signal does to the holder: "is set", "gets its item", ...
+    # The holder as the spawn line can name it, for `wrap(..., deliver=...)`; None when it cannot.
+    deliver_to: str | None = None
 
 
 def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: ModuleAnalysis | None) -> Hang | None:
@@ -85,9 +87,31 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
             continue
         for wait, wait_module, shown in _holder_waits(module, holder, scope, root, spawn=spawn, spawner=spawner):
             if _waits_for(wait_module, wait, method):
-                return Hang(
-                    call, module, wait, wait_module, shown, _waiter_name(wait_module, wait), _SIGNALS[method][1]
-                )
+                waiter = _waiter_name(wait_module, wait)
+                deliver_to = _at_the_spawn(holder, scope, root, spawn, spawner)
+                return Hang(call, module, wait, wait_module, shown, waiter, _SIGNALS[method][1], deliver_to)
+    return None
+
+
+def _at_the_spawn(
+    holder: ast.expr, scope: Scope, root: Def, spawn: Spawn | None, spawner: ModuleAnalysis | None
+) -> str | None:
+    """The holder as the spawn line can write it: what it handed to the worker's parameter,
+    `self.X` from a method of the same class, or a name the spawn sees."""
+    if spawn is None or spawner is None:
+        return None
+    if isinstance(holder, ast.Name):
+        owner = scope.lookup(holder.id)
+        if owner is scope and owner.bindings.get(holder.id) is Binding.PARAM:
+            handed = _handed_in(root.node, holder.id, spawn)
+            return quoted(handed) if isinstance(handed, (ast.Name, ast.Attribute)) else None
+        if spawner is root.module and owner is not None and spawn.scope.lookup(holder.id) is owner:
+            return holder.id
+        return None
+    if isinstance(holder, ast.Attribute) and spawner is root.module:
+        worker_class, spawn_class = scope.enclosing_class(), spawn.scope.enclosing_class()
+        if worker_class is not None and spawn_class is not None and worker_class[0] is spawn_class[0]:
+            return f"{spawn_class[1]}.{holder.attr}"
     return None
 
 
