@@ -218,7 +218,7 @@ def _related(module: ModuleAnalysis, exposure: Exposure | None, hang: Hang | Non
     and the signal it waits for."""
     if exposure is None:
         return ()
-    first = exposure.first
+    first = exposure.focus
     found = [_related_at(module, exposure.module, first.node, f"{first.text()} {first.why}")]
     foreign = exposure.foreign
     if foreign is not None and foreign.call is not first.node:

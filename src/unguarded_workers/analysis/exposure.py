@@ -55,11 +55,15 @@ class ForeignCall:
 class Exposure:
     """How a def lets a failure out; a guarded def has none.
 
-    `first` is the first uncovered statement of the def's own body, in `module`; the flags
-    hold for the def and the unguarded defs its uncovered statements call."""
+    `first` is the first uncovered statement of the def's own body, in `module` (a waiter's
+    signal must come after it); the flags hold for the def and the unguarded defs its
+    uncovered statements call."""
 
     first: Uncovered
     module: ModuleAnalysis
+    # The statement a report names: the first that runs foreign code, else the first a
+    # long-lived loop dies of, else `first` (the evidence before the order of lines).
+    focus: Uncovered
     has_try: bool  # the def holds a try at all: it is guarded, only not enough
     guards_some: bool  # a broad guard holds some of its work (what escapes is at its edges)
     in_loop: bool  # an uncovered statement is inside an unbounded loop

@@ -105,6 +105,8 @@ def _from_elsewhere(values: list[tuple[ast.expr, Scope]]) -> bool:
             continue
         if isinstance(value, (ast.Lambda, ast.Attribute)):
             continue
+        if isinstance(value, ast.Call) and _own_callable(value, value_scope):
+            continue
         if isinstance(value, ast.Name):
             owner = value_scope.lookup(value.id)
             if owner is not None and owner.bindings[value.id] is Binding.PARAM:
@@ -114,15 +116,31 @@ def _from_elsewhere(values: list[tuple[ast.expr, Scope]]) -> bool:
     return False
 
 
+def _own_callable(call: ast.Call, scope: Scope) -> bool:
+    """A callable the program builds itself: an instance of a class (`Countdown(timeout)`, by
+    the CapWords name of what is called), or a partial of something not handed in."""
+    name = last_name(call.func) or ""
+    if name[:1].isupper():
+        return True
+    if name == "partial" and call.args:
+        return not _from_elsewhere([(call.args[0], scope)])
+    return False
+
+
 def _is_self(expr: ast.expr, scope: Scope) -> bool:
     found = scope.enclosing_class()
     return isinstance(expr, ast.Name) and found is not None and found[1] == expr.id
 
 
 def _handed_in_object(receiver: ast.expr, scope: Scope) -> bool:
-    """A parameter or variable (a loop's `listener`), or `self.X` of the instance."""
+    """A parameter or variable (a loop's `listener`), or `self.X` given to the instance (from a
+    parameter, set later), not one it made itself (`self.debugger = Debugger(...)`)."""
     if isinstance(receiver, ast.Attribute):
-        return _is_self(receiver.value, scope)
+        if not _is_self(receiver.value, scope):
+            return False
+        found = scope.enclosing_class()
+        values = found[0].attr_values.get(receiver.attr, []) if found is not None else []
+        return not values or _from_elsewhere(values)
     if isinstance(receiver, ast.Name):
         owner = scope.lookup(receiver.id)
         return owner is not None and owner.bindings[receiver.id] in (Binding.PARAM, Binding.LOCAL)

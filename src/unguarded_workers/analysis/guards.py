@@ -121,6 +121,8 @@ class _Tally:
     """What the uncovered leaves of one def showed so far."""
 
     first: Uncovered | None = None
+    loop_leaf: Uncovered | None = None  # the first uncovered leaf an unbounded loop dies of
+    foreign_leaf: Uncovered | None = None  # the first uncovered leaf that runs foreign code
     in_loop: bool = False  # an unbounded loop dies of an uncovered leaf
     inside_loop: bool = False  # an uncovered leaf is inside an unbounded loop, guarded or not
     foreign: ForeignCall | None = None
@@ -176,7 +178,14 @@ class GuardAnalysis:
             # A cycle proves nothing: the call is uncovered where it stands.
             recursion = Uncovered(fn.body[0], None, "calls itself again")
             return Exposure(
-                recursion, self._module, has_try=False, guards_some=False, in_loop=False, foreign=None, setup_only=False
+                recursion,
+                self._module,
+                focus=recursion,
+                has_try=False,
+                guards_some=False,
+                in_loop=False,
+                foreign=None,
+                setup_only=False,
             )
         self._in_progress.add(key)
         return self._steps(fn)
@@ -217,6 +226,7 @@ class GuardAnalysis:
         return Exposure(
             tally.first,
             self._module,
+            focus=tally.foreign_leaf or tally.loop_leaf or tally.first,
             has_try=_has_try(fn),
             guards_some=self._guards_some(fn.body, scope),
             in_loop=tally.in_loop,
@@ -225,17 +235,22 @@ class GuardAnalysis:
         )
 
     def _tally(self, tally: _Tally, leaf: _Leaf, scope: Scope, exposed: list[Exposure]) -> None:
+        here = Uncovered(leaf.stmt, leaf.header, leaf.why)
         if tally.first is None:
-            tally.first = Uncovered(leaf.stmt, leaf.header, leaf.why)
+            tally.first = here
         # The loop dies of this leaf unless what it calls handles failures of its own (then
         # what escapes is at the edges of work the author did guard).
         dies = leaf.in_loop and not any(e.guards_some for e in exposed)
+        if tally.loop_leaf is None and (dies or any(e.in_loop for e in exposed)):
+            tally.loop_leaf = here
         tally.in_loop = tally.in_loop or dies or any(e.in_loop for e in exposed)
         tally.inside_loop = tally.inside_loop or leaf.inside_loop
         if tally.foreign is None:
             tally.foreign = next((e.foreign for e in exposed if e.foreign is not None), None)
-        if tally.foreign is None:
-            tally.foreign = self._foreign_in(leaf, scope)
+            if tally.foreign is None:
+                tally.foreign = self._foreign_in(leaf, scope)
+            if tally.foreign is not None:
+                tally.foreign_leaf = here
 
     def _foreign_in(self, leaf: _Leaf, scope: Scope) -> ForeignCall | None:
         root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
@@ -248,7 +263,13 @@ class GuardAnalysis:
     def _leaf_verdict(self, leaf: _Leaf, scope: Scope) -> Verdict:
         if leaf.header is not None:
             return self._rules.expression(leaf.header, scope)
+        if isinstance(leaf.stmt, ast.Raise) and leaf.stmt.exc is not None and self._guard_clause(leaf.stmt):
+            return True  # `if self.spider is None: raise RuntimeError(...)`: a precondition, raised on purpose
         return self._rules.statement(leaf.stmt, scope)
+
+    def _guard_clause(self, stmt: ast.Raise) -> bool:
+        parent = self._index.parent(stmt)
+        return isinstance(parent, ast.If) and stmt in parent.body
 
     # -- statements ----------------------------------------------------------
 

@@ -45,7 +45,8 @@ from .resolve import Resolved
 if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
 
-_SIMPLE_STATEMENTS = (ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal)
+# Imports too: a worker that imports inside itself (`from errno import EINTR`) does not fail there.
+_SIMPLE_STATEMENTS = (ast.Pass, ast.Break, ast.Continue, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom)
 
 # A statement's verdict: harmless (True), not (False), or harmless exactly when these
 # defs it delegates to are guarded.
@@ -94,6 +95,9 @@ class HarmlessRules:
         stack: list[ast.AST] = [expr]
         while stack:
             node = stack.pop()
+            if isinstance(node, ast.NamedExpr):  # `(task := q.get())`: its value's verdict
+                stack.append(node.value)
+                continue
             if isinstance(node, ast.Await):
                 if not isinstance(node.value, ast.Call):
                     return False  # `await future`: the awaited work fails here

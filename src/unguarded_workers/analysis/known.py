@@ -178,8 +178,11 @@ PURE_BUILTINS = frozenset(
     }
 )
 # Methods that cannot fail when called with nothing: a task's or handle's cancel(), marking a
-# queue item done, a loop's clock (`loop.time()`, `IOLoop.current().time()`).
-NO_ARGUMENT_METHODS = frozenset({"cancel", "task_done", "time"})
+# queue item done, a loop's clock (`loop.time()`, `IOLoop.current().time()`), asking a task,
+# thread, queue or lock its state.
+NO_ARGUMENT_METHODS = frozenset(
+    {"cancel", "task_done", "time", "done", "cancelled", "is_alive", "qsize", "empty", "full", "locked"}
+)
 # Methods of the builtin containers that put in or take out without failing.
 CONTAINER_METHODS = frozenset({"append", "appendleft", "add", "discard"})
 # `with contextlib.suppress(...)`: a try whose handler is the types it names.

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from .exposure import Exposure, quoted
 from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, dotted_text
 from .known import PARTIALS
+from .resolve import Resolved
 
 if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
@@ -79,17 +80,16 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
     first = exposure.first.stmt
     after = (first.lineno, first.col_offset)
     scope = module.index.inner_scope(root.node)
-    for call, method in _signals(root.node):
+    for call, method, signal in _given_signals(module, root.node, scope):
         if (call.lineno, call.col_offset) <= after and not _argument_fails_first(call, first):
             continue
-        holder = call.func.value if isinstance(call.func, ast.Attribute) else None
-        if holder is None:
-            continue
+        assert isinstance(signal.func, ast.Attribute)
+        holder = signal.func.value
         for wait, wait_module, shown in _holder_waits(module, holder, scope, root, spawn=spawn, spawner=spawner):
             if _waits_for(wait_module, wait, method):
                 waiter = _waiter_name(wait_module, wait)
                 deliver_to = _at_the_spawn(holder, scope, root, spawn, spawner)
-                return Hang(call, module, wait, wait_module, shown, waiter, _SIGNALS[method][1], deliver_to)
+                return Hang(signal, module, wait, wait_module, shown, waiter, _SIGNALS[method][1], deliver_to)
     return None
 
 
@@ -123,24 +123,60 @@ def _argument_fails_first(call: ast.Call, first: ast.stmt) -> bool:
     return any(isinstance(node, ast.Call) for arg in (*call.args, *call.keywords) for node in ast.walk(arg))
 
 
-def _signals(fn: FunctionNode) -> Iterator[tuple[ast.Call, str]]:
-    """The def's signalling calls, in source order, not inside `finally:`, an except handler
-    (both run when it fails) or a nested def."""
-    found: list[tuple[ast.Call, str]] = []
+def _given_signals(module: ModuleAnalysis, fn: FunctionNode, scope: Scope) -> Iterator[tuple[ast.Call, str, ast.Call]]:
+    """(the worker's call that gives it, the signalling method, the signalling call): the
+    worker's own signals, and those of a method of its class it calls (`self._mark_ready()`,
+    whose body sets `self._ready`), in the worker's source order."""
+    found: list[tuple[ast.Call, str, ast.Call]] = [(call, method, call) for call, method in _signals(fn)]
+    for call in _self_calls(fn, scope):
+        target = module.resolver.callable_target(call.func, scope)
+        if isinstance(target, Resolved):
+            for definition in target.functions:
+                if definition.module is module and definition.node is not fn:
+                    # Only `self.X`: a variable of the method means nothing where the worker runs.
+                    found += [
+                        (call, method, inner)
+                        for inner, method in _signals(definition.node)
+                        if isinstance(inner.func, ast.Attribute) and isinstance(inner.func.value, ast.Attribute)
+                    ]
+    found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
+    return iter(found)
+
+
+def _self_calls(fn: FunctionNode, scope: Scope) -> Iterator[ast.Call]:
+    """Calls of `self.method(...)` in the def's own statements (not in `finally:` or handlers)."""
+    found = scope.enclosing_class()
+    if found is None:
+        return
+    self_name = found[1]
+    for node in _plain_nodes(fn):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _named(node.func.value, self_name):
+            yield node
+
+
+def _plain_nodes(fn: FunctionNode) -> Iterator[ast.AST]:
+    """The def's nodes but those of `finally:`, except handlers (both run when it fails) and nested defs."""
     stack: list[ast.AST] = list(fn.body)
     while stack:
         node = stack.pop()
         if isinstance(node, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda, ast.ExceptHandler)):
             continue
+        yield node
+        if isinstance(node, _TRY_TYPES):
+            stack.extend([*getattr(node, "body", []), *getattr(node, "handlers", []), *getattr(node, "orelse", [])])
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _signals(fn: FunctionNode) -> Iterator[tuple[ast.Call, str]]:
+    """The def's signalling calls, in source order, not inside `finally:`, an except handler
+    (both run when it fails) or a nested def."""
+    found: list[tuple[ast.Call, str]] = []
+    for node in _plain_nodes(fn):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SIGNALS:
             method = node.func.attr
             if method not in ("set", "release", "task_done", "notify", "notify_all") or not node.args:
                 found.append((node, method))
-        if isinstance(node, _TRY_TYPES):
-            # Not its `finally:`; its handlers are passed over above.
-            stack.extend([*getattr(node, "body", []), *getattr(node, "handlers", []), *getattr(node, "orelse", [])])
-            continue
-        stack.extend(ast.iter_child_nodes(node))
     found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
     return iter(found)
 
