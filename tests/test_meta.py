@@ -21,7 +21,15 @@ from unguarded_workers.options import parse_options
 from unguarded_workers.violation import Confidence, Evidence
 
 DOCS = Path(__file__).parent.parent / "docs"
-SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Options", "## Fix safety")
+SECTIONS = (
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "## Use instead",
+    "## When is it reported, and with which confidence?",
+    "## Options",
+    "## Fix safety",
+)
 
 
 @pytest.mark.parametrize("code", ALL_CODES, ids=lambda c: c.code)
