@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 _BARE_NAME_SPAWN = re.compile(
     r"(?:\b(?:target|function|coro|coro_or_future|func)\s*=\s*"
     r"|\b(?:submit|create_task|ensure_future|start_soon|start_new_thread|start_new|run_coroutine_threadsafe"
-    r"|apply_async|Timer|partial)\s*\(\s*(?:[\w.]+\s*,\s*)?"
+    r"|apply_async|Timer|Thread|Process|partial)\s*\(\s*(?:[\w.]+\s*,\s*)?"
     r"|\brun_in_executor\s*\(\s*[\w.]+\s*,\s*)"
     r"[A-Za-z_]\w*\s*[,()]"
 )

@@ -1,0 +1,121 @@
+"""Spawn helpers are found before the check, by the command (on its worker pool too) and by the
+flake8 plugin, so that a module that only calls one is checked for it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from cli_helpers import run_cli
+
+from unguarded_workers.analysis.discovery import helper_names, helpers_in_text
+from unguarded_workers.options import Options
+
+HELPER = textwrap.dedent(
+    """\
+    import threading
+
+
+    def in_background(target, *args):
+        threading.Thread(target=target, args=args, daemon=True).start()
+    """
+)
+# No spawn word at all: only the helper's name leads the check here.
+CALLER = textwrap.dedent(
+    """\
+    from app.background import in_background
+
+
+    def poll():
+        while True:
+            fetch()
+
+
+    def start():
+        in_background(poll)
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "spawn",
+    [
+        "threading.Thread(target=fn)",
+        "threading.Thread(None, fn)",
+        "threading.Timer(5, fn)",
+        "pool.submit(fn, 1)",
+        "loop.run_in_executor(None, fn)",
+        "loop.create_task(fn)",
+        "asyncio.create_task(fn(*args))",
+        "nursery.start_soon(fn)",
+        "pool.submit(functools.partial(fn, 1))",
+        "multiprocessing.Process(target=fn)",
+    ],
+)
+def test_every_spawner_shape_makes_a_helper(spawn: str) -> None:
+    text = f"import asyncio, functools, multiprocessing, threading\n\n\ndef helper(fn, *args):\n    {spawn}\n"
+    assert helpers_in_text(text, Options()) == {"helper"}
+
+
+@pytest.mark.parametrize(
+    "spawn",
+    [
+        "threading.Thread(target=work, name=fn)",  # its own worker, not the parameter
+        "asyncio.ensure_future(fn)",  # not a call: a future handed back as it is, no task made
+        "asyncio.ensure_future(fn())",  # a call of what may not be a coroutine function
+    ],
+)
+def test_no_helper_without_a_worker_of_the_callers(spawn: str) -> None:
+    text = f"import asyncio, threading\n\n\ndef helper(fn):\n    {spawn}\n"
+    assert helpers_in_text(text, Options()) == frozenset()
+
+
+def _project(root: Path, callers: int = 1) -> None:
+    (root / "app").mkdir()
+    (root / "app" / "__init__.py").write_text("")
+    (root / "app" / "background.py").write_text(HELPER)
+    for number in range(callers):
+        (root / "app" / f"caller{number}.py").write_text(CALLER)
+
+
+def test_the_files_define_the_helper(tmp_path: Path) -> None:
+    _project(tmp_path)
+    assert helper_names(map(str, sorted(tmp_path.rglob("*.py"))), Options()) == {"in_background"}
+
+
+def test_the_command_checks_the_callers_on_its_worker_pool_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _project(tmp_path, callers=60)  # enough files for a pool of workers
+    for jobs in ("1", "2"):
+        result = run_cli(capsys, "check", "--no-cache", "-j", jobs, ".")
+        lines = result.out.splitlines()
+        assert len(lines) == 60, result.err
+        assert all(":10:5: UW101 thread target 'poll' has no try/except guard: line 6: fetch()" in line for line in lines)
+        assert all(line.endswith("wrap it: in_background(wrap(poll))") for line in lines)
+
+
+def test_flake8_checks_the_callers(tmp_path: Path) -> None:
+    _project(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select=UW", "."],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+    assert result.stdout.splitlines() == [
+        "./app/caller0.py:10:5: UW101 thread target 'poll' has no try/except guard: line 6: fetch() runs outside "
+        "any try; a failure ends its long-lived loop; the thread dies (its traceback goes to stderr): nothing in "
+        "the program learns of it and its work stops; wrap it: in_background(wrap(poll))"
+    ], result.stderr
+
+
+def test_the_helpers_own_spawn_is_not_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "background.py").write_text(HELPER)
+    assert run_cli(capsys, "check", "--min-confidence=low", str(tmp_path / "background.py")).out == ""
