@@ -19,6 +19,7 @@ name, and only those are parsed.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,8 +40,11 @@ _BARE_NAME_SPAWN = re.compile(
     r"|\b(?:submit|create_task|ensure_future|start_soon|start_new_thread|start_new|run_coroutine_threadsafe"
     r"|apply_async|Timer|Thread|Process|partial)\s*\(\s*(?:[\w.]+\s*,\s*)?"
     r"|\brun_in_executor\s*\(\s*[\w.]+\s*,\s*)"
-    r"[A-Za-z_]\w*\s*[,()]"
+    r"([A-Za-z_]\w*)\s*[,()]"
 )
+_DEF = re.compile(r"\bdef\s+\w+\s*\(")
+# How far a def's signature is looked for its parameters (a long signature is rare).
+_SIGNATURE = 2000
 
 
 # What a helper does with a future or task it does not return: reads it, holds it, drops it.
@@ -141,8 +145,22 @@ def _position(fn: FunctionNode, param: str, scope: Scope) -> int | None:
 
 
 def may_define_helper(text: str) -> bool:
-    """A cheap text test: False means the module certainly defines no spawn helper."""
-    return _BARE_NAME_SPAWN.search(text) is not None
+    """A cheap text test: False means the module defines no spawn helper. A helper's spawn takes
+    a bare name that is a parameter of its def: the name must be in the nearest def's signature
+    before it (from its `(` to the `:` that ends a line)."""
+    defs = [match.end() for match in _DEF.finditer(text)]
+    if not defs:
+        return False
+    for match in _BARE_NAME_SPAWN.finditer(text):
+        at = bisect.bisect_right(defs, match.start()) - 1
+        if at < 0:
+            continue
+        start = defs[at]
+        end = text.find(":\n", start, start + _SIGNATURE)
+        signature = text[start : end if end != -1 else start + _SIGNATURE]
+        if re.search(rf"\b{match.group(1)}\b", signature):
+            return True
+    return False
 
 
 def helper_argument(call: ast.Call, spec: HelperSpec) -> tuple[ast.expr, str | None] | None:
