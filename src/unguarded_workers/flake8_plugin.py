@@ -32,6 +32,7 @@ class UnguardedWorkersChecker:
     _given: ClassVar[RawSettings] = {}
     _isolated_applied: ClassVar[bool] = False
     _helpers: ClassVar[frozenset[str]] = frozenset()  # the project's spawn helpers
+    _helpers_of: ClassVar[tuple[object, ...] | None] = None  # what they were found for
 
     def __init__(self, tree: ast.Module, lines: Sequence[str], filename: str) -> None:
         self._tree = tree
@@ -159,7 +160,11 @@ class UnguardedWorkersChecker:
             else:
                 files.append(path)
         settings = cls.settings
+        key = (tuple(files), settings.options, settings.check_tests, settings.check_examples)
+        if key == cls._helpers_of:
+            return  # flake8's workers parse the options again: found already, before the fork
         cls._helpers = helper_names([file for file in files if settings.checks(file)], settings.options)
+        cls._helpers_of = key
 
     @classmethod
     def _load(cls, *, isolated: bool) -> Settings:
