@@ -76,6 +76,8 @@ class HarmlessRules:
             return True
         if isinstance(stmt, ast.Expr):
             return self.expression(stmt.value, scope)
+        if isinstance(stmt, ast.AugAssign) and not calls_nothing(stmt.target):
+            return False  # `counts[key] += 1` reads counts[key] first: a KeyError
         if isinstance(stmt, (ast.Return, ast.Assign, ast.AugAssign, ast.AnnAssign)):
             return stmt.value is None or self.expression(stmt.value, scope)
         if isinstance(stmt, ast.Assert):
@@ -142,7 +144,7 @@ class HarmlessRules:
             if method in WAIT_METHODS and _only_a_timeout(call, strict=method == "join"):
                 return True
             if method in ENQUEUE_METHODS and self._is_enqueue(call, func, scope):
-                return True
+                return self._all(call.args, scope)  # `results.put(int(item))`: the item is made first
         return self._called(func, scope)
 
     def _all(self, exprs: list[ast.expr], scope: Scope) -> Verdict:
