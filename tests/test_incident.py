@@ -174,12 +174,6 @@ def test_deliver_answers_every_bad_request_at_once_and_the_service_stays_up(tmp_
     assert re.search(_group_note(child, "basket_deliver"), log, re.MULTILINE), log
 
 
-# The analysis misses the three bare spawns of service.py today: it takes `results.put(f(x))` on
-# a queue (`results: queue.Queue[int]`) and `SALES[item] += 1` for statements that cannot fail.
-# Reported to the lead; this test passes once that is fixed, and must then lose its marker.
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="harmless.py: an enqueue's argument, an augmented subscript can fail"
-)
 def test_check_and_fix_report_the_bare_spawns_with_the_waiter(tmp_path: Path) -> None:
     skipped = run_command("check", "--no-cache", str(EXAMPLE), cwd=tmp_path)
     assert (skipped.returncode, skipped.stdout) == (0, ""), skipped  # example code: skipped by default
@@ -195,15 +189,18 @@ def test_check_and_fix_report_the_bare_spawns_with_the_waiter(tmp_path: Path) ->
     }
     (waiter,) = (r for r in records if r["code"] == "UW101")
     assert "waiter" in waiter["evidence"]
-    assert (
+    assert waiter["message"].endswith(
         f"quote_bare() waits on results (line {_wait_line('quote_bare')}), which gets its item only after it: "
-        "a failure hangs quote_bare() for ever, wrap() alone too; deliver the failure to results"
-    ) in waiter["message"]
+        "a failure hangs quote_bare() for ever, and so would wrap() alone; deliver the failure to it: "
+        "threading.Thread(target=wrap(price, deliver=results), args=(item, results))"
+    ), waiter["message"]
     # What the README shows, from the checkout's root.
     shown = _console_block("unguarded-workers check --examples check examples/incident")
     assert run_command("check", "--no-cache", "--examples", "check", "examples/incident", cwd=ROOT).stdout == shown
-    diff = run_command("fix", "--examples", "check", "--diff", str(SERVICE), cwd=tmp_path).stdout
-    assert "+        threading.Thread(target=wrap(price), args=(item, results)).start()" in diff
+    fixed = run_command("fix", "--examples", "check", "--diff", str(SERVICE), cwd=tmp_path)
+    diff = fixed.stdout
+    assert "threading.Thread(target=wrap(price" not in diff  # wrap() alone would leave the waiter waiting
+    assert "UW101 left: unsafe fix (wrap() alone would leave quote_bare() waiting on results" in fixed.stderr
     assert "+    stats_pool.submit(wrap(count_sales), items)" in diff
     assert "+    asyncio.create_task(wrap(remember(items)))" in diff
 

@@ -95,7 +95,8 @@ def test_the_command_checks_the_callers_on_its_worker_pool_too(
         result = run_cli(capsys, "check", "--no-cache", "-j", jobs, ".")
         lines = result.out.splitlines()
         assert len(lines) == 60, result.err
-        assert all(":10:5: UW101 thread target 'poll' has no try/except guard: line 6: fetch()" in line for line in lines)
+        reported = ":10:5: UW101 thread target 'poll' has no try/except guard: line 6: fetch()"
+        assert all(reported in line for line in lines)
         assert all(line.endswith("wrap it: in_background(wrap(poll))") for line in lines)
 
 
