@@ -305,7 +305,7 @@ class GuardAnalysis:
                 return [], []  # guarded: its `else:` and `finally:` are not inspected
             # Like any compound statement, except that the handlers of cancellation and exit
             # alone (clean-up on shutdown) are not inspected.
-            io = context.io_covered or any(self._catches_os_errors(h.type, scope) for h in handlers)
+            io = context.io_covered or any(self._names_any(h.type, scope, OS_ERRORS) for h in handlers)
             blocks = [(getattr(stmt, "body", []), _Context(self._leaky_try(handlers, scope), io))]
             for handler in handlers:
                 if not self._is_exit_only(handler.type, scope):
@@ -328,13 +328,12 @@ class GuardAnalysis:
 
     def _with_context(self, stmt: ast.With | ast.AsyncWith, context: _Context, scope: Scope) -> _Context:
         """`with contextlib.suppress(X):` is a try with a handler of X around its body."""
-        for item in stmt.items:
-            call = item.context_expr
-            if isinstance(call, ast.Call) and self._index.qualname(call.func, scope) in SUPPRESS and call.args:
-                types = ", ".join(last_name(arg) or type(arg).__name__ for arg in call.args)
-                io = context.io_covered or any(self._catches_os_errors(arg, scope) for arg in call.args)
-                return _Context(f"is in a suppress() of only {types}", io)
-        return context
+        suppressed = self._suppressed(stmt, scope)
+        if not suppressed:
+            return context
+        types = ", ".join(last_name(arg) or type(arg).__name__ for arg in suppressed)
+        io = context.io_covered or any(self._names_any(arg, scope, OS_ERRORS) for arg in suppressed)
+        return _Context(f"is in a suppress() of only {types}", io)
 
     def _guards_some(self, body: list[ast.stmt], scope: Scope) -> bool:
         """A try that contains (a broad handler), or a `with suppress(Exception)`, anywhere in
@@ -347,19 +346,15 @@ class GuardAnalysis:
         return False
 
     def _suppresses_everything(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> bool:
+        return any(self._is_broad(arg, scope) for arg in self._suppressed(stmt, scope))
+
+    def _suppressed(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> list[ast.expr]:
+        """The exception types a `with contextlib.suppress(...)` names (none for any other `with`)."""
         for item in stmt.items:
             call = item.context_expr
-            if not (isinstance(call, ast.Call) and self._index.qualname(call.func, scope) in SUPPRESS):
-                continue
-            if any(self._is_broad(arg, scope) for arg in call.args):
-                return True
-        return False
-
-    def _catches_os_errors(self, exc_type: ast.expr | None, scope: Scope) -> bool:
-        if exc_type is None:
-            return False
-        types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]
-        return any(self._index.qualname(t, scope) in OS_ERRORS for t in types)
+            if isinstance(call, ast.Call) and self._index.qualname(call.func, scope) in SUPPRESS:
+                return list(call.args)
+        return []
 
     def _leaky_try(self, handlers: list[ast.ExceptHandler], scope: Scope) -> str:
         """Why a try that does not contain lets the failure of its body out."""
@@ -388,10 +383,14 @@ class GuardAnalysis:
         return False
 
     def _is_broad(self, exc_type: ast.expr | None, scope: Scope) -> bool:
+        return exc_type is None or self._names_any(exc_type, scope, BROAD_EXCEPTIONS)
+
+    def _names_any(self, exc_type: ast.expr | None, scope: Scope, names: frozenset[str]) -> bool:
+        """Whether the handler's type (or one of a tuple of types) is one of `names`."""
         if exc_type is None:
-            return True
+            return False
         types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]
-        return any(self._index.qualname(t, scope) in BROAD_EXCEPTIONS for t in types)
+        return any(self._index.qualname(t, scope) in names for t in types)
 
     def _is_exit_only(self, exc_type: ast.expr | None, scope: Scope) -> bool:
         if exc_type is None:
