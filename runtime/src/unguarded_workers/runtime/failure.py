@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType, MethodType
+from typing import Any
 
 __all__ = ["ErrorHandler", "Failure", "SpawnSite", "report", "set_error_handler"]
 
@@ -215,6 +216,19 @@ def process_name() -> str | None:
     return None if name == "MainProcess" else str(name)
 
 
+def running_trio() -> Any:
+    """trio's module when this code runs inside `trio.run` (anyio on trio too), else None;
+    trio is never imported here."""
+    trio = sys.modules.get("trio")
+    if trio is None:
+        return None
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:  # not inside trio.run
+        return None
+    return trio
+
+
 def current_task_name() -> str | None:
     # Only look at the libraries already imported: importing one here would be slow.
     asyncio = sys.modules.get("asyncio")
@@ -225,10 +239,5 @@ def current_task_name() -> str | None:
             task = None
         if task is not None:
             return str(task.get_name())
-    trio = sys.modules.get("trio")
-    if trio is not None:
-        try:
-            return str(trio.lowlevel.current_task().name)
-        except RuntimeError:  # not inside trio.run
-            pass
-    return None
+    trio = running_trio()
+    return str(trio.lowlevel.current_task().name) if trio is not None else None

@@ -15,14 +15,13 @@ On a give-up the watchdog thread delivers the failure (`deliver=`) and acts on `
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
 from .exiting import EXIT_STATUS, end_process
-from .failure import Failure, describe, process_name, report
+from .failure import Failure, describe, process_name, report, running_trio
 from .guard import deliver
 from .liveness import Watch, WorkerHung, beating, stack_of_coroutine, stack_of_thread, stop_beating, traceback_of
 from .notes import add_spawn_note
@@ -215,14 +214,9 @@ class _TrioAttempt(_Attempt):
 
 
 def watch_async(policy: Any, target: object, failures: Any, frame: FrameType) -> Any:
-    trio = sys.modules.get("trio")
+    trio = running_trio()
     if trio is not None:
-        try:
-            trio.lowlevel.current_task()
-        except RuntimeError:  # not inside trio.run
-            pass
-        else:
-            return _TrioAttempt(policy, target, failures, frame, trio)
+        return _TrioAttempt(policy, target, failures, frame, trio)
     import asyncio
 
     return _AsyncioAttempt(policy, target, failures, frame, asyncio.current_task())

@@ -43,7 +43,7 @@ from typing import Any, NamedTuple, TypeVar, Union, overload
 from .callables import guard_of
 from .delivery import Delivery
 from .exiting import EXIT_STATUS, end_process, prepare
-from .failure import ErrorHandler, Failure, SpawnSite, describe, failure_here, report
+from .failure import ErrorHandler, Failure, SpawnSite, describe, failure_here, report, running_trio
 from .guard import deliver
 from .held_tasks import hold_task_of_frame, release
 from .hung import watch_async, watch_thread
@@ -294,15 +294,10 @@ async def _attempt_watched_async(
 
 async def _sleep(seconds: float) -> None:
     """Sleep in whichever library runs this task: trio (anyio on trio included) or asyncio."""
-    trio = sys.modules.get("trio")
+    trio = running_trio()
     if trio is not None:
-        try:
-            trio.lowlevel.current_task()
-        except RuntimeError:  # not inside trio.run
-            pass
-        else:
-            await trio.sleep(seconds)
-            return
+        await trio.sleep(seconds)
+        return
     import asyncio
 
     await asyncio.sleep(seconds)
