@@ -35,7 +35,7 @@ SOURCE = textwrap.dedent(
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.py").write_text(SOURCE)
-    (tmp_path / "broken.py").write_text("from threading import Thread\ndef f(:\n")
+    (tmp_path / "broken.py").write_text("from threading import Thread\ndef f(:\n    Thread(target=f).start()\n")
     return tmp_path
 
 

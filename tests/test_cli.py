@@ -105,8 +105,12 @@ def test_clean_tree_exits_zero(workdir: Path, capsys: pytest.CaptureFixture[str]
         ("missing.py", None, "error: missing.py: no such file or directory"),
         ("latin.py", b"x = '\xe9'\n", "error: latin.py:1:6: not valid utf-8: invalid continuation byte"),
         # Only a file that could start a worker is parsed (the text prefilter comes first).
-        ("broken.py", b"from threading import Thread\ndef f(:\n", "error: broken.py:2:7: cannot parse: invalid syntax"),
-        ("nul.py", b"Thread = 1\x00\n", "error: nul.py"),
+        (
+            "broken.py",
+            b"from threading import Thread\ndef f(:\n    Thread(target=f).start()\n",
+            "error: broken.py:2:7: cannot parse: invalid syntax",
+        ),
+        ("nul.py", b"Thread(target=f)\x00\n", "error: nul.py"),
     ],
 )
 def test_input_errors_name_the_file_and_the_rest_is_checked(
@@ -291,7 +295,7 @@ def test_json_output(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_sarif_output_has_what_the_2_1_0_schema_requires(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (workdir / "pkg").mkdir()
     (workdir / "pkg" / "service.py").write_text(BAD, encoding="utf-8")
-    (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n")
+    (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n    Thread(target=f).start()\n")
     result = run_cli(capsys, "check", "--output-format=sarif", ".")
     log = json.loads(result.out)
     # Required by the schema: sarifLog {version, runs}; run {tool}; tool {driver};
@@ -334,7 +338,7 @@ def test_github_annotations(workdir: Path, capsys: pytest.CaptureFixture[str]) -
         "wrap it: threading.Thread(target=wrap(work))"
     )
     assert lines[2].startswith("::error file=a%2Cb%25.py,line=15,col=22,")  # characters, as GitHub counts
-    (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n")
+    (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n    Thread(target=f).start()\n")
     with_error = run_cli(capsys, "check", "--output-format=github", "broken.py")
     assert with_error.out == (
         "::error file=broken.py,title=unguarded-workers::broken.py:2:7: cannot parse: invalid syntax\n"
@@ -407,7 +411,7 @@ def test_a_bug_on_one_file_is_reported_against_it_and_the_run_goes_on(
     from unguarded_workers import reports
 
     fail_on_trigger(reports, monkeypatch)
-    (workdir / "a.py").write_text("Thread = trigger = 1\n")
+    (workdir / "a.py").write_text("Thread(target=trigger)\n")
     (workdir / "b.py").write_text(BAD)
     result = run_cli(capsys, "check", "-j", "1", "a.py", "b.py")
     assert result.status == 2
@@ -488,10 +492,15 @@ def test_character_columns_on_a_file_with_old_mac_line_ends(workdir: Path, capsy
 
 
 def test_a_file_that_cannot_spawn_is_not_parsed(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The text prefilter runs before the parse: a file with no spawn word costs no parse,
-    so its syntax errors are flake8's E9 (or the compiler's) to report, not this tool's."""
+    """The text prefilter runs before the parse: a file with no spawn call costs no parse,
+    so its syntax errors are flake8's E9 (or the compiler's) to report, not this tool's. A
+    spawner's name that is not called with a worker (an import, `t.start()`, a docstring)
+    is no spawn call."""
     (workdir / "notes.py").write_text("def f(:\n")
-    result = run_cli(capsys, "check", "notes.py")
+    (workdir / "imports.py").write_text(
+        '"""A Thread, a Timer() in words"""\nfrom threading import Thread\nt.start()\ndef f(:\n'
+    )
+    result = run_cli(capsys, "check", "notes.py", "imports.py")
     assert (result.status, result.out, result.err) == (0, "", "")
 
 

@@ -80,7 +80,7 @@ def test_a_name_with_a_control_character_is_escaped_in_every_format(
     ElementTree.fromstring(run_cli(capsys, "check", "--output-format=junit", name).out)
     diff = run_cli(capsys, "fix", "--diff", name).out
     assert diff.startswith(f"--- {SHOWN[kind]}\n+++ {SHOWN[kind]}\n@@ ")
-    (workdir / name).write_text("from threading import Thread\ndef f(:\n")
+    (workdir / name).write_text("from threading import Thread\ndef f(:\n    Thread(target=f).start()\n")
     error = run_cli(capsys, "check", name)
     assert error.status == 2
     assert error.err.count("\n") == 1
