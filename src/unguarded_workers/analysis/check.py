@@ -99,6 +99,8 @@ def spawn_violation(
         confidence,
         evidence,
         _related(module, exposure, hang),
+        spawn.call.end_lineno,
+        spawn.call.end_col_offset,
     )
 
 

@@ -17,7 +17,7 @@ from ..noqa import noqa_insertion
 from ..positions import SourceLines
 from ..sources import SourceError, read_source
 from .engine import FileOutcome, Item, Job, run
-from .output import plural
+from .text import plural
 
 
 def add_noqa(items: Sequence[Item], job: Job, jobs: int | None, *, quiet: bool) -> int:

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -25,7 +26,7 @@ from ..config import Settings
 from ..positions import SourceLines, character_column
 from ..quoting import quoted
 from ..reports import reported
-from ..sources import Source, SourceError, TooLarge, decode, parse, read_source, too_large
+from ..sources import NewerSyntax, Source, SourceError, TooLarge, decode, parse, read_source, too_large
 from ..violation import Violation
 from .cache import ResultsCache, settings_key
 
@@ -79,6 +80,16 @@ class Finding:
     violation: Violation
     column: int  # 1-based, in characters (flake8's text format counts UTF-8 bytes)
     related: tuple[Place, ...] = ()
+    # Where the reported code ends (1-based, the column exclusive, in characters), and its
+    # lines as written: for end positions and snippets.
+    end_line: int = 0
+    end_column: int = 0
+    lines: tuple[str, ...] = ()
+
+    @property
+    def fixable(self) -> bool:
+        """Whether `fix` guards it by default (a safe fix)."""
+        return self.violation.unsafe_fix is None
 
 
 @dataclass
@@ -92,6 +103,9 @@ class FileOutcome:
     fixed_data: bytes | None = None  # stdin under `fix`: the whole module, fixed or not
     write_error: str | None = None
     skipped: str | None = None  # why the file was not checked (over the size limit)
+    error_line: int | None = None  # where the error is, when it is in the file (1-based)
+    error_column: int | None = None
+    newer_python: str | None = None  # the file needs this Python to be read ("3.12")
 
 
 def _findings(source: Source, violations: Sequence[Violation]) -> list[Finding]:
@@ -100,10 +114,28 @@ def _findings(source: Source, violations: Sequence[Violation]) -> list[Finding]:
         return []  # most files: no need to index their lines
     lines = SourceLines(source.text)
     others: dict[str, SourceLines | None] = {}
-    return [
-        Finding(v, character_column(lines.line_text(v.line), v.col) + 1, _places(source, lines, v, others))
-        for v in violations
-    ]
+    found = []
+    for v in violations:
+        end_line, end_column = _end(lines, v)
+        text = tuple(lines.line_text(number).rstrip("\r\n") for number in range(v.line, end_line + 1))
+        column = character_column(lines.line_text(v.line), v.col) + 1
+        found.append(Finding(v, column, _places(source, lines, v, others), end_line, end_column, text))
+    return found
+
+
+# The header a UW102 report covers: `def run` (or `async def run`).
+_RUN_HEADER = re.compile(r"(?:async\s+)?def\s+run\b")
+
+
+def _end(lines: SourceLines, violation: Violation) -> tuple[int, int]:
+    """Where the reported code ends: the spawn call's end, or the end of the `def run` header
+    (1-based line; column 1-based, exclusive, in characters)."""
+    if violation.end_line is not None and violation.end_col is not None:
+        return violation.end_line, character_column(lines.line_text(violation.end_line), violation.end_col) + 1
+    text = lines.line_text(violation.line)
+    start = character_column(text, violation.col)
+    header = _RUN_HEADER.match(text, start)
+    return violation.line, (header.end() if header else start) + 1
 
 
 def _places(
@@ -199,7 +231,7 @@ def process(item: Item, job: Job) -> FileOutcome:
             outcome.fixed_data = item.data
         return outcome
     except SourceError as error:
-        outcome.error = str(error)
+        _failed(outcome, error, job)
         return outcome
     try:
         violations = _reported(source, tree, job)
@@ -216,6 +248,19 @@ def process(item: Item, job: Job) -> FileOutcome:
     if job.mode is Mode.FIX and item.path is None and outcome.fixed_data is None:
         outcome.fixed_data = source.data  # an editor replaces its buffer with what fix prints
     return outcome
+
+
+def _failed(outcome: FileOutcome, error: SourceError, job: Job) -> None:
+    """The file could not be read: the error, where it is, and for newer syntax the Python
+    it needs, with the one the project says it targets."""
+    outcome.error = str(error)
+    outcome.error_line, outcome.error_column = error.line, error.column
+    if isinstance(error, NewerSyntax):
+        outcome.newer_python = error.feature.version_text
+        target = job.settings.target_python
+        if target is not None:
+            version, where = target
+            outcome.error += f" (the project targets Python {version}: {where})"
 
 
 def _fix(

@@ -19,7 +19,7 @@ from ..triage.findings import Group, ProjectSpawns, Site, group, locate
 from ..triage.interleaving import SourceLines
 from ..triage.logs import LoggedFailure, ReadStats, read_failures, read_lines
 from .discovery import discover
-from .output import plural
+from .text import plural
 
 EXIT_OK, EXIT_ERROR = 0, 2
 
