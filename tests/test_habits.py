@@ -317,3 +317,38 @@ def test_a_misspelt_flake8_key_is_a_warning_for_the_command_and_the_plugin(
     assert f"unguarded-workers: warning: {workdir / expected}" in flake8.stderr
     isolated = run_cli(capsys, "check", "--isolated", "m.py")
     assert isolated.notes == ""
+
+
+# -- the two passes of a run ----------------------------------------------------------------
+
+PROJECT = Path(__file__).parent / "fixtures" / "project"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_every_way_through_a_run_reports_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], jobs: str
+) -> None:
+    """Checked in the first pass (no cache) or after the helpers are found (cache, cold and
+    warm), on one process or a pool: the same reports, the helpers of other modules included."""
+    import shutil
+
+    shutil.copytree(PROJECT, tmp_path / "project")
+    (tmp_path / "project" / "myapp" / "mixed.py").write_text(
+        "import threading\nfrom myapp.background import in_background\n\n\ndef work():\n    while True:\n"
+        "        step()\n\n\nthreading.Thread(target=work).start()\nin_background(work)\n"
+    )
+    for number in range(60):  # enough files for a pool
+        (tmp_path / "project" / "myapp" / f"filler{number}.py").write_text(f"VALUE = {number}\n")
+    monkeypatch.chdir(tmp_path / "project")
+    args = ("check", "--min-confidence=low", "-j", jobs, ".")
+    first = run_cli(capsys, args[0], "--no-cache", *args[1:])
+    cold = run_cli(capsys, *args)
+    warm = run_cli(capsys, *args)
+    assert first.out == cold.out == warm.out
+    assert first.status == cold.status == warm.status == 1
+    # service.py names no spawner: its reports are calls of background.py's helpers.
+    assert "./myapp/service.py:16:9: UW101 [high] " in first.out
+    assert "./myapp/service.py:18:9: UW101 [medium] " in first.out
+    # mixed.py spawns by itself (checked in the first pass) and calls a helper of background.py.
+    assert "./myapp/mixed.py:10:1: UW101 [high] " in first.out
+    assert "./myapp/mixed.py:11:1: UW101 [high] " in first.out

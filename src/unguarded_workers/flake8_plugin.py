@@ -31,6 +31,7 @@ from .config import (
     load_settings,
     path_matches,
 )
+from .memory import paused_collector
 from .options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
 from .violation import CONFIDENCE_CHOICES, Confidence
 
@@ -203,7 +204,8 @@ class UnguardedWorkersChecker:
         source = "".join(self._lines)
         project_for(settings.options).helper_names = self._helpers
         try:
-            violations = check_module(self._tree, settings.options, source, path)
+            with paused_collector():
+                violations = check_module(self._tree, settings.options, source, path)
         except Exception as error:
             # flake8 does not guard a plugin's run(): an error here would abort the whole
             # run with a traceback and no reports. It becomes this file's one line instead.

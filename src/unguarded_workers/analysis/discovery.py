@@ -38,8 +38,7 @@ def helpers_in_text(text: str, options: Options, path: str | None = None) -> fro
     """
     if not might_spawn(text, options) or not may_define_helper(text):
         return frozenset()
-    starts = spawn_calls(text, options)
-    if starts == []:
+    if spawn_calls(text, options) == []:
         return frozenset()
     try:
         with warnings.catch_warnings():
@@ -47,6 +46,16 @@ def helpers_in_text(text: str, options: Options, path: str | None = None) -> fro
             tree = ast.parse(text, filename=path or "<unknown>")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return frozenset()  # the check reports it, where it is checked
+    return helpers_in_tree(tree, text, options, path)
+
+
+def helpers_in_tree(tree: ast.Module, text: str, options: Options, path: str | None = None) -> frozenset[str]:
+    """`helpers_in_text`, for a module parsed already."""
+    if not may_define_helper(text):
+        return frozenset()
+    starts = spawn_calls(text, options)
+    if starts == []:
+        return frozenset()
     if starts is not None and not _may_hand_a_parameter(tree, text, starts, options):
         return frozenset()
     return ModuleAnalysis(tree, options, path).helpers.names
@@ -58,8 +67,9 @@ def _may_hand_a_parameter(tree: ast.Module, text: str, starts: list[int], option
     spawners = _spawner_specs(options)
     line_starts = _line_starts(text)
     looked: set[int] = set()
+    lists: dict[int, tuple[list[ast.stmt], list[int]]] = {}
     for offset in starts:
-        defs, statement = _around(tree, bisect.bisect_right(line_starts, offset))
+        defs, statement = _around(tree, bisect.bisect_right(line_starts, offset), lists)
         if statement is None or id(statement) in looked or not defs:
             continue
         looked.add(id(statement))
@@ -121,22 +131,31 @@ def _line_starts(text: str) -> list[int]:
 _NEWLINE = re.compile(r"\r\n?|\n")
 
 
-def _around(tree: ast.Module, line: int) -> tuple[list[tuple[FunctionNode, list[str]]], ast.stmt | None]:
+def _around(
+    tree: ast.Module, line: int, lists: dict[int, tuple[list[ast.stmt], list[int]]]
+) -> tuple[list[tuple[FunctionNode, list[str]]], ast.stmt | None]:
     """The defs that hold `line` (each with the parameters that can be a worker: all but a
-    method's self), and the innermost statement that holds it."""
+    method's self), and the innermost statement that holds it. `lists` keeps, by the node
+    that holds them, each list of statements with their first lines, for a bisection (a
+    module's thousand spawns, its thousand statements)."""
     defs: list[tuple[FunctionNode, list[str]]] = []
-    statements: list[ast.stmt] = tree.body
+    holder: ast.AST = tree
     innermost: ast.stmt | None = None
     in_class = False
     while True:
-        found = next((s for s in statements if _first_line(s) <= line <= (s.end_lineno or s.lineno)), None)
-        if found is None:
+        found_list = lists.get(id(holder))
+        if found_list is None:
+            inner = tree.body if holder is tree else _inner_statements(holder)
+            found_list = lists[id(holder)] = (inner, [_first_line(statement) for statement in inner])
+        statements, firsts = found_list
+        at = bisect.bisect_right(firsts, line) - 1
+        found = statements[at] if at >= 0 else None
+        if found is None or line > (found.end_lineno or found.lineno):
             return defs, innermost
-        innermost = found
+        innermost = holder = found
         if isinstance(found, (ast.FunctionDef, ast.AsyncFunctionDef)):
             defs.append((found, _worker_params(found, method=in_class)))
         in_class = isinstance(found, ast.ClassDef)
-        statements = _inner_statements(found)
 
 
 def _first_line(statement: ast.stmt) -> int:
@@ -153,16 +172,16 @@ def _worker_params(fn: FunctionNode, *, method: bool) -> list[str]:
     return positional + rest
 
 
-def _inner_statements(statement: ast.stmt) -> list[ast.stmt]:
-    inner: list[ast.stmt] = []
-    for name in ("body", "orelse", "finalbody"):
-        value = getattr(statement, name, None)
-        if isinstance(value, list):
-            inner += value
+def _inner_statements(statement: ast.AST) -> list[ast.stmt]:
+    """The statements a compound statement holds, in source order (a try's handlers come
+    between its body and its else)."""
+    inner: list[ast.stmt] = list(getattr(statement, "body", []))
     for handler in getattr(statement, "handlers", ()):
         inner += handler.body
     for case in getattr(statement, "cases", ()):
         inner += case.body
+    for name in ("orelse", "finalbody"):
+        inner += getattr(statement, name, [])
     return inner
 
 

@@ -76,6 +76,11 @@ def _calls(text: str, names: Iterable[str], *, renamed: bool) -> bool:
     return False
 
 
+def calls_any(source: str, names: Iterable[str]) -> bool:
+    """Whether the module calls one of `names` with an argument (a helper of another module)."""
+    return _calls(source, names, renamed=False)
+
+
 def spawn_calls(source: str, options: Options | None = None) -> list[int] | None:
     """Where the module's calls of a spawner's name with an argument start (offsets of the name,
     configured spawners included); None when an import renames a spawner (its calls then have

@@ -16,7 +16,8 @@ from ..fix.write import WriteError, write_atomically
 from ..noqa import noqa_insertion
 from ..positions import SourceLines
 from ..sources import SourceError, read_source
-from .engine import FileOutcome, Item, Job, run
+from .engine import FileOutcome, Item, Job
+from .runner import run
 from .text import plural
 
 

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import ast
-import contextlib
-import gc
-import multiprocessing
 import os
 import re
-import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from multiprocessing.connection import Connection
 from pathlib import Path
 
-from .. import interrupts
-from ..analysis import might_spawn
-from ..analysis.discovery import helpers_by_file, helpers_in_text
+from ..analysis.discovery import helpers_by_file, helpers_in_text, helpers_in_tree
+from ..analysis.prefilter import calls_any, might_spawn
 from ..analysis.project import package_root, project_for
 from ..codes import internal_error_text
 from ..config import Settings
@@ -29,10 +22,6 @@ from ..reports import reported
 from ..sources import NewerSyntax, Source, SourceError, TooLarge, decode, parse, read_source, too_large
 from ..violation import Violation
 from .cache import ResultsCache, settings_key
-
-# Below this many files a pool costs more to start than it saves.
-POOL_THRESHOLD = 48
-WORKERS_PER_CORE = 2
 
 
 class Mode(Enum):
@@ -233,6 +222,16 @@ def process(item: Item, job: Job) -> FileOutcome:
     except SourceError as error:
         _failed(outcome, error, job)
         return outcome
+    _analyse(item, job, source, tree, outcome=outcome, cache=cache)
+    if job.mode is Mode.FIX and item.path is None and outcome.fixed_data is None:
+        outcome.fixed_data = source.data  # an editor replaces its buffer with what fix prints
+    return outcome
+
+
+def _analyse(
+    item: Item, job: Job, source: Source, tree: ast.Module, *, outcome: FileOutcome, cache: ResultsCache | None
+) -> None:
+    project = project_for(job.settings.options)
     try:
         violations = _reported(source, tree, job)
         if cache is not None:
@@ -245,9 +244,69 @@ def process(item: Item, job: Job) -> FileOutcome:
     finally:
         if item.path is not None:
             project.release(item.path)
-    if job.mode is Mode.FIX and item.path is None and outcome.fixed_data is None:
-        outcome.fixed_data = source.data  # an editor replaces its buffer with what fix prints
-    return outcome
+
+
+@dataclass(frozen=True)
+class FirstPass:
+    """What a run's first pass found of a file (see `runner`): its outcome, final or
+    `tentative` (checked without the helpers of other files), or None when the second pass
+    decides; and the spawn helpers the file defines."""
+
+    outcome: FileOutcome | None
+    tentative: bool = False
+    helpers: frozenset[str] = frozenset()
+
+
+def first_pass(items: Sequence[Item], job: Job) -> list[FirstPass]:
+    """Each file checked by itself when it could start a worker (its helpers found on the same
+    parse); the outcome of one that cannot be read; nothing yet of the others."""
+    return [_first_pass_guarded(item, job) for item in items]
+
+
+def _first_pass_guarded(item: Item, job: Job) -> FirstPass:
+    try:
+        return _first_pass(item, job)
+    except Exception as error:  # reported, against the file it happened on
+        return FirstPass(FileOutcome(item.display, error=f"{item.display}: {internal_error_text(error)}"))
+
+
+def _first_pass(item: Item, job: Job) -> FirstPass:
+    outcome = FileOutcome(item.display)
+    settings = job.settings
+    if not settings.checks(item.path or (item.display if item.data is not None else None)):
+        return FirstPass(outcome)
+    project_for(settings.options).helper_names = job.helper_names
+    try:
+        source = _load(item, job)
+        if not might_spawn(source.text, settings.options):
+            return FirstPass(None)
+        tree = parse(source)
+    except TooLarge as skipped:
+        outcome.skipped = str(skipped)
+        return FirstPass(outcome)
+    except SourceError as error:
+        _failed(outcome, error, job)
+        return FirstPass(outcome)
+    helpers = helpers_in_tree(tree, source.text, settings.options, item.path)
+    _analyse(item, job, source, tree, outcome=outcome, cache=None)
+    return FirstPass(outcome, tentative=True, helpers=helpers)
+
+
+def second_pass(item: Item, job: Job, first: FirstPass) -> FileOutcome | None:
+    """The file's outcome now that the project's helpers are known (`job`), or None when the
+    first pass's stands: a tentative one whose file calls no helper of another file."""
+    if first.tentative:
+        others = helpers_for(item, job, own=first.helpers)
+        if not others:
+            return None
+        try:
+            text = _load(item, job).text
+        except SourceError:
+            return _process_guarded(item, job)  # changed meanwhile: say what it is now
+        return _process_guarded(item, job) if calls_any(text, others) else None
+    if first.outcome is None and helpers_for(item, job):
+        return _process_guarded(item, job)  # it may call a helper
+    return None
 
 
 def _failed(outcome: FileOutcome, error: SourceError, job: Job) -> None:
@@ -357,8 +416,12 @@ def _process_guarded(item: Item, job: Job) -> FileOutcome:
         return FileOutcome(item.display, error=message)
 
 
-def _process_batch(items: Sequence[Item], job: Job) -> list[FileOutcome]:
+def process_batch(items: Sequence[Item], job: Job) -> list[FileOutcome]:
     return [_process_guarded(item, job) for item in items]
+
+
+def second_pass_batch(items: Sequence[Item], job: Job, firsts: Sequence[FirstPass]) -> list[FileOutcome | None]:
+    return [second_pass(item, job, first) for item, first in zip(items, firsts)]
 
 
 _ROOTS: dict[str, str] = {}  # a directory -> its package root, for the current job
@@ -366,9 +429,10 @@ _ROOTS_OF: list[object] = [None]  # the job's helper files the cache is for
 _NAMED_ELSEWHERE: list[frozenset[str]] = [frozenset()]  # the job's helper names not found in a file
 
 
-def helpers_for(item: Item, job: Job) -> frozenset[str]:
+def helpers_for(item: Item, job: Job, *, own: frozenset[str] | None = None) -> frozenset[str]:
     """The helpers a module can call: those defined in a file under the directory of its
-    top-level package, where its imports are looked up (all of them for stdin)."""
+    top-level package, where its imports are looked up (all of them for stdin). With `own`
+    (the names the module defines), those of the other files only."""
     if item.path is None or not job.helper_files:
         return job.helper_names
     if _ROOTS_OF[0] is not job.helper_files:
@@ -379,8 +443,21 @@ def helpers_for(item: Item, job: Job) -> frozenset[str]:
     root = _ROOTS.get(directory)
     if root is None:
         root = _ROOTS[directory] = os.path.join(package_root(directory), "")
-    names = [names for path, names in job.helper_files if path.startswith(root) or path == "-"]
+    if own is None:
+        names = [names for path, names in job.helper_files if path.startswith(root) or path == "-"]
+    else:
+        itself = os.path.abspath(item.path)
+        names = [names for path, names in job.helper_files if (path.startswith(root) or path == "-") and path != itself]
     return _NAMED_ELSEWHERE[0].union(*names)
+
+
+def helper_files_of(items: Sequence[Item], firsts: Sequence[FirstPass]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The files that define helpers, as `find_helpers` gives them, from a first pass."""
+    found = []
+    for item, first in zip(items, firsts):
+        if first.helpers:
+            found.append((os.path.abspath(item.path) if item.path is not None else "-", first.helpers))
+    return tuple(found)
 
 
 def find_helpers(items: Sequence[Item], settings: Settings) -> tuple[tuple[str, frozenset[str]], ...]:
@@ -398,170 +475,3 @@ def find_helpers(items: Sequence[Item], settings: Settings) -> tuple[tuple[str, 
             if names:
                 found.append(("-", names))
     return tuple(found)
-
-
-def collect_less() -> None:
-    """Tune the garbage collector for a batch run: a parse makes hundreds of thousands of
-    objects at once, which the default thresholds (a collection every 700 allocations, a
-    full one every hundred of those) walk again and again while the tree is alive; and
-    what was imported before the work began is never garbage. Measured on 26 real
-    projects' trees: 10-15% less CPU for `check`."""
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-
-
-def worker_limit() -> int:
-    """The most worker processes a run starts: the analysis is CPU-bound, so more than two
-    per core (room for a slow disk) would only cost memory, each holding its own modules."""
-    return WORKERS_PER_CORE * (os.cpu_count() or 1)
-
-
-class Runner:
-    """Every item processed, over several processes when there are many.
-
-    Iterating yields each outcome as it is ready, in the order of `items`; `done` holds
-    them all. After an interrupt, `stop()` lets the files in hand finish (a file is written
-    whole or not at all) and adds their outcomes to `done`, so that a summary counts every
-    file written. Used as a context manager: the pool is shut down on the way out.
-    """
-
-    def __init__(self, items: Sequence[Item], job: Job, jobs: int | None = None, *, find: bool = True) -> None:
-        self.done: list[FileOutcome] = []
-        self._items = items
-        self._job = job
-        self._find = find  # find the project's spawn helpers first (`find_helpers`), on the same workers
-        self._finding: list[Future[tuple[tuple[str, frozenset[str]], ...]]] = []
-        self._futures: list[Future[list[FileOutcome]]] = []
-        self._next = 0  # the first future whose outcomes are not in `done`
-        self._pool: ProcessPoolExecutor | None = None
-        self._parent_alive: Connection | None = None
-        workers = min(jobs if jobs is not None else (os.cpu_count() or 1), worker_limit())
-        self._batches: list[Sequence[Item]] = []
-        if workers > 1 and len(items) >= POOL_THRESHOLD:
-            # Batches amortise the pickling of the job; several per worker keep cores busy
-            # when one batch holds the slow files.
-            size = max(1, min(64, len(items) // (workers * 4)))
-            self._batches = [items[start : start + size] for start in range(0, len(items), size)]
-        self._workers = min(workers, len(self._batches))
-
-    def __enter__(self) -> Runner:
-        if self._batches:
-            reader, writer = multiprocessing.Pipe(duplex=False)
-            self._parent_alive = writer
-            try:
-                # Workers start with the signals blocked, until they ignore them.
-                with interrupts.blocked():
-                    self._pool = ProcessPoolExecutor(
-                        self._workers, initializer=_start_worker, initargs=(reader, writer)
-                    )
-                    # The workers start with the first submission, and must inherit `reader`.
-                    if self._find:
-                        settings = self._job.settings
-                        self._finding = [self._pool.submit(find_helpers, batch, settings) for batch in self._batches]
-                    else:
-                        self._submit()
-            except BaseException:  # interrupted while starting: no batch is left to run
-                self.__exit__()
-                raise
-            finally:
-                reader.close()  # the workers hold it
-        return self
-
-    def _submit(self) -> None:
-        assert self._pool is not None
-        self._futures = [self._pool.submit(_process_batch, batch, self._job) for batch in self._batches]
-
-    def _find_helpers(self) -> None:
-        """First, the spawn helpers every file defines: the check of each file needs them all."""
-        if self._pool is None:
-            files = find_helpers(self._items, self._job.settings)
-        else:
-            files = tuple(found for future in self._finding for found in future.result())
-            self._finding = []
-        names = frozenset().union(*(names for _, names in files))
-        job = self._job
-        self._job = replace(job, helper_names=job.helper_names | names, helper_files=job.helper_files + files)
-        self._find = False
-
-    def __iter__(self) -> Iterator[FileOutcome]:
-        collect_less()
-        if self._find:
-            self._find_helpers()
-            if self._pool is not None:
-                self._submit()
-        if self._pool is None:
-            # A file being fixed is finished before an interrupt stops the run, so that the
-            # outcome of every file written is in `done`.
-            hold = interrupts.deferred if self._job.mode is Mode.FIX else contextlib.nullcontext
-            while len(self.done) < len(self._items):
-                with hold():
-                    self.done.append(_process_guarded(self._items[len(self.done)], self._job))
-                yield self.done[-1]
-            return
-        while self._next < len(self._futures):
-            outcomes = self._futures[self._next].result()
-            with interrupts.deferred():
-                self.done.extend(outcomes)
-                self._next += 1
-            yield from outcomes
-
-    def stop(self) -> None:
-        """After an interrupt: drop the batches not started, finish those started."""
-        with interrupts.stopping():  # another Ctrl-C must not lose what is being finished
-            for finding in self._finding:  # interrupted while finding the helpers: nothing checked yet
-                finding.cancel()
-            pending = self._futures[self._next :]
-            self._next = len(self._futures)
-            for future in pending:
-                future.cancel()
-            for future in pending:
-                if future.cancelled():
-                    continue
-                try:
-                    self.done.extend(future.result())
-                except Exception:  # a worker died: its files have no outcome
-                    continue
-
-    def __exit__(self, *exc_info: object) -> None:
-        with interrupts.stopping():
-            if self._pool is not None:
-                for finding in self._finding:
-                    finding.cancel()
-                for future in self._futures[self._next :]:
-                    future.cancel()
-                self._pool.shutdown(wait=True, cancel_futures=True)
-            if self._parent_alive is not None:
-                self._parent_alive.close()  # a worker still alive now sees the main process gone
-
-
-def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[FileOutcome]:
-    """Process every item; outcomes come back in the order of `items`."""
-    with Runner(items, job, jobs) as runner:
-        yield from runner
-
-
-def _start_worker(parent_alive: Connection, parent_end: Connection) -> None:
-    """In each worker process, first: it prints nothing and dies with the main process.
-
-    Its fds 0-2 go to /dev/null, so that a worker never holds the command's output open
-    (a reader of the output would wait for it); outcomes go back through the pool. The main
-    process alone holds the writing end of `parent_alive`: reading it returns (end of file)
-    when that process is gone, however it went (Ctrl-C, a signal, SIGKILL, the OOM killer).
-    A pipe works on every platform and start method, unlike Linux's PR_SET_PDEATHSIG,
-    which also fires when the thread that forked the worker ends.
-    """
-    interrupts.ignore_in_worker()
-    collect_less()
-    parent_end.close()  # this process's copy, inherited or passed: it would keep the pipe open
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for descriptor in (0, 1, 2):
-        os.dup2(devnull, descriptor)
-    os.close(devnull)
-    watch = threading.Thread(target=_exit_with_parent, args=(parent_alive,), name="uw-parent-watch", daemon=True)
-    watch.start()
-
-
-def _exit_with_parent(parent_alive: Connection) -> None:
-    with contextlib.suppress(EOFError, OSError):
-        parent_alive.recv_bytes()  # nothing is ever sent
-    interrupts.exit_when_whole(1)  # not in the middle of writing a file

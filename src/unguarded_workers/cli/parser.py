@@ -11,7 +11,6 @@ from .. import __version__
 from ..config import EXAMPLES_CHOICES, TESTS_CHOICES, parse_per_file_ignores
 from ..options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
 from ..violation import CONFIDENCE_CHOICES
-from . import triage
 from .cache import CACHE_DIR
 from .output import FORMATS, SARIF_LEVELS
 from .text import TEXT_FORMATS
@@ -159,8 +158,37 @@ def build_parser() -> argparse.ArgumentParser:
         "ranges and rule links, quick fixes (guard the worker, ignore the line) and source.fixAll. Settings are "
         "read from each document's pyproject.toml or flake8 file, as `check` reads them. See docs/integrations.md.",
     )
-    triage.add_parser(commands)
+    _add_triage(commands)
     return parser
+
+
+TRIAGE_DESCRIPTION = (
+    "Read logs holding Python tracebacks of worker failures (a thread that died, a task whose exception "
+    "was never retrieved, a future's callback that raised, a web server's failed request, a greenlet that "
+    "died, and the records of wrap(), supervise() and install()), group identical failures and map each "
+    "to the spawn line(s) under --root. Plain text, JSON lines (structured loggers, docker's json-file, "
+    "journald's export) and lines behind a per-line prefix (container runtimes, journald, docker compose) "
+    "are read. Logs may be gzip-compressed (.gz); - reads stdin."
+)
+
+
+def _add_triage(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    triage = commands.add_parser(
+        "triage",
+        help="map worker failures in logs to their spawn lines",
+        description=TRIAGE_DESCRIPTION,
+        allow_abbrev=False,
+    )
+    triage.add_argument("logs", nargs="+", metavar="LOGFILE", help="log files (.gz too); - for stdin")
+    triage.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the source tree the logs' program came from (default: .)",
+    )
+    triage.add_argument("--output-format", choices=("text", "json"), default="text", help="default: text")
+    triage.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="write the findings to FILE")
 
 
 def command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:

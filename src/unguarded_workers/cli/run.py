@@ -20,8 +20,9 @@ from .add_noqa import add_noqa
 from .cache import CACHE_DIR
 from .colour import PLAIN, Palette, palette_for
 from .discovery import discover
-from .engine import WORKERS_PER_CORE, FileOutcome, Item, Job, Mode, Runner, worker_limit
+from .engine import FileOutcome, Item, Job, Mode
 from .output import FORMATS, STREAMED_FORMATS, escaped, quoted, sarif
+from .runner import WORKERS_PER_CORE, Runner, worker_limit
 from .show import show_files, show_settings
 from .summary import summary_line
 from .text import TEXT_FORMATS, TextStyle, plural, statistics
