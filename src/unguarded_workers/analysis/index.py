@@ -225,7 +225,7 @@ class ModuleIndex:
             if fields is None:
                 fields = child_fields[kind] = _child_fields(kind)
             for name in fields:
-                value = getattr(node, name)
+                value = getattr(node, name, None)
                 child_scope = scope if inner is None else _child_scope(node, name, scope, inner)
                 if value.__class__ is list:
                     for child in value:
