@@ -24,6 +24,9 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 RELEASE_SWITCH = "UNGUARDED_WORKERS_RELEASE"
+# The rules' pages, which `unguarded-workers rule CODE` prints: package data in a wheel.
+RULE_PAGES = Path("docs", "rules")
+RULE_PAGES_IN_WHEEL = "unguarded_workers/rule_pages"
 RUNTIME = "unguarded-workers-runtime"
 # The runtime distribution's package, in this repository and in an sdist that bundles it.
 RUNTIME_PACKAGE = Path("runtime", "src", "unguarded_workers")
@@ -41,11 +44,14 @@ class DependenciesHook(MetadataHookInterface):
 
 
 class BundleRuntimeHook(BuildHookInterface):  # type: ignore[type-arg]
-    """Adds the runtime's files to a wheel or sdist whose metadata does not pin the runtime."""
+    """Adds the rules' pages to every wheel, and the runtime's files to a wheel or sdist whose
+    metadata does not pin the runtime."""
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name not in ("wheel", "sdist") or version == "editable":
-            return  # an editable install puts runtime/src on sys.path (dev-mode-dirs) instead
+            return  # an editable install reads the checkout (dev-mode-dirs, docs/rules) instead
+        if self.target_name == "wheel":
+            self._add_rule_pages(build_data)
         if any(canonicalize_name(Requirement(r).name) == RUNTIME for r in self.metadata.core.dependencies):
             return
         root = Path(self.root)
@@ -61,3 +67,12 @@ class BundleRuntimeHook(BuildHookInterface):  # type: ignore[type-arg]
             # In the wheel: unguarded_workers/...; in the sdist: where they are in the repository.
             target = relative.relative_to(RUNTIME_PACKAGE.parent) if self.target_name == "wheel" else relative
             build_data["force_include"][str(path)] = target.as_posix()
+
+    def _add_rule_pages(self, build_data: dict[str, Any]) -> None:
+        """docs/rules/*.md as `unguarded_workers/rule_pages/*.md` (a release's wheel too; an
+        sdist holds docs/ where it is in the repository)."""
+        pages = sorted((Path(self.root) / RULE_PAGES).glob("*.md"))
+        if not pages:
+            raise FileNotFoundError(f"{RULE_PAGES}: the rules' pages, which the wheel carries, are missing")
+        for page in pages:
+            build_data["force_include"][str(page)] = f"{RULE_PAGES_IN_WHEEL}/{page.name}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +24,28 @@ class Result:
 
     def json(self) -> object:
         return json.loads(self.out)
+
+    @property
+    def notes(self) -> str:
+        """stderr without the summary line `check` ends a report for people with."""
+        return without_summary(self.err)
+
+    @property
+    def summary(self) -> str | None:
+        """The summary line, if stderr ends with one."""
+        last = self.err.splitlines()[-1:] if self.err else []
+        return last[0] if last and SUMMARY.match(last[0]) else None
+
+
+# The line `check` ends a report for people with (cli/summary.py).
+SUMMARY = re.compile(r"(All checks passed|No findings|Found \d+ findings?)[ ;.(]")
+
+
+def without_summary(err: str) -> str:
+    lines = err.splitlines(keepends=True)
+    if lines and SUMMARY.match(lines[-1]):
+        lines.pop()
+    return "".join(lines)
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str, stdin: bytes | None = None) -> Result:

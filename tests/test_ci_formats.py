@@ -35,7 +35,7 @@ SOURCE = textwrap.dedent(
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.py").write_text(SOURCE)
-    (tmp_path / "broken.py").write_text("from threading import Thread\ndef f(:\n")
+    (tmp_path / "broken.py").write_text("from threading import Thread\ndef f(:\n    Thread(target=f).start()\n")
     return tmp_path
 
 
@@ -169,3 +169,87 @@ def test_gitlab_code_quality(workdir: Path, capsys: pytest.CaptureFixture[str]) 
         assert issue["location"]["path"] == "m.py"
         assert isinstance(issue["location"]["lines"]["begin"], int)
     assert len({issue["fingerprint"] for issue in issues}) == 3
+
+
+def test_github_paths_as_given_without_dot_slash_and_errors_at_their_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = run_cli(capsys, "check", "--output-format=github", ".").out.splitlines()
+    # GitHub's workflow commands: file, line, endLine, and col/endColumn on one line only.
+    assert (
+        lines[0]
+        == "::error file=broken.py,line=2,col=7,title=unguarded-workers::./broken.py:2:7: cannot parse: invalid syntax"
+    )
+    assert lines[1].startswith("::error file=m.py,line=9,endLine=9,col=1,endColumn=30,title=UW101 ")
+    multiline = (
+        "import threading\ndef work():\n    while True: step()\nthreading.Thread(\n    target=work,\n).start()\n"
+    )
+    (workdir / "m.py").write_text(multiline)
+    (annotation,) = run_cli(capsys, "check", "--output-format=github", "./m.py").out.splitlines()
+    assert annotation.startswith("::error file=m.py,line=4,endLine=6,title=UW101 ")  # no columns across lines
+
+
+def test_gitlab_reports_files_that_could_not_be_checked(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (workdir / "m.py").write_text(CONFIDENCES)
+    issues = json.loads(run_cli(capsys, "check", "--output-format=gitlab", "--min-confidence=low", ".").out)
+    error, *findings = issues
+    assert (error["check_name"], error["severity"]) == ("input-error", "critical")
+    assert error["location"] == {"path": "broken.py", "lines": {"begin": 2}}
+    assert error["description"] == "./broken.py:2:7: cannot parse: invalid syntax"
+    assert len(error["fingerprint"]) == 32
+    assert [issue["severity"] for issue in findings] == ["major", "minor", "info"]  # by confidence
+    assert all(issue["location"]["path"] == "m.py" for issue in findings)  # no ./
+    for issue in issues:  # the fields GitLab requires
+        assert {"description", "check_name", "fingerprint", "severity", "location"} <= set(issue)
+        assert isinstance(issue["location"]["lines"]["begin"], int)
+    assert len({issue["fingerprint"] for issue in issues}) == len(issues)
+
+
+def test_sarif_end_positions_snippets_and_the_errors_place(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = SOURCE.replace(
+        "threading.Thread(target=work).start()\nthreading.Thread(target=work).start()",
+        "x = threading.Thread(target=work)\nthreading.Thread(target=work)",
+    )
+    (workdir / "m.py").write_text(source)
+    result = run_cli(capsys, "check", "--output-format=sarif", "m.py", "broken.py")
+    (run,) = json.loads(result.out)["runs"]
+    physical = run["results"][0]["locations"][0]["physicalLocation"]
+    assert physical["region"] == {
+        "startLine": 9,
+        "startColumn": 5,
+        "endLine": 9,
+        "endColumn": 34,
+        "snippet": {"text": "threading.Thread(target=work)"},
+    }
+    # The whole line, around the region (a proper superset of it, as SARIF requires).
+    assert physical["contextRegion"] == {
+        "startLine": 9,
+        "endLine": 9,
+        "snippet": {"text": "x = threading.Thread(target=work)"},
+    }
+    second = run["results"][1]["locations"][0]["physicalLocation"]
+    assert second["region"]["snippet"] == {"text": "threading.Thread(target=work)"}
+    assert "contextRegion" not in second  # the region is its whole line: nothing around it
+    (notification,) = run["invocations"][0]["toolExecutionNotifications"]
+    assert notification["descriptor"]["id"] == "syntax-error"
+    assert notification["locations"][0]["physicalLocation"]["region"] == {"startLine": 2, "startColumn": 7}
+
+
+def test_junit_counts_files_not_read_as_errors_and_skipped_ones_as_skipped(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workdir / "latin.py").write_bytes(b"import threading\nthreading.Thread(target=f)  # caf\xe9\nx = '\xe9'\n")
+    (workdir / "big.py").write_text(SOURCE + "#" * 2000 + "\n")
+    result = run_cli(
+        capsys, "check", "--output-format=junit", "--max-file-size=1K", "m.py", "broken.py", "latin.py", "big.py"
+    )
+    root = ElementTree.fromstring(result.out)
+    suites = {suite.get("name"): suite for suite in root.findall("testsuite")}
+    for name in ("broken.py", "latin.py"):
+        assert suites[name].get("errors") == "1"
+        (case,) = suites[name].findall("testcase")
+        assert case.find("error") is not None
+    assert suites["broken.py"].find("testcase").get("line") == "2"
+    assert suites["big.py"].get("skipped") == "1"
+    assert suites["big.py"].find("testcase/skipped") is not None
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("6", "3", "2", "1")

@@ -96,7 +96,8 @@ def test_noqa_for_the_whole_file_and_disable_noqa(workdir: Path, capsys: pytest.
 def test_clean_tree_exits_zero(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (workdir / "ok.py").write_text(CLEAN)
     result = run_cli(capsys, "check")
-    assert (result.status, result.out, result.err) == (0, "", "")
+    assert (result.status, result.out, result.err) == (0, "", "All checks passed.\n")
+    assert run_cli(capsys, "check", "-q").err == ""
 
 
 @pytest.mark.parametrize(
@@ -105,8 +106,12 @@ def test_clean_tree_exits_zero(workdir: Path, capsys: pytest.CaptureFixture[str]
         ("missing.py", None, "error: missing.py: no such file or directory"),
         ("latin.py", b"x = '\xe9'\n", "error: latin.py:1:6: not valid utf-8: invalid continuation byte"),
         # Only a file that could start a worker is parsed (the text prefilter comes first).
-        ("broken.py", b"from threading import Thread\ndef f(:\n", "error: broken.py:2:7: cannot parse: invalid syntax"),
-        ("nul.py", b"Thread = 1\x00\n", "error: nul.py"),
+        (
+            "broken.py",
+            b"from threading import Thread\ndef f(:\n    Thread(target=f).start()\n",
+            "error: broken.py:2:7: cannot parse: invalid syntax",
+        ),
+        ("nul.py", b"Thread(target=f)\x00\n", "error: nul.py"),
     ],
 )
 def test_input_errors_name_the_file_and_the_rest_is_checked(
@@ -117,7 +122,7 @@ def test_input_errors_name_the_file_and_the_rest_is_checked(
     (workdir / "service.py").write_text(BAD, encoding="utf-8")
     result = run_cli(capsys, "check", name, "service.py")
     assert result.status == 2
-    errors = result.err.splitlines()
+    errors = result.notes.splitlines()
     assert len(errors) == 1
     assert errors[0].startswith(message)
     assert len(_locations(result)) == 4  # the good file was still checked
@@ -266,6 +271,8 @@ def test_json_output(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "path": "service.py",
         "line": 15,
         "column": 22,  # characters here: "é" is one
+        "end_line": 15,
+        "end_column": 51,
         "code": "UW101",
         "name": "unguarded-thread-target",
         "message": records[2]["message"],
@@ -291,7 +298,7 @@ def test_json_output(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_sarif_output_has_what_the_2_1_0_schema_requires(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (workdir / "pkg").mkdir()
     (workdir / "pkg" / "service.py").write_text(BAD, encoding="utf-8")
-    (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n")
+    (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n    Thread(target=f).start()\n")
     result = run_cli(capsys, "check", "--output-format=sarif", ".")
     log = json.loads(result.out)
     # Required by the schema: sarifLog {version, runs}; run {tool}; tool {driver};
@@ -328,16 +335,17 @@ def test_github_annotations(workdir: Path, capsys: pytest.CaptureFixture[str]) -
     assert len(lines) == 4
     # Properties escape "%", "," and ":"; the message escapes "%" and line breaks only.
     assert lines[0] == (
-        "::error file=a%2Cb%25.py,line=10,col=5,title=UW101 unguarded-thread-target::UW101 thread target 'work' "
+        "::error file=a%2Cb%25.py,line=10,endLine=10,col=5,endColumn=34,title=UW101 unguarded-thread-target::"
+        "UW101 thread target 'work' "
         "has no try/except guard: line 6: step() runs outside any try; a failure ends its long-lived loop; "
         "the thread dies (its traceback goes to stderr): nothing in the program learns of it and its work stops; "
         "wrap it: threading.Thread(target=wrap(work))"
     )
-    assert lines[2].startswith("::error file=a%2Cb%25.py,line=15,col=22,")  # characters, as GitHub counts
-    (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n")
+    assert lines[2].startswith("::error file=a%2Cb%25.py,line=15,endLine=15,col=22,endColumn=51,")  # characters
+    (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n    Thread(target=f).start()\n")
     with_error = run_cli(capsys, "check", "--output-format=github", "broken.py")
     assert with_error.out == (
-        "::error file=broken.py,title=unguarded-workers::broken.py:2:7: cannot parse: invalid syntax\n"
+        "::error file=broken.py,line=2,col=7,title=unguarded-workers::broken.py:2:7: cannot parse: invalid syntax\n"
     )
 
 
@@ -407,13 +415,17 @@ def test_a_bug_on_one_file_is_reported_against_it_and_the_run_goes_on(
     from unguarded_workers import reports
 
     fail_on_trigger(reports, monkeypatch)
-    (workdir / "a.py").write_text("Thread = trigger = 1\n")
+    (workdir / "a.py").write_text("Thread(target=trigger)\n")
     (workdir / "b.py").write_text(BAD)
     result = run_cli(capsys, "check", "-j", "1", "a.py", "b.py")
     assert result.status == 2
-    assert result.err == (
+    assert result.notes == (
         "error: a.py: unguarded-workers could not check this file (internal error, please report): "
         "AssertionError: a bug\n"
+    )
+    assert (
+        result.summary
+        == "Found 4 findings in 1 file (4 fixable with `unguarded-workers fix`); 1 file could not be read."
     )
     assert len(_locations(result)) == 4
 
@@ -426,7 +438,7 @@ def test_the_modules_own_syntax_warnings_are_not_printed(workdir: Path) -> None:
         text=True,
         check=False,
     )
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "All checks passed.\n")
 
 
 @pytest.mark.parametrize(
@@ -488,11 +500,16 @@ def test_character_columns_on_a_file_with_old_mac_line_ends(workdir: Path, capsy
 
 
 def test_a_file_that_cannot_spawn_is_not_parsed(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The text prefilter runs before the parse: a file with no spawn word costs no parse,
-    so its syntax errors are flake8's E9 (or the compiler's) to report, not this tool's."""
+    """The text prefilter runs before the parse: a file with no spawn call costs no parse,
+    so its syntax errors are flake8's E9 (or the compiler's) to report, not this tool's. A
+    spawner's name that is not called with a worker (an import, `t.start()`, a docstring)
+    is no spawn call."""
     (workdir / "notes.py").write_text("def f(:\n")
-    result = run_cli(capsys, "check", "notes.py")
-    assert (result.status, result.out, result.err) == (0, "", "")
+    (workdir / "imports.py").write_text(
+        '"""A Thread, a Timer() in words"""\nfrom threading import Thread\nt.start()\ndef f(:\n'
+    )
+    result = run_cli(capsys, "check", "notes.py", "imports.py")
+    assert (result.status, result.out, result.err) == (0, "", "All checks passed.\n")
 
 
 def test_named_files_under_an_excluded_directory_are_skipped(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -44,7 +44,7 @@ def test_another_tools_broken_pyproject_is_a_warning(workdir: Path, capsys: pyte
     result = run_cli(capsys, "check", "m.py")
     assert result.status == 1
     assert result.out.startswith("m.py:8:1: UW101")
-    (warning,) = result.err.splitlines()
+    (warning,) = result.notes.splitlines()
     assert warning.startswith("warning: ")
     assert "pyproject.toml: cannot read" in warning
     assert warning.endswith("it sets nothing for unguarded-workers, so it is passed over")

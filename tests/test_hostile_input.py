@@ -83,7 +83,7 @@ def test_deep_but_valid_code_is_analysed(name: str, workdir: Path, capsys: pytes
         pytest.skip("this interpreter does not compile it either")
     (workdir / name).write_text(source)
     result = run_cli(capsys, "check", *EVERYTHING, name)
-    assert result.err == ""
+    assert result.notes == ""
     assert [line.split()[1] for line in result.out.splitlines()] == [code]
     fixed = run_cli(capsys, "fix", *EVERYTHING, "--unsafe-fixes", name)
     assert "internal error" not in fixed.err
@@ -117,7 +117,7 @@ def test_a_fifo_named_py_never_hangs_a_run(workdir: Path, capsys: pytest.Capture
     os.mkfifo(workdir / "pkg" / "pipe.py")
     (workdir / "pkg" / "app.py").write_text(_call_chain())
     walked = run_cli(capsys, "check", *EVERYTHING, ".")
-    assert (walked.status, walked.err) == (1, "")
+    assert (walked.status, walked.notes) == (1, "")
     assert walked.out.startswith("./pkg/app.py:")
     for command in ("check", "fix"):
         named = run_cli(capsys, command, "pkg/pipe.py")

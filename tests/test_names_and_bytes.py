@@ -80,10 +80,11 @@ def test_a_name_with_a_control_character_is_escaped_in_every_format(
     ElementTree.fromstring(run_cli(capsys, "check", "--output-format=junit", name).out)
     diff = run_cli(capsys, "fix", "--diff", name).out
     assert diff.startswith(f"--- {SHOWN[kind]}\n+++ {SHOWN[kind]}\n@@ ")
-    (workdir / name).write_text("from threading import Thread\ndef f(:\n")
+    (workdir / name).write_text("from threading import Thread\ndef f(:\n    Thread(target=f).start()\n")
     error = run_cli(capsys, "check", name)
     assert error.status == 2
-    assert error.err.count("\n") == 1
+    assert error.notes.count("\n") == 1
+    assert error.summary == "No findings; 1 file could not be read."
     assert "\x1b" not in error.err
 
 
@@ -92,7 +93,7 @@ def test_newline_names_in_github_annotations_are_the_files_themselves(
 ) -> None:
     (workdir / "a\nb.py").write_text(BAD)
     out = run_cli(capsys, "check", "--output-format=github", "a\nb.py").out
-    assert out.startswith("::error file=a%0Ab.py,line=8,col=1,")  # GitHub decodes %0A
+    assert out.startswith("::error file=a%0Ab.py,line=8,endLine=8,col=1,")  # GitHub decodes %0A
 
 
 @pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="needs a file system that takes any byte")
@@ -175,8 +176,11 @@ def test_a_file_over_the_size_limit_is_skipped_with_a_note(workdir: Path, capsys
     assert result.status == 1  # the findings of small.py: a skipped file is no error
     assert [line.split(":")[0] for line in result.out.splitlines()] == ["./small.py"]
     assert (
-        result.err
+        result.notes
         == f"note: ./big.py: {(workdir / 'big.py').stat().st_size} bytes, over max-file-size (150); not checked\n"
+    )
+    assert result.summary == (
+        "Found 1 finding in 1 file (1 fixable with `unguarded-workers fix`); 1 file over max-file-size skipped."
     )
     assert run_cli(capsys, "check", "-q", "--max-file-size=150", ".").err == ""
     assert run_cli(capsys, "check", "--max-file-size=0", ".").out.count("UW101") == 2  # 0: no limit

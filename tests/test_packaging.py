@@ -63,6 +63,8 @@ def _assert_the_tool_works(bin_dir: Path, project: Path) -> None:
     service = run(bin_dir / "python", project / "service.py", cwd=project)
     assert service.stdout == "service still running\n", service.stderr
     assert "worker __main__.work failed in thread" in service.stderr
+    rule = run(bin_dir / "unguarded-workers", "rule", "UW101", cwd=project)  # the page, from the wheel
+    assert rule.stdout == (ROOT / "docs" / "rules" / "UW101.md").read_text(encoding="utf-8"), rule.stderr
 
 
 # What the index shows, and what each build holds.
@@ -131,6 +133,18 @@ def test_a_wheel_built_from_the_release_sdist_is_split_without_the_switch(releas
     rebuilt = build_wheel(release.tool_sdist, tmp_path)
     assert wheel_files(rebuilt) == wheel_files(release.tool_wheel)
     assert RUNTIME_PIN in wheel_metadata(rebuilt).splitlines()
+
+
+def test_every_wheel_carries_the_rules_pages(bundled_wheel: Path, release: Release, tmp_path: Path) -> None:
+    pages = {
+        f"unguarded_workers/rule_pages/{page.name}": page.read_bytes()
+        for page in (ROOT / "docs" / "rules").glob("*.md")
+    }
+    assert len(pages) == 5
+    rebuilt = build_wheel(release.tool_sdist, tmp_path)  # from the release's sdist
+    for wheel in (bundled_wheel, release.tool_wheel, rebuilt):
+        files = wheel_files(wheel)
+        assert {name: files.get(name) for name in pages} == pages, wheel.name
 
 
 def test_a_build_from_the_repository_bundles_the_runtime(bundled_wheel: Path, release: Release) -> None:

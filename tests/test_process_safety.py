@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from unguarded_workers.cli.engine import worker_limit
+from unguarded_workers.cli.runner import worker_limit
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="counts processes through /proc")
 

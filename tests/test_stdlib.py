@@ -13,7 +13,11 @@ from pathlib import Path
 
 from cli_helpers import run_command
 
-from unguarded_workers.analysis import check_module
+from unguarded_workers.analysis import check_module, might_spawn
+from unguarded_workers.analysis.discovery import helpers_in_text
+from unguarded_workers.analysis.helpers import may_define_helper
+from unguarded_workers.analysis.module import ModuleAnalysis
+from unguarded_workers.options import parse_options
 
 
 def stdlib_files() -> list[Path]:
@@ -22,9 +26,14 @@ def stdlib_files() -> list[Path]:
 
 
 def test_analysis_never_raises_on_the_standard_library() -> None:
+    """And the text prefilter never passes over a module with a report: each module is
+    analysed whole, every report kept, and a module with any is one the prefilter keeps. The
+    spawn helpers found before a check (from the parse alone, for most modules) are those
+    the whole analysis finds."""
     files = stdlib_files()
+    everything = parse_options(min_confidence="low", group_children="all")
     assert len(files) > 500, "the standard library was not found"
-    analysed = reported = 0
+    analysed = reported = found_helpers = 0
     for path in files:
         try:
             source = path.read_text(encoding="utf-8")
@@ -34,13 +43,19 @@ def test_analysis_never_raises_on_the_standard_library() -> None:
         except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError):
             continue  # flake8 reports these as E902/E999; no plugin runs on them
         # Without the text prefilter, so every file goes through the whole analysis.
-        violations = check_module(tree)
+        violations = check_module(tree, everything)
+        if violations:
+            assert might_spawn(source, everything), f"{path}: the prefilter would hide {violations[0]}"
+        helpers = ModuleAnalysis(tree, everything).helpers.names if may_define_helper(source) else frozenset()
+        assert helpers_in_text(source, everything) == helpers, path
+        found_helpers += bool(helpers)
         analysed += 1
         reported += len(violations)
         for violation in violations:
             assert violation.code.code.startswith("UW")
             assert 1 <= violation.line <= source.count("\n") + 1
     assert analysed > 500
+    assert found_helpers > 3  # the comparison of helpers compared some
     assert reported > 0  # the stdlib does spawn unguarded workers (e.g. in its tests)
 
 

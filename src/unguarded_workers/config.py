@@ -9,8 +9,10 @@ pyproject.toml, then the default.
 from __future__ import annotations
 
 import configparser
+import difflib
 import fnmatch
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,7 +21,7 @@ from pathlib import Path
 from flake8.exceptions import ExecutionError
 from flake8.utils import parse_files_to_codes_mapping
 
-from .codes import ALL_CODES
+from .codes import ALL_CODES, INTERNAL_ERROR
 from .options import (
     DEFAULT_MIN_CONFIDENCE,
     UNRESOLVED_ALIAS,
@@ -61,8 +63,12 @@ SETTINGS: Mapping[str, bool] = {
     "extend-exclude": True,
     # Held as "PATTERN:CODE,CODE" strings; a table of pattern -> codes in pyproject.toml.
     "per-file-ignores": True,
+    "extend-per-file-ignores": True,
     "max-file-size": False,
+    "target-version": False,  # the Python the project targets: "py312" or "3.12"
 }
+# Settings that add up across the places that give them (each other one: the first place wins).
+EXTENDING = frozenset({"extend-exclude", "extend-per-file-ignores"})
 FLAKE8_KEYS: Mapping[str, str] = {
     "uw-guards": "guards",
     "uw-spawners": "spawners",
@@ -134,6 +140,9 @@ class Settings:
     check_examples: bool = False  # examples = "check"
     respect_gitignore: bool = True  # walking skips what git ignores
     max_file_size: int = DEFAULT_MAX_FILE_SIZE  # bytes; larger files are skipped; 0: no limit
+    # The Python the project says it targets, as it says it ("3.12", ">=3.10"), and where it
+    # says so: for the message on a file whose syntax this interpreter cannot read.
+    target_python: tuple[str, str] | None = None
     # Said once per run, before the reports: configuration that was passed over.
     warnings: tuple[str, ...] = ()
 
@@ -180,6 +189,17 @@ def parse_size(value: str) -> int:
     return int(number) * _SIZE_UNITS[unit]
 
 
+_TARGET = re.compile(r"(?:py)?3\.?(\d+)")
+
+
+def parse_target_version(value: str) -> tuple[int, int]:
+    """`py312` (ruff's spelling) or `3.12`."""
+    found = _TARGET.fullmatch(value.strip().lower())
+    if found is None:
+        raise SettingError("target-version", f"{value!r} is not a Python version, like py312 or 3.12")
+    return 3, int(found.group(1))
+
+
 def parse_per_file_ignores(value: str) -> list[str]:
     """flake8's ``per-file-ignores`` syntax ("tests/*.py: UW101 scripts/*:UW2") as
     "PATTERN:CODES" strings, keeping the codes that can name a UW code."""
@@ -199,10 +219,35 @@ def _names_uw_code(entry: str) -> bool:
     return any(code.code.startswith(entry) for code in ALL_CODES)
 
 
+# Every code and prefix that names one of ours: what a select or ignore entry may be.
+_CODE_NAMES = sorted({code.code[:length] for code in ALL_CODES for length in range(1, len(code.code) + 1)})
+
+
+def close_match(word: str, candidates: Sequence[str]) -> str:
+    """ "; did you mean X?" when a candidate is close to `word`, else nothing."""
+    found = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f"; did you mean {found[0]}?" if found else ""
+
+
+def unknown_codes(entries: Sequence[str], where: str) -> list[str]:
+    """A warning for each select/ignore entry that names none of this tool's codes (`FOO`,
+    `UW1O1`): accepted, but it selects or ignores nothing."""
+    codes = ", ".join(code.code for code in ALL_CODES)
+    return [
+        f"{where}: {entry} names none of this tool's codes ({codes}){close_match(entry, _CODE_NAMES)}"
+        for entry in entries
+        if not _names_uw_code(entry) and entry != INTERNAL_ERROR
+    ]
+
+
 @dataclass
 class _Layer:
     values: RawSettings
     base: Path  # the directory relative exclude patterns are anchored to
+    # Where each setting was read, as a person finds it: "--guards", "setup.cfg [flake8]
+    # uw-guards", "pyproject.toml [tool.unguarded-workers] guards".
+    origins: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _split(value: str) -> list[str]:
@@ -283,6 +328,17 @@ def _read_toml(path: Path) -> dict[str, object]:
         raise OptionError(f"{path}: cannot read: {error}") from None
 
 
+def flake8_key_warnings(path: Path, keys: Sequence[str]) -> list[str]:
+    """A warning for each `uw-` key of a flake8 file that is none of ours (`uw-gaurds`): flake8
+    passes over keys it does not know, so a misspelt one would do nothing, in silence."""
+    ours = sorted(FLAKE8_KEYS)
+    return [
+        f"{path}: [flake8]: {key} is not a setting of unguarded-workers{close_match(key, ours)}"
+        for key in keys
+        if key.replace("_", "-").startswith("uw-") and key.replace("_", "-") not in FLAKE8_KEYS
+    ]
+
+
 def _flake8_layer(path: Path) -> _Layer:
     if not path.is_file():
         raise OptionError(f"{path}: no such file")
@@ -291,26 +347,36 @@ def _flake8_layer(path: Path) -> _Layer:
         raise OptionError(f"{path}: has no [flake8] section")
     section = config["flake8"]
     values: RawSettings = {}
+    origins: dict[str, str] = {}
+    where = f"{_display(path)} [flake8]"
+    warnings = flake8_key_warnings(path, list(section))
     for raw_key, raw_value in section.items():
         key = raw_key.replace("_", "-")
         if key in FLAKE8_KEYS:
             name = FLAKE8_KEYS[key]
             values[name] = _split(raw_value) if SETTINGS[name] else raw_value.strip()
+            origins[name] = f"{where} {raw_key}"
         # flake8's own lists set ours only when they name a UW code: an `extend-ignore =
         # E203` must not shadow the pyproject table's `ignore`.
         elif key == _FLAKE8_PER_FILE_KEY:
             entries = parse_per_file_ignores(raw_value)
             if entries:
                 values["per-file-ignores"] = entries
+                origins["per-file-ignores"] = f"{where} {raw_key}"
         elif key in _FLAKE8_IGNORE_KEYS:
-            codes = [entry for entry in _split(raw_value) if _names_uw_code(entry)]
+            entries = _split(raw_value)
+            codes = [entry for entry in entries if _names_uw_code(entry)]
+            # Other plugins' codes are theirs; one that looks like ours but is not is a typo.
+            mistaken = [entry for entry in entries if entry.upper().startswith("UW") and entry not in codes]
+            warnings += unknown_codes(mistaken, f"{where}: {raw_key}")
             if codes:
                 ignored = values.setdefault("ignore", [])
                 assert isinstance(ignored, list)
                 ignored.extend(codes)
+                origins["ignore"] = f"{where} {raw_key}"
     spelled = {name: key for key, name in FLAKE8_KEYS.items()}
     _validate(values, lambda name: f"{path}: [flake8]: {spelled.get(name, name)}")
-    return _Layer(values, path.resolve().parent)
+    return _Layer(values, path.resolve().parent, origins, warnings)
 
 
 def _pyproject_layer(path: Path) -> _Layer:
@@ -327,8 +393,9 @@ def _pyproject_layer(path: Path) -> _Layer:
         name = key.replace("_", "-")
         spelled[name] = key
         if name not in SETTINGS:
-            raise OptionError(f"{where}: unknown setting {key!r} (known: {', '.join(SETTINGS)})")
-        if name == "per-file-ignores":
+            known = ", ".join(SETTINGS)
+            raise OptionError(f"{where}: unknown setting {key!r}{close_match(name, list(SETTINGS))} (known: {known})")
+        if name in ("per-file-ignores", "extend-per-file-ignores"):
             values[name] = _per_file_table(value, f"{where}: {key}")
         elif SETTINGS[name]:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -345,7 +412,27 @@ def _pyproject_layer(path: Path) -> _Layer:
                 raise OptionError(f"{where}: {key} must be a string")
             values[name] = value
     _validate(values, lambda name: f"{where}: {spelled[name]}")
-    return _Layer(values, path.resolve().parent)
+    origins = {name: f"{_display(path)} [tool.{PYPROJECT_TABLE}] {key}" for name, key in spelled.items()}
+    if "unresolved" in spelled:
+        origins["min-confidence"] = origins.pop("unresolved")
+    return _Layer(
+        values, path.resolve().parent, origins, _code_warnings(values, lambda name: f"{where}: {spelled[name]}")
+    )
+
+
+def _code_warnings(values: RawSettings, spell: Callable[[str], str]) -> list[str]:
+    """Warnings for the entries of select, ignore and per-file-ignores that name none of our codes."""
+    found = []
+    for name in ("select", "ignore"):
+        entries = values.get(name)
+        if isinstance(entries, list):
+            found += unknown_codes([entry.upper() for entry in entries], spell(name))
+    for name in ("per-file-ignores", "extend-per-file-ignores"):
+        entries = values.get(name)
+        if isinstance(entries, list):
+            codes = [code for entry in entries for code in entry.rpartition(":")[2].split(",") if code]
+            found += unknown_codes(codes, spell(name))
+    return found
 
 
 def _validate(values: RawSettings, spell: Callable[[str], str]) -> None:
@@ -384,23 +471,32 @@ def _per_file_table(value: object, where: str) -> list[str]:
     return entries
 
 
-def merge(layers: Sequence[_Layer]) -> tuple[RawSettings, tuple[str, ...]]:
-    """Per setting, the first layer that sets it wins; exclude patterns are anchored
-    to the directory of the layer that gave them."""
+def merge(layers: Sequence[_Layer]) -> tuple[RawSettings, tuple[str, ...], dict[str, list[str]]]:
+    """Per setting, the first layer that sets it wins; the `extend-*` settings add up over
+    every layer. Exclude patterns are anchored to the directory of the layer that gave them.
+    Also where each setting came from (several places for one that adds up)."""
     merged: RawSettings = {}
     exclude: list[str] = []
+    origins: dict[str, list[str]] = {}
     for name in SETTINGS:
         for layer in layers:
-            if name in layer.values:
-                value = layer.values[name]
-                if name in ("exclude", "extend-exclude"):
-                    assert isinstance(value, list)
-                    exclude.extend(_anchor(pattern, layer.base) for pattern in value)
-                else:
-                    merged[name] = value
-                if name != "extend-exclude":
-                    break
-    return merged, tuple(exclude)
+            if name not in layer.values:
+                continue
+            value = layer.values[name]
+            origins.setdefault(name, []).append(layer.origins.get(name, f"--{name}"))
+            if name in ("exclude", "extend-exclude"):
+                assert isinstance(value, list)
+                exclude.extend(_anchor(pattern, layer.base) for pattern in value)
+            if name in EXTENDING:
+                assert isinstance(value, list)
+                extended = merged.setdefault(name, [])
+                assert isinstance(extended, list)
+                extended.extend(value)
+            else:
+                merged[name] = value
+            if name not in EXTENDING:
+                break
+    return merged, tuple(exclude), origins
 
 
 def _anchor(pattern: str, base: Path) -> str:
@@ -458,7 +554,7 @@ def build_options(raw: RawSettings, extra_guards: Sequence[str] = ()) -> Options
 
 def _per_file_ignores(raw: RawSettings, cwd: Path) -> tuple[tuple[str, tuple[str, ...]], ...]:
     entries = []
-    for entry in _list(raw, "per-file-ignores"):
+    for entry in [*_list(raw, "per-file-ignores"), *_list(raw, "extend-per-file-ignores")]:
         pattern, _, codes = entry.rpartition(":")
         # flake8 anchors these patterns to the current directory, not the config file's.
         entries.append((_anchor(pattern.strip(), cwd), tuple(c.strip() for c in codes.split(",") if c.strip())))
@@ -481,6 +577,9 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Set
         raise SettingError("select", f"{', '.join(select)} selects none of this tool's codes ({codes})")
     ignore = tuple(code.upper() for code in _list(raw, "ignore"))
     max_file_size = parse_size(_text(raw, "max-file-size", str(DEFAULT_MAX_FILE_SIZE)))
+    target = raw.get("target-version")
+    if isinstance(target, str):
+        parse_target_version(target)
     return Settings(
         options,
         select,
@@ -513,6 +612,35 @@ def load_settings(
     name for error messages (`--unresolved` on our command line). The configuration files
     are searched from `search_from` (default `cwd`) upwards; `cwd` anchors per-file-ignores.
     """
+    return resolve_settings(
+        cwd,
+        given,
+        flake8_config,
+        read_flake8=read_flake8,
+        read_pyproject=read_pyproject,
+        given_as=given_as,
+        search_from=search_from,
+        pyproject_config=pyproject_config,
+    )[0]
+
+
+def resolve_settings(
+    cwd: Path,
+    given: RawSettings,
+    flake8_config: Path | None = None,
+    *,
+    read_flake8: bool = True,
+    read_pyproject: bool = True,
+    given_as: Callable[[str], str] = lambda name: f"--{name}",
+    search_from: Path | None = None,
+    pyproject_config: Path | None = None,
+) -> tuple[Settings, RawSettings, dict[str, list[str]]]:
+    """`load_settings`, with the merged values as given and where each came from (for
+    `--show-settings`)."""
+    given = dict(given)
+    origins = {
+        name: given_as("unresolved" if name == "min-confidence" and "unresolved" in given else name) for name in given
+    }
     _validate(given, given_as)
     warnings: list[str] = []
     files = file_layers(
@@ -523,6 +651,41 @@ def load_settings(
         warnings=warnings,
         pyproject_config=pyproject_config,
     )
-    layers = [_Layer(given, cwd), *files]
-    raw, exclude = merge(layers)
-    return replace(build_settings(raw, exclude, cwd), warnings=tuple(warnings))
+    layers = [_Layer(given, cwd, origins, _code_warnings(given, given_as)), *files]
+    raw, exclude, found = merge(layers)
+    warnings = [warning for layer in layers for warning in layer.warnings] + warnings
+    target = _target_python(raw, found, search_from or cwd, read_pyproject=read_pyproject)
+    settings = replace(build_settings(raw, exclude, cwd), target_python=target, warnings=tuple(warnings))
+    return settings, raw, found
+
+
+def _target_python(
+    raw: RawSettings, origins: dict[str, list[str]], start: Path, *, read_pyproject: bool
+) -> tuple[str, str] | None:
+    """The Python the project targets: the `target-version` setting, else the `requires-python`
+    of the nearest pyproject.toml (whatever tools it configures)."""
+    target = raw.get("target-version")
+    if isinstance(target, str):
+        major, minor = parse_target_version(target)
+        return f"{major}.{minor}", origins["target-version"][0]
+    if not read_pyproject:
+        return None
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        try:
+            project = _read_toml(candidate).get("project")
+        except OptionError:
+            return None  # said elsewhere, if it matters
+        requires = project.get("requires-python") if isinstance(project, dict) else None
+        return (requires.strip(), f"requires-python in {_display(candidate)}") if isinstance(requires, str) else None
+    return None
+
+
+def _display(path: Path) -> str:
+    """A configuration file as messages name it: relative to the current directory when under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import configparser
 import os
 import stat
 import sys
@@ -19,7 +20,18 @@ from .analysis import check_module
 from .analysis.discovery import helper_names
 from .analysis.project import project_for
 from .codes import INTERNAL_ERROR, internal_error_text
-from .config import EXAMPLES_CHOICES, FLAKE8_KEYS, TESTS_CHOICES, RawSettings, Settings, load_settings, path_matches
+from .config import (
+    EXAMPLES_CHOICES,
+    FLAKE8_KEYS,
+    TESTS_CHOICES,
+    RawSettings,
+    Settings,
+    find_flake8_config,
+    flake8_key_warnings,
+    load_settings,
+    path_matches,
+)
+from .memory import paused_collector
 from .options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
 from .violation import CONFIDENCE_CHOICES, Confidence
 
@@ -133,7 +145,7 @@ class UnguardedWorkersChecker:
         cls._given = given
         cls._isolated_applied = False
         cls.settings = cls._load(isolated=_isolated())
-        for warning in cls.settings.warnings:
+        for warning in (*cls.settings.warnings, *_misspelt_keys(options)):
             print(f"unguarded-workers: warning: {warning}", file=sys.stderr)
         _exclude_non_regular_files(options)
         cls._find_helpers(options)
@@ -197,7 +209,8 @@ class UnguardedWorkersChecker:
         source = "".join(self._lines)
         project_for(settings.options).helper_names = self._helpers
         try:
-            violations = check_module(self._tree, settings.options, source, path)
+            with paused_collector():
+                violations = check_module(self._tree, settings.options, source, path)
         except Exception as error:
             # flake8 does not guard a plugin's run(): an error here would abort the whole
             # run with a traceback and no reports. It becomes this file's one line instead.
@@ -234,6 +247,23 @@ def _exclude_non_regular_files(options: argparse.Namespace) -> None:
             print(f"unguarded-workers: {path}: not a regular file; flake8 will not read it", file=sys.stderr)
     if skipped:
         options.extend_exclude = [*getattr(options, "extend_exclude", []), *map(os.path.abspath, skipped)]
+
+
+def _misspelt_keys(options: argparse.Namespace) -> list[str]:
+    """A `uw-` key of the flake8 file flake8 read that is none of ours (`uw-gaurds`): flake8
+    passes over keys no plugin registered, so it would do nothing, in silence."""
+    if _isolated() or getattr(options, "isolated", False):
+        return []
+    named = getattr(options, "config", None)
+    try:
+        path = Path(named) if named else find_flake8_config(Path.cwd())
+        if path is None or not path.is_file():
+            return []
+        parser = configparser.RawConfigParser()
+        parser.read(path, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, configparser.Error, OptionError):
+        return []  # flake8 says what is wrong with its file
+    return flake8_key_warnings(path, list(parser["flake8"])) if "flake8" in parser else []
 
 
 def _not_regular(path: str) -> bool:

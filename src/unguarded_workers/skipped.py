@@ -17,6 +17,7 @@ Neither:        testing.py, contest.py, attestation/x.py, src/pkg/test_utils/x.p
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import PurePath
 
@@ -66,11 +67,17 @@ def is_example_code(path: str, root: str | None = None) -> bool:
 
 
 def _directories(path: str, root: str | None) -> tuple[str, ...]:
-    absolute = os.path.abspath(path)
-    relative = os.path.relpath(absolute, root or os.getcwd()) if _same_drive(absolute, root) else absolute
-    return PurePath(absolute if relative.startswith(os.pardir) else relative).parts[:-1]
+    return _directory_parts(os.path.dirname(path), os.path.abspath(root or os.getcwd()))
 
 
-def _same_drive(absolute: str, root: str | None) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _directory_parts(directory: str, root: str) -> tuple[str, ...]:
+    """The names of the directories a file of `directory` is in, from `root` down when under
+    it (a run asks for thousands of files of a few hundred directories)."""
+    absolute = os.path.abspath(directory)
     # os.path.relpath raises across Windows drives.
-    return os.path.splitdrive(absolute)[0] == os.path.splitdrive(os.path.abspath(root or os.getcwd()))[0]
+    same_drive = os.path.splitdrive(absolute)[0] == os.path.splitdrive(root)[0]
+    relative = os.path.relpath(absolute, root) if same_drive else absolute
+    if relative == os.curdir:
+        return ()
+    return PurePath(absolute if relative.startswith(os.pardir) else relative).parts

@@ -12,9 +12,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .syntax import NewerFeature, newer_feature, running_python
+
 
 class SourceError(Exception):
-    """A file that cannot be checked; the message is one line and names the file."""
+    """A file that cannot be checked; the message is one line and names the file (and the
+    line and column, 1-based, where they are known: `line` and `column`)."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+class NewerSyntax(SourceError):
+    """A module that uses syntax of a Python newer than the running one (`feature`)."""
+
+    def __init__(self, message: str, feature: NewerFeature, line: int | None, column: int | None) -> None:
+        super().__init__(message, line, column)
+        self.feature = feature
 
 
 class TooLarge(SourceError):
@@ -115,7 +131,7 @@ def decode(data: bytes, display: str, path: Path | None = None) -> Source:
         line = data.count(b"\n", 0, error.start) + 1
         column = error.start - data.rfind(b"\n", 0, error.start)  # 1-based, in bytes
         name = "utf-8" if encoding == "utf-8-sig" else encoding
-        raise SourceError(f"{display}:{line}:{column}: not valid {name}: {error.reason}") from None
+        raise SourceError(f"{display}:{line}:{column}: not valid {name}: {error.reason}", line, column) from None
     return Source(display, path, data, text, encoding)
 
 
@@ -198,7 +214,17 @@ def parse(source: Source) -> ast.Module:
             return ast.parse(source.text, filename=source.display)
     except SyntaxError as error:
         where = f"{source.display}:{error.lineno}:{error.offset}" if error.lineno else source.display
-        raise SourceError(f"{where}: cannot parse: {error.msg}") from None
+        feature = newer_feature(source.text, error.lineno, str(error.msg))
+        if feature is not None:
+            needed = feature.version_text
+            raise NewerSyntax(
+                f"{where}: cannot parse with Python {running_python()}: {feature.what} needs Python {needed}; "
+                f"run unguarded-workers under Python {needed} or newer (python{needed} -m unguarded_workers)",
+                feature,
+                error.lineno,
+                error.offset,
+            ) from None
+        raise SourceError(f"{where}: cannot parse: {error.msg}", error.lineno, error.offset) from None
     except (ValueError, RecursionError, MemoryError) as error:
         # ValueError: null bytes before 3.12; the others: pathologically nested code.
         raise SourceError(f"{source.display}: cannot parse: {type(error).__name__}: {error}") from None

@@ -91,6 +91,11 @@ class Violation:
     confidence: Confidence = Confidence.HIGH
     evidence: tuple[Evidence, ...] = ()
     related: tuple[Related, ...] = ()
+    # Where the reported code ends (the spawn call's closing parenthesis), as ast gives it:
+    # for the end positions of SARIF, GitHub and the editor. None for UW102, whose report
+    # covers the `def run` header (reports find its end in the line's text).
+    end_line: int | None = None
+    end_col: int | None = None
 
     def flake8_text(self, *, show_confidence: bool = False) -> str:
         """`UW101 message`, with `[medium]` after the code when asked (a setting below high)."""

@@ -1,5 +1,6 @@
 """The detector: which worker spawns are unguarded, from a parsed module alone."""
 
-from .check import check_module, might_spawn
+from .check import check_module
+from .prefilter import might_spawn
 
 __all__ = ["check_module", "might_spawn"]

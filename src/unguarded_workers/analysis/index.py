@@ -215,14 +215,19 @@ class ModuleIndex:
         parents = self._parents
         handlers = _HANDLERS
         node_type, leaves = ast.AST, _LEAVES
+        child_fields = _CHILD_FIELDS
         while stack:
             node, scope = stack.pop()
-            handler = handlers.get(type(node))
+            kind = type(node)
+            handler = handlers.get(kind)
             inner = handler(self, node, scope) if handler is not None else None
-            for name in node._fields:
+            fields = child_fields.get(kind)
+            if fields is None:
+                fields = child_fields[kind] = _child_fields(kind)
+            for name in fields:
                 value = getattr(node, name, None)
                 child_scope = scope if inner is None else _child_scope(node, name, scope, inner)
-                if isinstance(value, list):
+                if value.__class__ is list:
                     for child in value:
                         if isinstance(child, node_type) and not isinstance(child, leaves):
                             parents[id(child)] = node
@@ -429,6 +434,22 @@ def last_name(expr: ast.expr) -> str | None:
 
 # Nodes that are never a worker, a binding or a scope: not walked.
 _LEAVES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+# Fields that never hold a node: names, numbers, flags, contexts and operators (leaves), and a
+# constant's value. Leaving them out of a node type's walk saves a look at each (most nodes
+# are names, attributes and constants).
+_NOT_CHILDREN = frozenset(
+    {"ctx", "op", "id", "attr", "arg", "asname", "module", "level", "kind", "type_comment", "conversion", "is_async"}
+)
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {ast.Constant: ()}
+
+
+def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of a node type that may hold nodes, in their order."""
+    fields = tuple(name for name in kind._fields if name not in _NOT_CHILDREN)
+    if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.alias, ast.ExceptHandler):
+        fields = tuple(name for name in fields if name != "name")  # a string
+    return fields
+
 
 _Handler = Callable[[ModuleIndex, Any, Scope], Union[Scope, None]]
 _HANDLERS: dict[type[ast.AST], _Handler] = {

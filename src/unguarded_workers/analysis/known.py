@@ -50,6 +50,18 @@ SPAWN_FUNCTIONS: dict[str, tuple[SpawnKind, ArgSpec]] = {
     "asyncio.tasks.run_coroutine_threadsafe": (SpawnKind.EXECUTOR, ArgSpec("coro", 0, coroutine=True)),
 }
 
+# Spawning methods, by name, whatever the receiver (the analysis checks what it is), with where
+# each takes its worker.
+METHOD_SPAWNERS: dict[str, ArgSpec] = {
+    "start_soon": CALLABLE_0,
+    "run_in_executor": ArgSpec(None, 1, coroutine=False),
+    "submit": CALLABLE_0,
+    "apply_async": ArgSpec("func", 0, coroutine=False),
+    "create_task": ArgSpec("coro", 0, coroutine=True),
+    "start": CALLABLE_0,
+    "Process": TARGET_KW_1,
+}
+
 # Spawners that start a process: its failure shows in its exit status.
 PROCESS_SPAWNERS = frozenset(
     {

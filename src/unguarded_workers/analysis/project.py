@@ -165,6 +165,16 @@ def _module_file(base: str, parts: list[str], probed: set[Dependency]) -> tuple[
     return None
 
 
+def package_root(directory: str) -> str:
+    """The directory that holds the top-level package of a module in `directory` (the first
+    directory upwards without an `__init__.py`): where its absolute imports are looked up.
+    A module can reach only the modules under it (a relative import above it is an error)."""
+    root = os.path.abspath(directory)
+    while os.path.dirname(root) != root and os.path.isfile(os.path.join(root, "__init__.py")):
+        root = os.path.dirname(root)
+    return root
+
+
 def holds(dependency: Dependency) -> bool:
     """Whether a file probed is as it was: the same file, unchanged, or still no file."""
     path, key = dependency

@@ -23,7 +23,17 @@ from ..codes import SpawnKind
 from ..options import Options
 from .helpers import HelperSpec, helper_argument
 from .index import Scope, dotted_text, last_name
-from .known import CALLABLE_0, CORO_0, ENSURE_FUTURE, PROCESS_SPAWNERS, SPAWN_FUNCTIONS, TARGET_KW_1, ArgSpec, Receiver
+from .known import (
+    CALLABLE_0,
+    CORO_0,
+    ENSURE_FUTURE,
+    METHOD_SPAWNERS,
+    PROCESS_SPAWNERS,
+    SPAWN_FUNCTIONS,
+    TARGET_KW_1,
+    ArgSpec,
+    Receiver,
+)
 from .resolve import Resolved
 
 if TYPE_CHECKING:
@@ -54,9 +64,9 @@ class ThreadClass:
     process: bool  # a Process subclass rather than a Thread's
 
 
-_RUN_IN_EXECUTOR = ArgSpec(None, 1, coroutine=False)
-_APPLY_ASYNC = ArgSpec("func", 0, coroutine=False)
-_CREATE_TASK = ArgSpec("coro", 0, coroutine=True)
+_RUN_IN_EXECUTOR = METHOD_SPAWNERS["run_in_executor"]
+_APPLY_ASYNC = METHOD_SPAWNERS["apply_async"]
+_CREATE_TASK = METHOD_SPAWNERS["create_task"]
 
 
 class SpawnFinder:

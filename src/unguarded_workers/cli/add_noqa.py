@@ -16,8 +16,9 @@ from ..fix.write import WriteError, write_atomically
 from ..noqa import noqa_insertion
 from ..positions import SourceLines
 from ..sources import SourceError, read_source
-from .engine import FileOutcome, Item, Job, run
-from .output import plural
+from .engine import FileOutcome, Item, Job
+from .runner import run
+from .text import plural
 
 
 def add_noqa(items: Sequence[Item], job: Job, jobs: int | None, *, quiet: bool) -> int:

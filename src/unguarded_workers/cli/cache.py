@@ -150,7 +150,13 @@ def _violation(item: dict[str, object]) -> Violation:
         Confidence(int(str(item["confidence"]))),
         tuple(Evidence(str(value)) for value in evidence),
         tuple(_related(entry) for entry in related),
+        _optional_int(item["end_line"]),
+        _optional_int(item["end_col"]),
     )
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
 
 
 def _range(value: object) -> SourceRange:

@@ -30,6 +30,7 @@ def discover(paths: Sequence[str], exclude: Sequence[str], *, respect_gitignore:
     is not through a symlink if there is one.
     """
     chosen: dict[str, str] = {}  # real path -> the path to show, in the order first met
+    real_directories: dict[str, str] = {}
     for path in paths:
         if os.path.isdir(path):
             found = _walk(path, exclude, _gitignore(path) if respect_gitignore else None)
@@ -38,10 +39,22 @@ def discover(paths: Sequence[str], exclude: Sequence[str], *, respect_gitignore:
         else:
             found = iter((path,))
         for file in found:
-            real = os.path.normcase(os.path.realpath(file))
+            real = os.path.normcase(_real_path(file, real_directories))
             if real not in chosen or (not _is_itself(chosen[real], real) and _is_itself(file, real)):
                 chosen[real] = file
     yield from chosen.values()
+
+
+def _real_path(file: str, directories: dict[str, str]) -> str:
+    """os.path.realpath, with each directory's resolved once: thousands of files share a few
+    hundred directories (a file that is a symlink itself is resolved whole)."""
+    if os.path.islink(file):
+        return os.path.realpath(file)
+    directory, name = os.path.split(os.path.abspath(file))
+    real = directories.get(directory)
+    if real is None:
+        real = directories[directory] = os.path.realpath(directory)
+    return os.path.join(real, name)
 
 
 def _is_itself(path: str, real: str) -> bool:

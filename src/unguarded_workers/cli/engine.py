@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import ast
-import contextlib
-import multiprocessing
 import os
-import threading
+import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from multiprocessing.connection import Connection
 from pathlib import Path
 
-from .. import interrupts
-from ..analysis import might_spawn
-from ..analysis.discovery import helper_names, helpers_in_text
-from ..analysis.project import project_for
+from ..analysis.discovery import helpers_by_file, helpers_in_text, helpers_in_tree
+from ..analysis.prefilter import calls_any, might_spawn
+from ..analysis.project import package_root, project_for
 from ..codes import internal_error_text
 from ..config import Settings
 from ..positions import SourceLines, character_column
 from ..quoting import quoted
 from ..reports import reported
-from ..sources import Source, SourceError, TooLarge, decode, parse, read_source, too_large
+from ..sources import NewerSyntax, Source, SourceError, TooLarge, decode, parse, read_source, too_large
 from ..violation import Violation
 from .cache import ResultsCache, settings_key
-
-# Below this many files a pool costs more to start than it saves.
-POOL_THRESHOLD = 48
-WORKERS_PER_CORE = 2
 
 
 class Mode(Enum):
@@ -47,6 +38,9 @@ class Job:
     disable_noqa: bool = False
     cache_dir: str | None = None  # where `check` keeps results of unchanged files; None: no cache
     helper_names: frozenset[str] = frozenset()  # the project's spawn helpers (found before the run)
+    # Where each was found: (file, the names it defines); a module calls only those under its
+    # top-level package's directory (`helpers_for`).
+    helper_files: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,6 +69,16 @@ class Finding:
     violation: Violation
     column: int  # 1-based, in characters (flake8's text format counts UTF-8 bytes)
     related: tuple[Place, ...] = ()
+    # Where the reported code ends (1-based, the column exclusive, in characters), and its
+    # lines as written: for end positions and snippets.
+    end_line: int = 0
+    end_column: int = 0
+    lines: tuple[str, ...] = ()
+
+    @property
+    def fixable(self) -> bool:
+        """Whether `fix` guards it by default (a safe fix)."""
+        return self.violation.unsafe_fix is None
 
 
 @dataclass
@@ -88,6 +92,9 @@ class FileOutcome:
     fixed_data: bytes | None = None  # stdin under `fix`: the whole module, fixed or not
     write_error: str | None = None
     skipped: str | None = None  # why the file was not checked (over the size limit)
+    error_line: int | None = None  # where the error is, when it is in the file (1-based)
+    error_column: int | None = None
+    newer_python: str | None = None  # the file needs this Python to be read ("3.12")
 
 
 def _findings(source: Source, violations: Sequence[Violation]) -> list[Finding]:
@@ -96,10 +103,28 @@ def _findings(source: Source, violations: Sequence[Violation]) -> list[Finding]:
         return []  # most files: no need to index their lines
     lines = SourceLines(source.text)
     others: dict[str, SourceLines | None] = {}
-    return [
-        Finding(v, character_column(lines.line_text(v.line), v.col) + 1, _places(source, lines, v, others))
-        for v in violations
-    ]
+    found = []
+    for v in violations:
+        end_line, end_column = _end(lines, v)
+        text = tuple(lines.line_text(number).rstrip("\r\n") for number in range(v.line, end_line + 1))
+        column = character_column(lines.line_text(v.line), v.col) + 1
+        found.append(Finding(v, column, _places(source, lines, v, others), end_line, end_column, text))
+    return found
+
+
+# The header a UW102 report covers: `def run` (or `async def run`).
+_RUN_HEADER = re.compile(r"(?:async\s+)?def\s+run\b")
+
+
+def _end(lines: SourceLines, violation: Violation) -> tuple[int, int]:
+    """Where the reported code ends: the spawn call's end, or the end of the `def run` header
+    (1-based line; column 1-based, exclusive, in characters)."""
+    if violation.end_line is not None and violation.end_col is not None:
+        return violation.end_line, character_column(lines.line_text(violation.end_line), violation.end_col) + 1
+    text = lines.line_text(violation.line)
+    start = character_column(text, violation.col)
+    header = _RUN_HEADER.match(text, start)
+    return violation.line, (header.end() if header else start) + 1
 
 
 def _places(
@@ -175,7 +200,7 @@ def process(item: Item, job: Job) -> FileOutcome:
     project.helper_names = job.helper_names
     try:
         source = _load(item, job)
-        if not might_spawn(source.text, job.settings.options, job.helper_names):
+        if not might_spawn(source.text, job.settings.options, helpers_for(item, job)):
             # Most files start no worker: the text says so before any parse (a file the
             # check of another needs is parsed then, by the project's module cache).
             if job.mode is Mode.FIX and item.data is not None:
@@ -195,8 +220,18 @@ def process(item: Item, job: Job) -> FileOutcome:
             outcome.fixed_data = item.data
         return outcome
     except SourceError as error:
-        outcome.error = str(error)
+        _failed(outcome, error, job)
         return outcome
+    _analyse(item, job, source, tree, outcome=outcome, cache=cache)
+    if job.mode is Mode.FIX and item.path is None and outcome.fixed_data is None:
+        outcome.fixed_data = source.data  # an editor replaces its buffer with what fix prints
+    return outcome
+
+
+def _analyse(
+    item: Item, job: Job, source: Source, tree: ast.Module, *, outcome: FileOutcome, cache: ResultsCache | None
+) -> None:
+    project = project_for(job.settings.options)
     try:
         violations = _reported(source, tree, job)
         if cache is not None:
@@ -209,9 +244,82 @@ def process(item: Item, job: Job) -> FileOutcome:
     finally:
         if item.path is not None:
             project.release(item.path)
-    if job.mode is Mode.FIX and item.path is None and outcome.fixed_data is None:
-        outcome.fixed_data = source.data  # an editor replaces its buffer with what fix prints
-    return outcome
+
+
+@dataclass(frozen=True)
+class FirstPass:
+    """What a run's first pass found of a file (see `runner`): its outcome, final or
+    `tentative` (checked without the helpers of other files), or None when the second pass
+    decides; and the spawn helpers the file defines."""
+
+    outcome: FileOutcome | None
+    tentative: bool = False
+    helpers: frozenset[str] = frozenset()
+
+
+def first_pass(items: Sequence[Item], job: Job) -> list[FirstPass]:
+    """Each file checked by itself when it could start a worker (its helpers found on the same
+    parse); the outcome of one that cannot be read; nothing yet of the others."""
+    return [_first_pass_guarded(item, job) for item in items]
+
+
+def _first_pass_guarded(item: Item, job: Job) -> FirstPass:
+    try:
+        return _first_pass(item, job)
+    except Exception as error:  # reported, against the file it happened on
+        return FirstPass(FileOutcome(item.display, error=f"{item.display}: {internal_error_text(error)}"))
+
+
+def _first_pass(item: Item, job: Job) -> FirstPass:
+    outcome = FileOutcome(item.display)
+    settings = job.settings
+    if not settings.checks(item.path or (item.display if item.data is not None else None)):
+        return FirstPass(outcome)
+    project_for(settings.options).helper_names = job.helper_names
+    try:
+        source = _load(item, job)
+        if not might_spawn(source.text, settings.options):
+            return FirstPass(None)
+        tree = parse(source)
+    except TooLarge as skipped:
+        outcome.skipped = str(skipped)
+        return FirstPass(outcome)
+    except SourceError as error:
+        _failed(outcome, error, job)
+        return FirstPass(outcome)
+    helpers = helpers_in_tree(tree, source.text, settings.options, item.path)
+    _analyse(item, job, source, tree, outcome=outcome, cache=None)
+    return FirstPass(outcome, tentative=True, helpers=helpers)
+
+
+def second_pass(item: Item, job: Job, first: FirstPass) -> FileOutcome | None:
+    """The file's outcome now that the project's helpers are known (`job`), or None when the
+    first pass's stands: a tentative one whose file calls no helper of another file."""
+    if first.tentative:
+        others = helpers_for(item, job, own=first.helpers)
+        if not others:
+            return None
+        try:
+            text = _load(item, job).text
+        except SourceError:
+            return _process_guarded(item, job)  # changed meanwhile: say what it is now
+        return _process_guarded(item, job) if calls_any(text, others) else None
+    if first.outcome is None and helpers_for(item, job):
+        return _process_guarded(item, job)  # it may call a helper
+    return None
+
+
+def _failed(outcome: FileOutcome, error: SourceError, job: Job) -> None:
+    """The file could not be read: the error, where it is, and for newer syntax the Python
+    it needs, with the one the project says it targets."""
+    outcome.error = str(error)
+    outcome.error_line, outcome.error_column = error.line, error.column
+    if isinstance(error, NewerSyntax):
+        outcome.newer_python = error.feature.version_text
+        target = job.settings.target_python
+        if target is not None:
+            version, where = target
+            outcome.error += f" (the project targets Python {version}: {where})"
 
 
 def _fix(
@@ -308,172 +416,62 @@ def _process_guarded(item: Item, job: Job) -> FileOutcome:
         return FileOutcome(item.display, error=message)
 
 
-def _process_batch(items: Sequence[Item], job: Job) -> list[FileOutcome]:
+def process_batch(items: Sequence[Item], job: Job) -> list[FileOutcome]:
     return [_process_guarded(item, job) for item in items]
 
 
-def find_helpers(items: Sequence[Item], settings: Settings) -> frozenset[str]:
-    """The spawn helpers the files define (those the run checks: not skipped test code)."""
+def second_pass_batch(items: Sequence[Item], job: Job, firsts: Sequence[FirstPass]) -> list[FileOutcome | None]:
+    return [second_pass(item, job, first) for item, first in zip(items, firsts)]
+
+
+_ROOTS: dict[str, str] = {}  # a directory -> its package root, for the current job
+_ROOTS_OF: list[object] = [None]  # the job's helper files the cache is for
+_NAMED_ELSEWHERE: list[frozenset[str]] = [frozenset()]  # the job's helper names not found in a file
+
+
+def helpers_for(item: Item, job: Job, *, own: frozenset[str] | None = None) -> frozenset[str]:
+    """The helpers a module can call: those defined in a file under the directory of its
+    top-level package, where its imports are looked up (all of them for stdin). With `own`
+    (the names the module defines), those of the other files only."""
+    if item.path is None or not job.helper_files:
+        return job.helper_names
+    if _ROOTS_OF[0] is not job.helper_files:
+        _ROOTS.clear()
+        _ROOTS_OF[0] = job.helper_files
+        _NAMED_ELSEWHERE[0] = job.helper_names.difference(*(names for _, names in job.helper_files))
+    directory = os.path.dirname(os.path.abspath(item.path))
+    root = _ROOTS.get(directory)
+    if root is None:
+        root = _ROOTS[directory] = os.path.join(package_root(directory), "")
+    if own is None:
+        names = [names for path, names in job.helper_files if path.startswith(root) or path == "-"]
+    else:
+        itself = os.path.abspath(item.path)
+        names = [names for path, names in job.helper_files if (path.startswith(root) or path == "-") and path != itself]
+    return _NAMED_ELSEWHERE[0].union(*names)
+
+
+def helper_files_of(items: Sequence[Item], firsts: Sequence[FirstPass]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The files that define helpers, as `find_helpers` gives them, from a first pass."""
+    found = []
+    for item, first in zip(items, firsts):
+        if first.helpers:
+            found.append((os.path.abspath(item.path) if item.path is not None else "-", first.helpers))
+    return tuple(found)
+
+
+def find_helpers(items: Sequence[Item], settings: Settings) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The spawn helpers the files define (those the run checks: not skipped test code): each
+    file that defines some (its absolute path; "-" for stdin), with their names."""
     options = settings.options
     paths = [item.path for item in items if item.path is not None and settings.checks(item.path)]
-    names = set(helper_names(paths, options))
+    found = [(os.path.abspath(path), names) for path, names in helpers_by_file(paths, options).items()]
     for item in items:
         if item.data is not None and settings.checks(item.display):
             try:
-                names |= helpers_in_text(decode(item.data, item.display).text, options)
+                names = helpers_in_text(decode(item.data, item.display).text, options)
             except SourceError:
                 continue
-    return frozenset(names)
-
-
-def worker_limit() -> int:
-    """The most worker processes a run starts: the analysis is CPU-bound, so more than two
-    per core (room for a slow disk) would only cost memory, each holding its own modules."""
-    return WORKERS_PER_CORE * (os.cpu_count() or 1)
-
-
-class Runner:
-    """Every item processed, over several processes when there are many.
-
-    Iterating yields each outcome as it is ready, in the order of `items`; `done` holds
-    them all. After an interrupt, `stop()` lets the files in hand finish (a file is written
-    whole or not at all) and adds their outcomes to `done`, so that a summary counts every
-    file written. Used as a context manager: the pool is shut down on the way out.
-    """
-
-    def __init__(self, items: Sequence[Item], job: Job, jobs: int | None = None, *, find: bool = True) -> None:
-        self.done: list[FileOutcome] = []
-        self._items = items
-        self._job = job
-        self._find = find  # find the project's spawn helpers first (`find_helpers`), on the same workers
-        self._finding: list[Future[frozenset[str]]] = []
-        self._futures: list[Future[list[FileOutcome]]] = []
-        self._next = 0  # the first future whose outcomes are not in `done`
-        self._pool: ProcessPoolExecutor | None = None
-        self._parent_alive: Connection | None = None
-        workers = min(jobs if jobs is not None else (os.cpu_count() or 1), worker_limit())
-        self._batches: list[Sequence[Item]] = []
-        if workers > 1 and len(items) >= POOL_THRESHOLD:
-            # Batches amortise the pickling of the job; several per worker keep cores busy
-            # when one batch holds the slow files.
-            size = max(1, min(64, len(items) // (workers * 4)))
-            self._batches = [items[start : start + size] for start in range(0, len(items), size)]
-        self._workers = min(workers, len(self._batches))
-
-    def __enter__(self) -> Runner:
-        if self._batches:
-            reader, writer = multiprocessing.Pipe(duplex=False)
-            self._parent_alive = writer
-            try:
-                # Workers start with the signals blocked, until they ignore them.
-                with interrupts.blocked():
-                    self._pool = ProcessPoolExecutor(
-                        self._workers, initializer=_start_worker, initargs=(reader, writer)
-                    )
-                    # The workers start with the first submission, and must inherit `reader`.
-                    if self._find:
-                        settings = self._job.settings
-                        self._finding = [self._pool.submit(find_helpers, batch, settings) for batch in self._batches]
-                    else:
-                        self._submit()
-            except BaseException:  # interrupted while starting: no batch is left to run
-                self.__exit__()
-                raise
-            finally:
-                reader.close()  # the workers hold it
-        return self
-
-    def _submit(self) -> None:
-        assert self._pool is not None
-        self._futures = [self._pool.submit(_process_batch, batch, self._job) for batch in self._batches]
-
-    def _find_helpers(self) -> None:
-        """First, the spawn helpers every file defines: the check of each file needs them all."""
-        if self._pool is None:
-            names = find_helpers(self._items, self._job.settings)
-        else:
-            names = frozenset().union(*(future.result() for future in self._finding))
-            self._finding = []
-        self._job = replace(self._job, helper_names=self._job.helper_names | names)
-        self._find = False
-
-    def __iter__(self) -> Iterator[FileOutcome]:
-        if self._find:
-            self._find_helpers()
-            if self._pool is not None:
-                self._submit()
-        if self._pool is None:
-            # A file being fixed is finished before an interrupt stops the run, so that the
-            # outcome of every file written is in `done`.
-            hold = interrupts.deferred if self._job.mode is Mode.FIX else contextlib.nullcontext
-            while len(self.done) < len(self._items):
-                with hold():
-                    self.done.append(_process_guarded(self._items[len(self.done)], self._job))
-                yield self.done[-1]
-            return
-        while self._next < len(self._futures):
-            outcomes = self._futures[self._next].result()
-            with interrupts.deferred():
-                self.done.extend(outcomes)
-                self._next += 1
-            yield from outcomes
-
-    def stop(self) -> None:
-        """After an interrupt: drop the batches not started, finish those started."""
-        with interrupts.stopping():  # another Ctrl-C must not lose what is being finished
-            for finding in self._finding:  # interrupted while finding the helpers: nothing checked yet
-                finding.cancel()
-            pending = self._futures[self._next :]
-            self._next = len(self._futures)
-            for future in pending:
-                future.cancel()
-            for future in pending:
-                if future.cancelled():
-                    continue
-                try:
-                    self.done.extend(future.result())
-                except Exception:  # a worker died: its files have no outcome
-                    continue
-
-    def __exit__(self, *exc_info: object) -> None:
-        with interrupts.stopping():
-            if self._pool is not None:
-                for finding in self._finding:
-                    finding.cancel()
-                for future in self._futures[self._next :]:
-                    future.cancel()
-                self._pool.shutdown(wait=True, cancel_futures=True)
-            if self._parent_alive is not None:
-                self._parent_alive.close()  # a worker still alive now sees the main process gone
-
-
-def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[FileOutcome]:
-    """Process every item; outcomes come back in the order of `items`."""
-    with Runner(items, job, jobs) as runner:
-        yield from runner
-
-
-def _start_worker(parent_alive: Connection, parent_end: Connection) -> None:
-    """In each worker process, first: it prints nothing and dies with the main process.
-
-    Its fds 0-2 go to /dev/null, so that a worker never holds the command's output open
-    (a reader of the output would wait for it); outcomes go back through the pool. The main
-    process alone holds the writing end of `parent_alive`: reading it returns (end of file)
-    when that process is gone, however it went (Ctrl-C, a signal, SIGKILL, the OOM killer).
-    A pipe works on every platform and start method, unlike Linux's PR_SET_PDEATHSIG,
-    which also fires when the thread that forked the worker ends.
-    """
-    interrupts.ignore_in_worker()
-    parent_end.close()  # this process's copy, inherited or passed: it would keep the pipe open
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for descriptor in (0, 1, 2):
-        os.dup2(devnull, descriptor)
-    os.close(devnull)
-    watch = threading.Thread(target=_exit_with_parent, args=(parent_alive,), name="uw-parent-watch", daemon=True)
-    watch.start()
-
-
-def _exit_with_parent(parent_alive: Connection) -> None:
-    with contextlib.suppress(EOFError, OSError):
-        parent_alive.recv_bytes()  # nothing is ever sent
-    interrupts.exit_when_whole(1)  # not in the middle of writing a file
+            if names:
+                found.append(("-", names))
+    return tuple(found)

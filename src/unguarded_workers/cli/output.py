@@ -1,5 +1,6 @@
-"""The report formats: text (as flake8 prints it), json, sarif (2.1.0), github annotations,
-junit (JUnit XML) and gitlab (GitLab Code Quality)."""
+"""The report formats for machines: json, sarif (2.1.0), github annotations, junit (JUnit XML)
+and gitlab (GitLab Code Quality), each with the fields its consumer documents; the formats
+for people are in `text`."""
 
 from __future__ import annotations
 
@@ -18,24 +19,9 @@ from ..quoting import escaped, quoted
 from ..violation import Confidence
 from .engine import FileOutcome, Finding, Place
 
-__all__ = ["FORMATS", "SARIF_LEVELS", "STREAMED_FORMATS", "escaped", "plural", "quoted", "sarif", "statistics"]
+__all__ = ["FORMATS", "SARIF_LEVELS", "escaped", "quoted", "sarif"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def text(outcomes: Sequence[FileOutcome], *, show_confidence: bool = False) -> str:
-    """flake8's default format; its column is ast's (UTF-8 bytes) plus one. A name with a control
-    character is quoted, so that each report stays one line. With a setting below high, each
-    line says its confidence: `UW101 [medium] ...`."""
-    return "".join(
-        f"{quoted(o.display)}:{v.line}:{v.col + 1}: {escaped(v.flake8_text(show_confidence=show_confidence))}\n"
-        for o in outcomes
-        for v in (f.violation for f in o.findings)
-    )
 
 
 def _record(display: str, finding: Finding) -> dict[str, object]:
@@ -44,6 +30,8 @@ def _record(display: str, finding: Finding) -> dict[str, object]:
         "path": display,
         "line": violation.line,
         "column": finding.column,
+        "end_line": finding.end_line,
+        "end_column": finding.end_column,
         "code": violation.code.code,
         "name": violation.code.name,
         "message": violation.message,
@@ -161,6 +149,54 @@ def _related_location(number: int, place: Place) -> dict[str, object]:
     }
 
 
+def _region(finding: Finding) -> dict[str, object]:
+    """Where the finding is, with its text (`snippet`); columns count characters, the end one
+    exclusive, as SARIF's `unicodeCodePoints` counts them."""
+    violation = finding.violation
+    region: dict[str, object] = {
+        "startLine": violation.line,
+        "startColumn": finding.column,
+        "endLine": finding.end_line,
+        "endColumn": finding.end_column,
+    }
+    if finding.lines:
+        pieces = list(finding.lines)
+        if len(pieces) == 1:
+            pieces[0] = pieces[0][finding.column - 1 : finding.end_column - 1]
+        else:
+            pieces[0] = pieces[0][finding.column - 1 :]
+            pieces[-1] = pieces[-1][: finding.end_column - 1]
+        region["snippet"] = {"text": "\n".join(pieces)}
+    return region
+
+
+def _context_region(finding: Finding) -> dict[str, object]:
+    """The whole lines the finding is on: what a viewer shows around it (a proper superset of
+    the region, as SARIF requires, unless the finding is its lines)."""
+    return {
+        "startLine": finding.violation.line,
+        "endLine": finding.end_line,
+        "snippet": {"text": "\n".join(finding.lines)},
+    }
+
+
+def _notification(outcome: FileOutcome) -> dict[str, object]:
+    """A file that could not be checked: an error of the run, at its place in the file when known."""
+    assert outcome.error is not None
+    notification: dict[str, object] = {
+        "level": "error",
+        "message": {"text": outcome.error},
+        "descriptor": {
+            "id": "syntax-error" if outcome.error_line and "cannot parse" in outcome.error else "input-error"
+        },
+    }
+    location: dict[str, object] = {"artifactLocation": _artifact_uri(outcome.display)}
+    if outcome.error_line:
+        location["region"] = {"startLine": outcome.error_line, "startColumn": outcome.error_column or 1}
+    notification["locations"] = [{"physicalLocation": location}]
+    return notification
+
+
 def sarif(outcomes: Sequence[FileOutcome], level: str = "error") -> str:
     index = {code.code: number for number, code in enumerate(ALL_CODES)}
     results = []
@@ -168,6 +204,12 @@ def sarif(outcomes: Sequence[FileOutcome], level: str = "error") -> str:
         for finding, fingerprint in zip(outcome.findings, fingerprints(outcome)):
             violation = finding.violation
             confidence = violation.confidence
+            location: dict[str, object] = {
+                "artifactLocation": _artifact_uri(outcome.display),
+                "region": _region(finding),
+            }
+            if finding.lines and (finding.column > 1 or finding.end_column <= len(finding.lines[-1])):
+                location["contextRegion"] = _context_region(finding)
             result: dict[str, object] = {
                 "ruleId": violation.code.code,
                 "ruleIndex": index[violation.code.code],
@@ -175,14 +217,7 @@ def sarif(outcomes: Sequence[FileOutcome], level: str = "error") -> str:
                 "rank": _RANKS[confidence],
                 "message": {"text": violation.message},
                 "partialFingerprints": {"unguardedWorkers/v1": fingerprint},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": _artifact_uri(outcome.display),
-                            "region": {"startLine": violation.line, "startColumn": finding.column},
-                        }
-                    }
-                ],
+                "locations": [{"physicalLocation": location}],
                 "properties": {
                     "precision": confidence.label,
                     "evidence": [evidence.value for evidence in violation.evidence],
@@ -193,11 +228,7 @@ def sarif(outcomes: Sequence[FileOutcome], level: str = "error") -> str:
                     _related_location(number, place) for number, place in enumerate(finding.related, start=1)
                 ]
             results.append(result)
-    notifications = [
-        {"level": "error", "message": {"text": outcome.error}, "descriptor": {"id": "input-error"}}
-        for outcome in outcomes
-        if outcome.error is not None
-    ]
+    notifications = [_notification(outcome) for outcome in outcomes if outcome.error is not None]
     run: dict[str, object] = {
         "tool": {
             "driver": {
@@ -228,37 +259,44 @@ def _escape_property(value: str) -> str:
 _GITHUB_LEVELS = {Confidence.HIGH: "error", Confidence.MEDIUM: "warning", Confidence.LOW: "notice"}
 
 
+def _given_path(display: str) -> str:
+    """A path as the user gave it, with `/` and without a leading `./` (`check .` walks `./m.py`):
+    GitHub matches an annotation's file against the repository's paths."""
+    path = display.replace(os.sep, "/")
+    while path.startswith("./"):
+        path = path[2:].lstrip("/")
+    return path
+
+
 def github(outcomes: Sequence[FileOutcome]) -> str:
-    """GitHub Actions workflow commands: each finding becomes an annotation on the diff."""
+    """GitHub Actions workflow commands: each finding becomes an annotation on the diff, at its
+    lines and, on one line, its columns (GitHub takes no columns across lines)."""
     lines = []
     for outcome in outcomes:
-        path = _escape_property(outcome.display.replace(os.sep, "/"))
+        path = _escape_property(_given_path(outcome.display))
         if outcome.error is not None:  # a file that could not be checked fails the run: show it too
-            lines.append(f"::error file={path},title=unguarded-workers::{_escape_data(outcome.error)}\n")
+            where = f",line={outcome.error_line}" if outcome.error_line else ""
+            if outcome.error_line and outcome.error_column:
+                where += f",col={outcome.error_column}"
+            lines.append(f"::error file={path}{where},title=unguarded-workers::{_escape_data(outcome.error)}\n")
         for finding in outcome.findings:
             violation = finding.violation
             title = _escape_property(f"{violation.code.code} {violation.code.name}")
             message = _escape_data(f"{violation.code.code} {violation.message}")
             level = _GITHUB_LEVELS[violation.confidence]
-            lines.append(f"::{level} file={path},line={violation.line},col={finding.column},title={title}::{message}\n")
+            where = f"line={violation.line},endLine={finding.end_line}"
+            if finding.end_line == violation.line:
+                where += f",col={finding.column},endColumn={finding.end_column}"
+            lines.append(f"::{level} file={path},{where},title={title}::{message}\n")
     return "".join(lines)
-
-
-def statistics(outcomes: Sequence[FileOutcome]) -> str:
-    """The findings per code, most first, as flake8's and ruff's --statistics count them."""
-    counts: dict[Code, int] = {}
-    for outcome in outcomes:
-        for finding in outcome.findings:
-            counts[finding.violation.code] = counts.get(finding.violation.code, 0) + 1
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0].code))
-    return "".join(f"{count:<6}{code.code} {code.name}\n" for code, count in ordered)
 
 
 def junit(outcomes: Sequence[FileOutcome]) -> str:
     """JUnit XML, as CI servers read it: a test suite per file, a failing test case per
-    finding, an error case for a file that could not be checked."""
+    finding, an error case for a file that could not be checked (unreadable, not parsable),
+    a skipped case for one over max-file-size."""
     root = ElementTree.Element("testsuites", name="unguarded-workers")
-    total = failures = errors = 0
+    total = failures = errors = skipped = 0
     for outcome in outcomes:
         name = escaped(outcome.display)  # XML holds no control characters
         suite = ElementTree.SubElement(root, "testsuite", name=name)
@@ -278,9 +316,16 @@ def junit(outcomes: Sequence[FileOutcome]) -> str:
             failure.text = f"{name}:{violation.line}:{finding.column}: {violation.code.code} {message}"
             cases += 1
         if outcome.error is not None:
-            case = ElementTree.SubElement(suite, "testcase", name="check", classname=name)
+            case = ElementTree.SubElement(suite, "testcase", name="check", classname=name, file=name)
+            if outcome.error_line:
+                case.set("line", str(outcome.error_line))
             ElementTree.SubElement(case, "error", message=escaped(outcome.error), type="input-error")
             errors += 1
+            cases += 1
+        if outcome.skipped is not None:
+            case = ElementTree.SubElement(suite, "testcase", name="check", classname=name, file=name)
+            ElementTree.SubElement(case, "skipped", message=escaped(outcome.skipped))
+            skipped += 1
             cases += 1
         if not cases:
             ElementTree.SubElement(suite, "testcase", name="unguarded-workers", classname=name)
@@ -288,22 +333,48 @@ def junit(outcomes: Sequence[FileOutcome]) -> str:
         suite.set("tests", str(cases))
         suite.set("failures", str(len(outcome.findings)))
         suite.set("errors", "1" if outcome.error is not None else "0")
+        suite.set("skipped", "1" if outcome.skipped is not None else "0")
         total += cases
         failures += len(outcome.findings)
     root.set("tests", str(total))
     root.set("failures", str(failures))
     root.set("errors", str(errors))
+    root.set("skipped", str(skipped))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
 
 
+# GitLab's severities by confidence: what the merge request widget ranks by.
+_GITLAB_SEVERITIES = {Confidence.HIGH: "major", Confidence.MEDIUM: "minor", Confidence.LOW: "info"}
+
+
+def _gitlab_path(display: str) -> str:
+    path = Path(display)
+    if path.is_absolute():
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(Path.cwd())
+    return _given_path(path.as_posix())
+
+
 def gitlab(outcomes: Sequence[FileOutcome]) -> str:
-    """GitLab Code Quality (a Code Climate subset): what merge requests show as findings."""
+    """GitLab Code Quality (a Code Climate subset): what merge requests show as findings. A
+    file that could not be checked is an issue too (`check_name` input-error, severity
+    critical), at its line when known: a report of `[]` would say the file is clean."""
     issues: list[dict[str, object]] = []
     for outcome in outcomes:
-        path = Path(outcome.display)
-        if path.is_absolute():
-            with contextlib.suppress(ValueError):
-                path = path.relative_to(Path.cwd())
+        path = _gitlab_path(outcome.display)
+        if outcome.error is not None:
+            digest = hashlib.sha256(f"input-error|{path}|{outcome.error}".encode("utf-8", "surrogateescape"))
+            issues.append(
+                {
+                    "type": "issue",
+                    "check_name": "input-error",
+                    "description": outcome.error,
+                    "categories": ["Bug Risk"],
+                    "severity": "critical",
+                    "fingerprint": digest.hexdigest()[:32],
+                    "location": {"path": path, "lines": {"begin": outcome.error_line or 1}},
+                }
+            )
         for finding, fingerprint in zip(outcome.findings, fingerprints(outcome)):
             violation = finding.violation
             issues.append(
@@ -312,23 +383,20 @@ def gitlab(outcomes: Sequence[FileOutcome]) -> str:
                     "check_name": violation.code.code,
                     "description": f"{violation.code.code} {violation.message}",
                     "categories": ["Bug Risk"],
-                    "severity": "major",
+                    "severity": _GITLAB_SEVERITIES[violation.confidence],
                     "fingerprint": fingerprint,
-                    "location": {"path": path.as_posix(), "lines": {"begin": violation.line}},
+                    "location": {"path": path, "lines": {"begin": violation.line, "end": finding.end_line}},
                 }
             )
     return json.dumps(issues, indent=2) + "\n"
 
 
-# Formats written file by file as the run goes (a line per finding); the others are one
-# document, written at the end.
-STREAMED_FORMATS = frozenset({"text", "github"})
-
+# The machine formats, written whole at the end (github line by line, as the run goes).
 FORMATS: dict[str, Callable[[Sequence[FileOutcome]], str]] = {
-    "text": text,
     "json": json_report,
     "sarif": sarif,
     "github": github,
     "junit": junit,
     "gitlab": gitlab,
 }
+STREAMED_FORMATS = frozenset({"github"})

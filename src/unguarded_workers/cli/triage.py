@@ -19,34 +19,9 @@ from ..triage.findings import Group, ProjectSpawns, Site, group, locate
 from ..triage.interleaving import SourceLines
 from ..triage.logs import LoggedFailure, ReadStats, read_failures, read_lines
 from .discovery import discover
-from .output import plural
+from .text import plural
 
 EXIT_OK, EXIT_ERROR = 0, 2
-
-DESCRIPTION = (
-    "Read logs holding Python tracebacks of worker failures (a thread that died, a task whose exception "
-    "was never retrieved, a future's callback that raised, a web server's failed request, a greenlet that "
-    "died, and the records of wrap(), supervise() and install()), group identical failures and map each "
-    "to the spawn line(s) under --root. Plain text, JSON lines (structured loggers, docker's json-file, "
-    "journald's export) and lines behind a per-line prefix (container runtimes, journald, docker compose) "
-    "are read. Logs may be gzip-compressed (.gz); - reads stdin."
-)
-
-
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    triage = commands.add_parser(
-        "triage", help="map worker failures in logs to their spawn lines", description=DESCRIPTION, allow_abbrev=False
-    )
-    triage.add_argument("logs", nargs="+", metavar="LOGFILE", help="log files (.gz too); - for stdin")
-    triage.add_argument(
-        "--root",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="the source tree the logs' program came from (default: .)",
-    )
-    triage.add_argument("--output-format", choices=("text", "json"), default="text", help="default: text")
-    triage.add_argument("-o", "--output-file", type=Path, metavar="FILE", help="write the findings to FILE")
 
 
 def run(args: argparse.Namespace) -> int:

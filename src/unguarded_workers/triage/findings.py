@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..analysis.check import might_spawn
 from ..analysis.inventory import SpawnEntry, WorkerDef, spawn_inventory
+from ..analysis.prefilter import might_spawn
 from ..options import Options
 from ..sources import SourceError, parse, read_source
 from .failures import Frame, LoggedFailure, is_machinery

@@ -1,0 +1,114 @@
+"""The text prefilter: whether a module can start a worker at all, decided from the shapes of
+its calls before it is parsed.
+
+Every spawn the analysis reports is a call that passes the worker, by one of a few names:
+`Thread(target=...)`, `executor.submit(fn)`, `loop.create_task(coro())`, `tg.start(child)`,
+a configured spawner, a call of one of the project's spawn helpers; or the `run()` of a
+thread class. So a module is parsed only when its text holds such a call *with an argument*
+(the worker) or the def: a word alone (`Thread` in a docstring, `form.submit()`, `t.start()`,
+`class Timer:`) does not make it a candidate. Where an import renames a spawner
+(`from threading import Thread as Worker`), the call has another name: a rename of one
+counts as a spawn shape. A task group's `start(child)` counts only in a module that names a
+task group or nursery, the receivers it is known by.
+
+Each shape is searched for by a pattern that begins with its literal name (the regular
+expression engine skips to it), after a substring test of the name: on 2,183 modules of 26
+real projects that took 0.09 s, where one pattern with every alternative took 0.48 s.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+
+from ..options import Options
+
+# The last names of the standard spawners (`threading.Thread`, `.submit`, ...): `Process` also
+# stands for `BaseProcess` and a multiprocessing context's `.Process`.
+SPAWNER_NAMES = (
+    "Thread",
+    "Timer",
+    "Process",
+    "start_new",
+    "start_new_thread",
+    "submit",
+    "apply_async",
+    "run_in_executor",
+    "run_coroutine_threadsafe",
+    "create_task",
+    "ensure_future",
+    "start_soon",
+)
+# `tg.start(child)`: a spawn only on a receiver known to be a task group (by these names).
+_GROUP_START = "start"
+_GROUP_WORDS = ("TaskGroup", "task_group", "ursery")
+# The def of a thread class's worker (its class may subclass Thread through project classes).
+_RUN_DEF = re.compile(r"def run\s*\(")
+
+# A call that passes something: the name, spaces or line continuations, `(`, then anything but `)`.
+_CALL_TAIL = r"(?:\s|\\\r?\n)*\(\s*[^\s)]"
+# A rename in an import (`Thread as Worker`): then calls use the other name.
+_RENAME_TAIL = r"\s+as\s"
+
+
+@functools.lru_cache(maxsize=256)
+def _called(name: str) -> re.Pattern[str]:
+    return re.compile(re.escape(name) + _CALL_TAIL)
+
+
+@functools.lru_cache(maxsize=256)
+def _renamed(name: str) -> re.Pattern[str]:
+    return re.compile(re.escape(name) + _RENAME_TAIL)
+
+
+@functools.lru_cache(maxsize=16)
+def _names(spawners: frozenset[str], helpers: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names a spawn call may have (renamed or not), and those of helpers (called by name only)."""
+    configured = {name.rpartition(".")[2] for name in spawners}
+    return tuple(sorted({*SPAWNER_NAMES, *configured})), tuple(sorted(helpers - configured - set(SPAWNER_NAMES)))
+
+
+def _calls(text: str, names: Iterable[str], *, renamed: bool) -> bool:
+    for name in names:
+        if name in text and (_called(name).search(text) or (renamed and _renamed(name).search(text))):
+            return True
+    return False
+
+
+def calls_any(source: str, names: Iterable[str]) -> bool:
+    """Whether the module calls one of `names` with an argument (a helper of another module)."""
+    return _calls(source, names, renamed=False)
+
+
+def spawn_calls(source: str, options: Options | None = None) -> list[int] | None:
+    """Where the module's calls of a spawner's name with an argument start (offsets of the name,
+    configured spawners included); None when an import renames a spawner (its calls then have
+    names of the module's choosing)."""
+    spawners = frozenset(options.spawners) if options is not None else frozenset()
+    names, _ = _names(spawners, frozenset())
+    found: list[int] = []
+    for name in names:
+        if name not in source:
+            continue
+        if _renamed(name).search(source):
+            return None
+        found += [match.start() for match in _called(name).finditer(source)]
+    return sorted(set(found))
+
+
+def might_spawn(source: str, options: Options | None = None, helpers: frozenset[str] = frozenset()) -> bool:
+    """False means the module certainly starts no worker: it holds no spawn call with an
+    argument (nor a rename of a spawner, nor a call of one of the project's spawn helpers,
+    named in `helpers`), no task group's `start(child)`, and no `def run(`."""
+    spawners = frozenset(options.spawners) if options is not None else frozenset()
+    names, helper_calls = _names(spawners, helpers)
+    if _calls(source, names, renamed=True) or _calls(source, helper_calls, renamed=False):
+        return True
+    if "def run" in source and _RUN_DEF.search(source):
+        return True
+    return (
+        _GROUP_START in source
+        and any(word in source for word in _GROUP_WORDS)
+        and _calls(source, (_GROUP_START,), renamed=False)
+    )

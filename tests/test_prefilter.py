@@ -1,0 +1,92 @@
+"""The text prefilter: a module is parsed only when its text holds a spawn's call shape; every
+shape a spawn can take passes, words alone do not."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from unguarded_workers.analysis import check_module, might_spawn
+from unguarded_workers.analysis.discovery import helpers_in_text
+from unguarded_workers.options import parse_options
+
+EVERYTHING = parse_options(min_confidence="low", group_children="all")
+
+SPAWNING = {
+    "thread": "import threading\nthreading.Thread(target=work).start()\n",
+    "thread on the next line": "import threading\nthreading.Thread(\n    target=work,\n).start()\n",
+    "a continued line": "import threading\nthreading.Thread \\\n    (target=work).start()\n",
+    "renamed": "from threading import Thread as Worker\nWorker(target=work).start()\n",
+    "renamed task": "from asyncio import create_task as spawn\nasync def f():\n    spawn(work())\n",
+    "timer": "import threading\nthreading.Timer(5, work).start()\n",
+    "start_new_thread": "import _thread\n_thread.start_new_thread(work, ())\n",
+    "process": "import multiprocessing\nmultiprocessing.Process(target=work).start()\n",
+    "executor": "pool = ThreadPoolExecutor()\npool.submit(work)\n",
+    "loop": "import asyncio\nasync def f(loop):\n    loop.run_in_executor(None, work)\n",
+    "task": "import asyncio\nasync def f():\n    asyncio.ensure_future(work())\n",
+    "group start": (
+        "import trio\nasync def f():\n    async with trio.open_nursery() as nursery:\n"
+        "        await nursery.start(serve)\n"
+    ),
+    "thread class": "import threading\nclass T(threading.Thread):\n    def run(self):\n        work()\n",
+}
+NOT_SPAWNING = {
+    "words only": '"""Starts a Thread, a Timer and a Process; calls submit() and create_task()."""\n',
+    "an import": "from threading import Thread, Timer\n",
+    "calls without a worker": "t = Thread()\nt.start()\nform.submit()\nloop.create_task()\n",
+    "start without a task group": "server.start(handler)\n",
+    "a class named so": "class Timer:\n    pass\n",
+}
+
+
+@pytest.mark.parametrize("source", SPAWNING.values(), ids=SPAWNING.keys())
+def test_every_spawn_shape_passes(source: str) -> None:
+    assert might_spawn(source, EVERYTHING)
+
+
+@pytest.mark.parametrize("source", NOT_SPAWNING.values(), ids=NOT_SPAWNING.keys())
+def test_words_alone_do_not_pass(source: str) -> None:
+    assert not might_spawn(source, EVERYTHING)
+    assert check_module(ast.parse(source), EVERYTHING) == []  # and rightly so
+
+
+def test_configured_spawners_and_project_helpers_pass_by_their_own_names() -> None:
+    fire = "from myapp.tasks import fire\nfire(job())\n"
+    assert not might_spawn(fire, EVERYTHING)
+    assert might_spawn(fire, parse_options(spawners=["myapp.tasks.fire:task"]))
+    assert might_spawn("from myapp.tasks import fire as go\ngo(job())\n", parse_options(spawners=["myapp.fire:task"]))
+    helper_call = "self.start_background_task(self._poll)\n"
+    assert not might_spawn(helper_call, EVERYTHING)
+    assert might_spawn(helper_call, EVERYTHING, frozenset({"start_background_task"}))
+
+
+HELPERS = textwrap.dedent(
+    """\
+    import asyncio
+    import threading
+    from functools import partial
+
+
+    class Server:
+        def start_background_task(self, target, *args):
+            threading.Thread(target=target, args=args, daemon=True).start()
+
+        def submit_later(self, fn, x):
+            self.executor.submit(partial(fn, x))
+
+        def own(self):
+            threading.Thread(target=self.run_forever).start()  # its worker is its own: no helper
+
+
+    def spawn(coro_function, *args):
+        return asyncio.create_task(coro_function(*args))
+    """
+)
+
+
+def test_helpers_are_found_from_the_parse() -> None:
+    assert helpers_in_text(HELPERS, EVERYTHING) == {"start_background_task", "submit_later", "spawn"}
+    # A module whose spawns pass no parameter of theirs is not analysed for helpers at all.
+    assert helpers_in_text(HELPERS.split("    def start_background_task")[0], EVERYTHING) == frozenset()
