@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli
 
+from unguarded_workers.cli.engine import Job, results_cache
+from unguarded_workers.config import Settings
+
 PROJECT = {
     "app/__init__.py": "",
     "app/jobs.py": "def poll():\n    step()\n",
@@ -74,6 +77,20 @@ def test_changes_that_matter_are_seen(workdir: Path, capsys: pytest.CaptureFixtu
     (workdir / "app" / "service.py").write_text(PROJECT["app/service.py"].replace("start()\n", "start()  # noqa\n", 1))
     assert len(_lines(capsys)) == 0
     assert len(_lines(capsys, "--disable-noqa")) == 1  # other settings, other entries
+
+
+def test_each_job_in_one_process_reads_its_own_entries(tmp_path: Path) -> None:
+    """Editors and tests run the command in-process, a run after another: a job's entries are
+    its settings', its noqa switch's and its helpers', even when the settings object is shared
+    (a cache once found by `id(settings)` handed one run another's results)."""
+    settings = Settings()
+    jobs = [
+        Job(settings, cache_dir=str(tmp_path)),
+        Job(settings, cache_dir=str(tmp_path), disable_noqa=True),
+        Job(settings, cache_dir=str(tmp_path), helper_names=frozenset({"spawn"})),
+    ]
+    results_cache(jobs[0]).put("m.py", b"x", [], [])  # type: ignore[union-attr]
+    assert [results_cache(job).get("m.py", b"x") for job in jobs] == [[], None, None]  # type: ignore[union-attr]
 
 
 def test_no_cache_writes_nothing(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

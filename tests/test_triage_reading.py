@@ -45,6 +45,17 @@ def test_a_chains_causes_are_kept_and_tell_groups_apart() -> None:
     assert stats.unreadable == 0
 
 
+def test_the_scripts_own_class_groups_alike_whichever_python_printed_it() -> None:
+    """3.9 and 3.10 print a thread's `__main__.SyncError`, 3.11+ `SyncError`: one failure."""
+    body = 'Traceback (most recent call last):\n  File "/srv/s.py", line 9, in sync\n    raise SyncError()\n{type}: x\n'
+    text = _thread(body.format(type="__main__.SyncError")) + _thread(body.format(type="SyncError"))
+    failures, _ = read(text + "next line\n")
+    assert [f.exception for f in failures] == ["SyncError: x", "SyncError: x"]
+    assert [g.count for g in group(failures)] == [2]
+    qualified, _ = read(_thread(body.format(type="app.SyncError")) + "next line\n")
+    assert [f.exception for f in qualified] == ["app.SyncError: x"]
+
+
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="exception groups and notes are 3.11's")
 def test_nested_groups_notes_and_members_past_the_fifteen_shown() -> None:
     """Python's own rendering (traceback.format_exception): a never-raised nested group, twenty

@@ -171,19 +171,18 @@ def _load(item: Item, job: Job) -> Source:
     return read_source(Path(item.path), item.display, limit)
 
 
-_CACHES: dict[tuple[str, int], ResultsCache] = {}
+_CACHE: list[tuple[Job, ResultsCache]] = []  # the last job's: held, so no other job takes its id
 
 
-def _cache(job: Job) -> ResultsCache | None:
-    """The job's results cache, made once per process."""
+def results_cache(job: Job) -> ResultsCache | None:
+    """The job's results cache, made once per job and process (a job's key is its settings,
+    its noqa switch and the project's helpers, so two runs in one process never share one)."""
     if job.cache_dir is None:
         return None
-    key = (job.cache_dir, id(job.settings))
-    if key not in _CACHES:
-        _CACHES.clear()
+    if not _CACHE or _CACHE[0][0] is not job:
         settings = settings_key(job.settings, disable_noqa=job.disable_noqa, helpers=job.helper_names)
-        _CACHES[key] = ResultsCache(job.cache_dir, settings)
-    return _CACHES[key]
+        _CACHE[:] = [(job, ResultsCache(job.cache_dir, settings))]
+    return _CACHE[0][1]
 
 
 def _reported(source: Source, tree: ast.Module, job: Job) -> list[Violation]:
@@ -206,7 +205,7 @@ def process(item: Item, job: Job) -> FileOutcome:
             if job.mode is Mode.FIX and item.data is not None:
                 outcome.fixed_data = source.data
             return outcome
-        cache = _cache(job) if job.mode is Mode.CHECK and item.path is not None else None
+        cache = results_cache(job) if job.mode is Mode.CHECK and item.path is not None else None
         if cache is not None:
             assert item.path is not None
             cached = cache.get(item.path, source.data)

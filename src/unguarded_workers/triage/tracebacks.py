@@ -85,6 +85,13 @@ def note_like(text: str) -> bool:
 _LEVELS = ("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "FATAL")
 
 
+def unqualified(exception: str) -> str:
+    """The exception line as 3.11+ prints it: 3.9 and 3.10 qualify the script's own classes
+    (`__main__.SyncError`) in a thread's traceback, which would split one failure's group by
+    the interpreter that ran it."""
+    return exception[len("__main__.") :] if exception.startswith("__main__.") else exception
+
+
 def exception_type(text: str) -> str | None:
     """The type of an exception line (`Type: message`, `Type`, `pkg.mod.Type: message`), or
     None when the line is not one: a log line (`INFO:app:...`, `DEBUG: ...`), a fragment."""
@@ -211,7 +218,7 @@ class _Box:
             self.add(site)
             return True
         if kind == EXCEPTION and state != _EXCEPTION:
-            self.exception = text
+            self.exception = unqualified(text)
             self.state = _EXCEPTION
             return True
         if state != _EXCEPTION:
