@@ -209,3 +209,12 @@ def test_a_fan_out_waiter_gets_the_failure_through_what_it_handed_over() -> None
         "and so would wrap() alone; deliver the failure to it: "
         "threading.Thread(target=wrap(price, deliver=results), args=(item, results))"
     ), violation.message
+
+
+@pytest.mark.parametrize(
+    ("target", "why"),
+    [("open", "a builtin"), ("undefined_here", "not defined in this module")],
+)
+def test_a_target_that_is_no_def_of_the_module_says_what_it_is(target: str, why: str) -> None:
+    source = f"import threading\nfrom helpers import *\n\nthreading.Thread(target=lambda: {target}(1)).start()\n"
+    assert f"could not be inspected ({why})" in _only(source).message

@@ -147,30 +147,14 @@ class UnguardedWorkersChecker:
         cls.settings = cls._load(isolated=_isolated())
         for warning in (*cls.settings.warnings, *_misspelt_keys(options)):
             print(f"unguarded-workers: warning: {warning}", file=sys.stderr)
-        _exclude_non_regular_files(options)
-        cls._find_helpers(options)
+        files = _flake8_files(options)
+        _exclude_non_regular_files(options, files)
+        cls._find_helpers(files)
 
     @classmethod
-    def _find_helpers(cls, options: argparse.Namespace) -> None:
+    def _find_helpers(cls, files: list[str]) -> None:
         """The project's spawn helpers, from the files flake8 will check (before it forks its
         workers, which inherit them): a file that only calls one is checked too."""
-        exclude = [*getattr(options, "exclude", []), *getattr(options, "extend_exclude", [])]
-        patterns = getattr(options, "filename", None) or ["*.py"]
-        files: list[str] = []
-        for path in getattr(options, "filenames", None) or ["."]:
-            if path == "-" or path_matches(path, exclude):
-                continue
-            if os.path.isdir(path):
-                for directory, dirnames, filenames in os.walk(path):
-                    dirnames[:] = [d for d in dirnames if not path_matches(os.path.join(directory, d), exclude)]
-                    files += [
-                        file
-                        for name in filenames
-                        if path_matches(file := os.path.join(directory, name), patterns)
-                        and not path_matches(file, exclude)
-                    ]
-            else:
-                files.append(path)
         settings = cls.settings
         key = (tuple(files), settings.options, settings.check_tests, settings.check_examples)
         if key == cls._helpers_of:
@@ -222,30 +206,42 @@ class UnguardedWorkersChecker:
                 yield violation.line, violation.col, violation.flake8_text(show_confidence=show_confidence), type(self)
 
 
-def _exclude_non_regular_files(options: argparse.Namespace) -> None:
-    """Add the FIFOs and devices named *.py under flake8's paths to its exclude list.
+def _flake8_files(options: argparse.Namespace) -> list[str]:
+    """The files flake8 will find under its paths, by its `filename` and exclude patterns."""
+    exclude = [*getattr(options, "exclude", []), *getattr(options, "extend_exclude", [])]
+    patterns = getattr(options, "filename", None) or ["*.py"]
+    files: list[str] = []
+    for path in getattr(options, "filenames", None) or ["."]:
+        if path == "-" or path_matches(path, exclude):
+            continue
+        if not os.path.isdir(path):
+            files.append(path)
+            continue
+        for directory, dirnames, filenames in os.walk(path):
+            dirnames[:] = [d for d in dirnames if not path_matches(os.path.join(directory, d), exclude)]
+            files += [
+                file
+                for name in filenames
+                if path_matches(file := os.path.join(directory, name), patterns) and not path_matches(file, exclude)
+            ]
+    return files
+
+
+def _exclude_non_regular_files(options: argparse.Namespace, files: list[str]) -> None:
+    """Add the FIFOs and devices named *.py among flake8's files to its exclude list (and take
+    them out of `files`).
 
     flake8 reads every file it finds, and reading a FIFO blocks for ever: the whole run
     would hang before any plugin sees the file. Only non-regular files are added, so what
     flake8 checks is otherwise unchanged; one named on the command line gets a warning.
     """
-    exclude = [*getattr(options, "exclude", []), *getattr(options, "extend_exclude", [])]
-    patterns = getattr(options, "filename", None) or ["*.py"]
-    skipped: list[str] = []
-    for path in getattr(options, "filenames", None) or ["."]:
-        if path == "-" or path_matches(path, exclude):
-            continue
-        if os.path.isdir(path):
-            for directory, dirnames, filenames in os.walk(path):
-                dirnames[:] = [d for d in dirnames if not path_matches(os.path.join(directory, d), exclude)]
-                for name in filenames:
-                    file = os.path.join(directory, name)
-                    if path_matches(file, patterns) and not path_matches(file, exclude) and _not_regular(file):
-                        skipped.append(file)
-        elif _not_regular(path):
-            skipped.append(path)
+    named = set(getattr(options, "filenames", None) or ())
+    skipped = [file for file in files if _not_regular(file)]
+    for path in skipped:
+        if path in named:
             print(f"unguarded-workers: {path}: not a regular file; flake8 will not read it", file=sys.stderr)
     if skipped:
+        files[:] = [file for file in files if file not in skipped]
         options.extend_exclude = [*getattr(options, "extend_exclude", []), *map(os.path.abspath, skipped)]
 
 

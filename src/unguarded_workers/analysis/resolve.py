@@ -14,6 +14,7 @@ Unresolved:         a function imported from outside the project, a parameter, a
 from __future__ import annotations
 
 import ast
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
@@ -117,8 +118,8 @@ class Resolver:
 
     def _name_target(self, name: str, scope: Scope) -> Target:
         owner = scope.lookup(name)
-        if owner is None:
-            return Unresolved("a builtin")
+        if owner is None:  # a builtin, or a name from a star import or defined nowhere
+            return Unresolved("a builtin" if hasattr(builtins, name) else "not defined in this module")
         binding = owner.bindings[name]
         if binding is Binding.FUNCTION:
             return self._defs(owner.functions[name])

@@ -1,0 +1,89 @@
+"""A run's two passes (helpers found, then the files checked; without a cache the first pass
+checks what can spawn by itself) give what one process, file by file, gives: with and without
+the pool, with and without the cache, for `check` and `fix --diff`."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from cli_helpers import run_cli
+
+from unguarded_workers.cli.runner import POOL_THRESHOLD
+
+HELPERS = textwrap.dedent(
+    """\
+    import threading
+
+
+    def in_background(target, *args):
+        threading.Thread(target=target, args=args, daemon=True).start()
+
+
+    def listen(sock, handler):
+        while True:
+            handler(sock.recv(1024))
+    """
+)
+# Names no spawner: only the helpers' names bring it into the check.
+CALLER = textwrap.dedent(
+    """\
+    from app.helpers import in_background, listen
+
+
+    def serve(sock, handler):
+        in_background(listen, sock, handler)
+    """
+)
+# Spawns by itself, and calls another file's helper: checked in both passes.
+BOTH = textwrap.dedent(
+    """\
+    import threading
+
+    from app.helpers import in_background, listen
+
+
+    def pump(source, sink):
+        while True:
+            sink(source.get())
+
+
+    def serve(sock, handler, source, sink):
+        threading.Thread(target=pump, args=(source, sink)).start()
+        in_background(listen, sock, handler)
+    """
+)
+QUIET = "def add(a, b):\n    return a + b\n"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text(HELPERS)
+    for number in range(POOL_THRESHOLD + 12):  # enough files for the pool
+        text = (CALLER, BOTH, QUIET)[number % 3]
+        (package / f"m{number:02}.py").write_text(text)
+    return tmp_path
+
+
+def test_every_way_of_running_gives_the_same_reports(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("check", "--min-confidence=low", "--output-format=concise")
+    one = run_cli(capsys, *args, "--no-cache", "-j", "1", ".")
+    lines = one.out.splitlines()
+    callers = [line for line in lines if line.split(":")[0].endswith(tuple(f"m{n:02}.py" for n in range(0, 60, 3)))]
+    assert len(callers) == 20  # each caller's helper call: found only through the other file's helper
+    assert len(lines) == 20 + 2 * 20  # and both spawns of each file that also spawns by itself
+    for variant in (("--no-cache", "-j", "2"), ("-j", "1"), ("-j", "2"), ("-j", "2")):  # the last: from the cache
+        assert run_cli(capsys, *args, *variant, ".").out == one.out, variant
+
+
+def test_fix_diff_is_the_same_with_and_without_the_pool(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    serial = run_cli(capsys, "fix", "--diff", "--min-confidence=low", "-j", "1", ".")
+    pooled = run_cli(capsys, "fix", "--diff", "--min-confidence=low", "-j", "2", ".")
+    assert serial.out == pooled.out
+    assert (serial.err, pooled.err) == ("unguarded-workers: would fix 60 sites in 40 files; 0 left\n",) * 2
+    assert serial.out.count("+    in_background(wrap(listen), sock, handler)\n") == 40  # the helpers' callers
