@@ -21,7 +21,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 # `# error: UW101 high` (or several: `# error: UW101 high, UW201 low`) on the line the report
 # belongs to: the code and the confidence it is reported with; `# error: UW101 high [waiter,
-# one-shot]` also says the evidence it rests on, all of it, in any order.
+# printed]` also says the evidence it rests on, all of it, in any order.
 _ONE = r"UW\d{3}\s+\w+(?:\s*\[[\w\s,-]*\])?"
 _EXPECTATION = re.compile(rf"#.*?\berror:\s*({_ONE}(?:\s*,\s*{_ONE})*)")
 _ITEM = re.compile(r"(UW\d{3})\s+(\w+)(?:\s*\[([\w\s,-]*)\])?")

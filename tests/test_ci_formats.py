@@ -97,7 +97,7 @@ def test_sarif_levels_ranks_precision_and_related_locations_follow_the_evidence(
     results = run["results"]  # type: ignore[index]
     summary = [(r["properties"]["precision"], r["level"], r["rank"]) for r in results]
     assert summary == [("high", "error", 90.0), ("medium", "warning", 50.0), ("low", "note", 10.0)]
-    assert results[0]["properties"]["evidence"] == ["waiter", "one-shot"]
+    assert results[0]["properties"]["evidence"] == ["waiter", "printed"]
     related = [
         (loc["physicalLocation"]["region"]["startLine"], loc["message"]["text"])
         for loc in results[0]["relatedLocations"]

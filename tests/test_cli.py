@@ -277,7 +277,7 @@ def test_json_output(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "name": "unguarded-thread-target",
         "message": records[2]["message"],
         "confidence": "high",
-        "evidence": ["long-lived-loop", "one-shot"],
+        "evidence": ["long-lived-loop", "printed"],
         "related": [  # the statement no guard covers: `step()` of `    while True: step()`
             {
                 "path": "service.py",

@@ -40,7 +40,7 @@ class Evidence(enum.Enum):
     LOOP = "long-lived-loop"  # the failing line is inside the worker's unbounded loop
     LOST = "lost"  # nothing will ever read or print the failure (a dropped task, a discarded future)
     SETUP = "setup-only"  # only statements outside a guarded loop can fail: at start-up
-    ONE_SHOT = "one-shot"  # a thread or process whose traceback reaches stderr
+    PRINTED = "printed"  # a thread or process: its traceback reaches stderr, and the program learns nothing
     HELD = "held"  # a task held but never read: logged only when its holder lets it go
     GROUP = "group-child"  # a task-group child: its failure cancels its siblings, by design
     UNINSPECTED = "uninspected"  # the target could not be inspected

@@ -30,7 +30,7 @@ class Channel(enum.Enum):
 _CHANNEL_EVIDENCE = {
     Channel.LOST: Evidence.LOST,
     Channel.HELD: Evidence.HELD,
-    Channel.PRINTED: Evidence.ONE_SHOT,
+    Channel.PRINTED: Evidence.PRINTED,
     Channel.GROUP: Evidence.GROUP,
     Channel.GROUP_SERVING: Evidence.GROUP,
 }

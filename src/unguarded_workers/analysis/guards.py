@@ -121,6 +121,9 @@ class _Tally:
     """What the uncovered leaves of one def showed so far."""
 
     first: Uncovered | None = None
+    # The first precondition raised on purpose (`if x is None: raise ...`): a failure, named
+    # only when nothing else is (the work after it is what usually fails).
+    precondition: Uncovered | None = None
     loop_leaf: Uncovered | None = None  # the first uncovered leaf an unbounded loop dies of
     foreign_leaf: Uncovered | None = None  # the first uncovered leaf that runs foreign code
     in_loop: bool = False  # an unbounded loop dies of an uncovered leaf
@@ -221,12 +224,13 @@ class GuardAnalysis:
                         exposed.append(found)
             if not covered:
                 self._tally(tally, leaf, scope, exposed)
-        if tally.first is None:
+        first = tally.first or tally.precondition
+        if first is None:
             return None
         return Exposure(
-            tally.first,
+            first,
             self._module,
-            focus=tally.foreign_leaf or tally.loop_leaf or tally.first,
+            focus=tally.foreign_leaf or tally.loop_leaf or first,
             has_try=_has_try(fn),
             guards_some=self._guards_some(fn.body, scope),
             in_loop=tally.in_loop,
@@ -236,7 +240,9 @@ class GuardAnalysis:
 
     def _tally(self, tally: _Tally, leaf: _Leaf, scope: Scope, exposed: list[Exposure]) -> None:
         here = Uncovered(leaf.stmt, leaf.header, leaf.why)
-        if tally.first is None:
+        if self._is_precondition(leaf):
+            tally.precondition = tally.precondition or here
+        elif tally.first is None:
             tally.first = here
         # The loop dies of this leaf unless what it calls handles failures of its own (then
         # what escapes is at the edges of work the author did guard).
@@ -263,11 +269,14 @@ class GuardAnalysis:
     def _leaf_verdict(self, leaf: _Leaf, scope: Scope) -> Verdict:
         if leaf.header is not None:
             return self._rules.expression(leaf.header, scope)
-        if isinstance(leaf.stmt, ast.Raise) and leaf.stmt.exc is not None and self._guard_clause(leaf.stmt):
-            return True  # `if self.spider is None: raise RuntimeError(...)`: a precondition, raised on purpose
         return self._rules.statement(leaf.stmt, scope)
 
-    def _guard_clause(self, stmt: ast.Raise) -> bool:
+    def _is_precondition(self, leaf: _Leaf) -> bool:
+        """`if self.spider is None: raise RuntimeError(...)`: raised on purpose, and lost all the
+        same in a worker nothing reads (a discarded future's `ValueError(address)`)."""
+        stmt = leaf.stmt
+        if leaf.header is not None or not isinstance(stmt, ast.Raise) or stmt.exc is None:
+            return False
         parent = self._index.parent(stmt)
         return isinstance(parent, ast.If) and stmt in parent.body
 

@@ -1,7 +1,7 @@
 """Which statements and expressions of a worker cannot let a failure out.
 
 Harmless:
-    logger.info("starting %s", name)       # a logger's call
+    logger.info("starting %s", name)       # a logger's call (its arguments looked up safely)
     stop.set(); done.wait(5)                # an event, a wait with a timeout at most
     message = queue.get()                   # the next item: a wait, not work
     self._queue.put_nowait(event)           # an enqueue: the consumer does the work
@@ -13,6 +13,7 @@ Harmless:
 Not harmless:
     self.total += 1 / count                 # division can fail
     item = batch[0]                         # so can indexing
+    print("beat", item["n"])                # in a logger's or print's arguments too
     while self._poll():                     # a header that does the worker's work
     with open(path) as file:                # and one that opens a file
 """
@@ -121,7 +122,7 @@ class HarmlessRules:
         delegates to a guarded def."""
         func = call.func
         if self._resolver.is_harmless_callable(func, scope):
-            return True
+            return not _evaluates_fallibly(call)  # print(item["n"]): the item's lookup can fail
         qualname = self._index.qualname(func, scope)
         if qualname in (ANEXT, LOGGING_GET_LOGGER):
             return True  # anext(rx): the next item; getLogger(...) imported from logging
@@ -136,7 +137,7 @@ class HarmlessRules:
             if method == GET_LOGGER:
                 return True
             if method in LOG_METHODS and "log" in (last_name(func.value) or "").lower():
-                return True
+                return not _evaluates_fallibly(call)
             if (method in EVENT_METHODS or method in NO_ARGUMENT_METHODS) and not call.args and not call.keywords:
                 return True
             if method in CONTAINER_METHODS and len(call.args) == 1 and not call.keywords:
@@ -173,6 +174,32 @@ class HarmlessRules:
             return True
         name = (last_name(func.value) or "").lower().strip("_")
         return "queue" in name or name == "q" or name.endswith("_q")
+
+
+def _evaluates_fallibly(call: ast.Call) -> bool:
+    """Whether the arguments of a call that cannot fail itself (a logger's, `print`) do what
+    can: a lookup (`msg["type"]`), a division, an await. Calls among them are the call's
+    business (`log.info("%s", describe(x))`), their own arguments and receivers are not."""
+    stack: list[ast.AST] = [*call.args, *(k.value for k in call.keywords)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Call):
+            stack += [*node.args, *(k.value for k in node.keywords)]
+            if isinstance(node.func, ast.Attribute):
+                stack.append(node.func.value)  # `data["name"].upper()` looks up first
+            continue
+        if isinstance(node, ast.BinOp) and _formats_a_string(node):
+            stack.append(node.right)  # "%s to %s" % (a, b): a format, not a division
+            continue
+        if isinstance(node, (ast.Subscript, ast.Await, *_FALLIBLE_OPERATORS)):
+            return True
+        if not isinstance(node, ast.Lambda):  # a lambda's body is not run here
+            stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _formats_a_string(node: ast.BinOp) -> bool:
+    return isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)
 
 
 def calls_nothing(expr: ast.expr) -> bool:
