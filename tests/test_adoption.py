@@ -69,8 +69,7 @@ def test_exit_zero_statistics_output_file_and_quiet(workdir: Path, capsys: pytes
     result = run_cli(capsys, "check", "--exit-zero", "--statistics", "-o", "report.txt", "legacy.py")
     assert (result.status, result.out) == (0, "")
     report = (workdir / "report.txt").read_text().splitlines()
-    assert len(report) == 6 + 3
-    assert report[-3:] == [
+    assert report == [  # the counts, not each finding, as ruff's --statistics
         "4     UW101 unguarded-thread-target",
         "1     UW201 unguarded-executor-submission",
         "1     UW301 unguarded-task",
@@ -136,7 +135,7 @@ def test_walking_respects_gitignore(workdir: Path, capsys: pytest.CaptureFixture
 
     def files(*args: str) -> set[str]:
         out = run_cli(capsys, "check", *args).out
-        return {line.split(":")[0].removeprefix("./") for line in out.splitlines()}
+        return {line.split(":")[0] for line in out.splitlines()}
 
     assert files(".") == {"app.py", "keep_gen.py", "pkg/m.py"}
     assert files("api_gen.py") == {"api_gen.py"}  # a file named explicitly is checked
@@ -151,4 +150,4 @@ def test_walking_respects_gitignore(workdir: Path, capsys: pytest.CaptureFixture
 
 def test_gitignore_applies_only_inside_a_repository(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (workdir / ".gitignore").write_text("legacy.py\n")  # no .git: not a repository
-    assert run_cli(capsys, "check", ".").out.startswith("./legacy.py:")
+    assert run_cli(capsys, "check", ".").out.startswith("legacy.py:")

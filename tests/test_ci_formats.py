@@ -178,7 +178,7 @@ def test_github_paths_as_given_without_dot_slash_and_errors_at_their_line(
     # GitHub's workflow commands: file, line, endLine, and col/endColumn on one line only.
     assert (
         lines[0]
-        == "::error file=broken.py,line=2,col=7,title=unguarded-workers::./broken.py:2:7: cannot parse: invalid syntax"
+        == "::error file=broken.py,line=2,col=7,title=unguarded-workers::broken.py:2:7: cannot parse: invalid syntax"
     )
     assert lines[1].startswith("::error file=m.py,line=9,endLine=9,col=1,endColumn=30,title=UW101 ")
     multiline = (
@@ -195,7 +195,7 @@ def test_gitlab_reports_files_that_could_not_be_checked(workdir: Path, capsys: p
     error, *findings = issues
     assert (error["check_name"], error["severity"]) == ("input-error", "critical")
     assert error["location"] == {"path": "broken.py", "lines": {"begin": 2}}
-    assert error["description"] == "./broken.py:2:7: cannot parse: invalid syntax"
+    assert error["description"] == "broken.py:2:7: cannot parse: invalid syntax"
     assert len(error["fingerprint"]) == 32
     assert [issue["severity"] for issue in findings] == ["major", "minor", "info"]  # by confidence
     assert all(issue["location"]["path"] == "m.py" for issue in findings)  # no ./

@@ -171,7 +171,7 @@ def test_directories_are_walked_skipping_vcs_venvs_caches_and_excludes(
     result = run_cli(capsys, "check", "--extend-exclude=generated", ".")
     files = sorted({loc[0] for loc in _locations(result)})
     expected = [("lib", "venv", "__init__.py"), ("pkg", "a.py"), ("pkg", "sub", "b.py")]
-    assert files == [os.path.join(".", *parts) for parts in expected]
+    assert files == [os.path.join(*parts) for parts in expected]  # under ".", as typed from here
 
 
 def test_exclude_from_pyproject_and_explicit_files(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,7 +180,7 @@ def test_exclude_from_pyproject_and_explicit_files(workdir: Path, capsys: pytest
         (workdir / name).parent.mkdir(exist_ok=True)
         (workdir / name).write_text(BAD)
     walked = run_cli(capsys, "check", ".")
-    assert {loc[0] for loc in _locations(walked)} == {os.path.join(".", "new.py")}
+    assert {loc[0] for loc in _locations(walked)} == {"new.py"}
     named = run_cli(capsys, "check", "old_y.py", "new.py")  # patterns apply to named files too, as in flake8
     assert {loc[0] for loc in _locations(named)} == {"new.py"}
 
@@ -339,7 +339,7 @@ def test_github_annotations(workdir: Path, capsys: pytest.CaptureFixture[str]) -
         "UW101 thread target 'work' "
         "has no try/except guard: line 6: step() runs outside any try; a failure ends its long-lived loop; "
         "the thread dies (its traceback goes to stderr): nothing in the program learns of it and its work stops; "
-        "wrap it: threading.Thread(target=wrap(work))"
+        "wrap it: threading.Thread(target=wrap(work)), or to keep it running: threading.Thread(target=supervise(work))"
     )
     assert lines[2].startswith("::error file=a%2Cb%25.py,line=15,endLine=15,col=22,endColumn=51,")  # characters
     (workdir / "broken.py").write_text("from threading import Thread\ndef f(:\n    Thread(target=f).start()\n")
@@ -425,7 +425,7 @@ def test_a_bug_on_one_file_is_reported_against_it_and_the_run_goes_on(
     )
     assert (
         result.summary
-        == "Found 4 findings in 1 file (4 fixable with `unguarded-workers fix`); 1 file could not be read."
+        == "Found 4 findings in 1 file (4 fixable with `unguarded-workers fix`); 1 file could not be checked."
     )
     assert len(_locations(result)) == 4
 

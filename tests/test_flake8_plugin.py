@@ -74,7 +74,8 @@ def test_message_names_target_reason_and_fix(module: Path) -> None:
     assert first.endswith(
         "UW101 thread target 'work' has no try/except guard: line 6: step() runs outside any try; "
         "a failure ends its long-lived loop; the thread dies (its traceback goes to stderr): nothing in the "
-        "program learns of it and its work stops; wrap it: threading.Thread(target=wrap(work))"
+        "program learns of it and its work stops; wrap it: threading.Thread(target=wrap(work)), "
+        "or to keep it running: threading.Thread(target=supervise(work))"
     )
     below_high = flake8("--select=UW", "--uw-min-confidence=medium", str(module)).stdout.splitlines()[0]
     assert ": UW101 [high] thread target 'work' has no try/except guard: line 6:" in below_high

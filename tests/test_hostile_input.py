@@ -118,7 +118,7 @@ def test_a_fifo_named_py_never_hangs_a_run(workdir: Path, capsys: pytest.Capture
     (workdir / "pkg" / "app.py").write_text(_call_chain())
     walked = run_cli(capsys, "check", *EVERYTHING, ".")
     assert (walked.status, walked.notes) == (1, "")
-    assert walked.out.startswith("./pkg/app.py:")
+    assert walked.out.startswith("pkg/app.py:")
     for command in ("check", "fix"):
         named = run_cli(capsys, command, "pkg/pipe.py")
         assert named.status == 2

@@ -218,3 +218,23 @@ def test_a_fan_out_waiter_gets_the_failure_through_what_it_handed_over() -> None
 def test_a_target_that_is_no_def_of_the_module_says_what_it_is(target: str, why: str) -> None:
     source = f"import threading\nfrom helpers import *\n\nthreading.Thread(target=lambda: {target}(1)).start()\n"
     assert f"could not be inspected ({why})" in _only(source).message
+
+
+@pytest.mark.parametrize(
+    ("spawn", "kept_running"),
+    [
+        ("threading.Thread(target=poll, args=(q,)).start()", "threading.Thread(target=supervise(poll), args=(q,))"),
+        ("asyncio.ensure_future(consume_forever(q))", "asyncio.ensure_future(supervise(consume_forever)(q))"),
+    ],
+)
+def test_a_long_lived_loop_is_offered_supervise_as_well(spawn: str, kept_running: str) -> None:
+    """wrap() reports the failure and the loop still ends; supervise() restarts it (a coroutine
+    function, not a coroutine object, which runs once)."""
+    loops = (
+        "def poll(q):\n    while True:\n        q.get()()\n\n"
+        "async def consume_forever(q):\n    while True:\n        (await q.get())()\n\n"
+    )
+    message = _only(HEAD + loops + spawn + "\n").message
+    assert message.endswith(f", or to keep it running: {kept_running}"), message
+    once = _only(HEAD + "threading.Thread(target=work).start()\n").message
+    assert "supervise" not in once  # a one-shot thread: wrap() is the whole fix

@@ -35,7 +35,7 @@ def test_a_symlinked_module_is_checked_and_fixed_once(workdir: Path, capsys: pyt
     (workdir / "service.py").write_text(BAD)
     (workdir / "alias.py").symlink_to("service.py")  # met first: "alias" sorts before "service"
     checked = run_cli(capsys, "check", ".")
-    assert [line.split(":")[0] for line in checked.out.splitlines()] == ["./service.py"]
+    assert [line.split(":")[0] for line in checked.out.splitlines()] == ["service.py"]
     diff = run_cli(capsys, "fix", "--diff", ".")
     assert diff.out.count("+++ ") == 1
     assert "would fix 1 site in 1 file" in diff.err
@@ -84,7 +84,7 @@ def test_a_name_with_a_control_character_is_escaped_in_every_format(
     error = run_cli(capsys, "check", name)
     assert error.status == 2
     assert error.notes.count("\n") == 1
-    assert error.summary == "No findings; 1 file could not be read."
+    assert error.summary == "No findings; 1 file could not be checked."
     assert "\x1b" not in error.err
 
 
@@ -100,7 +100,7 @@ def test_newline_names_in_github_annotations_are_the_files_themselves(
 def test_a_name_that_is_not_text_is_shown_by_its_bytes(workdir: Path) -> None:
     os.close(os.open(b"caf\xe9.py", os.O_WRONLY | os.O_CREAT))
     Path(os.fsdecode(b"caf\xe9.py")).write_text(BAD)
-    for output_format, expected in (("text", b'"./caf\\351.py":8:1: UW101 '), ("json", b'"path": "./caf\\udce9.py"')):
+    for output_format, expected in (("text", b'"caf\\351.py":8:1: UW101 '), ("json", b'"path": "caf\\udce9.py"')):
         result = subprocess.run(
             [*UW, "check", f"--output-format={output_format}", "."], cwd=workdir, capture_output=True, check=False
         )
@@ -174,10 +174,10 @@ def test_a_file_over_the_size_limit_is_skipped_with_a_note(workdir: Path, capsys
     (workdir / "small.py").write_text(BAD)
     result = run_cli(capsys, "check", "--max-file-size=150", ".")
     assert result.status == 1  # the findings of small.py: a skipped file is no error
-    assert [line.split(":")[0] for line in result.out.splitlines()] == ["./small.py"]
+    assert [line.split(":")[0] for line in result.out.splitlines()] == ["small.py"]
     assert (
         result.notes
-        == f"note: ./big.py: {(workdir / 'big.py').stat().st_size} bytes, over max-file-size (150); not checked\n"
+        == f"note: big.py: {(workdir / 'big.py').stat().st_size} bytes, over max-file-size (150); not checked\n"
     )
     assert result.summary == (
         "Found 1 finding in 1 file (1 fixable with `unguarded-workers fix`); 1 file over max-file-size skipped."
@@ -187,7 +187,7 @@ def test_a_file_over_the_size_limit_is_skipped_with_a_note(workdir: Path, capsys
     before = (workdir / "big.py").read_bytes()
     fixed = run_cli(capsys, "fix", "--max-file-size=150", ".")
     assert (workdir / "big.py").read_bytes() == before
-    assert "note: ./big.py:" in fixed.err
+    assert "note: big.py:" in fixed.err
     assert "fixed 1 site in 1 file" in fixed.err
 
 

@@ -71,7 +71,7 @@ def test_the_project_target_is_said_and_files_are_counted(workdir: Path, capsys:
     errors = result.notes.splitlines()
     assert errors[0].endswith("(the project targets Python >=3.14: requires-python in pyproject.toml)")
     assert "cannot parse: " in errors[2]  # not newer syntax: the parser's own words
-    assert result.summary == "No findings; 1 file could not be read; 2 files need a newer Python (3.14) to be read."
+    assert result.summary == "No findings; 1 file could not be checked; 2 files need a newer Python (3.14) to be read."
     targeted = run_cli(capsys, "check", "--target-version=py314", "a.py")
     assert targeted.notes.rstrip().endswith("(the project targets Python 3.14: --target-version)")
     bad = run_cli(capsys, "check", "--target-version=3.x", "a.py")

@@ -97,7 +97,8 @@ def test_the_command_checks_the_callers_on_its_worker_pool_too(
         assert len(lines) == 60, result.err
         reported = ":10:5: UW101 thread target 'poll' has no try/except guard: line 6: fetch()"
         assert all(reported in line for line in lines)
-        assert all(line.endswith("wrap it: in_background(wrap(poll))") for line in lines)
+        kept_running = "wrap it: in_background(wrap(poll)), or to keep it running: in_background(supervise(poll))"
+        assert all(line.endswith(kept_running) for line in lines)
 
 
 def test_flake8_checks_the_callers(tmp_path: Path) -> None:
@@ -113,7 +114,8 @@ def test_flake8_checks_the_callers(tmp_path: Path) -> None:
     assert result.stdout.splitlines() == [
         "./app/caller0.py:10:5: UW101 thread target 'poll' has no try/except guard: line 6: fetch() runs outside "
         "any try; a failure ends its long-lived loop; the thread dies (its traceback goes to stderr): nothing in "
-        "the program learns of it and its work stops; wrap it: in_background(wrap(poll))"
+        "the program learns of it and its work stops; wrap it: in_background(wrap(poll)), "
+        "or to keep it running: in_background(supervise(poll))"
     ], result.stderr
 
 

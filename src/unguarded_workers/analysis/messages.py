@@ -75,6 +75,10 @@ def spawn_message(
     assert exposure is not None
     if hang is not None and hang.deliver_to is not None:
         fix = f"deliver the failure to it: {suggestion(spawn, deliver=hang.deliver_to)}"
+    elif exposure.in_loop and not spawn.process:
+        # wrap() reports the failure and the loop still ends: a worker that must keep running
+        # is restarted by supervise() (its rule page says when each fits).
+        fix = f"wrap it: {suggestion(spawn)}, or to keep it running: {suggestion(spawn, guard='supervise')}"
     else:
         fix = f"wrap it: {suggestion(spawn)}"
     return _exposed(what, exposure, consequence, hang=hang, checked=checked_path, fix=fix)
@@ -128,15 +132,21 @@ def _line(node: ast.AST, exposure: Exposure, checked: str | None, path: str | No
     return f"line {line}"
 
 
-def suggestion(spawn: Spawn, *, deliver: str | None = None) -> str:
+def suggestion(spawn: Spawn, *, deliver: str | None = None, guard: str = "wrap") -> str:
     """The spawn call as it reads with the guard in place, whole: Thread(target=wrap(work), daemon=True);
     with `deliver`, the guard hands the failure to that waiter's channel too."""
     call = spawn.call
     if _larger_than(call, _MAX_UNPARSED_NODES):
-        return f"wrap({target_name(spawn)}) in place of the worker"
+        return f"{guard}({target_name(spawn)}) in place of the worker"
     # A new call node sharing the spawn's parts (unparse reads, never writes them).
     delivered = [ast.keyword(arg="deliver", value=ast.Name(id=deliver, ctx=ast.Load()))] if deliver else []
-    wrapped = ast.Call(func=ast.Name(id="wrap", ctx=ast.Load()), args=[spawn.target], keywords=delivered)
+    target = spawn.target
+    if guard == "supervise" and spawn.coroutine and isinstance(target, ast.Call):
+        # A coroutine object runs once: supervise(consume)(queue) makes a new one per restart.
+        supervised = ast.Call(func=ast.Name(id=guard, ctx=ast.Load()), args=[target.func], keywords=[])
+        wrapped = ast.Call(func=supervised, args=target.args, keywords=target.keywords)
+    else:
+        wrapped = ast.Call(func=ast.Name(id=guard, ctx=ast.Load()), args=[target], keywords=delivered)
     args = [wrapped if arg is spawn.target else arg for arg in call.args]
     keywords = [
         ast.keyword(arg=k.arg, value=wrapped) if k.value is spawn.target and k.arg == spawn.keyword else k

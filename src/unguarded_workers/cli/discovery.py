@@ -20,8 +20,12 @@ def _is_virtualenv(directory: str) -> bool:
     return os.path.isfile(os.path.join(directory, "pyvenv.cfg")) or os.path.isdir(os.path.join(directory, "conda-meta"))
 
 
+_HERE = os.curdir + os.sep
+
+
 def discover(paths: Sequence[str], exclude: Sequence[str], *, respect_gitignore: bool = True) -> Iterator[str]:
-    """Files to check, in a stable order: each path as given, directories sorted.
+    """Files to check, in a stable order: each path as given, directories sorted; under `.`,
+    without the `./` the walk adds (`check .` shows `pkg/m.py`, as ruff does).
 
     A path that does not exist is yielded as is, so that reading it reports the error.
     While walking, what git ignores is skipped (`respect_gitignore`); a file named
@@ -38,7 +42,9 @@ def discover(paths: Sequence[str], exclude: Sequence[str], *, respect_gitignore:
             continue
         else:
             found = iter((path,))
-        for file in found:
+        for walked in found:
+            # `check .` shows `pkg/m.py`, as typed from here
+            file = walked[len(_HERE) :] if path == os.curdir and walked.startswith(_HERE) else walked
             real = os.path.normcase(_real_path(file, real_directories))
             if real not in chosen or (not _is_itself(chosen[real], real) and _is_itself(file, real)):
                 chosen[real] = file

@@ -6,6 +6,7 @@ import argparse
 import difflib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from .. import __version__
 from ..config import EXAMPLES_CHOICES, TESTS_CHOICES, parse_per_file_ignores
@@ -99,8 +100,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show-files", action="store_true", help="print the files a run would check, then stop")
 
 
-def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    check = commands.add_parser("check", help="report unguarded worker spawns", allow_abbrev=False)
+def _add_check(commands: argparse._SubParsersAction[_Parser]) -> None:
+    check = commands.add_parser(
+        "check", help="report unguarded worker spawns", allow_abbrev=False, usage=_SHORT_USAGE.format("check")
+    )
     _add_common(check)
     check.add_argument(
         "--output-format",
@@ -125,8 +128,17 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
 
 
+# Forty options make argparse's usage a screenful above a mistake's one line: `--help` lists them.
+_SHORT_USAGE = "unguarded-workers {} [options] [PATH ...]"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        super().error(f"{message}\n(`{self.prog} --help` lists every option)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="unguarded-workers",
         description="Find worker spawns whose failure escapes every guard (check), guard them (fix), and map the "
         "failures in production logs back to them (triage).",
@@ -135,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(COMMANDS) + "}")
     _add_check(commands)
-    fix = commands.add_parser("fix", help="insert the guard at each reported spawn", allow_abbrev=False)
+    fix = commands.add_parser(
+        "fix", help="insert the guard at each reported spawn", allow_abbrev=False, usage=_SHORT_USAGE.format("fix")
+    )
     _add_common(fix)
     fix.add_argument("--diff", action="store_true", help="print a unified diff and write nothing")
     fix.add_argument(
@@ -172,7 +186,7 @@ TRIAGE_DESCRIPTION = (
 )
 
 
-def _add_triage(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_triage(commands: argparse._SubParsersAction[_Parser]) -> None:
     triage = commands.add_parser(
         "triage",
         help="map worker failures in logs to their spawn lines",

@@ -110,7 +110,8 @@ def check_or_fix(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         show_confidence=settings.options.min_confidence < Confidence.HIGH,
         palette=palette_for(output) if output is sys.stdout else PLAIN,
     )
-    report = _Report(output, output_format, quiet, text_style, errors)
+    counts_only = bool(getattr(args, "statistics", False)) and output_format in TEXT_FORMATS
+    report = _Report(output, output_format, quiet, text_style, errors, counts_only)
     try:
         return _run(items, job, args, report)
     finally:
@@ -151,6 +152,7 @@ class _Report:
     quiet: bool
     style: TextStyle = field(default_factory=TextStyle)
     errors: Palette = PLAIN  # for the lines on stderr
+    counts_only: bool = False  # --statistics: the counts per code, not each finding (as ruff)
 
     @property
     def streamed(self) -> bool:
@@ -260,7 +262,7 @@ def _write_outcome_now(outcome: FileOutcome, report: _Report) -> None:
             print(f"{errors.level('error')} {escaped(message)}", file=sys.stderr)
     if outcome.skipped and not report.quiet:
         print(f"{errors.level('note')} {escaped(outcome.skipped)}", file=sys.stderr)
-    if report.format in TEXT_FORMATS:
+    if report.format in TEXT_FORMATS and not report.counts_only:
         report.output.write(TEXT_FORMATS[report.format]([outcome], report.style))
     elif report.format in STREAMED_FORMATS:
         report.output.write(FORMATS[report.format]([outcome]))

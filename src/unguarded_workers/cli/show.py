@@ -38,14 +38,17 @@ def show_settings(settings: Settings, raw: RawSettings, origins: Mapping[str, Se
             continue  # the old spelling of min-confidence, shown as that
         value = _shown_value(name, raw)
         where = ", ".join(origins.get(name, ())) or "default"
-        lines.append(f"{name.ljust(width)} = {value}  # {where}")
+        if value is None:  # unset, and TOML has no null: a comment, so the block stays TOML
+            lines.append(f"# {name} is not set  # {where}")
+        else:
+            lines.append(f"{name.ljust(width)} = {value}  # {where}")
     if settings.target_python is not None:
         version, where = settings.target_python
         lines.append(f"# the project targets Python {version}: {where}")
     return "\n".join(lines) + "\n"
 
 
-def _shown_value(name: str, raw: RawSettings) -> str:
+def _shown_value(name: str, raw: RawSettings) -> str | None:
     if name in raw:
         value: object = raw[name]
         if name in ("per-file-ignores", "extend-per-file-ignores") and isinstance(value, list):
@@ -54,7 +57,7 @@ def _shown_value(name: str, raw: RawSettings) -> str:
             value = value == "true"
     else:
         value = _DEFAULTS.get(name, [] if SETTINGS[name] else None)
-    return "(none)" if value is None else json.dumps(value)
+    return None if value is None else json.dumps(value)
 
 
 def _for_file(settings: Settings, path: str) -> list[str]:

@@ -1,5 +1,5 @@
 """The line at the end of a `check` for people: what was found, what `fix` would guard, and
-what could not be read, as ruff ends its report ("Found 3 errors. [*] 2 fixable")."""
+what could not be checked, as ruff ends its report ("Found 3 errors. [*] 2 fixable")."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from .text import plural
 
 def summary_line(outcomes: Sequence[FileOutcome], palette: Palette = PLAIN) -> str:
     """`Found 3 findings in 2 files (2 fixable with `unguarded-workers fix`, 1 more with
-    --unsafe-fixes); 1 file could not be read; 1 file needs a newer Python (3.12) to be read.`"""
+    --unsafe-fixes); 1 file could not be checked (it does not parse, or cannot be read); 1 file needs
+    a newer Python (3.12) to be read.`"""
     findings = [finding for outcome in outcomes for finding in outcome.findings]
     files = sum(1 for outcome in outcomes if outcome.findings)
     newer = [outcome.newer_python for outcome in outcomes if outcome.newer_python is not None]
@@ -33,7 +34,7 @@ def summary_line(outcomes: Sequence[FileOutcome], palette: Palette = PLAIN) -> s
         line = "All checks passed"
     parts = [palette.heading(line)]
     if unreadable:
-        parts.append(f"{plural(unreadable, 'file')} could not be read")
+        parts.append(f"{plural(unreadable, 'file')} could not be checked")
     if newer:
         versions = sorted(set(newer), key=lambda version: tuple(map(int, version.split("."))))
         needs = "needs" if len(newer) == 1 else "need"
