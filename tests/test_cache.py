@@ -4,6 +4,7 @@ file, a project module its analysis read, the settings) is seen, and it is safe 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -58,8 +59,10 @@ def test_an_unchanged_tree_is_answered_from_the_cache(workdir: Path, capsys: pyt
     assert len(first) == 2
     assert (workdir / CACHE / ".gitignore").read_text().endswith("*\n")
     assert (workdir / CACHE / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
-    entries = list((workdir / CACHE).glob("*/*.json"))
+    records = {path: json.loads(path.read_text()) for path in (workdir / CACHE).glob("*/*.json")}
+    entries = [path for path, record in records.items() if "violations" in record]
     assert len(entries) == 1  # the one file that could spawn
+    assert [record for record in records.values() if "helpers" in record] == [{"helpers": []}]  # and its helpers
     # The second run reads the entry: doctored, it shows through.
     record = json.loads(entries[0].read_text())
     record["violations"][0]["message"] = "from the cache"
@@ -91,6 +94,30 @@ def test_each_job_in_one_process_reads_its_own_entries(tmp_path: Path) -> None:
     ]
     results_cache(jobs[0]).put("m.py", b"x", [], [])  # type: ignore[union-attr]
     assert [results_cache(job).get("m.py", b"x") for job in jobs] == [[], None, None]  # type: ignore[union-attr]
+
+
+def test_a_rerun_parses_no_file_to_find_the_helpers(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding the project's spawn helpers parses each file that may spawn: kept, a re-run
+    does not (a cached run otherwise spent most of its time there)."""
+    from unguarded_workers.analysis import discovery
+
+    helper = "import threading\n\n\ndef in_background(fn):\n    threading.Thread(target=fn).start()\n"
+    (workdir / "app" / "spawner.py").write_text(helper)
+    first = _lines(capsys)
+    real, looked_at = discovery.helpers_in_tree, []
+
+    def counted(tree: object, text: str, options: object, path: str | None = None) -> frozenset[str]:
+        looked_at.append(os.path.basename(path or ""))  # the file was parsed to get here
+        return real(tree, text, options, path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(discovery, "helpers_in_tree", counted)
+    assert _lines(capsys) == first
+    assert looked_at == []
+    (workdir / "app" / "spawner.py").write_text(helper + "\n")  # changed: looked at again
+    assert _lines(capsys) == first
+    assert looked_at == ["spawner.py"]
 
 
 def test_no_cache_writes_nothing(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -225,7 +252,7 @@ def test_a_cached_run_reports_what_no_cache_reports(
 def _doctored(root: Path) -> None:
     for entry in (root / CACHE).glob("*/*.json"):
         record = json.loads(entry.read_text())
-        for violation in record["violations"]:
+        for violation in record.get("violations", []):
             violation["message"] = "from the cache"
         entry.write_text(json.dumps(record))
 

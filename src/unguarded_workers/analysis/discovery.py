@@ -17,6 +17,7 @@ import re
 import stat
 import warnings
 from collections.abc import Iterable
+from typing import Protocol
 
 from ..options import Options
 from .helpers import may_define_helper
@@ -190,8 +191,21 @@ def helper_names(paths: Iterable[str], options: Options) -> frozenset[str]:
     return frozenset().union(*helpers_by_file(paths, options).values())
 
 
-def helpers_by_file(paths: Iterable[str], options: Options) -> dict[str, frozenset[str]]:
-    """The names of the spawn helpers each file defines, for the files that define some."""
+class HelperMemo(Protocol):
+    """What a file's text was found to define before (a results cache): None when unknown."""
+
+    def helpers(self, path: str, data: bytes) -> frozenset[str] | None: ...
+
+    def put_helpers(self, path: str, data: bytes, names: frozenset[str]) -> None: ...
+
+
+def helpers_by_file(
+    paths: Iterable[str], options: Options, memo: HelperMemo | None = None
+) -> dict[str, frozenset[str]]:
+    """The names of the spawn helpers each file defines, for the files that define some.
+
+    With `memo`, a file whose text could define one (it may spawn: few do) is looked up there
+    first and its answer kept, so that a re-run parses none of them again."""
     found: dict[str, frozenset[str]] = {}
     for path in paths:
         try:
@@ -199,10 +213,17 @@ def helpers_by_file(paths: Iterable[str], options: Options) -> dict[str, frozens
             if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
                 continue  # a FIFO or device named *.py would block the read for ever
             with open(path, "rb") as file:
-                text = importlib.util.decode_source(file.read())
+                data = file.read()
+            text = importlib.util.decode_source(data)
         except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
             continue
-        names = helpers_in_text(text, options, path)
+        if memo is None or not might_spawn(text, options):
+            names = helpers_in_text(text, options, path)
+        else:
+            known = memo.helpers(path, data)
+            names = known if known is not None else helpers_in_text(text, options, path)
+            if known is None:
+                memo.put_helpers(path, data, names)
         if names:
             found[path] = names
     return found

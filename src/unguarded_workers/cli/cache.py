@@ -95,11 +95,27 @@ class ResultsCache:
             return None  # missing, half-written by another version, or unreadable: a miss
 
     def put(self, path: str, data: bytes, violations: Sequence[Violation], dependencies: Iterable[Dependency]) -> None:
-        entry = self._entry(path, data)
         record = {
             "violations": [_plain(v) for v in violations],
             "dependencies": sorted(([path, *key] if key else [path]) for path, key in dependencies),
         }
+        self._write(self._entry(path, data), record)
+
+    def helpers(self, path: str, data: bytes) -> frozenset[str] | None:
+        """The spawn helpers the file was found to define (a run's first pass), or None."""
+        try:
+            record = json.loads(self._entry(path, data).read_text(encoding="utf-8"))
+            names = record["helpers"]
+            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+                return None
+            return frozenset(names)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put_helpers(self, path: str, data: bytes, names: frozenset[str]) -> None:
+        self._write(self._entry(path, data), {"helpers": sorted(names)})
+
+    def _write(self, entry: Path, record: dict[str, object]) -> None:
         with contextlib.suppress(OSError):  # a cache that cannot be written is only slower
             self._prepare()
             entry.parent.mkdir(exist_ok=True)

@@ -174,6 +174,20 @@ def _load(item: Item, job: Job) -> Source:
 _CACHE: list[tuple[Job, ResultsCache]] = []  # the last job's: held, so no other job takes its id
 
 
+_HELPERS_CACHE: list[tuple[Job, ResultsCache]] = []
+
+
+def helpers_cache(job: Job) -> ResultsCache | None:
+    """Where the job keeps what each file's helpers are: keyed by the settings alone (the
+    helpers are what is being found), apart from the results."""
+    if job.cache_dir is None:
+        return None
+    if not _HELPERS_CACHE or _HELPERS_CACHE[0][0] is not job:
+        key = "helpers " + settings_key(job.settings, disable_noqa=False)
+        _HELPERS_CACHE[:] = [(job, ResultsCache(job.cache_dir, key))]
+    return _HELPERS_CACHE[0][1]
+
+
 def results_cache(job: Job) -> ResultsCache | None:
     """The job's results cache, made once per job and process (a job's key is its settings,
     its noqa switch and the project's helpers, so two runs in one process never share one)."""
@@ -459,12 +473,15 @@ def helper_files_of(items: Sequence[Item], firsts: Sequence[FirstPass]) -> tuple
     return tuple(found)
 
 
-def find_helpers(items: Sequence[Item], settings: Settings) -> tuple[tuple[str, frozenset[str]], ...]:
+def find_helpers(items: Sequence[Item], job: Job) -> tuple[tuple[str, frozenset[str]], ...]:
     """The spawn helpers the files define (those the run checks: not skipped test code): each
-    file that defines some (its absolute path; "-" for stdin), with their names."""
+    file that defines some (its absolute path; "-" for stdin), with their names. With a results
+    cache, each file's answer is kept there: a re-run parses none of them again."""
+    settings = job.settings
     options = settings.options
     paths = [item.path for item in items if item.path is not None and settings.checks(item.path)]
-    found = [(os.path.abspath(path), names) for path, names in helpers_by_file(paths, options).items()]
+    memo = helpers_cache(job)
+    found = [(os.path.abspath(path), names) for path, names in helpers_by_file(paths, options, memo).items()]
     for item in items:
         if item.data is not None and settings.checks(item.display):
             try:

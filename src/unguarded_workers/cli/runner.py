@@ -96,8 +96,7 @@ class Runner:
                     if self._checks_first:
                         self._checking = [self._pool.submit(first_pass, batch, self._job) for batch in self._batches]
                     elif self._find:
-                        settings = self._job.settings
-                        self._finding = [self._pool.submit(find_helpers, batch, settings) for batch in self._batches]
+                        self._finding = [self._pool.submit(find_helpers, batch, self._job) for batch in self._batches]
                     else:
                         self._submit()
             except BaseException:  # interrupted while starting: no batch is left to run
@@ -129,7 +128,7 @@ class Runner:
                 self._first = [found for future in self._checking for found in future.result()]
             files = helper_files_of(self._items, self._first)
         elif self._pool is None:
-            files = find_helpers(self._items, self._job.settings)
+            files = find_helpers(self._items, self._job)
         else:
             files = tuple(found for future in self._finding for found in future.result())
         self._finding, self._checking = [], []
