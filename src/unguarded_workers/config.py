@@ -594,36 +594,6 @@ def build_settings(raw: RawSettings, exclude: tuple[str, ...], cwd: Path) -> Set
     )
 
 
-def load_settings(
-    cwd: Path,
-    given: RawSettings,
-    flake8_config: Path | None = None,
-    *,
-    read_flake8: bool = True,
-    read_pyproject: bool = True,
-    given_as: Callable[[str], str] = lambda name: f"--{name}",
-    search_from: Path | None = None,
-    pyproject_config: Path | None = None,
-) -> Settings:
-    """Merge settings `given` (the command line) with the configuration files found from `cwd`.
-
-    The flake8 plugin passes what flake8 parsed as `given` (flake8 has read its own
-    config file into it) and `read_flake8=False`. `given_as` spells a given setting's
-    name for error messages (`--unresolved` on our command line). The configuration files
-    are searched from `search_from` (default `cwd`) upwards; `cwd` anchors per-file-ignores.
-    """
-    return resolve_settings(
-        cwd,
-        given,
-        flake8_config,
-        read_flake8=read_flake8,
-        read_pyproject=read_pyproject,
-        given_as=given_as,
-        search_from=search_from,
-        pyproject_config=pyproject_config,
-    )[0]
-
-
 def resolve_settings(
     cwd: Path,
     given: RawSettings,
@@ -635,8 +605,16 @@ def resolve_settings(
     search_from: Path | None = None,
     pyproject_config: Path | None = None,
 ) -> tuple[Settings, RawSettings, dict[str, list[str]]]:
-    """`load_settings`, with the merged values as given and where each came from (for
-    `--show-settings`)."""
+    """Merge settings `given` (the command line) with the configuration files found from `cwd`.
+
+    The flake8 plugin passes what flake8 parsed as `given` (flake8 has read its own
+    config file into it) and `read_flake8=False`. `given_as` spells a given setting's
+    name for error messages (`--unresolved` on our command line). The configuration files
+    are searched from `search_from` (default `cwd`) upwards; `cwd` anchors per-file-ignores.
+
+    Returns the settings, the merged values as given, and where each came from (for
+    `--show-settings`).
+    """
     given = dict(given)
     origins = {
         name: given_as("unresolved" if name == "min-confidence" and "unresolved" in given else name) for name in given

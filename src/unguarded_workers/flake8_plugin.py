@@ -28,8 +28,8 @@ from .config import (
     Settings,
     find_flake8_config,
     flake8_key_warnings,
-    load_settings,
     path_matches,
+    resolve_settings,
 )
 from .memory import paused_collector
 from .options import GROUP_CHILDREN_CHOICES, UNRESOLVED_CHOICES, OptionError
@@ -166,13 +166,13 @@ class UnguardedWorkersChecker:
     def _load(cls, *, isolated: bool) -> Settings:
         spelled = {name: key for key, name in FLAKE8_KEYS.items()}
         try:
-            return load_settings(
+            return resolve_settings(
                 Path.cwd(),
                 cls._given,
                 read_flake8=False,
                 read_pyproject=not isolated,
                 given_as=lambda name: spelled.get(name, name),
-            )
+            )[0]
         except OptionError as error:
             raise ExecutionError(f"unguarded-workers: {error}") from None
 

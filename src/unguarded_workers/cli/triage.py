@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from ..config import load_settings
+from ..config import resolve_settings
 from ..options import OptionError
 from ..triage.failures import ENDED_PROCESS, ESCAPED, GAVE_UP_TO_HANDLER, RAISED_AGAIN, RESTARTED, Frame
 from ..triage.findings import Group, ProjectSpawns, Site, group, locate
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --root {root}: not a directory", file=sys.stderr)
         return EXIT_ERROR
     try:
-        settings = load_settings(root, {}, search_from=root)
+        settings = resolve_settings(root, {}, search_from=root)[0]
     except OptionError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_ERROR

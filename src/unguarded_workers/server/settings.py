@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..config import FLAKE8_FILES, Settings, load_settings
+from ..config import FLAKE8_FILES, Settings, resolve_settings
 from ..options import OptionError
 
 CONFIG_FILES = ("pyproject.toml", *FLAKE8_FILES)
@@ -29,7 +29,7 @@ class SettingsCache:
             return cached[1]
         root = self._root if self._root is not None and _under(directory, self._root) else directory
         try:
-            found: Settings | OptionError = load_settings(root, {}, search_from=directory)
+            found: Settings | OptionError = resolve_settings(root, {}, search_from=directory)[0]
         except OptionError as error:
             found = error
         self._cache[directory] = (fingerprint, found)
