@@ -87,3 +87,35 @@ def test_fix_diff_is_the_same_with_and_without_the_pool(project: Path, capsys: p
     assert serial.out == pooled.out
     assert (serial.err, pooled.err) == ("unguarded-workers: would fix 60 sites in 40 files; 0 left\n",) * 2
     assert serial.out.count("+    in_background(wrap(listen), sock, handler)\n") == 40  # the helpers' callers
+
+
+def test_a_helper_is_sought_only_in_files_that_name_its_module(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run` of pkg/runners.py starts its argument: `from .runners import run; run(work)` is a
+    spawn, while `subprocess.run(cmd)` in a file that names neither `pkg` nor `runners` cannot
+    reach it and is not parsed for it (`asyncio.run` made the standard library's second pass
+    parse 93 files)."""
+    from unguarded_workers.cli import engine
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pkg").mkdir()
+    files = {
+        "__init__.py": "",
+        "runners.py": "import threading\n\n\ndef run(target):\n    threading.Thread(target=target).start()\n",
+        "caller.py": "from .runners import run\n\n\ndef work():\n    step()\n\n\ndef go():\n    run(work)\n",
+        "absolute.py": "from pkg import runners\n\n\ndef work():\n    step()\n\n\ndef go():\n    runners.run(work)\n",
+        "other.py": "import subprocess\n\n\ndef go(cmd):\n    subprocess.run(cmd)\n",
+    }
+    for name, text in files.items():
+        (tmp_path / "pkg" / name).write_text(text)
+    real, parsed = engine.parse, []
+
+    def spied(source: engine.Source) -> object:
+        parsed.append(source.display)
+        return real(source)
+
+    monkeypatch.setattr(engine, "parse", spied)
+    out = run_cli(capsys, "check", "--no-cache", "--min-confidence=low", "--output-format=concise", ".").out
+    assert [line.split(":")[0] for line in out.splitlines()] == ["pkg/absolute.py", "pkg/caller.py"]
+    assert "pkg/other.py" not in parsed

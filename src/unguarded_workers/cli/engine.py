@@ -213,7 +213,7 @@ def process(item: Item, job: Job) -> FileOutcome:
     project.helper_names = job.helper_names
     try:
         source = _load(item, job)
-        if not might_spawn(source.text, job.settings.options, helpers_for(item, job)):
+        if not might_spawn(source.text, job.settings.options, helpers_for(item, job, text=source.text)):
             # Most files start no worker: the text says so before any parse (a file the
             # check of another needs is parsed then, by the project's module cache).
             if job.mode is Mode.FIX and item.data is not None:
@@ -316,7 +316,8 @@ def second_pass(item: Item, job: Job, first: FirstPass) -> FileOutcome | None:
             text = _load(item, job).text
         except SourceError:
             return _process_guarded(item, job)  # changed meanwhile: say what it is now
-        return _process_guarded(item, job) if calls_any(text, others) else None
+        others = helpers_for(item, job, own=first.helpers, text=text)
+        return _process_guarded(item, job) if others and calls_any(text, others) else None
     if first.outcome is None and helpers_for(item, job):
         return _process_guarded(item, job)  # it may call a helper
     return None
@@ -442,26 +443,48 @@ _ROOTS_OF: list[object] = [None]  # the job's helper files the cache is for
 _NAMED_ELSEWHERE: list[frozenset[str]] = [frozenset()]  # the job's helper names not found in a file
 
 
-def helpers_for(item: Item, job: Job, *, own: frozenset[str] | None = None) -> frozenset[str]:
+def helpers_for(item: Item, job: Job, *, own: frozenset[str] | None = None, text: str | None = None) -> frozenset[str]:
     """The helpers a module can call: those defined in a file under the directory of its
     top-level package, where its imports are looked up (all of them for stdin). With `own`
-    (the names the module defines), those of the other files only."""
+    (the names the module defines), those of the other files only. With the module's `text`,
+    only those of files it names: a helper of `app/background.py` is reached through an import
+    that says `app` or `background` (so `asyncio.runners.run` is no helper of a file that
+    calls `subprocess.run(...)` and names no asyncio)."""
     if item.path is None or not job.helper_files:
         return job.helper_names
     if _ROOTS_OF[0] is not job.helper_files:
         _ROOTS.clear()
+        _WORDS.clear()
         _ROOTS_OF[0] = job.helper_files
         _NAMED_ELSEWHERE[0] = job.helper_names.difference(*(names for _, names in job.helper_files))
     directory = os.path.dirname(os.path.abspath(item.path))
     root = _ROOTS.get(directory)
     if root is None:
         root = _ROOTS[directory] = os.path.join(package_root(directory), "")
-    if own is None:
-        names = [names for path, names in job.helper_files if path.startswith(root) or path == "-"]
-    else:
-        itself = os.path.abspath(item.path)
-        names = [names for path, names in job.helper_files if (path.startswith(root) or path == "-") and path != itself]
+    itself = os.path.abspath(item.path) if own is not None else None
+    names = [
+        names
+        for path, names in job.helper_files
+        if (path.startswith(root) or path == "-")
+        and path != itself
+        and (text is None or path == "-" or any(word in text for word in _module_words(path, root)))
+    ]
     return _NAMED_ELSEWHERE[0].union(*names)
+
+
+_WORDS: dict[tuple[str, str], tuple[str, ...]] = {}  # (helper file, root) -> the names that import it
+
+
+def _module_words(path: str, root: str) -> tuple[str, ...]:
+    """The names an import of the module at `path` spells, one of which it must (`app`,
+    `background` for root/app/background.py; `app` for root/app/__init__.py)."""
+    key = (path, root)
+    words = _WORDS.get(key)
+    if words is None:
+        parts = os.path.relpath(path, root).split(os.sep)
+        parts[-1] = parts[-1].removesuffix(".py")
+        words = _WORDS[key] = tuple(part for part in parts if part and part != "__init__")
+    return words
 
 
 def helper_files_of(items: Sequence[Item], firsts: Sequence[FirstPass]) -> tuple[tuple[str, frozenset[str]], ...]:
