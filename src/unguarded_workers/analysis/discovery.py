@@ -37,9 +37,12 @@ def helpers_in_text(text: str, options: Options, path: str | None = None) -> fro
     names a parameter of a def around it, as its parse shows. A module that renames a spawner
     in an import (its calls then have names of its own) is analysed all the same.
     """
-    if not might_spawn(text, options) or not may_define_helper(text):
-        return frozenset()
-    if spawn_calls(text, options) == []:
+    return _helpers_in_spawning_text(text, options, path) if might_spawn(text, options) else frozenset()
+
+
+def _helpers_in_spawning_text(text: str, options: Options, path: str | None) -> frozenset[str]:
+    """`helpers_in_text` for a text that `might_spawn`."""
+    if not may_define_helper(text) or spawn_calls(text, options) == []:
         return frozenset()
     try:
         with warnings.catch_warnings():
@@ -217,12 +220,12 @@ def helpers_by_file(
             text = importlib.util.decode_source(data)
         except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
             continue
-        if memo is None or not might_spawn(text, options):
-            names = helpers_in_text(text, options, path)
-        else:
-            known = memo.helpers(path, data)
-            names = known if known is not None else helpers_in_text(text, options, path)
-            if known is None:
+        if not might_spawn(text, options):
+            continue  # no spawn call, no helper: most files
+        names = memo.helpers(path, data) if memo is not None else None
+        if names is None:
+            names = _helpers_in_spawning_text(text, options, path)
+            if memo is not None:
                 memo.put_helpers(path, data, names)
         if names:
             found[path] = names

@@ -6,7 +6,7 @@ import ast
 import os
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -171,32 +171,33 @@ def _load(item: Item, job: Job) -> Source:
     return read_source(Path(item.path), item.display, limit)
 
 
-_CACHE: list[tuple[Job, ResultsCache]] = []  # the last job's: held, so no other job takes its id
+# Per kind ("results", "helpers"): the last job's cache, the job held so that no later job
+# takes its id.
+_CACHES: dict[str, tuple[Job, ResultsCache]] = {}
 
 
-_HELPERS_CACHE: list[tuple[Job, ResultsCache]] = []
-
-
-def helpers_cache(job: Job) -> ResultsCache | None:
-    """Where the job keeps what each file's helpers are: keyed by the settings alone (the
-    helpers are what is being found), apart from the results."""
+def _job_cache(kind: str, job: Job, key: Callable[[], str]) -> ResultsCache | None:
+    """The job's cache of one kind, made once per job and process (`key()` names its entries)."""
     if job.cache_dir is None:
         return None
-    if not _HELPERS_CACHE or _HELPERS_CACHE[0][0] is not job:
-        key = "helpers " + settings_key(job.settings, disable_noqa=False)
-        _HELPERS_CACHE[:] = [(job, ResultsCache(job.cache_dir, key))]
-    return _HELPERS_CACHE[0][1]
+    held = _CACHES.get(kind)
+    if held is None or held[0] is not job:
+        held = _CACHES[kind] = (job, ResultsCache(job.cache_dir, key()))
+    return held[1]
 
 
 def results_cache(job: Job) -> ResultsCache | None:
-    """The job's results cache, made once per job and process (a job's key is its settings,
-    its noqa switch and the project's helpers, so two runs in one process never share one)."""
-    if job.cache_dir is None:
-        return None
-    if not _CACHE or _CACHE[0][0] is not job:
-        settings = settings_key(job.settings, disable_noqa=job.disable_noqa, helpers=job.helper_names)
-        _CACHE[:] = [(job, ResultsCache(job.cache_dir, settings))]
-    return _CACHE[0][1]
+    """The job's results: keyed by its settings, its noqa switch and the project's helpers, so
+    two runs in one process never share one."""
+    return _job_cache(
+        "results", job, lambda: settings_key(job.settings, disable_noqa=job.disable_noqa, helpers=job.helper_names)
+    )
+
+
+def helpers_cache(job: Job) -> ResultsCache | None:
+    """What each file's helpers are: keyed by the settings alone (the helpers are what is being
+    found), apart from the results."""
+    return _job_cache("helpers", job, lambda: "helpers " + settings_key(job.settings, disable_noqa=False))
 
 
 def _reported(source: Source, tree: ast.Module, job: Job) -> list[Violation]:
@@ -438,9 +439,34 @@ def second_pass_batch(items: Sequence[Item], job: Job, firsts: Sequence[FirstPas
     return [second_pass(item, job, first) for item, first in zip(items, firsts)]
 
 
-_ROOTS: dict[str, str] = {}  # a directory -> its package root, for the current job
-_ROOTS_OF: list[object] = [None]  # the job's helper files the cache is for
-_NAMED_ELSEWHERE: list[frozenset[str]] = [frozenset()]  # the job's helper names not found in a file
+@dataclass
+class _HelperFiles:
+    """What `helpers_for` works out once per run's helper files: each directory's package root,
+    the names each helper file is imported by from a root, the names found in no file."""
+
+    files: tuple[tuple[str, frozenset[str]], ...]
+    named_elsewhere: frozenset[str]
+    roots: dict[str, str] = field(default_factory=dict)  # a directory -> its package root
+    words: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)  # (file, root) -> names
+
+    def root(self, directory: str) -> str:
+        found = self.roots.get(directory)
+        if found is None:
+            found = self.roots[directory] = os.path.join(package_root(directory), "")
+        return found
+
+    def named_in(self, text: str, path: str, root: str) -> bool:
+        """Whether `text` names the module at `path` as an import from `root` would (`app` or
+        `background` for root/app/background.py; `app` for root/app/__init__.py)."""
+        words = self.words.get((path, root))
+        if words is None:
+            parts = os.path.relpath(path, root).split(os.sep)
+            parts[-1] = parts[-1].removesuffix(".py")
+            words = self.words[path, root] = tuple(part for part in parts if part and part != "__init__")
+        return any(word in text for word in words)
+
+
+_HELPER_FILES: list[_HelperFiles] = []  # the current run's
 
 
 def helpers_for(item: Item, job: Job, *, own: frozenset[str] | None = None, text: str | None = None) -> frozenset[str]:
@@ -452,39 +478,20 @@ def helpers_for(item: Item, job: Job, *, own: frozenset[str] | None = None, text
     calls `subprocess.run(...)` and names no asyncio)."""
     if item.path is None or not job.helper_files:
         return job.helper_names
-    if _ROOTS_OF[0] is not job.helper_files:
-        _ROOTS.clear()
-        _WORDS.clear()
-        _ROOTS_OF[0] = job.helper_files
-        _NAMED_ELSEWHERE[0] = job.helper_names.difference(*(names for _, names in job.helper_files))
-    directory = os.path.dirname(os.path.abspath(item.path))
-    root = _ROOTS.get(directory)
-    if root is None:
-        root = _ROOTS[directory] = os.path.join(package_root(directory), "")
+    if not _HELPER_FILES or _HELPER_FILES[0].files is not job.helper_files:
+        elsewhere = job.helper_names.difference(*(names for _, names in job.helper_files))
+        _HELPER_FILES[:] = [_HelperFiles(job.helper_files, elsewhere)]
+    known = _HELPER_FILES[0]
+    root = known.root(os.path.dirname(os.path.abspath(item.path)))
     itself = os.path.abspath(item.path) if own is not None else None
     names = [
         names
         for path, names in job.helper_files
         if (path.startswith(root) or path == "-")
         and path != itself
-        and (text is None or path == "-" or any(word in text for word in _module_words(path, root)))
+        and (text is None or path == "-" or known.named_in(text, path, root))
     ]
-    return _NAMED_ELSEWHERE[0].union(*names)
-
-
-_WORDS: dict[tuple[str, str], tuple[str, ...]] = {}  # (helper file, root) -> the names that import it
-
-
-def _module_words(path: str, root: str) -> tuple[str, ...]:
-    """The names an import of the module at `path` spells, one of which it must (`app`,
-    `background` for root/app/background.py; `app` for root/app/__init__.py)."""
-    key = (path, root)
-    words = _WORDS.get(key)
-    if words is None:
-        parts = os.path.relpath(path, root).split(os.sep)
-        parts[-1] = parts[-1].removesuffix(".py")
-        words = _WORDS[key] = tuple(part for part in parts if part and part != "__init__")
-    return words
+    return known.named_elsewhere.union(*names)
 
 
 def helper_files_of(items: Sequence[Item], firsts: Sequence[FirstPass]) -> tuple[tuple[str, frozenset[str]], ...]:
