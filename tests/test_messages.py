@@ -72,26 +72,31 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
 @pytest.mark.parametrize(
     ("body", "said"),
     [
-        ("step()", "has no try/except guard: line 5: step() runs outside any try"),
+        ("step()", "has no try/except guard: line 6: step() runs outside any try"),
         (
             "try:\n    step()\nexcept ConnectionError:\n    pass",
-            "is not guarded: line 6: step() is in a try whose handlers catch only ConnectionError",
+            "is not guarded: line 7: step() is in a try whose handlers catch only ConnectionError",
         ),
         (
             "try:\n    step()\nexcept Exception:\n    cleanup()\n    raise",
-            "is not guarded: line 6: step() is in a try whose handler re-raises",
+            "is not guarded: line 7: step() is in a try whose handler re-raises",
         ),
-        ("try:\n    step()\nfinally:\n    done()", "is not guarded: line 6: step() is in a try with no except"),
         (
-            "try:\n    pass\nexcept ValueError:\n    recover()",
-            "is not guarded: line 8: recover() runs in the handler of ValueError",
+            "try:\n    step()\nexcept KeyboardInterrupt:\n    pass",
+            "is not guarded: line 7: step() is in a try whose handlers catch only KeyboardInterrupt",
         ),
-        ("while self_poll():\n    pass", "has no try/except guard: line 5: while self_poll() runs outside any try"),
+        ("try:\n    step()\nfinally:\n    done()", "is not guarded: line 7: step() is in a try with no except"),
+        (
+            # The body cannot fail by itself (its with-block is guarded): the handler is live.
+            "try:\n    with contextlib.suppress(Exception):\n        step()\nexcept ValueError:\n    recover()",
+            "is not guarded: line 10: recover() runs in the handler of ValueError",
+        ),
+        ("while self_poll():\n    pass", "has no try/except guard: line 6: while self_poll() runs outside any try"),
     ],
-    ids=["no try", "narrow handler", "re-raises", "finally only", "in a handler", "header"],
+    ids=["no try", "narrow handler", "re-raises", "exit only", "finally only", "in a handler", "header"],
 )
 def test_the_first_uncovered_line_and_why(body: str, said: str) -> None:
-    source = "import threading\n\n\ndef work():\n" + textwrap.indent(body, "    ") + "\n\n\n"
+    source = "import contextlib\nimport threading\n\n\ndef work():\n" + textwrap.indent(body, "    ") + "\n\n\n"
     violation = _only(source + "threading.Thread(target=work).start()\n")
     assert f"thread target 'work' {said}; " in violation.message, violation.message
     (uncovered, *_) = violation.related

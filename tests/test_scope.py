@@ -26,8 +26,26 @@ WORKER = textwrap.dedent(
     threading.Thread(target=work).start()
     """
 )
-TEST_FILES = ["test_api.py", "api_test.py", "conftest.py", "tests/helpers.py", "pkg/testing/server.py", "_tests/x.py"]
-OTHER_FILES = ["app.py", "testing.py", "contest.py", "attestation/x.py", "pkg/test_utils/x.py", "latest/x.py"]
+TEST_FILES = [
+    "test_api.py",
+    "api_test.py",
+    "conftest.py",
+    "tests/helpers.py",
+    "pkg/testing/server.py",
+    "_tests/x.py",
+    "t/integration/common.py",
+    "t/unit/x.py",
+]
+OTHER_FILES = [
+    "app.py",
+    "testing.py",
+    "contest.py",
+    "attestation/x.py",
+    "pkg/test_utils/x.py",
+    "latest/x.py",
+    "t/x.py",
+    "t/api/x.py",
+]
 
 
 @pytest.fixture

@@ -48,6 +48,7 @@ CALLER = textwrap.dedent(
         "threading.Timer(5, fn)",
         "pool.submit(fn, 1)",
         "loop.run_in_executor(None, fn)",
+        "asyncio.run_coroutine_threadsafe(fn, event_loop)",  # the worker before another name
         "loop.create_task(fn)",
         "asyncio.create_task(fn(*args))",
         "nursery.start_soon(fn)",

@@ -23,7 +23,13 @@ def collect_less() -> None:
 @contextlib.contextmanager
 def collecting_less() -> Iterator[None]:
     """`collect_less` for a while, in a process that goes on afterwards (the command run
-    in-process, by tests or another tool): the collector is as it was at the end."""
+    in-process, by tests or another tool): the collector is as it was at the end. Nothing to
+    do where it collects less already (the command's own process, for good: restoring the
+    thresholds at the end made a full collection of every tree just before exit, 0.2-0.3 s
+    of 4 s on the 26 projects of bench_cli)."""
+    if gc.get_threshold() == _THRESHOLDS:
+        yield
+        return
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(*_THRESHOLDS)

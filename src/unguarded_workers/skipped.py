@@ -7,11 +7,11 @@ and a guarded target would hide the failure it exists to show. An example, a dem
 benchmark is read, not run in production: its maintainers do not guard its workers.
 
 Test code:      test_api.py, api_test.py, conftest.py, tests/helpers.py,
-                src/pkg/testing/server.py, _tests/fake.py
+                src/pkg/testing/server.py, _tests/fake.py, t/integration/common.py
 Example code:   examples/chat.py, docs/conf.py, docs_src/tutorial.py, demo/app.py,
                 samples/x.py, benchmarks/bench_x.py, bench/x.py, experiments/y.py,
                 example_server.py, chat_example.py, demo_client.py, bench_io.py
-Neither:        testing.py, contest.py, attestation/x.py, src/pkg/test_utils/x.py,
+Neither:        testing.py, contest.py, attestation/x.py, src/pkg/test_utils/x.py, t/x.py,
                 src/pkg/examples.py (a module named so is the product's), sample.py
 """
 
@@ -22,6 +22,8 @@ import os
 from pathlib import PurePath
 
 TEST_DIRECTORIES = frozenset({"test", "tests", "_tests", "testing"})
+# Celery's family (celery, kombu, billiard) keeps its suites under `t/`: `t/unit`, `t/integration`.
+_T_SUITES = frozenset({"unit", "integration", "smoke"})
 EXAMPLE_DIRECTORIES = frozenset(
     {
         "example",
@@ -54,7 +56,10 @@ def is_test_code(path: str, root: str | None = None) -> bool:
     name = os.path.basename(path)
     if name == "conftest.py" or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))):
         return True
-    return any(part in TEST_DIRECTORIES for part in _directories(path, root))
+    parts = _directories(path, root)
+    return any(part in TEST_DIRECTORIES for part in parts) or any(
+        first == "t" and second in _T_SUITES for first, second in zip(parts, parts[1:])
+    )
 
 
 def is_example_code(path: str, root: str | None = None) -> bool:

@@ -94,7 +94,9 @@ def _from_elsewhere(values: list[tuple[ast.expr, Scope]]) -> bool:
     choice, not a hand-over."""
     if not values:
         return True
-    choices = list(values)
+    # `self._handler = None` then `self._handler = Handler(...)`: the None is a placeholder
+    # until the class makes its own; None alone is a slot filled in from outside.
+    choices = [(v, s) for v, s in values if not _is_none(v)] or list(values)
     while choices:
         value, value_scope = choices.pop()
         if isinstance(value, ast.IfExp):  # `log.warning if quiet else log.error`: either branch
@@ -114,6 +116,10 @@ def _from_elsewhere(values: list[tuple[ast.expr, Scope]]) -> bool:
             continue
         return True
     return False
+
+
+def _is_none(value: ast.expr) -> bool:
+    return isinstance(value, ast.Constant) and value.value is None
 
 
 def _own_callable(call: ast.Call, scope: Scope) -> bool:

@@ -72,7 +72,7 @@ from ..options import Options
 from .exposure import Exposure, ForeignCall, Uncovered
 from .foreign import foreign_call
 from .harmless import HarmlessRules, Verdict
-from .index import FUNCTION_TYPES, FunctionNode, Scope, dotted_text, last_name
+from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, dotted_text, last_name, own_statements
 from .known import (
     BROAD_EXCEPTIONS,
     CANCELLED_CLASS_GETTERS,
@@ -83,6 +83,7 @@ from .known import (
     SUPPRESS,
 )
 from .resolve import Guarded, Resolved, Target, Unresolved
+from .swallowing import swallows_everything
 
 if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
@@ -310,13 +311,16 @@ class GuardAnalysis:
         leaves it uncovered; None for a simple statement. `finally:` is not inspected."""
         if isinstance(stmt, _TRY_TYPES):
             handlers: list[ast.ExceptHandler] = getattr(stmt, "handlers", [])
-            if self._try_contains(handlers, scope):
+            if self.try_contains(handlers, scope):
                 return [], []  # guarded: its `else:` and `finally:` are not inspected
             # Like any compound statement, except that the handlers of cancellation and exit
             # alone (clean-up on shutdown) are not inspected.
             io = context.io_covered or any(self._names_any(h.type, scope, OS_ERRORS) for h in handlers)
-            blocks = [(getattr(stmt, "body", []), _Context(self._leaky_try(handlers, scope), io))]
-            for handler in handlers:
+            body: list[ast.stmt] = getattr(stmt, "body", [])
+            blocks = [(body, _Context(self._leaky_try(handlers, scope), io))]
+            # A handler runs only when the body fails: none does after a body that cannot.
+            live = [] if self._cannot_fail(body, scope) else handlers
+            for handler in live:
                 if not self._is_exit_only(handler.type, scope):
                     blocks.append((handler.body, _Context(f"runs in the handler of {_caught(handler)}")))
             orelse = _Context("runs in a try's else:, which its handlers do not cover")
@@ -329,11 +333,31 @@ class GuardAnalysis:
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
             headers = [item.context_expr for item in stmt.items]
             if self._suppresses_everything(stmt, scope):
-                return headers, []  # `with suppress(Exception):` contains its body
+                # `with suppress(Exception):` contains its body; a project context manager
+                # made to swallow is taken whole, the making of it included.
+                return [h for h in headers if not swallows_everything(self._module, h, scope)], []
             return headers, [(stmt.body, self._with_context(stmt, context, scope))]
         if _MATCH is not None and isinstance(stmt, _MATCH):
             return [stmt.subject], [(case.body, context) for case in stmt.cases]
         return None
+
+    def _cannot_fail(self, body: list[ast.stmt], scope: Scope) -> bool:
+        """Every statement of `body` is harmless by itself (no def it calls is taken into
+        account: a call of one may fail), through `if`, `for` and `while` blocks."""
+        for stmt in body:
+            if isinstance(stmt, (ast.If, ast.While)):
+                parts, blocks = [stmt.test], [stmt.body, stmt.orelse]
+            elif isinstance(stmt, ast.For):
+                parts, blocks = [stmt.iter], [stmt.body, stmt.orelse]
+            elif hasattr(stmt, "body") or self._rules.statement(stmt, scope) is not True:
+                return False  # a try, with, match or def is not looked into here
+            else:
+                continue
+            if any(self._rules.expression(part, scope) is not True for part in parts):
+                return False
+            if not all(self._cannot_fail(block, scope) for block in blocks):
+                return False
+        return True
 
     def _with_context(self, stmt: ast.With | ast.AsyncWith, context: _Context, scope: Scope) -> _Context:
         """`with contextlib.suppress(X):` is a try with a handler of X around its body."""
@@ -347,15 +371,18 @@ class GuardAnalysis:
     def _guards_some(self, body: list[ast.stmt], scope: Scope) -> bool:
         """A try that contains (a broad handler), or a `with suppress(Exception)`, anywhere in
         `body`, nested defs aside: its author guards the work it holds."""
-        for stmt in _own_statements(body):
-            if isinstance(stmt, _TRY_TYPES) and self._try_contains(getattr(stmt, "handlers", []), scope):
+        for stmt in own_statements(body):
+            if isinstance(stmt, _TRY_TYPES) and self.try_contains(getattr(stmt, "handlers", []), scope):
                 return True
             if isinstance(stmt, (ast.With, ast.AsyncWith)) and self._suppresses_everything(stmt, scope):
                 return True
         return False
 
     def _suppresses_everything(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> bool:
-        return any(self._is_broad(arg, scope) for arg in self._suppressed(stmt, scope))
+        """`with suppress(Exception):`, or a project context manager that swallows every failure."""
+        return any(self._is_broad(arg, scope) for arg in self._suppressed(stmt, scope)) or any(
+            swallows_everything(self._module, item.context_expr, scope) for item in stmt.items
+        )
 
     def _suppressed(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> list[ast.expr]:
         """The exception types a `with contextlib.suppress(...)` names (none for any other `with`)."""
@@ -372,12 +399,13 @@ class GuardAnalysis:
         for handler in handlers:
             if self._is_broad(handler.type, scope) and _ends_in_raise(handler):
                 return "is in a try whose handler re-raises"
-        caught = [_caught(h) for h in handlers if not self._is_exit_only(h.type, scope)]
-        if not caught:
-            return "is in a try that only lets cancellation through"
+        # Exit-only handlers (`except CancelledError`) are named too: then they are all it catches.
+        caught = [_caught(h) for h in handlers if not self._is_exit_only(h.type, scope)] or [
+            _caught(h) for h in handlers
+        ]
         return f"is in a try whose handlers catch only {', '.join(caught)}"
 
-    def _try_contains(self, handlers: list[ast.ExceptHandler], scope: Scope) -> bool:
+    def try_contains(self, handlers: list[ast.ExceptHandler], scope: Scope) -> bool:
         """A broad handler that does not re-raise, and no earlier handler that lets a failure out.
 
         Handlers after the broad one only ever see what it let pass (BaseExceptions
@@ -398,8 +426,19 @@ class GuardAnalysis:
         """Whether the handler's type (or one of a tuple of types) is one of `names`."""
         if exc_type is None:
             return False
-        types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]
-        return any(self._index.qualname(t, scope) in names for t in types)
+        return any(self._index.qualname(t, s) in names for t, s in self._exception_types(exc_type, scope))
+
+    def _exception_types(self, exc_type: ast.expr, scope: Scope, depth: int = 0) -> list[tuple[ast.expr, Scope]]:
+        """The types a handler names, through the module's aliases of them
+        (`CLIENT_EXCEPTIONS = Exception`, `RETRYABLE = (OSError, TimeoutError)`)."""
+        found: list[tuple[ast.expr, Scope]] = []
+        for part in exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]:
+            alias = _module_alias(part, scope) if depth < _MAX_ALIASES else None
+            if alias is not None:
+                found += self._exception_types(alias[0], alias[1], depth + 1)
+            else:
+                found.append((part, scope))
+        return found
 
     def _is_exit_only(self, exc_type: ast.expr | None, scope: Scope) -> bool:
         if exc_type is None:
@@ -467,30 +506,12 @@ def _is_unbounded_loop(stmt: ast.stmt) -> bool:
 def _has_unbounded_loop(fn: FunctionNode) -> bool:
     """The def's own body holds an unbounded loop (when none of its leaves is uncovered, the
     loop is guarded and what can fail is set-up or clean-up around it)."""
-    return any(_is_unbounded_loop(stmt) for stmt in _own_statements(fn.body))
-
-
-def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement of a def's body, nested blocks included, not those of nested defs."""
-    stack = list(reversed(body))
-    while stack:
-        stmt = stack.pop()
-        yield stmt
-        if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef)):
-            continue
-        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
-            block = getattr(stmt, name, None)
-            if isinstance(block, list):
-                for child in reversed(block):
-                    if isinstance(child, ast.stmt):
-                        stack.append(child)
-                    elif isinstance(child, ast.AST):  # an except handler or a match case
-                        stack.extend(reversed(getattr(child, "body", [])))
+    return any(_is_unbounded_loop(stmt) for stmt in own_statements(fn.body))
 
 
 def _has_try(fn: FunctionNode) -> bool:
     """A try, or a `with suppress(...)`, anywhere in the def's own body."""
-    return any(isinstance(stmt, _TRY_TYPES) or _suppresses(stmt) for stmt in _own_statements(fn.body))
+    return any(isinstance(stmt, _TRY_TYPES) or _suppresses(stmt) for stmt in own_statements(fn.body))
 
 
 def _suppresses(stmt: ast.stmt) -> bool:
@@ -555,6 +576,22 @@ def _only_io(leaf: _Leaf) -> bool:
 
 def _ends_in_raise(handler: ast.ExceptHandler) -> bool:
     return bool(handler.body) and isinstance(handler.body[-1], ast.Raise)
+
+
+_MAX_ALIASES = 3
+
+
+def _module_alias(expr: ast.expr, scope: Scope) -> tuple[ast.expr, Scope] | None:
+    """What a module-level name assigned once holds, when that is a name, attribute or tuple."""
+    if not isinstance(expr, ast.Name):
+        return None
+    owner = scope.lookup(expr.id)
+    if owner is None or owner.parent is not None or owner.bindings.get(expr.id) is not Binding.LOCAL:
+        return None
+    values = owner.values.get(expr.id, [])
+    if len(values) != 1 or not isinstance(values[0][0], (ast.Name, ast.Attribute, ast.Tuple)):
+        return None
+    return values[0]
 
 
 def _is_exit_type(expr: ast.expr) -> bool:

@@ -5,10 +5,14 @@ Harmless:
     stop.set(); done.wait(5)                # an event, a wait with a timeout at most
     message = queue.get()                   # the next item: a wait, not work
     self._queue.put_nowait(event)           # an enqueue: the consumer does the work
+    self._executor.submit(fn, *args)        # a job handed to a pool: its future holds the failure
     loop.call_soon_threadsafe(fut.set_result, value)   # scheduled: the loop runs and logs it
     now = time.monotonic(); assert self.interval is not None
     while not self._stop.is_set():          # a header that only reads a flag
     self._flush()                           # a def of the project that is itself guarded
+
+    deadline = self._ack_deadline / 2       # division by a number other than zero
+    text = "%s: %s" % (name, value)         # a string's format
 
 Not harmless:
     self.total += 1 / count                 # division can fail
@@ -114,7 +118,7 @@ class HarmlessRules:
                 continue
             if not isinstance(node, _CALL_FREE) or isinstance(node, _FALLIBLE_OPERATORS):
                 return False
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(_operands(node))
         return tuple(delegates) if delegates else True
 
     def call(self, call: ast.Call, scope: Scope) -> Verdict:
@@ -146,6 +150,10 @@ class HarmlessRules:
                 return True
             if method in ENQUEUE_METHODS and self._is_enqueue(call, func, scope):
                 return self._all(call.args, scope)  # `results.put(int(item))`: the item is made first
+            if method == "submit" and self._is_executor(func.value, scope):
+                # Handing a job to a pool: its failure is the job's future's (and a pool shut
+                # down refuses it only once the program is stopping).
+                return self._all([*call.args, *(k.value for k in call.keywords)], scope)
         return self._called(func, scope)
 
     def _all(self, exprs: list[ast.expr], scope: Scope) -> Verdict:
@@ -164,6 +172,12 @@ class HarmlessRules:
             return True
         target = self._resolver.callable_target(func, scope)
         return target.functions if isinstance(target, Resolved) else False
+
+    def _is_executor(self, receiver: ast.expr, scope: Scope) -> bool:
+        if Receiver.EXECUTOR in self._index.receiver_kinds(receiver, scope):
+            return True
+        name = (last_name(receiver) or "").lower()
+        return "executor" in name or "pool" in name
 
     def _is_enqueue(self, call: ast.Call, func: ast.Attribute, scope: Scope) -> bool:
         """`put_nowait(item)` (only queues have it), or `put(item)` on something that is a queue
@@ -188,13 +202,10 @@ def _evaluates_fallibly(call: ast.Call) -> bool:
             if isinstance(node.func, ast.Attribute):
                 stack.append(node.func.value)  # `data["name"].upper()` looks up first
             continue
-        if isinstance(node, ast.BinOp) and _formats_a_string(node):
-            stack.append(node.right)  # "%s to %s" % (a, b): a format, not a division
-            continue
         if isinstance(node, (ast.Subscript, ast.Await, *_FALLIBLE_OPERATORS)):
             return True
         if not isinstance(node, ast.Lambda):  # a lambda's body is not run here
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(_operands(node))  # "%s to %s" % (a, b): a format, not a division
     return False
 
 
@@ -212,8 +223,27 @@ def calls_nothing(expr: ast.expr) -> bool:
         node = stack.pop()
         if not isinstance(node, _CALL_FREE) or isinstance(node, _FALLIBLE_OPERATORS):
             return False
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(_operands(node))
     return True
+
+
+def _operands(node: ast.AST) -> list[ast.AST]:
+    """The node's children, less an operator that cannot fail on them: a division by a
+    non-zero number (`self._deadline / 2`) or a string's `%` format."""
+    if isinstance(node, ast.BinOp) and (_divides_by_a_number(node) or _formats_a_string(node)):
+        return [node.left, node.right]
+    return list(ast.iter_child_nodes(node))
+
+
+def _divides_by_a_number(node: ast.BinOp) -> bool:
+    right = node.right
+    return (
+        isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod))
+        and isinstance(right, ast.Constant)
+        and isinstance(right.value, (int, float))
+        and not isinstance(right.value, bool)
+        and right.value != 0
+    )
 
 
 def _only_a_timeout(call: ast.Call, *, strict: bool = False) -> bool:

@@ -34,13 +34,15 @@ if TYPE_CHECKING:
     from .spawns import Spawn
 
 # A spawn whose worker is a bare name (or a call of one, or a partial of one): the only
-# spawns a helper can make. Cheap to search for, and no backtracking on long lines.
+# spawns a helper can make. Cheap to search for, and no backtracking on long lines. The worker
+# is the keyword's value, or the first or the second positional argument (`Timer(delay, fn)`,
+# `run_coroutine_threadsafe(coro, loop)`): both are candidates. The arguments are looked at
+# ahead, not consumed, so that `submit(partial(fn, x))` is still searched at `partial(`.
 _BARE_NAME_SPAWN = re.compile(
-    r"(?:\b(?:target|function|coro|coro_or_future|func)\s*=\s*"
+    r"\b(?:target|function|coro|coro_or_future|func)\s*=\s*([A-Za-z_]\w*)\s*[,()]"
     r"|\b(?:submit|create_task|ensure_future|start_soon|start_new_thread|start_new|run_coroutine_threadsafe"
-    r"|apply_async|Timer|Thread|Process|partial)\s*\(\s*(?:[\w.]+\s*,\s*)?"
-    r"|\brun_in_executor\s*\(\s*[\w.]+\s*,\s*)"
-    r"([A-Za-z_]\w*)\s*[,()]"
+    r"|apply_async|Timer|Thread|Process|partial)\s*\((?=\s*([\w.]+)\s*(?:,\s*([A-Za-z_]\w*)\s*)?[,()])"
+    r"|\brun_in_executor\s*\(\s*[\w.]+\s*,\s*([A-Za-z_]\w*)\s*[,()]"
 )
 _DEF = re.compile(r"\bdef\s+\w+\s*\(")
 # How far a def's signature is looked for its parameters (a long signature is rare).
@@ -158,8 +160,9 @@ def may_define_helper(text: str) -> bool:
         start = defs[at]
         end = text.find(":\n", start, start + _SIGNATURE)
         signature = text[start : end if end != -1 else start + _SIGNATURE]
-        if re.search(rf"\b{match.group(1)}\b", signature):
-            return True
+        for name in match.groups():
+            if name is not None and name.isidentifier() and re.search(rf"\b{name}\b", signature):
+                return True
     return False
 
 

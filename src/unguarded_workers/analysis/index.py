@@ -384,6 +384,24 @@ def _child_scope(node: ast.AST, field_name: str, scope: Scope, inner: Scope) -> 
     return scope
 
 
+def own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of a def's body, nested blocks included, not those of nested defs."""
+    stack = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(stmt, name, None)
+            if isinstance(block, list):
+                for child in reversed(block):
+                    if isinstance(child, ast.stmt):
+                        stack.append(child)
+                    elif isinstance(child, ast.AST):  # an except handler or a match case
+                        stack.extend(reversed(getattr(child, "body", [])))
+
+
 def _is_staticmethod(node: FunctionNode) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
 

@@ -165,9 +165,22 @@ INFALLIBLE_CALLS = frozenset(
         "threading.get_ident",
         "threading.get_native_id",
         "os.getpid",
+        "os.getppid",
+        "os._exit",  # ends the process: nothing after it, and nothing to fail
         # Context managers that run nothing of their own.
         "contextlib.nullcontext",
         "contextlib.suppress",
+        # A new lock, event or queue: memory, nothing that fails (`self._ready = threading.Event()`).
+        "threading.Event",
+        "threading.Lock",
+        "threading.RLock",
+        "threading.Condition",
+        "asyncio.Event",
+        "asyncio.Lock",
+        "asyncio.Condition",
+        "asyncio.Queue",
+        "queue.Queue",
+        "queue.SimpleQueue",
     }
 )
 # Builtins that only look at what they are given: harmless exactly when their arguments are
@@ -187,6 +200,9 @@ PURE_BUILTINS = frozenset(
         "builtins.tuple",
         "builtins.set",
         "builtins.frozenset",
+        "collections.deque",
+        "collections.OrderedDict",
+        "collections.defaultdict",
     }
 )
 # Methods that cannot fail when called with nothing: a task's or handle's cancel(), marking a
@@ -235,8 +251,9 @@ ITER = "builtins.iter"
 SERVE_METHODS = frozenset({"run_forever", "serve_forever"})
 # Scheduling a callback on an event loop: it runs later, inside the loop, which logs its
 # failure; the call itself only queues it (redis-py's loop threads: `loop.call_soon(ready.set)`
-# before `loop.run_forever()`).
-SCHEDULE_METHODS = frozenset({"call_soon", "call_soon_threadsafe", "call_later", "call_at"})
+# before `loop.run_forever()`). A future's `add_done_callback` too: asyncio schedules the
+# callback on the loop, concurrent.futures calls it and logs what it raises.
+SCHEDULE_METHODS = frozenset({"call_soon", "call_soon_threadsafe", "call_later", "call_at", "add_done_callback"})
 GET_LOGGER = "getLogger"
 LOGGING_GET_LOGGER = "logging.getLogger"
 

@@ -204,13 +204,13 @@ class Resolver:
     def _class_of_value(self, value: ast.expr, scope: Scope) -> ClassRef | None:
         """`Cls(...)`, or a parameter annotated `Cls` / `Optional[Cls]` / `"Cls"`."""
         if isinstance(value, ast.Call):
-            return self._class_ref(value.func, scope)
+            return self.class_ref(value.func, scope)
         if isinstance(value, ast.Name):
             owner = scope.lookup(value.id)
             if owner is not None and owner.bindings[value.id] is Binding.PARAM and value.id in owner.annotations:
                 outer = owner.parent or owner  # annotations are evaluated around the def
                 for part in annotation_parts(owner.annotations[value.id]):
-                    ref = self._class_ref(part, outer)
+                    ref = self.class_ref(part, outer)
                     if ref is not None:
                         return ref
         return None
@@ -297,12 +297,12 @@ class Resolver:
         assert outer is not None
         found = []
         for base in node.bases:
-            ref = self._class_ref(base, outer)
+            ref = self.class_ref(base, outer)
             if ref is not None:
                 found.append(ref)
         return found
 
-    def _class_ref(self, expr: ast.expr, scope: Scope) -> ClassRef | None:
+    def class_ref(self, expr: ast.expr, scope: Scope) -> ClassRef | None:
         attrs: list[str] = []
         while isinstance(expr, ast.Attribute):
             attrs.insert(0, expr.attr)

@@ -54,6 +54,10 @@ _SIGNALS: dict[str, tuple[frozenset[str], str]] = {
 }
 # Awaiting the holder itself waits for a future's result.
 _AWAITED_SIGNALS = frozenset({"set_result", "set_exception"})
+# The worker hands the holder on to other code (`self.engine.setup(loop, ready)`), which is to
+# signal it: any blocking wait on it is for what only that code, run after the failing line, gives.
+_HANDED_ON = "handed on"
+_SIGNALS[_HANDED_ON] = (frozenset({"wait", "get", "join", "result", "acquire"}), "is handed on")
 
 
 @dataclass(frozen=True)
@@ -80,11 +84,14 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
     first = exposure.first.stmt
     after = (first.lineno, first.col_offset)
     scope = module.index.inner_scope(root.node)
-    for call, method, signal in _given_signals(module, root.node, scope):
+    # Its own signals first, then what it hands on to code that is to signal.
+    signals = [
+        (call, method, signal, _receiver(signal)) for call, method, signal in _given_signals(module, root.node, scope)
+    ]
+    signals += [(call, _HANDED_ON, call, holder) for call, holder in _handed_on(root.node, scope)]
+    for call, method, signal, holder in signals:
         if (call.lineno, call.col_offset) <= after and not _argument_fails_first(call, first):
             continue
-        assert isinstance(signal.func, ast.Attribute)
-        holder = signal.func.value
         for wait, wait_module, shown in _holder_waits(module, holder, scope, root, spawn=spawn, spawner=spawner):
             if _waits_for(wait_module, wait, method):
                 waiter = _waiter_name(wait_module, wait)
@@ -141,6 +148,25 @@ def _given_signals(module: ModuleAnalysis, fn: FunctionNode, scope: Scope) -> It
                     ]
     found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
     return iter(found)
+
+
+def _receiver(signal: ast.Call) -> ast.expr:
+    assert isinstance(signal.func, ast.Attribute)  # `holder.set()`: how _signals found it
+    return signal.func.value
+
+
+def _handed_on(fn: FunctionNode, scope: Scope) -> Iterator[tuple[ast.Call, ast.expr]]:
+    """(the call, the holder) for each name or `self.X` the def's own statements pass to a call
+    (not to a signal's own method, whose holder is its receiver), in source order."""
+    found = scope.enclosing_class()
+    self_name = found[1] if found is not None else None
+    calls = [node for node in _plain_nodes(fn) if isinstance(node, ast.Call)]
+    calls.sort(key=lambda call: (call.lineno, call.col_offset))
+    for call in calls:
+        for arg in (*call.args, *(k.value for k in call.keywords)):
+            own_attribute = isinstance(arg, ast.Attribute) and self_name is not None and _named(arg.value, self_name)
+            if own_attribute or (isinstance(arg, ast.Name) and arg.id != self_name):
+                yield call, arg
 
 
 def _self_calls(fn: FunctionNode, scope: Scope) -> Iterator[ast.Call]:

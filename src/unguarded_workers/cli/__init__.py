@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 
 from .. import interrupts
+from ..memory import collect_less
 from .parser import build_parser, command_parser, parse_arguments
 from .run import EXIT_ERROR, EXIT_FINDINGS, check_or_fix, say_interrupted
 
@@ -17,6 +18,10 @@ __all__ = ["build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command; with no `argv`, the process's own command line (the console script,
+    `python -m unguarded_workers`): the process is the command's alone."""
+    if argv is None:
+        collect_less()  # what it imported is never garbage, and its exit frees the rest
     try:
         return _main(argv)
     except KeyboardInterrupt as interrupt:  # before the files were reached: nothing to show

@@ -301,8 +301,11 @@ def _first_pass(item: Item, job: Job) -> FirstPass:
     except SourceError as error:
         _failed(outcome, error, job)
         return FirstPass(outcome)
-    helpers = helpers_in_tree(tree, source.text, settings.options, item.path)
     _analyse(item, job, source, tree, outcome=outcome, cache=None)
+    # The check's own analysis of the file tells its helpers: no second walk of the tree.
+    path = str(source.path) if source.path is not None else None  # as the check named it
+    analysis = project_for(settings.options).checked(path, tree) if path is not None else None
+    helpers = helpers_in_tree(tree, source.text, settings.options, item.path, analysis)
     return FirstPass(outcome, tentative=True, helpers=helpers)
 
 
