@@ -132,9 +132,9 @@ def _channel(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Opti
     kind = spawn.kind
     if kind in _CHANNELLED:
         helper = spawn.via
+        if helper is not None and helper.kept == "read":
+            return None  # the helper reads what it spawned (a done callback that logs), returned or not
         if helper is not None and not helper.returned:
-            if helper.kept == "read":
-                return None  # the helper reads what it spawned: the channel back is its
             held = helper.kept == "held"
         elif module.channel.consumed(spawn.call, spawn.scope):
             return None

@@ -12,6 +12,7 @@ Foreign:
 
 Not foreign:
     self._flush(batch)                   # a method of the class
+    self.handlers_waiter.set_result(None)   # resolving a future, setting an event: no one's hook
     json.loads(data); sock.recv(1024)    # library code
 """
 
@@ -46,6 +47,8 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
             return ForeignCall(call, module, f"the callback {quoted(func)}")
         return None
     receiver = func.value
+    if func.attr in _SIGNALLING:
+        return None  # resolving a future, setting an event: the object's machinery, no one's hook
     if _handed_in_object(receiver, scope) and (
         _sounds_foreign(last_name(receiver) or "") or func.attr.startswith(("on_", "handle"))
     ):
@@ -54,6 +57,11 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
 
 
 _HOOK_PREFIXES = ("handle", "process", "dispatch")
+# Methods of futures, events and queues: asyncio schedules a future's callbacks, concurrent.futures
+# logs what they raise, so calling one runs none of the holder's code here.
+_SIGNALLING = frozenset(
+    {"set_result", "set_exception", "set", "clear", "put", "put_nowait", "cancel", "notify", "notify_all"}
+)
 _FUNCTION_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 

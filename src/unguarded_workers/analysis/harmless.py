@@ -13,6 +13,7 @@ Harmless:
 
     deadline = self._ack_deadline / 2       # division by a number other than zero
     text = "%s: %s" % (name, value)         # a string's format
+    for client in clients[:]:               # a slice; min(), max(), abs(), repr() of harmless values
 
 Not harmless:
     self.total += 1 / count                 # division can fail
@@ -61,7 +62,7 @@ Verdict = Union[bool, tuple["Def", ...]]
 # comparisons, conditionals and f-strings over them.
 _CALL_FREE = (
     ast.Constant, ast.Name, ast.Attribute, ast.UnaryOp, ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp,
-    ast.JoinedStr, ast.FormattedValue, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Starred,
+    ast.JoinedStr, ast.FormattedValue, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Starred, ast.Slice,
     ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
 )  # fmt: skip
 # Division can fail on a zero, a power overflow: arithmetic that is work.
@@ -116,7 +117,7 @@ class HarmlessRules:
                 if verdict is not True:
                     delegates += verdict
                 continue
-            if not isinstance(node, _CALL_FREE) or isinstance(node, _FALLIBLE_OPERATORS):
+            if not (isinstance(node, _CALL_FREE) or _is_slice(node)) or isinstance(node, _FALLIBLE_OPERATORS):
                 return False
             stack.extend(_operands(node))
         return tuple(delegates) if delegates else True
@@ -202,7 +203,7 @@ def _evaluates_fallibly(call: ast.Call) -> bool:
             if isinstance(node.func, ast.Attribute):
                 stack.append(node.func.value)  # `data["name"].upper()` looks up first
             continue
-        if isinstance(node, (ast.Subscript, ast.Await, *_FALLIBLE_OPERATORS)):
+        if isinstance(node, (ast.Subscript, ast.Await, *_FALLIBLE_OPERATORS)) and not _is_slice(node):
             return True
         if not isinstance(node, ast.Lambda):  # a lambda's body is not run here
             stack.extend(_operands(node))  # "%s to %s" % (a, b): a format, not a division
@@ -221,7 +222,7 @@ def calls_nothing(expr: ast.expr) -> bool:
     stack: list[ast.AST] = [expr]
     while stack:
         node = stack.pop()
-        if not isinstance(node, _CALL_FREE) or isinstance(node, _FALLIBLE_OPERATORS):
+        if not (isinstance(node, _CALL_FREE) or _is_slice(node)) or isinstance(node, _FALLIBLE_OPERATORS):
             return False
         stack.extend(_operands(node))
     return True
@@ -233,6 +234,11 @@ def _operands(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.BinOp) and (_divides_by_a_number(node) or _formats_a_string(node)):
         return [node.left, node.right]
     return list(ast.iter_child_nodes(node))
+
+
+def _is_slice(node: ast.AST) -> bool:
+    """`clients[:]`, `data[1:]`: a slice is never out of range."""
+    return isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)
 
 
 def _divides_by_a_number(node: ast.BinOp) -> bool:

@@ -68,7 +68,7 @@ class HelperSpec:
     process: bool
     spawner: str  # the helper's own spawner: "threading.Thread"
     # Whether the future or task the helper makes is returned to its caller (then the
-    # caller's use of it decides), and if not, what the helper itself does with it.
+    # caller's use of it decides, unless the helper reads it itself), and what the helper does with it.
     returned: bool = True
     kept: Kept = "lost"
 
@@ -114,12 +114,14 @@ def _what_becomes_of(module: ModuleAnalysis, spawn: Spawn) -> tuple[bool, Kept]:
     parent = module.index.parent(call)
     if isinstance(parent, ast.Return):
         return True, "lost"
+    # Read by the helper itself (`future.add_done_callback(log_failure)`), whatever it returns.
+    kept: Kept = "read" if module.channel.consumed(call, spawn.scope) else "lost"
     if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
         name = parent.targets[0].id
         for use, use_scope in module.index.name_reads.get(name, ()):
             if use_scope is spawn.scope and isinstance(module.index.parent(use), ast.Return):
-                return True, "lost"
-    if module.channel.consumed(call, spawn.scope):
+                return True, kept
+    if kept == "read":
         return False, "read"
     return False, "held" if module.channel.referenced(call) else "lost"
 

@@ -18,6 +18,8 @@ Hangs (stop() waits on self._exited, which is set only after the failing line):
 Does not hang:
     finally: self._exited.set()       # signalled on failure too
     self._exited.wait(5)              # a wait with a timeout
+    def end_connection(self):         # released elsewhere too, whatever became of the worker
+        self._finished.cancel()
 """
 
 from __future__ import annotations
@@ -89,10 +91,14 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
         (call, method, signal, _receiver(signal)) for call, method, signal in _given_signals(module, root.node, scope)
     ]
     signals += [(call, _HANDED_ON, call, holder) for call, holder in _handed_on(root.node, scope)]
+    given = {id(signal) for _, _, signal, _ in signals}  # the worker's, in its methods too
     for call, method, signal, holder in signals:
         if (call.lineno, call.col_offset) <= after and not _argument_fails_first(call, first):
             continue
-        for wait, wait_module, shown in _holder_waits(module, holder, scope, root, spawn=spawn, spawner=spawner):
+        uses = list(_holder_waits(module, holder, scope, root, spawn=spawn, spawner=spawner))
+        if any(_releases(use_module, use, given) for use, use_module, _ in uses):
+            continue  # released elsewhere too (`end_connection()` cancels it): no certain hang
+        for wait, wait_module, shown in uses:
             if _waits_for(wait_module, wait, method):
                 waiter = _waiter_name(wait_module, wait)
                 deliver_to = _at_the_spawn(holder, scope, root, spawn, spawner)
@@ -321,6 +327,20 @@ def _plain(args: list[ast.expr]) -> list[ast.expr]:
             break
         plain.append(arg)
     return plain
+
+
+# What releases a waiter besides the worker's signal: any signal, and cancelling a future.
+_RELEASES = frozenset(name for name in _SIGNALS if name != _HANDED_ON) | {"cancel"}
+
+
+def _releases(module: ModuleAnalysis, use: ast.expr, given: set[int]) -> bool:
+    """Whether `use` (a read of the holder outside the worker) signals it otherwise than the
+    worker does (`given`: its signalling calls): `holder.set()`, `holder.cancel()`."""
+    parent = module.index.parent(use)
+    if not (isinstance(parent, ast.Attribute) and parent.attr in _RELEASES):
+        return False
+    call = module.index.parent(parent)
+    return isinstance(call, ast.Call) and call.func is parent and id(call) not in given
 
 
 def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
