@@ -75,11 +75,13 @@ class Runner:
         self._parent_alive: Connection | None = None
         workers = min(jobs if jobs is not None else (os.cpu_count() or 1), worker_limit())
         self._batches: list[Sequence[Item]] = []
+        self._starts: list[int] = []  # where each batch starts in `items`
         if workers > 1 and len(items) >= POOL_THRESHOLD:
             # Batches amortise the pickling of the job; several per worker keep cores busy
             # when one batch holds the slow files.
             size = max(1, min(64, len(items) // (workers * 4)))
-            self._batches = [items[start : start + size] for start in range(0, len(items), size)]
+            self._starts = list(range(0, len(items), size))
+            self._batches = [items[start : start + size] for start in self._starts]
         self._workers = min(workers, len(self._batches))
 
     def __enter__(self) -> Runner:
@@ -112,12 +114,10 @@ class Runner:
         if not self._first:
             self._futures = [pool.submit(process_batch, batch, job) for batch in self._batches]
             return
-        self._futures = []
-        start = 0
-        for batch in self._batches:
-            firsts = self._first[start : start + len(batch)]
-            self._futures.append(pool.submit(second_pass_batch, batch, job, firsts))
-            start += len(batch)
+        self._futures = [
+            pool.submit(second_pass_batch, batch, job, self._first[start : start + len(batch)])
+            for batch, start in zip(self._batches, self._starts)
+        ]
 
     def _find_helpers(self) -> None:
         """First, the spawn helpers every file defines: the check of each file needs them all."""
@@ -173,7 +173,7 @@ class Runner:
         """A batch's outcomes, the first pass's where the second left it standing."""
         if not self._first:
             return [outcome for outcome in outcomes if outcome is not None]
-        start = sum(len(batch) for batch in self._batches[:number])
+        start = self._starts[number]
         firsts = self._first[start : start + len(outcomes)]
         items = self._batches[number]
         return [self._settle(first, outcome, item) for first, outcome, item in zip(firsts, outcomes, items)]
