@@ -25,6 +25,7 @@ Does not hang:
 from __future__ import annotations
 
 import ast
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -86,13 +87,12 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
     first = exposure.first.stmt
     after = (first.lineno, first.col_offset)
     scope = module.index.inner_scope(root.node)
-    # Its own signals first, then what it hands on to code that is to signal.
-    signals = [
-        (call, method, signal, _receiver(signal)) for call, method, signal in _given_signals(module, root.node, scope)
-    ]
-    signals += [(call, _HANDED_ON, call, holder) for call, holder in _handed_on(root.node, scope)]
-    given = {id(signal) for _, _, signal, _ in signals}  # the worker's, in its methods too
-    for call, method, signal, holder in signals:
+    nodes = list(_plain_nodes(root.node))  # walked once for all three questions below
+    # Its own signals first, then (only if none hangs anyone) what it hands on to code that is to signal.
+    own = [(call, method, signal, _receiver(signal)) for call, method, signal in _given_signals(module, nodes, scope)]
+    given = {id(signal) for _, _, signal, _ in own}  # the worker's, in its methods too
+    handed = ((call, _HANDED_ON, call, holder) for call, holder in _handed_on(nodes, scope))
+    for call, method, signal, holder in itertools.chain(own, handed):
         if (call.lineno, call.col_offset) <= after and not _argument_fails_first(call, first):
             continue
         uses = list(_holder_waits(module, holder, scope, root, spawn=spawn, spawner=spawner))
@@ -136,12 +136,15 @@ def _argument_fails_first(call: ast.Call, first: ast.stmt) -> bool:
     return any(isinstance(node, ast.Call) for arg in (*call.args, *call.keywords) for node in ast.walk(arg))
 
 
-def _given_signals(module: ModuleAnalysis, fn: FunctionNode, scope: Scope) -> Iterator[tuple[ast.Call, str, ast.Call]]:
+def _given_signals(
+    module: ModuleAnalysis, nodes: list[ast.AST], scope: Scope
+) -> Iterator[tuple[ast.Call, str, ast.Call]]:
     """(the worker's call that gives it, the signalling method, the signalling call): the
-    worker's own signals, and those of a method of its class it calls (`self._mark_ready()`,
-    whose body sets `self._ready`), in the worker's source order."""
-    found: list[tuple[ast.Call, str, ast.Call]] = [(call, method, call) for call, method in _signals(fn)]
-    for call in _self_calls(fn, scope):
+    worker's own signals (in `nodes`, its `_plain_nodes`), and those of a method of its class
+    it calls (`self._mark_ready()`, whose body sets `self._ready`), in the worker's source order."""
+    fn = scope.node
+    found: list[tuple[ast.Call, str, ast.Call]] = [(call, method, call) for call, method in _signals_in(nodes)]
+    for call in _self_calls(nodes, scope):
         target = module.resolver.callable_target(call.func, scope)
         if isinstance(target, Resolved):
             for definition in target.functions:
@@ -161,12 +164,12 @@ def _receiver(signal: ast.Call) -> ast.expr:
     return signal.func.value
 
 
-def _handed_on(fn: FunctionNode, scope: Scope) -> Iterator[tuple[ast.Call, ast.expr]]:
-    """(the call, the holder) for each name or `self.X` the def's own statements pass to a call
-    (not to a signal's own method, whose holder is its receiver), in source order."""
+def _handed_on(nodes: list[ast.AST], scope: Scope) -> Iterator[tuple[ast.Call, ast.expr]]:
+    """(the call, the holder) for each name or `self.X` the def's own statements (`nodes`) pass
+    to a call, in source order."""
     found = scope.enclosing_class()
     self_name = found[1] if found is not None else None
-    calls = [node for node in _plain_nodes(fn) if isinstance(node, ast.Call)]
+    calls = [node for node in nodes if isinstance(node, ast.Call)]
     calls.sort(key=lambda call: (call.lineno, call.col_offset))
     for call in calls:
         for arg in (*call.args, *(k.value for k in call.keywords)):
@@ -175,13 +178,13 @@ def _handed_on(fn: FunctionNode, scope: Scope) -> Iterator[tuple[ast.Call, ast.e
                 yield call, arg
 
 
-def _self_calls(fn: FunctionNode, scope: Scope) -> Iterator[ast.Call]:
-    """Calls of `self.method(...)` in the def's own statements (not in `finally:` or handlers)."""
+def _self_calls(nodes: list[ast.AST], scope: Scope) -> Iterator[ast.Call]:
+    """Calls of `self.method(...)` among the def's own nodes (not in `finally:` or handlers)."""
     found = scope.enclosing_class()
     if found is None:
         return
     self_name = found[1]
-    for node in _plain_nodes(fn):
+    for node in nodes:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _named(node.func.value, self_name):
             yield node
 
@@ -203,8 +206,13 @@ def _plain_nodes(fn: FunctionNode) -> Iterator[ast.AST]:
 def _signals(fn: FunctionNode) -> Iterator[tuple[ast.Call, str]]:
     """The def's signalling calls, in source order, not inside `finally:`, an except handler
     (both run when it fails) or a nested def."""
+    return _signals_in(list(_plain_nodes(fn)))
+
+
+def _signals_in(nodes: list[ast.AST]) -> Iterator[tuple[ast.Call, str]]:
+    """`_signals` of a def, from its `_plain_nodes`."""
     found: list[tuple[ast.Call, str]] = []
-    for node in _plain_nodes(fn):
+    for node in nodes:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SIGNALS:
             method = node.func.attr
             if method not in ("set", "release", "task_done", "notify", "notify_all") or not node.args:
@@ -248,6 +256,8 @@ def _holder_waits(
             if handed is not None:
                 yield from _expression_uses(spawner, handed, spawn.scope)
         return
+    if owner is scope:
+        return  # the worker's own variable: no one else can wait on it (nor is the module searched)
     for name_use, use_scope in index.name_reads.get(holder.id, ()):
         if use_scope.lookup(holder.id) is owner and not _inside(module, name_use, root.node):
             yield name_use, module, holder.id
