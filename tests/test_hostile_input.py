@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from cli_helpers import fail_on_trigger, run_cli
 
+from unguarded_workers.analysis import check_module
+from unguarded_workers.options import parse_options
+
 WORKER_CALL = "import threading\n"
 # Deep code must be analysed all the same: every report counts here, whatever its confidence.
 EVERYTHING = ("--min-confidence=low",)
@@ -22,6 +25,15 @@ def _elif_chain() -> str:
     lines = ["import threading", "", "", "def worker(x):", "    if x == 0:", "        step(0)"]
     for branch in range(1, 250):
         lines += [f"    elif x == {branch}:", f"        step({branch})"]
+    return "\n".join([*lines, "", "", "threading.Thread(target=worker, args=(1,)).start()", ""])
+
+
+def _elif_chain_in_a_try(branches: int = 250) -> str:
+    """A try whose body cannot fail, an `elif` chain as deep as it is long: its handler never runs."""
+    lines = ["import threading", "", "", "def worker(x):", "    try:", "        if x == 0:", "            pass"]
+    for branch in range(1, branches):
+        lines += [f"        elif x == {branch}:", "            pass"]
+    lines += ["    except OSError:", "        raise", "    step()"]
     return "\n".join([*lines, "", "", "threading.Thread(target=worker, args=(1,)).start()", ""])
 
 
@@ -54,6 +66,7 @@ def _subscripts() -> str:
 
 DEEP = {
     "elif_chain.py": (_elif_chain, "UW101"),
+    "elif_chain_in_a_try.py": (_elif_chain_in_a_try, "UW101"),
     "call_chain.py": (_call_chain, "UW101"),
     "long_expression.py": (_long_expression, "UW101"),
     "chained_assignments.py": (_chained_assignments, "UW301"),
@@ -89,6 +102,15 @@ def test_deep_but_valid_code_is_analysed(name: str, workdir: Path, capsys: pytes
     assert "internal error" not in fixed.err
     assert "fixed 1 site" in fixed.err, fixed.err
     assert run_cli(capsys, "check", *EVERYTHING, name).out == ""
+
+
+def test_a_long_elif_chain_is_judged_without_recursion() -> None:
+    """Deeper than flake8's own plugins go: the analysis walks it on a stack of its own."""
+    source = _elif_chain_in_a_try(branches=700)
+    if not _compiles(source):
+        pytest.skip("this interpreter does not compile it either")
+    violations = check_module(ast.parse(source), parse_options(min_confidence="low"), source)
+    assert [v.code.code for v in violations] == ["UW101"]
 
 
 def test_deep_code_through_flake8(workdir: Path) -> None:

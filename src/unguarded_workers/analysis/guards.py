@@ -343,20 +343,23 @@ class GuardAnalysis:
 
     def _cannot_fail(self, body: list[ast.stmt], scope: Scope) -> bool:
         """Every statement of `body` is harmless by itself (no def it calls is taken into
-        account: a call of one may fail), through `if`, `for` and `while` blocks."""
-        for stmt in body:
+        account: a call of one may fail), through `if`, `for` and `while` blocks. Iterative:
+        an `elif` chain nests as deep as it is long."""
+        stack = list(body)
+        while stack:
+            stmt = stack.pop()
             if isinstance(stmt, (ast.If, ast.While)):
-                parts, blocks = [stmt.test], [stmt.body, stmt.orelse]
+                header, blocks = stmt.test, [stmt.body, stmt.orelse]
             elif isinstance(stmt, ast.For):
-                parts, blocks = [stmt.iter], [stmt.body, stmt.orelse]
+                header, blocks = stmt.iter, [stmt.body, stmt.orelse]
             elif hasattr(stmt, "body") or self._rules.statement(stmt, scope) is not True:
                 return False  # a try, with, match or def is not looked into here
             else:
                 continue
-            if any(self._rules.expression(part, scope) is not True for part in parts):
+            if self._rules.expression(header, scope) is not True:
                 return False
-            if not all(self._cannot_fail(block, scope) for block in blocks):
-                return False
+            for block in blocks:
+                stack.extend(block)
         return True
 
     def _with_context(self, stmt: ast.With | ast.AsyncWith, context: _Context, scope: Scope) -> _Context:
