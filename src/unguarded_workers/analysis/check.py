@@ -15,7 +15,7 @@ from ..options import Options
 from ..violation import Related, SourceRange, Violation
 from .confidence import Channel, assess
 from .exposure import Exposure
-from .index import FUNCTION_TYPES, FunctionNode
+from .index import FUNCTION_TYPES, Binding, FunctionNode
 from .messages import (
     DROPPED_TASK_STAKE,
     HELD_TASK_STAKE,
@@ -31,7 +31,7 @@ from .prefilter import might_spawn
 from .project import project_for
 from .resolve import Resolved, Target, Unresolved
 from .spawns import Spawn, SpawnFinder, ThreadClass
-from .waiters import Hang, find_hang
+from .waiters import Hang, find_hang, handed_in
 
 _CHANNELLED = frozenset({SpawnKind.EXECUTOR, SpawnKind.TASK})
 DEFAULT_OPTIONS = Options()
@@ -81,6 +81,8 @@ def spawn_violation(
     code = BY_KIND[spawn.kind]
     unresolved = target if isinstance(target, Unresolved) else None
     exposed = module.guards.target_exposure(target) if isinstance(target, Resolved) else None
+    if exposed is not None and _hands_own_code(module, spawn, exposed[0], exposed[1]):
+        exposed = exposed[0], exposed[1].without_foreign()
     exposure = exposed[1] if exposed is not None else None
     hang = find_hang(exposed[0], exposed[1], spawn, module) if exposed is not None else None
     confidence, evidence = assess(channel_kind, exposure, hang)
@@ -102,6 +104,23 @@ def spawn_violation(
         spawn.call.end_lineno,
         spawn.call.end_col_offset,
     )
+
+
+def _hands_own_code(module: ModuleAnalysis, spawn: Spawn, root: Def, exposure: Exposure) -> bool:
+    """The worker's foreign call is of its own parameter, and this spawn passes it a def of the
+    project (`Thread(target=read, args=(notify_end_of_file,))`, a closure of the spawner):
+    the program's own code, not a callback someone else wrote."""
+    foreign = exposure.foreign
+    if foreign is None or foreign.module is not root.module or not isinstance(foreign.call.func, ast.Name):
+        return False
+    if not root.node.lineno <= foreign.call.lineno <= (root.node.end_lineno or root.node.lineno):
+        return False  # in a def the worker calls: that def's parameter
+    name = foreign.call.func.id
+    scope = root.module.index.inner_scope(root.node)
+    if scope.bindings.get(name) is not Binding.PARAM:
+        return False
+    handed = handed_in(root.node, name, spawn)
+    return handed is not None and isinstance(module.resolver.callable_target(handed, spawn.scope), Resolved)
 
 
 def _unsafe_fix(code: Code, unresolved: Unresolved | None, hang: Hang | None = None) -> str | None:

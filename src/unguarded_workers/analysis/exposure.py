@@ -4,7 +4,7 @@ report's message and confidence are made of, recorded once, while the def is jud
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -69,6 +69,12 @@ class Exposure:
     in_loop: bool  # an uncovered statement is inside an unbounded loop
     foreign: ForeignCall | None  # the first uncovered call of handed-in code
     setup_only: bool  # the def has a guarded unbounded loop and nothing inside it is uncovered
+    loop_focus: Uncovered | None = None  # the first statement a long-lived loop dies of
+
+    def without_foreign(self) -> Exposure:
+        """The exposure with its foreign call taken for the program's own code (the spawn hands
+        the worker a def of the project): the report names the loop's line, else the first."""
+        return replace(self, foreign=None, focus=self.loop_focus or self.first)
 
 
 def quoted(node: ast.AST) -> str:

@@ -232,6 +232,7 @@ class GuardAnalysis:
             first,
             self._module,
             focus=tally.foreign_leaf or tally.loop_leaf or first,
+            loop_focus=tally.loop_leaf,
             has_try=_has_try(fn),
             guards_some=self._guards_some(fn.body, scope),
             in_loop=tally.in_loop,

@@ -116,7 +116,7 @@ def _at_the_spawn(
     if isinstance(holder, ast.Name):
         owner = scope.lookup(holder.id)
         if owner is scope and owner.bindings.get(holder.id) is Binding.PARAM:
-            handed = _handed_in(root.node, holder.id, spawn)
+            handed = handed_in(root.node, holder.id, spawn)
             return quoted(handed) if isinstance(handed, (ast.Name, ast.Attribute)) else None
         if spawner is root.module and owner is not None and spawn.scope.lookup(holder.id) is owner:
             return holder.id
@@ -252,7 +252,7 @@ def _holder_waits(
         return
     if owner is scope and owner.bindings[holder.id] is Binding.PARAM:
         if spawn is not None and spawner is not None:
-            handed = _handed_in(root.node, holder.id, spawn)
+            handed = handed_in(root.node, holder.id, spawn)
             if handed is not None:
                 yield from _expression_uses(spawner, handed, spawn.scope)
         return
@@ -287,7 +287,7 @@ def _expression_uses(
                 yield attribute_use, module, quoted(attribute_use)
 
 
-def _handed_in(fn: FunctionNode, param: str, spawn: Spawn) -> ast.expr | None:
+def handed_in(fn: FunctionNode, param: str, spawn: Spawn) -> ast.expr | None:
     """The expression the spawn hands to the worker's parameter `param`, if it can tell."""
     params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
     if params and params[0] in ("self", "cls") and isinstance(spawn.target, ast.Attribute):
