@@ -61,6 +61,24 @@ def test_every_spawner_shape_makes_a_helper(spawn: str) -> None:
     assert helpers_in_text(text, Options()) == {"helper"}
 
 
+def test_a_nested_def_before_the_spawn_does_not_hide_the_helper() -> None:
+    # CPython 3.13's test_sock_lowlevel: a def in the helper, between its signature and its spawn.
+    text = textwrap.dedent(
+        """\
+        import asyncio
+
+
+        async def receive_twice(loop, recvfrom):
+            def make_socket():
+                return None
+
+            task = loop.create_task(recvfrom(make_socket()))
+            return await task
+        """
+    )
+    assert helpers_in_text(text, Options()) == {"receive_twice"}
+
+
 @pytest.mark.parametrize(
     "spawn",
     [

@@ -19,7 +19,6 @@ name, and only those are parsed.
 from __future__ import annotations
 
 import ast
-import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ _BARE_NAME_SPAWN = re.compile(
     r"|\brun_in_executor\s*\(\s*[\w.]+\s*,\s*([A-Za-z_]\w*)\s*[,()]"
 )
 _DEF = re.compile(r"\bdef\s+\w+\s*\(")
+_WORD = re.compile(r"[A-Za-z_]\w*")
 # How far a def's signature is looked for its parameters (a long signature is rare).
 _SIGNATURE = 2000
 
@@ -150,20 +150,21 @@ def _position(fn: FunctionNode, param: str, scope: Scope) -> int | None:
 
 def may_define_helper(text: str) -> bool:
     """A cheap text test: False means the module defines no spawn helper. A helper's spawn takes
-    a bare name that is a parameter of its def: the name must be in the nearest def's signature
-    before it (from its `(` to the `:` that ends a line)."""
-    defs = [match.end() for match in _DEF.finditer(text)]
-    if not defs:
+    a bare name that is a parameter of its def: the name must be in the signature (from its `(`
+    to the `:` that ends a line) of a def before it. Any def before it, not the nearest: the
+    spawn's own def may hold nested defs above the spawn (`def create_socket():` in a test
+    before its `create_task(recvfrom(sock))`)."""
+    first_in_a_signature: dict[str, int] = {}
+    for match in _DEF.finditer(text):
+        start = match.end()
+        end = text.find(":\n", start, start + _SIGNATURE)
+        for word in _WORD.findall(text, start, end if end != -1 else start + _SIGNATURE):
+            first_in_a_signature.setdefault(word, start)
+    if not first_in_a_signature:
         return False
     for match in _BARE_NAME_SPAWN.finditer(text):
-        at = bisect.bisect_right(defs, match.start()) - 1
-        if at < 0:
-            continue
-        start = defs[at]
-        end = text.find(":\n", start, start + _SIGNATURE)
-        signature = text[start : end if end != -1 else start + _SIGNATURE]
         for name in match.groups():
-            if name is not None and name.isidentifier() and re.search(rf"\b{name}\b", signature):
+            if name is not None and first_in_a_signature.get(name, len(text)) < match.start():
                 return True
     return False
 
