@@ -19,6 +19,7 @@ name, and only those are parsed.
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,7 +45,6 @@ _BARE_NAME_SPAWN = re.compile(
     r"|\brun_in_executor\s*\(\s*[\w.]+\s*,\s*([A-Za-z_]\w*)\s*[,()]"
 )
 _DEF = re.compile(r"\bdef\s+\w+\s*\(")
-_WORD = re.compile(r"[A-Za-z_]\w*")
 # How far a def's signature is looked for its parameters (a long signature is rare).
 _SIGNATURE = 2000
 
@@ -151,22 +151,35 @@ def _position(fn: FunctionNode, param: str, scope: Scope) -> int | None:
 def may_define_helper(text: str) -> bool:
     """A cheap text test: False means the module defines no spawn helper. A helper's spawn takes
     a bare name that is a parameter of its def: the name must be in the signature (from its `(`
-    to the `:` that ends a line) of a def before it. Any def before it, not the nearest: the
-    spawn's own def may hold nested defs above the spawn (`def create_socket():` in a test
-    before its `create_task(recvfrom(sock))`)."""
-    first_in_a_signature: dict[str, int] = {}
-    for match in _DEF.finditer(text):
-        start = match.end()
-        end = text.find(":\n", start, start + _SIGNATURE)
-        for word in _WORD.findall(text, start, end if end != -1 else start + _SIGNATURE):
-            first_in_a_signature.setdefault(word, start)
-    if not first_in_a_signature:
+    to the `:` that ends a line) of a def that may hold the spawn. That is the nearest def
+    before it, or one of the defs that may hold that one, those before it with less indented
+    lines: a def nested in the helper may sit between its signature and its spawn
+    (`def create_socket():` before `create_task(recvfrom(sock))`, CPython 3.13's asyncio tests)."""
+    defs = [(match.end(), _indent(text, match.start())) for match in _DEF.finditer(text)]
+    if not defs:
         return False
+    starts = [start for start, _ in defs]
     for match in _BARE_NAME_SPAWN.finditer(text):
-        for name in match.groups():
-            if name is not None and first_in_a_signature.get(name, len(text)) < match.start():
-                return True
+        names = [name for name in match.groups() if name is not None and name.isidentifier()]
+        at = bisect.bisect_right(starts, match.start()) - 1
+        deepest = None
+        while at >= 0 and deepest != 0:
+            start, indent = defs[at]
+            if deepest is None or indent < deepest:
+                deepest = indent
+                end = text.find(":\n", start, start + _SIGNATURE)
+                signature = text[start : end if end != -1 else start + _SIGNATURE]
+                if any(re.search(rf"\b{name}\b", signature) for name in names):
+                    return True
+            at -= 1
     return False
+
+
+def _indent(text: str, position: int) -> int:
+    """The width of the leading whitespace of the line that holds `position`."""
+    line_start = text.rfind("\n", 0, position) + 1
+    line = text[line_start:position]
+    return len(line) - len(line.lstrip())
 
 
 def helper_argument(call: ast.Call, spec: HelperSpec) -> tuple[ast.expr, str | None] | None:
