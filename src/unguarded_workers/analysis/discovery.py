@@ -53,14 +53,9 @@ def _helpers_in_spawning_text(text: str, options: Options, path: str | None) -> 
     return helpers_in_tree(tree, text, options, path)
 
 
-def helpers_in_tree(
-    tree: ast.Module, text: str, options: Options, path: str | None = None, analysis: ModuleAnalysis | None = None
-) -> frozenset[str]:
-    """`helpers_in_text`, for a module parsed already; pass its `analysis` if the check made
-    one: its helpers are then read off it (the check finds them anyway), past the text tests,
-    which cost more than that and give the same answer."""
-    if analysis is not None:
-        return analysis.helpers.names
+def helpers_in_tree(tree: ast.Module, text: str, options: Options, path: str | None = None) -> frozenset[str]:
+    """`helpers_in_text`, for a module parsed already (one the check analysed has them as
+    `analysis.helpers.names`)."""
     if not may_define_helper(text):
         return frozenset()
     starts = spawn_calls(text, options)
@@ -68,7 +63,7 @@ def helpers_in_tree(
         return frozenset()
     if starts is not None and not _may_hand_a_parameter(tree, text, starts, options):
         return frozenset()
-    return (analysis or ModuleAnalysis(tree, options, path)).helpers.names
+    return ModuleAnalysis(tree, options, path).helpers.names
 
 
 def _may_hand_a_parameter(tree: ast.Module, text: str, starts: list[int], options: Options) -> bool:

@@ -333,10 +333,11 @@ class GuardAnalysis:
             return [stmt.iter], [(stmt.body, context), (stmt.orelse, context)]
         if isinstance(stmt, (ast.With, ast.AsyncWith)):
             headers = [item.context_expr for item in stmt.items]
-            if self._suppresses_everything(stmt, scope):
+            swallowing = [swallows_everything(self._module, header, scope) for header in headers]
+            if any(swallowing) or self._suppresses_broadly(stmt, scope):
                 # `with suppress(Exception):` contains its body; a project context manager
                 # made to swallow is taken whole, the making of it included.
-                return [h for h in headers if not swallows_everything(self._module, h, scope)], []
+                return [h for h, swallows in zip(headers, swallowing) if not swallows], []
             return headers, [(stmt.body, self._with_context(stmt, context, scope))]
         if _MATCH is not None and isinstance(stmt, _MATCH):
             return [stmt.subject], [(case.body, context) for case in stmt.cases]
@@ -384,9 +385,12 @@ class GuardAnalysis:
 
     def _suppresses_everything(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> bool:
         """`with suppress(Exception):`, or a project context manager that swallows every failure."""
-        return any(self._is_broad(arg, scope) for arg in self._suppressed(stmt, scope)) or any(
+        return self._suppresses_broadly(stmt, scope) or any(
             swallows_everything(self._module, item.context_expr, scope) for item in stmt.items
         )
+
+    def _suppresses_broadly(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> bool:
+        return any(self._is_broad(arg, scope) for arg in self._suppressed(stmt, scope))
 
     def _suppressed(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> list[ast.expr]:
         """The exception types a `with contextlib.suppress(...)` names (none for any other `with`)."""

@@ -346,26 +346,27 @@ _RELEASES = frozenset(name for name in _SIGNALS if name != _HANDED_ON) | {"cance
 def _releases(module: ModuleAnalysis, use: ast.expr, given: set[int]) -> bool:
     """Whether `use` (a read of the holder outside the worker) signals it otherwise than the
     worker does (`given`: its signalling calls): `holder.set()`, `holder.cancel()`."""
+    call = _method_call(module, use, _RELEASES)
+    return call is not None and id(call) not in given
+
+
+def _method_call(module: ModuleAnalysis, use: ast.expr, methods: frozenset[str]) -> ast.Call | None:
+    """The call `use.METHOD(...)` that `use` is the receiver of, METHOD one of `methods`."""
     parent = module.index.parent(use)
-    if not (isinstance(parent, ast.Attribute) and parent.attr in _RELEASES):
-        return False
+    if not (isinstance(parent, ast.Attribute) and parent.attr in methods):
+        return None
     call = module.index.parent(parent)
-    return isinstance(call, ast.Call) and call.func is parent and id(call) not in given
+    return call if isinstance(call, ast.Call) and call.func is parent else None
 
 
 def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     """Whether `use` (a read of the holder in `module`) blocks, with no timeout, until `method`
     is called: `holder.wait()`, `holder.get()`, `await holder`."""
     waits, _ = _SIGNALS[method]
-    parent = module.index.parent(use)
-    if method in _AWAITED_SIGNALS and isinstance(parent, ast.Await):
+    if method in _AWAITED_SIGNALS and isinstance(module.index.parent(use), ast.Await):
         return True
-    if not (isinstance(parent, ast.Attribute) and parent.attr in waits):
-        return False
-    call = module.index.parent(parent)
-    if not isinstance(call, ast.Call) or call.func is not parent:
-        return False
-    return _blocks_for_ever(call)
+    call = _method_call(module, use, waits)
+    return call is not None and _blocks_for_ever(call)
 
 
 def _blocks_for_ever(call: ast.Call) -> bool:

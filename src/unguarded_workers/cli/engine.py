@@ -302,10 +302,12 @@ def _first_pass(item: Item, job: Job) -> FirstPass:
         _failed(outcome, error, job)
         return FirstPass(outcome)
     _analyse(item, job, source, tree, outcome=outcome, cache=None)
-    # The check's own analysis of the file tells its helpers: no second walk of the tree.
-    path = str(source.path) if source.path is not None else None  # as the check named it
-    analysis = project_for(settings.options).checked(path, tree) if path is not None else None
-    helpers = helpers_in_tree(tree, source.text, settings.options, item.path, analysis)
+    if source.path is None:
+        helpers = helpers_in_tree(tree, source.text, settings.options)
+    else:
+        # The check's own analysis of the file (the project holds the last) tells its helpers:
+        # no second walk of the tree, and none of the text tests, which cost more than that.
+        helpers = project_for(settings.options).checked(str(source.path), tree).helpers.names
     return FirstPass(outcome, tentative=True, helpers=helpers)
 
 
