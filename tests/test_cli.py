@@ -111,7 +111,7 @@ def test_clean_tree_exits_zero(workdir: Path, capsys: pytest.CaptureFixture[str]
             b"from threading import Thread\ndef f(:\n    Thread(target=f).start()\n",
             "error: broken.py:2:7: cannot parse: invalid syntax",
         ),
-        ("nul.py", b"Thread(target=f)\x00\n", "error: nul.py"),
+        ("nul.py", b"import threading\nthreading.Thread(target=f)\x00\n", "error: nul.py"),
     ],
 )
 def test_input_errors_name_the_file_and_the_rest_is_checked(
@@ -415,7 +415,7 @@ def test_a_bug_on_one_file_is_reported_against_it_and_the_run_goes_on(
     from unguarded_workers import reports
 
     fail_on_trigger(reports, monkeypatch)
-    (workdir / "a.py").write_text("Thread(target=trigger)\n")
+    (workdir / "a.py").write_text("import threading\nthreading.Thread(target=trigger)\n")
     (workdir / "b.py").write_text(BAD)
     result = run_cli(capsys, "check", "-j", "1", "a.py", "b.py")
     assert result.status == 2

@@ -38,6 +38,11 @@ NOT_SPAWNING = {
     "calls without a worker": "t = Thread()\nt.start()\nform.submit()\nloop.create_task()\n",
     "start without a task group": "server.start(handler)\n",
     "a class named so": "class Timer:\n    pass\n",
+    # A spawner known by its qualified name is called only in a module that imports its module.
+    "another library's Timer": "from kafka.util import Timer\ntimer = Timer(timeout_ms)\n",
+    "another library's ensure_future": "from tornado.gen import ensure_future\nensure_future(work())\n",
+    # The end of a longer name is not the name.
+    "a longer name": "import threading\nthread = IntervalTimer(5, work)\nkvReadTimer(handle)\n",
 }
 
 
@@ -53,6 +58,9 @@ def test_words_alone_do_not_pass(source: str) -> None:
 
 
 def test_configured_spawners_and_project_helpers_pass_by_their_own_names() -> None:
+    thread = "from myapp.workers import Thread\nThread(target=work)\n"  # no `threading` in it
+    assert not might_spawn(thread, EVERYTHING)
+    assert might_spawn(thread, parse_options(spawners=["myapp.workers.Thread:thread"]))
     fire = "from myapp.tasks import fire\nfire(job())\n"
     assert not might_spawn(fire, EVERYTHING)
     assert might_spawn(fire, parse_options(spawners=["myapp.tasks.fire:task"]))

@@ -191,10 +191,14 @@ class UnguardedWorkersChecker:
         if not settings.checks(path):
             return
         source = "".join(self._lines)
-        project_for(settings.options).helper_names = self._helpers
+        project = project_for(settings.options)
+        project.helper_names = self._helpers
         try:
             with paused_collector():
-                violations = check_module(self._tree, settings.options, source, path)
+                try:
+                    violations = check_module(self._tree, settings.options, source, path)
+                finally:
+                    project.forget_checked()  # what the analysis made is freed now, not collected
         except Exception as error:
             # flake8 does not guard a plugin's run(): an error here would abort the whole
             # run with a traceback and no reports. It becomes this file's one line instead.

@@ -134,6 +134,12 @@ class ModuleIndex:
             self._record_receiver(pending)
         self._pending.clear()
 
+    def dispose(self) -> None:
+        """Break the cycles of the scopes: each holds the values assigned in it with their scope."""
+        for scope in (self.module_scope, *self._inner_scopes.values()):
+            scope.values.clear()
+            scope.attr_values.clear()
+
     # -- queries -------------------------------------------------------------
 
     def parent(self, node: ast.AST) -> ast.AST | None:

@@ -9,7 +9,9 @@ thread class. So a module is parsed only when its text holds such a call *with a
 `class Timer:`) does not make it a candidate. Where an import renames a spawner
 (`from threading import Thread as Worker`), the call has another name: a rename of one
 counts as a spawn shape. A task group's `start(child)` counts only in a module that names a
-task group or nursery, the receivers it is known by.
+task group or nursery, the receivers it is known by. A spawner the analysis knows only by its
+qualified name (`threading.Timer`) counts only in a module that names its module (kafka's own
+`Timer(timeout_ms)` does not), and a name counts only whole (`IntervalTimer(` is not `Timer(`).
 
 Each shape is searched for by a pattern that begins with its literal name (the regular
 expression engine skips to it), after a substring test of the name: on 2,183 modules of 26
@@ -40,6 +42,18 @@ SPAWNER_NAMES = (
     "ensure_future",
     "start_soon",
 )
+# The spawners known only by their qualified name (`threading.Timer`, not kafka's `Timer`): a
+# module calls one only through an import, so only a module whose text names that root. The
+# others are methods, recognised by their receivers (`self._loop.create_task`, `pool.submit`).
+_ROOTS = {
+    "Thread": "threading",
+    "Timer": "threading",
+    "Process": "multiprocessing",  # `multiprocessing.Process`, or a `get_context()`'s `.Process`
+    "start_new": "_thread",
+    "start_new_thread": "_thread",
+    "ensure_future": "asyncio",
+    "run_coroutine_threadsafe": "asyncio",
+}
 # `tg.start(child)`: a spawn only on a receiver known to be a task group (by these names).
 _GROUP_START = "start"
 _GROUP_WORDS = ("TaskGroup", "task_group", "ursery")
@@ -62,23 +76,44 @@ def _renamed(name: str) -> re.Pattern[str]:
     return re.compile(re.escape(name) + _RENAME_TAIL)
 
 
+_Name = tuple[str, "str | None"]  # a name, and the root its module must name (None: no need)
+
+
 @functools.lru_cache(maxsize=16)
-def _names(spawners: frozenset[str], helpers: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The names a spawn call may have (renamed or not), and those of helpers (called by name only)."""
+def _names(spawners: frozenset[str], helpers: frozenset[str]) -> tuple[tuple[_Name, ...], tuple[_Name, ...]]:
+    """The names a spawn call may have (renamed or not), each with the word its module must hold
+    (configured spawners need none), and those of helpers (called by name only)."""
     configured = {name.rpartition(".")[2] for name in spawners}
-    return tuple(sorted({*SPAWNER_NAMES, *configured})), tuple(sorted(helpers - configured - set(SPAWNER_NAMES)))
+    spawn_names = sorted({*SPAWNER_NAMES, *configured})
+    helper_names = sorted(helpers - configured - set(SPAWNER_NAMES))
+    return (
+        tuple((name, None if name in configured else _ROOTS.get(name)) for name in spawn_names),
+        tuple((name, None) for name in helper_names),
+    )
 
 
-def _calls(text: str, names: Iterable[str], *, renamed: bool) -> bool:
-    for name in names:
-        if name in text and (_called(name).search(text) or (renamed and _renamed(name).search(text))):
+def _calls(text: str, names: Iterable[_Name], *, renamed: bool) -> bool:
+    for name, root in names:
+        if name not in text or (root is not None and root not in text):
+            continue
+        if (renamed and _renamed(name).search(text)) or any(
+            _whole(text, m.start()) for m in _called(name).finditer(text)
+        ):
             return True
     return False
 
 
+def _whole(text: str, start: int) -> bool:
+    """Whether the name found at `start` is a whole name, not the end of one (`IntervalTimer(`)."""
+    if start == 0:
+        return True
+    before = text[start - 1]
+    return not (before.isalnum() or before == "_")
+
+
 def calls_any(source: str, names: Iterable[str]) -> bool:
     """Whether the module calls one of `names` with an argument (a helper of another module)."""
-    return _calls(source, names, renamed=False)
+    return _calls(source, ((name, None) for name in names), renamed=False)
 
 
 def spawn_calls(source: str, options: Options | None = None) -> list[int] | None:
@@ -88,12 +123,12 @@ def spawn_calls(source: str, options: Options | None = None) -> list[int] | None
     spawners = frozenset(options.spawners) if options is not None else frozenset()
     names, _ = _names(spawners, frozenset())
     found: list[int] = []
-    for name in names:
-        if name not in source:
+    for name, root in names:
+        if name not in source or (root is not None and root not in source):
             continue
         if _renamed(name).search(source):
             return None
-        found += [match.start() for match in _called(name).finditer(source)]
+        found += [match.start() for match in _called(name).finditer(source) if _whole(source, match.start())]
     return sorted(set(found))
 
 
@@ -110,5 +145,5 @@ def might_spawn(source: str, options: Options | None = None, helpers: frozenset[
     return (
         _GROUP_START in source
         and any(word in source for word in _GROUP_WORDS)
-        and _calls(source, (_GROUP_START,), renamed=False)
+        and _calls(source, ((_GROUP_START, None),), renamed=False)
     )

