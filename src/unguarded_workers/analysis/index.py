@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -214,17 +214,34 @@ class ModuleIndex:
 
     def _walk(self) -> None:
         # The hottest loop of a check (a node of every module that could spawn): fields are
-        # read directly rather than through ast.iter_fields' generator, nodes that bind
-        # nothing dispatch to no handler, and leaves that are never anything's worker or
-        # binding (Load/Store contexts, operators) are not visited at all.
+        # read directly rather than through ast.iter_fields' generator; what each child is
+        # (walked, a constant, or never anything's worker or binding: contexts, operators) is
+        # looked up once per node type; constants get their parent and nothing else, and names
+        # (a third of all nodes) are recorded here rather than through a handler. The order in
+        # which reads are recorded is that of the stack, as it always was: the analysis names
+        # the first waiter it meets.
         stack: list[tuple[ast.AST, Scope]] = [(self.tree, self.module_scope)]
+        push, pop = stack.append, stack.pop
         parents = self._parents
-        handlers = _HANDLERS
-        node_type, leaves = ast.AST, _LEAVES
-        child_fields = _CHILD_FIELDS
+        handlers, child_fields, kinds = _HANDLERS, _CHILD_FIELDS, _CHILD_KINDS
+        name_type, load, store = ast.Name, ast.Load, ast.Store
+        name_reads = self.name_reads
+        skipped, walked = _Child.SKIPPED, _Child.WALKED
         while stack:
-            node, scope = stack.pop()
-            kind = type(node)
+            node, scope = pop()
+            kind = node.__class__
+            if kind is name_type:
+                name_node: ast.Name = node  # type: ignore[assignment]
+                context = name_node.ctx.__class__
+                if context is load:
+                    reads = name_reads.get(name_node.id)
+                    if reads is None:
+                        name_reads[name_node.id] = [(name_node, scope)]
+                    else:
+                        reads.append((name_node, scope))
+                elif context is store:
+                    scope.bind(name_node.id, Binding.LOCAL)
+                continue
             handler = handlers.get(kind)
             inner = handler(self, node, scope) if handler is not None else None
             fields = child_fields.get(kind)
@@ -233,25 +250,20 @@ class ModuleIndex:
             for name in fields:
                 value = getattr(node, name, None)
                 child_scope = scope if inner is None else _child_scope(node, name, scope, inner)
-                if value.__class__ is list:
-                    for child in value:
-                        if isinstance(child, node_type) and not isinstance(child, leaves):
-                            parents[id(child)] = node
-                            stack.append((child, child_scope))
-                elif isinstance(value, node_type) and not isinstance(value, leaves):
-                    parents[id(value)] = node
-                    stack.append((value, child_scope))
+                children: Sequence[Any] = value if value.__class__ is list else (value,)
+                for child in children:
+                    child_kind = kinds.get(child.__class__)
+                    if child_kind is None:
+                        child_kind = _child_kind(child.__class__)
+                    if child_kind is not skipped:
+                        parents[id(child)] = node
+                        if child_kind is walked:
+                            push((child, child_scope))
 
     # -- what each kind of node records (one handler per node type: _HANDLERS) -----------
 
     def _visit_call(self, node: ast.Call, scope: Scope) -> None:
         self.calls.append((node, scope))
-
-    def _visit_name(self, node: ast.Name, scope: Scope) -> None:
-        if isinstance(node.ctx, ast.Load):
-            self.name_reads.setdefault(node.id, []).append((node, scope))
-        elif isinstance(node.ctx, ast.Store):
-            scope.bind(node.id, Binding.LOCAL)
 
     def _visit_attribute(self, node: ast.Attribute, scope: Scope) -> None:
         if isinstance(node.ctx, ast.Load):
@@ -467,6 +479,23 @@ _NOT_CHILDREN = frozenset(
 _CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {ast.Constant: ()}
 
 
+class _Child(enum.Enum):
+    """What the walk does with a child, by its type."""
+
+    WALKED = 1
+    CONSTANT = 2  # its parent is recorded, nothing else: it binds, reads and holds nothing
+    SKIPPED = 3  # not a node (a name's string, None), or a leaf
+
+
+_CHILD_KINDS: dict[type, _Child] = {ast.Constant: _Child.CONSTANT}
+
+
+def _child_kind(kind: type) -> _Child:
+    found = _Child.WALKED if issubclass(kind, ast.AST) and not issubclass(kind, _LEAVES) else _Child.SKIPPED
+    _CHILD_KINDS[kind] = found
+    return found
+
+
 def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
     """The fields of a node type that may hold nodes, in their order."""
     fields = tuple(name for name in kind._fields if name not in _NOT_CHILDREN)
@@ -478,7 +507,6 @@ def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
 _Handler = Callable[[ModuleIndex, Any, Scope], Union[Scope, None]]
 _HANDLERS: dict[type[ast.AST], _Handler] = {
     ast.Call: ModuleIndex._visit_call,
-    ast.Name: ModuleIndex._visit_name,
     ast.Attribute: ModuleIndex._visit_attribute,
     ast.FunctionDef: ModuleIndex._visit_function,
     ast.AsyncFunctionDef: ModuleIndex._visit_function,
