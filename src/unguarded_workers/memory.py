@@ -42,11 +42,12 @@ def collecting_less() -> Iterator[None]:
 
 @contextlib.contextmanager
 def paused_collector() -> Iterator[None]:
-    """No collection while the analysis of one module runs, in a process that is not the tool's
-    (flake8's): the analysis makes tens of thousands of objects, each collection walks the host's
-    whole heap, and a pause changes nothing the host set. What the analysis leaves is collected
-    by the next collection after it. On the standard library, the plugin's checks took 0.65 s
-    instead of 1.16 s."""
+    """No collection while the analysis of one module runs: its tree and index are hundreds of
+    thousands of objects, all alive until it ends, which any collection meanwhile walks for
+    nothing; afterwards they are freed by reference counting (`Project.forget_checked`). In
+    flake8's process a collection also walks the host's whole heap, and a pause changes nothing
+    the host set: on the standard library, the plugin's checks took 0.65 s instead of 1.16 s. In
+    the command's workers, on 26 real projects, the collector took 0.08 s instead of 0.71 s."""
     enabled = gc.isenabled()
     gc.disable()
     try:
