@@ -329,7 +329,11 @@ def _first_pass(item: Item, job: Job) -> FirstPass:
 
 def second_pass(item: Item, job: Job, first: FirstPass) -> FileOutcome | None:
     """The file's outcome now that the project's helpers are known (`job`), or None when the
-    first pass's stands: a tentative one whose file calls no helper of another file."""
+    first pass's stands: a tentative one whose file calls no helper of another file. To fix, a
+    file the first pass found something in is processed again, and fixed; and text from an
+    editor, whose outcome carries the text to replace it with."""
+    if job.mode is not Mode.CHECK and (item.data is not None or (first.outcome is not None and first.outcome.findings)):
+        return _process_guarded(item, job)
     if first.tentative:
         others = helpers_for(item, job, own=first.helpers)
         if not others:

@@ -8,8 +8,10 @@ it), which every file may define. So it goes over the files twice, on the same w
   each file that could start a worker by itself, finding its helpers on the same parse; the
   second re-reads the others, and a file checked first is checked again only if it calls a
   helper defined elsewhere;
-- with the cache, or to fix, the first pass only finds the helpers (`find_helpers`), and the
-  second checks every file (a cached result is keyed by the helpers).
+- to fix, the same, but the first pass only checks (it writes nothing): the second fixes the
+  files it found something in, and those that call a helper defined elsewhere;
+- with the cache, the first pass only finds the helpers (`find_helpers`), and the second
+  checks every file (a cached result is keyed by the helpers).
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ class Runner:
         self._items = items
         self._job = job
         self._find = find  # find the project's spawn helpers first, on the same workers
-        # The first pass checks too (see the module's docstring): a check without a cache.
-        self._checks_first = find and job.mode is Mode.CHECK and job.cache_dir is None
+        # The first pass checks too (see the module's docstring): a check without a cache, a fix.
+        self._checks_first = find and (job.mode is not Mode.CHECK or job.cache_dir is None)
+        self._first_job = replace(job, mode=Mode.CHECK)  # a fix's first pass writes nothing
         self._first: list[FirstPass] = []  # the first pass's findings, per item
         self._checking: list[Future[list[FirstPass]]] = []  # the first pass, when it checks
         self._finding: list[Future[tuple[tuple[str, frozenset[str]], ...]]] = []  # when it only finds
@@ -96,7 +99,9 @@ class Runner:
                     )
                     # The workers start with the first submission, and must inherit `reader`.
                     if self._checks_first:
-                        self._checking = [self._pool.submit(first_pass, batch, self._job) for batch in self._batches]
+                        self._checking = [
+                            self._pool.submit(first_pass, batch, self._first_job) for batch in self._batches
+                        ]
                     elif self._find:
                         self._finding = [self._pool.submit(find_helpers, batch, self._job) for batch in self._batches]
                     else:
@@ -123,7 +128,7 @@ class Runner:
         """First, the spawn helpers every file defines: the check of each file needs them all."""
         if self._checks_first:
             if self._pool is None:
-                self._first = first_pass(self._items, self._job)
+                self._first = first_pass(self._items, self._first_job)
             else:
                 self._first = [found for future in self._checking for found in future.result()]
             files = helper_files_of(self._items, self._first)
