@@ -7,7 +7,8 @@ the project's root, and prints the reports, their diff against the committed
 ecosystem/reports.txt, and the precision measured with the committed verdicts
 (ecosystem/verdicts.tsv): act / all and act+maybe / all, per project, code, confidence and
 whether the worker could be inspected. Also lists the verdicts still missing, the stale ones
-and the misses (ecosystem/misses.tsv). See docs/ecosystem.md.
+(of reports no longer made at any confidence: the check runs at `low`, and the default set is
+its `high` reports) and the misses (ecosystem/misses.tsv). See docs/ecosystem.md.
 
 Run it with the checkout's interpreter, which has the tool: `.venv/bin/python scripts/ecosystem.py`.
 Exit status: 0 the reports are the committed ones, 1 they differ (or verdicts are missing or
@@ -437,8 +438,24 @@ class Outcome:
     notes: list[str]  # the files the check could not check (its stderr), one per line
 
 
+def sets_own_level(extra: Sequence[str]) -> bool:
+    """Whether the extra check arguments choose the lowest confidence reported themselves."""
+    flags = ("--min-confidence", "--unresolved")
+    return any(arg == flag or arg.startswith(flag + "=") for arg in extra for flag in flags)
+
+
+def shown(reports: Iterable[Report], extra: Sequence[str]) -> list[Report]:
+    """The reports of the settings run: those of every confidence when the extra arguments
+    chose the level; otherwise the default's (high), the check having run at low (`run_check`)
+    so that a verdict of a medium or low report is not taken for a stale one."""
+    if sets_own_level(extra):
+        return list(reports)
+    return [report for report in reports if report.confidence in (None, "high")]
+
+
 def run_check(project: Project, root: Path, extra: Sequence[str]) -> Outcome:
-    command = [sys.executable, "-m", "unguarded_workers", *CHECK_ARGS, "--jobs", "1", *extra, "."]
+    level = () if sets_own_level(extra) else ("--min-confidence", "low")
+    command = [sys.executable, "-m", "unguarded_workers", *CHECK_ARGS, *level, "--jobs", "1", *extra, "."]
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     if result.returncode not in (0, 2) or not result.stdout.strip():
         last = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
@@ -558,7 +575,8 @@ def _run(args: argparse.Namespace) -> int:
 
     outcomes, failures = _check_all(chosen, args.cache, args.jobs, extra)
     ran = [o.project.name for o in outcomes]
-    reports = sorted(r for o in outcomes for r in o.reports)
+    made = sorted(r for o in outcomes for r in o.reports)  # at every confidence
+    reports = shown(made, extra)
     current = report_lines(reports)
     if not args.summary:
         _section(f"reports ({len(current)})", current)
@@ -566,11 +584,12 @@ def _run(args: argparse.Namespace) -> int:
     diff = diff_reports(committed, current, ran)
     settings = f" (run with --check-args {shlex.join(extra)})" if extra else ""
     _section(f"diff against ecosystem/reports.txt{settings}", diff.lines(), "(no change)")
-    _section("reports per project", [f"  {o.project.pin:<32} {len(o.reports):4d}" for o in outcomes])
+    per_project = {o.project.pin: len(shown(o.reports, extra)) for o in outcomes}
+    _section("reports per project", [f"  {pin:<32} {count:4d}" for pin, count in per_project.items()])
     print_figures(reports, verdicts)
     missing = missing_verdicts(reports, verdicts)
     _section(f"verdicts missing ({len(missing)})", [r.text() for r in missing])
-    stale = stale_verdicts(reports, verdicts, ran)
+    stale = stale_verdicts(made, verdicts, ran)
     stale_lines = [f"{v.project} {v.path}:{v.line} {v.code} {v.verdict}" for v in stale]
     _section(f"stale verdicts: reports no longer made ({len(stale)})", stale_lines)
     found = miss_lines(misses, reports, ran)

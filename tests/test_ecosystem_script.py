@@ -310,6 +310,28 @@ def test_the_command_checks_a_cached_project_records_and_compares_its_reports(tm
     assert "stale verdicts: reports no longer made (1)" in quiet.stdout
 
 
+def test_a_verdict_of_a_report_below_the_default_confidence_is_not_stale(tmp_path: Path) -> None:
+    """The verdicts file keeps verdicts of medium and low reports too, to measure each level:
+    the default set leaves those reports out, and their verdicts are not stale for that."""
+    data, cache = _setup(tmp_path)
+    jobs = cache / "src" / "acme-1.0" / "acme-1.0" / "acme" / "jobs.py"
+    jobs.write_text(WORKER + "\n\ndef once():\n    step()\n\n\nthreading.Thread(target=once).start()\n")
+    (data / "reports.txt").write_text(
+        "acme acme/jobs.py:8:1 UW101 [high] thread target 'poll' has no try/except guard: line 5: step() runs "
+    )
+    verdicts = "acme\tacme/jobs.py\t8\tUW101\tact\tkills-loop\tjobs.py:5 step()\n"
+    verdicts += "acme\tacme/jobs.py\t15\tUW101\tno\tone-shot\tjobs.py:12 step() once\n"
+    (data / "verdicts.tsv").write_text(HEADER + verdicts)
+    result = _run("--data", str(data), "--cache", str(cache), "--update")
+    assert "stale verdicts: reports no longer made (0)" in result.stdout, result.stdout + result.stderr
+    assert "[medium]" not in (data / "reports.txt").read_text()  # the default set: high only
+    assert result.returncode == 0
+
+    # With a level of its own, the run shows what that level reports.
+    low = _run("--data", str(data), "--cache", str(cache), "--check-args", "--min-confidence low")
+    assert "+ acme acme/jobs.py:15:1 UW101 [medium]" in low.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
