@@ -260,6 +260,23 @@ def test_stray_lines_between_interleaved_tracebacks_make_no_group() -> None:
     assert stats.unreadable == 0
 
 
+@pytest.mark.parametrize("joined", [1, 6], ids=["the traceback's first line", "a frame"])
+def test_a_header_begun_on_another_threads_traceback_line_waits_for_its_own(joined: int) -> None:
+    """3.13 on an unbuffered stderr writes `Exception in thread `, the name and `:` apart: a
+    header can begin on a line that another thread's traceback then takes (a run under load
+    wrote it, and a failure was lost). Both failures are read, each whole."""
+    one = _died("A", ("load", 12), ("parse", 20), "OSError: a")
+    two = _died("C", ("reindex", 30), ("index", 40), "KeyError: 'c'")
+    one[joined] = "Exception in thread " + one[joined]
+    two[0] = "C:"  # the rest of that header, once A's traceback is written
+    failures, stats = read("\n".join(one + two) + "\n", SOURCES)
+    assert sorted((f.exception, [frame.function for frame in f.frames][2:]) for f in failures) == [
+        ("KeyError: 'c'", ["reindex", "index"]),
+        ("OSError: a", ["load", "parse"]),
+    ]
+    assert (stats.failures, stats.unreadable) == (2, 0)
+
+
 def test_headers_without_tracebacks_are_bounded() -> None:
     """More failures begun at once than MAX_OPEN: the oldest is given up (counted), memory stays flat."""
     text = "".join(f"Exception in thread T-{n}:\n" for n in range(MAX_OPEN * 3))

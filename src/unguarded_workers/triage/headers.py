@@ -102,10 +102,27 @@ def _threads(text: str, log: str, number: int) -> list[LoggedFailure]:
     last = text.rfind(THREAD) + len(THREAD)
     if (count == 1 and not text.endswith(":")) or count > _MAX_PIECES:
         return []
-    failures = [LoggedFailure("thread", log, number) for _ in range(count)]
+    failures = [thread_failure(log, number) for _ in range(count)]
     if text.endswith(":") and len(text) > last + 1:
         failures[-1].thread = text[last:-1]
     return failures
+
+
+def thread_pieces(text: str) -> tuple[int, str]:
+    """`Exception in thread Exception in thread   File "...", line 9, in run`: on an unbuffered
+    stderr, the headers of threads dying at once begin on a line that another thread's
+    traceback then takes. How many such pieces begin the line (at most `_MAX_PIECES`), and the
+    rest of it."""
+    pieces, rest = 0, text
+    while rest.startswith(THREAD) and pieces < _MAX_PIECES:
+        rest = rest[len(THREAD) :]
+        pieces += 1
+    return pieces, rest
+
+
+def thread_failure(log: str, number: int) -> LoggedFailure:
+    """The failure a thread's header announces (its name is another piece of the line, if any)."""
+    return LoggedFailure("thread", log, number)
 
 
 def future_line(failure: LoggedFailure, line: str) -> None:

@@ -29,7 +29,7 @@ from .formats import (
     read_lines,
     without_colours,
 )
-from .headers import future_line, greenlet, headers, server_error
+from .headers import future_line, greenlet, headers, server_error, thread_failure, thread_pieces
 from .interleaving import SourceLines, Untangler
 from .tracebacks import (
     BLANK,
@@ -178,6 +178,15 @@ class Reader:
     # -- lines ------------------------------------------------------------------------------
 
     def _line(self, text: str, channel: object, number: int, raw: str, previous: str | None) -> None:
+        pieces, rest = thread_pieces(text)
+        if pieces and classify(rest)[0] in (FRAME, TRACEBACK_LINE):
+            # Headers begun, then another thread's traceback line (`Exception in thread
+            # Traceback (most recent call last):`): that line is read as its own, for a thread
+            # whose header came earlier; then each header waits for its traceback, which follows.
+            self._line(rest, channel, number, raw, previous)
+            for _ in range(pieces):
+                self._open(thread_failure(self.log, number), channel, raw, number)
+            return
         kind, site, start = classify(text)
         if start and kind in (FRAME, TOP_GROUP) and channel is None:
             shape = self._prefixes.learn(text[:start], [previous, *(b.raw for b in self.blocks)])
