@@ -18,15 +18,23 @@ from unguarded_workers.cli.runner import worker_limit
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="counts processes through /proc")
 
-BAD = "import threading\n\n\ndef work():\n    while True: step()\n\n\nthreading.Thread(target=work).start()\n"
+# Each file starts its worker through the package's helper: the files are checked in the run's
+# second pass, once the helper is known, so that a report is out while most of the work is left
+# (a file that spawns by itself is done in the first pass, before the first report).
+HELPER = "import threading\n\n\ndef in_background(target):\n    threading.Thread(target=target).start()\n"
+BAD = "from app.helpers import in_background\n\n\ndef work():\n    while True: step()\n\n\nin_background(work)\n"
 COMMAND = [sys.executable, "-m", "unguarded_workers", "check", "--no-cache"]
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tree")
+    package = root / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text(HELPER)
     for number in range(3000):
-        (root / f"m{number:04}.py").write_text(BAD)
+        (package / f"m{number:04}.py").write_text(BAD)
     return root
 
 
