@@ -16,6 +16,7 @@ from cli_helpers import run_command
 from unguarded_workers.analysis import check_module, might_spawn
 from unguarded_workers.analysis.discovery import helpers_in_text
 from unguarded_workers.analysis.module import ModuleAnalysis
+from unguarded_workers.analysis.spawns import SpawnFinder
 from unguarded_workers.options import parse_options
 
 
@@ -25,14 +26,14 @@ def stdlib_files() -> list[Path]:
 
 
 def test_analysis_never_raises_on_the_standard_library() -> None:
-    """And the text prefilter never passes over a module with a report: each module is
-    analysed whole, every report kept, and a module with any is one the prefilter keeps. The
-    spawn helpers found before a check (from the parse alone, for most modules) are those
-    the whole analysis finds."""
+    """And the text prefilter never passes over a module that starts a worker: each module is
+    analysed whole, every report kept, and a module with any report, any spawn or any thread
+    class is one the prefilter keeps. The spawn helpers found before a check (from the parse
+    alone, for most modules) are those the whole analysis finds."""
     files = stdlib_files()
     everything = parse_options(min_confidence="low", group_children="all")
     assert len(files) > 500, "the standard library was not found"
-    analysed = reported = found_helpers = 0
+    analysed = reported = found_helpers = spawning = 0
     for path in files:
         try:
             source = path.read_text(encoding="utf-8")
@@ -43,9 +44,14 @@ def test_analysis_never_raises_on_the_standard_library() -> None:
             continue  # flake8 reports these as E902/E999; no plugin runs on them
         # Without the text prefilter, so every file goes through the whole analysis.
         violations = check_module(tree, everything)
-        if violations:
-            assert might_spawn(source, everything), f"{path}: the prefilter would hide {violations[0]}"
-        helpers = ModuleAnalysis(tree, everything).helpers.names  # the text tests' answer, exactly
+        module = ModuleAnalysis(tree, everything)
+        starts = [f"{spawn.spawner} on line {spawn.call.lineno}" for _, _, spawn in module.primitive_spawns if spawn]
+        starts += [f"{cls.node.name}.run" for cls in SpawnFinder(module, everything).thread_classes()]
+        if violations or starts:
+            what = violations[0] if violations else starts[0]
+            assert might_spawn(source, everything), f"{path}: the prefilter would hide {what}"
+        spawning += bool(starts)
+        helpers = module.helpers.names  # the text tests' answer, exactly
         assert helpers_in_text(source, everything) == helpers, path
         found_helpers += bool(helpers)
         analysed += 1
@@ -55,6 +61,7 @@ def test_analysis_never_raises_on_the_standard_library() -> None:
             assert 1 <= violation.line <= source.count("\n") + 1
     assert analysed > 500
     assert found_helpers > 3  # the comparison of helpers compared some
+    assert spawning > 100  # and the prefilter was asked about that many modules that spawn
     assert reported > 0  # the stdlib does spawn unguarded workers (e.g. in its tests)
 
 
