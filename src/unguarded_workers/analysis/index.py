@@ -470,13 +470,13 @@ def last_name(expr: ast.expr) -> str | None:
 
 # Nodes that are never a worker, a binding or a scope: not walked.
 _LEAVES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
-# Fields that never hold a node: names, numbers, flags, contexts and operators (leaves), and a
-# constant's value. Leaving them out of a node type's walk saves a look at each (most nodes
-# are names, attributes and constants).
+# Fields that never hold a node: names, numbers, flags, contexts and operators (leaves).
+# Leaving them out of a node type's walk saves a look at each (most nodes are names and
+# attributes; constants are never walked, see `_Child`).
 _NOT_CHILDREN = frozenset(
     {"ctx", "op", "id", "attr", "arg", "asname", "module", "level", "kind", "type_comment", "conversion", "is_async"}
 )
-_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {ast.Constant: ()}
+_CHILD_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
 
 
 class _Child(enum.Enum):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ..options import Options
 
@@ -94,21 +94,25 @@ def _names(spawners: frozenset[str], helpers: frozenset[str]) -> tuple[tuple[_Na
 
 def _calls(text: str, names: Iterable[_Name], *, renamed: bool) -> bool:
     for name, root in names:
-        if name not in text or (root is not None and root not in text):
+        if not _may_name(text, name, root):
             continue
-        if (renamed and _renamed(name).search(text)) or any(
-            _whole(text, m.start()) for m in _called(name).finditer(text)
-        ):
+        if (renamed and _renamed(name).search(text)) or next(_call_starts(text, name), None) is not None:
             return True
     return False
 
 
-def _whole(text: str, start: int) -> bool:
-    """Whether the name found at `start` is a whole name, not the end of one (`IntervalTimer(`)."""
-    if start == 0:
-        return True
-    before = text[start - 1]
-    return not (before.isalnum() or before == "_")
+def _may_name(text: str, name: str, root: str | None) -> bool:
+    """The substring tests first: the name, and the root its module must name (if any)."""
+    return name in text and (root is None or root in text)
+
+
+def _call_starts(text: str, name: str) -> Iterator[int]:
+    """Where the calls of `name` with an argument start: the whole name only, not the end of
+    another (`IntervalTimer(` is no call of `Timer`)."""
+    for match in _called(name).finditer(text):
+        start = match.start()
+        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):
+            yield start
 
 
 def calls_any(source: str, names: Iterable[str]) -> bool:
@@ -124,11 +128,11 @@ def spawn_calls(source: str, options: Options | None = None) -> list[int] | None
     names, _ = _names(spawners, frozenset())
     found: list[int] = []
     for name, root in names:
-        if name not in source or (root is not None and root not in source):
+        if not _may_name(source, name, root):
             continue
         if _renamed(name).search(source):
             return None
-        found += [match.start() for match in _called(name).finditer(source) if _whole(source, match.start())]
+        found += _call_starts(source, name)
     return sorted(set(found))
 
 
