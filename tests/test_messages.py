@@ -92,8 +92,10 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
             "is not guarded: line 10: recover() runs in the handler of ValueError",
         ),
         ("while self_poll():\n    pass", "has no try/except guard: line 6: while self_poll() runs outside any try"),
+        # Counting cannot fail: the line named is the one in the loop that can.
+        ("for _ in range(count):\n    step()", "has no try/except guard: line 7: step() runs outside any try"),
     ],
-    ids=["no try", "narrow handler", "re-raises", "exit only", "finally only", "in a handler", "header"],
+    ids=["no try", "narrow handler", "re-raises", "exit only", "finally only", "in a handler", "header", "counting"],
 )
 def test_the_first_uncovered_line_and_why(body: str, said: str) -> None:
     source = "import contextlib\nimport threading\n\n\ndef work():\n" + textwrap.indent(body, "    ") + "\n\n\n"
@@ -183,6 +185,31 @@ def test_foreign_code_and_a_long_lived_loop_are_said() -> None:
     violation = _only(source)
     assert "line 6: handler(item) runs outside any try; it runs the handed-in callable 'handler'; " in violation.message
     assert "; a failure ends its long-lived loop; " in violation.message
+
+
+def test_a_loop_that_drains_what_is_there_is_not_called_long_lived() -> None:
+    # gunicorn's SIGCHLD task: one pass of a reaping loop that leaves at the first empty poll.
+    source = textwrap.dedent(
+        """\
+        import asyncio, os
+
+        def reap_workers(workers):
+            while True:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+                if not pid:
+                    break
+                workers.pop(pid).cleanup(status)
+
+        async def handle_sigchld(workers):
+            reap_workers(workers)
+
+        async def on_signal(workers):
+            asyncio.create_task(handle_sigchld(workers))
+        """
+    )
+    violation = _only(source)
+    assert "line 11: reap_workers(workers) runs outside any try; nothing references the task" in violation.message
+    assert "long-lived" not in violation.message
 
 
 def test_the_confidence_is_shown_only_when_asked() -> None:

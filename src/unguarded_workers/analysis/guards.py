@@ -72,7 +72,7 @@ from ..options import Options
 from .exposure import Exposure, ForeignCall, Uncovered
 from .foreign import foreign_call
 from .harmless import HarmlessRules, Verdict
-from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, dotted_text, last_name, own_statements
+from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, last_name, own_statements
 from .known import (
     BROAD_EXCEPTIONS,
     CANCELLED_CLASS_GETTERS,
@@ -82,6 +82,7 @@ from .known import (
     REPORTING_LOG_METHODS,
     SUPPRESS,
 )
+from .loops import has_unbounded_loop, is_unbounded_loop
 from .resolve import Guarded, Resolved, Target, Unresolved
 from .swallowing import swallows_everything
 
@@ -237,7 +238,7 @@ class GuardAnalysis:
             guards_some=self._guards_some(fn.body, scope),
             in_loop=tally.in_loop,
             foreign=tally.foreign,
-            setup_only=not tally.inside_loop and _has_unbounded_loop(fn),
+            setup_only=not tally.inside_loop and has_unbounded_loop(fn.body),
         )
 
     def _tally(self, tally: _Tally, leaf: _Leaf, scope: Scope, exposed: list[Exposure]) -> None:
@@ -295,7 +296,7 @@ class GuardAnalysis:
                 yield _Leaf(stmt, None, context.why, in_loop, context.io_covered, inside)
                 continue
             headers, blocks = opened
-            unbounded = _is_unbounded_loop(stmt)
+            unbounded = is_unbounded_loop(stmt)
             # A loop with a broad guard in it guards its work: what escapes it is at the edges.
             inner_loop = in_loop or (unbounded and not self._guards_some(getattr(stmt, "body", []), scope))
             inner_inside = inside or unbounded
@@ -486,35 +487,6 @@ def _judge(root: Def) -> Exposure | None:
         for unfinished, _ in stack:  # only after an error: forget the half-done defs
             unfinished.module.guards._finish(unfinished.node, None, known=False)
     return verdict
-
-
-def _is_unbounded_loop(stmt: ast.stmt) -> bool:
-    """A loop meant to run for the life of the worker: `while True:`, `while not stop...:`,
-    `while self._running:`, `async for` over a stream, `for x in iter(q.get, None)`."""
-    if isinstance(stmt, ast.AsyncFor):
-        return True
-    if isinstance(stmt, ast.For):
-        it = stmt.iter
-        return isinstance(it, ast.Call) and dotted_text(it.func) == "iter" and len(it.args) == 2
-    if not isinstance(stmt, ast.While):
-        return False
-    test = stmt.test
-    if isinstance(test, ast.Constant):
-        return bool(test.value)
-    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        return True
-    if isinstance(test, ast.Attribute):
-        return True  # a flag of the instance: `while self._running:`
-    # A state: `while self._state is not State.CLOSED:`.
-    return isinstance(test, ast.Compare) and all(
-        isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) for op in test.ops
-    )
-
-
-def _has_unbounded_loop(fn: FunctionNode) -> bool:
-    """The def's own body holds an unbounded loop (when none of its leaves is uncovered, the
-    loop is guarded and what can fail is set-up or clean-up around it)."""
-    return any(_is_unbounded_loop(stmt) for stmt in own_statements(fn.body))
 
 
 def _has_try(fn: FunctionNode) -> bool:

@@ -204,6 +204,7 @@ PURE_BUILTINS = frozenset(
         "builtins.max",
         "builtins.abs",
         "builtins.repr",
+        "builtins.range",  # `for _ in range(self.workers)`: counting
         "collections.deque",
         "collections.OrderedDict",
         "collections.defaultdict",

@@ -1,0 +1,166 @@
+"""Which loops run for the life of a worker (a failure in one ends the service's work for
+good) and which end by themselves once their work is done.
+
+Long-lived:
+    while True: item = queue.get(); if item is None: break; handle(item)   # waits for work
+    while not self._stop.is_set(): ...      while self._running: ...
+    async for message in websocket: ...     for item in iter(queue.get, None): ...
+
+Ending by themselves (a failure there ends one round of work, not a service):
+    while True:                             # leaves at the first empty poll, never waiting
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if not pid: break
+    while self.tasks: self.tasks.popleft().cancel()     # drains what its test reads
+    while self.state is not State.ACKED:    # counts to a bound
+        sleep(0.1); misses += 1
+        if misses > LIMIT: raise TimeoutError(...)
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from .index import FUNCTION_TYPES, dotted_text, last_name, own_statements
+from .known import RECEIVE_METHODS, WAIT_METHODS
+
+# A call that waits for the next piece of work: a loop that makes one is a service's loop,
+# even when it leaves on a sentinel (`if item is None: break`).
+_WAITING_NAMES = RECEIVE_METHODS | WAIT_METHODS | {
+    "read", "readline", "readinto", "recv_into", "recvfrom", "select", "poll", "acquire", "sleep",
+    "next", "anext", "input",
+}  # fmt: skip
+# Taking from a collection: `while self.tasks: self.tasks.popleft()` ends when it is empty.
+_TAKING_METHODS = frozenset({"pop", "popleft", "popitem", "get", "get_nowait"})
+_NON_BLOCKING_FLAGS = frozenset({"WNOHANG", "NOBLOCK", "DONTWAIT", "MSG_DONTWAIT", "O_NONBLOCK"})
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+
+
+def is_unbounded_loop(stmt: ast.stmt) -> bool:
+    """A loop meant to run for the life of the worker: `while True:`, `while not stop...:`,
+    `while self._running:`, `async for` over a stream, `for x in iter(q.get, None)`; not one
+    that ends by itself (see the module's docstring)."""
+    if isinstance(stmt, ast.AsyncFor):
+        return True
+    if isinstance(stmt, ast.For):
+        it = stmt.iter
+        return isinstance(it, ast.Call) and dotted_text(it.func) == "iter" and len(it.args) == 2
+    if not isinstance(stmt, ast.While) or not _unbounded_test(stmt.test):
+        return False
+    return not (_drains_its_test(stmt) or _counts_to_a_bound(stmt) or _drains_a_poll(stmt))
+
+
+def _unbounded_test(test: ast.expr) -> bool:
+    if isinstance(test, ast.Constant):
+        return bool(test.value)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return True
+    if isinstance(test, ast.Attribute):
+        return True  # a flag of the instance: `while self._running:`
+    # A state: `while self._state is not State.CLOSED:`.
+    return isinstance(test, ast.Compare) and all(
+        isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) for op in test.ops
+    )
+
+
+def _drains_its_test(loop: ast.While) -> bool:
+    """`while self.tasks: self.tasks.popleft()`, `while not q.empty(): q.get_nowait()`."""
+    read = {dotted_text(node) for node in _names(loop.test)}
+    read.discard(None)
+    return any(
+        isinstance(call.func, ast.Attribute)
+        and call.func.attr in _TAKING_METHODS
+        and dotted_text(call.func.value) in read
+        for call in _own_calls(loop)
+    )
+
+
+def _counts_to_a_bound(loop: ast.While) -> bool:
+    """`misses += 1; if misses > LIMIT: raise TimeoutError(...)`: a wait with a deadline."""
+    # Counted on every round (not on each error: a service that gives up after ten errors
+    # in a row is still a service).
+    counters = {dotted_text(stmt.target) for stmt in loop.body if isinstance(stmt, ast.AugAssign)}
+    counters.discard(None)
+    return any(
+        isinstance(stmt, ast.If)
+        and isinstance(stmt.test, ast.Compare)
+        and any(dotted_text(node) in counters for node in _names(stmt.test))
+        and any(isinstance(inner, (ast.Raise, ast.Return, ast.Break)) for inner in own_statements(stmt.body))
+        for stmt in own_statements(loop.body)
+    )
+
+
+def _drains_a_poll(loop: ast.While) -> bool:
+    """`while True: pid, _ = os.waitpid(-1, os.WNOHANG); if not pid: break`: a loop that polls
+    without blocking, leaves on its own and never waits drains what is there now. (A loop
+    that leaves on a sentinel but waits for work through a def of its own, `msg =
+    self.get_message(timeout)`, cannot be told from it by the name: it needs the poll.)"""
+    calls = list(_own_calls(loop))
+    return (
+        _leaves(loop.body)
+        and any(_does_not_block(call) for call in calls)
+        and not any(_waits(call) for call in calls if not _does_not_block(call))
+        and not any(isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for node in _own_nodes(loop))
+    )
+
+
+def _does_not_block(call: ast.Call) -> bool:
+    """`q.get_nowait()`, `q.get(block=False)`, `lock.acquire(blocking=False)`, `q.get(timeout=0)`,
+    `os.waitpid(pid, os.WNOHANG)`, `socket.recv(zmq.NOBLOCK)`."""
+    name = last_name(call.func) or ""
+    if name.endswith("_nowait"):
+        return True
+    for keyword in call.keywords:
+        value = keyword.value
+        if isinstance(value, ast.Constant) and (
+            (keyword.arg in ("block", "blocking") and value.value is False) or (keyword.arg == "timeout" and value.value == 0)
+        ):
+            return True
+    flags = (last_name(arg) or "" for arg in [*call.args, *(k.value for k in call.keywords)] if not isinstance(arg, ast.Call))
+    return any(flag in _NON_BLOCKING_FLAGS for flag in flags)
+
+
+def _leaves(body: list[ast.stmt]) -> bool:
+    """A `break` or `return` of this loop (not of a loop inside it)."""
+    stack = list(body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, (ast.Break, ast.Return)):
+            return True
+        if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef, *_LOOPS)):
+            continue  # a nested loop's break is its own; its return would count, rarely matters
+        for block in ("body", "orelse", "finalbody"):
+            stack.extend(getattr(stmt, block, ()))
+        for handler in getattr(stmt, "handlers", ()):
+            stack.extend(handler.body)
+        for case in getattr(stmt, "cases", ()):
+            stack.extend(case.body)
+    return False
+
+
+def _waits(call: ast.Call) -> bool:
+    return last_name(call.func) in _WAITING_NAMES
+
+
+def _names(expr: ast.expr) -> Iterator[ast.Name | ast.Attribute]:
+    return (node for node in ast.walk(expr) if isinstance(node, (ast.Name, ast.Attribute)))
+
+
+def _own_calls(loop: ast.While) -> Iterator[ast.Call]:
+    return (node for node in _own_nodes(loop) if isinstance(node, ast.Call))
+
+
+def _own_nodes(loop: ast.While) -> Iterator[ast.AST]:
+    """The loop's test and body, not the defs and lambdas inside it."""
+    stack: list[ast.AST] = [loop.test, *loop.body]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def has_unbounded_loop(body: list[ast.stmt]) -> bool:
+    """The body (nested blocks, not nested defs) holds an unbounded loop."""
+    return any(is_unbounded_loop(stmt) for stmt in own_statements(body))
