@@ -5,8 +5,10 @@ Harmless:
     stop.set(); done.wait(5)                # an event, a wait with a timeout at most
     message = queue.get()                   # the next item: a wait, not work
     self._queue.put_nowait(event)           # an enqueue: the consumer does the work
+    token = self._in_flush.set(True)        # a ContextVar's set or reset
     self._executor.submit(fn, *args)        # a job handed to a pool: its future holds the failure
     loop.call_soon_threadsafe(fut.set_result, value)   # scheduled: the loop runs and logs it
+    task = asyncio.create_task(self._handle(msg))      # a task: its failure is its own
     now = time.monotonic(); assert self.interval is not None
     while not self._stop.is_set():          # a header that only reads a flag
     self._flush()                           # a def of the project that is itself guarded
@@ -28,10 +30,12 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Union
 
+from ..codes import SpawnKind
 from .index import FUNCTION_TYPES, Scope, last_name
 from .known import (
     ANEXT,
     CONTAINER_METHODS,
+    CONTEXT_VAR_METHODS,
     ENQUEUE_METHODS,
     EVENT_METHODS,
     GET_LOGGER,
@@ -65,6 +69,8 @@ _CALL_FREE = (
     ast.JoinedStr, ast.FormattedValue, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Starred, ast.Slice,
     ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
 )  # fmt: skip
+# The names a task spawn is called by (the analysis says which calls are one).
+_TASK_STARTERS = frozenset({"create_task", "ensure_future"})
 # Division can fail on a zero, a power overflow: arithmetic that is work.
 _FALLIBLE_OPERATORS = (ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult)
 
@@ -73,8 +79,10 @@ class HarmlessRules:
     """The verdicts of single statements and expressions of one module."""
 
     def __init__(self, module: ModuleAnalysis) -> None:
+        self._module = module
         self._index = module.index
         self._resolver = module.resolver
+        self._task_spawns: set[int] | None = None  # the module's task spawn calls, once asked
 
     def statement(self, stmt: ast.stmt, scope: Scope) -> Verdict:
         """The verdict of a simple statement (compound ones are opened by the guard analysis)."""
@@ -106,6 +114,10 @@ class HarmlessRules:
             if isinstance(node, ast.NamedExpr):  # `(task := q.get())`: its value's verdict
                 stack.append(node.value)
                 continue
+            if isinstance(node, ast.Yield):  # hands a value out (a context manager's `yield`)
+                if node.value is not None:
+                    stack.append(node.value)
+                continue
             if isinstance(node, ast.Await):
                 if not isinstance(node.value, ast.Call):
                     return False  # `await future`: the awaited work fails here
@@ -128,6 +140,10 @@ class HarmlessRules:
         func = call.func
         if self._resolver.is_harmless_callable(func, scope):
             return not _evaluates_fallibly(call)  # print(item["n"]): the item's lookup can fail
+        if self._starts_a_task(call):
+            # `asyncio.create_task(self._process(cb))`: making the coroutine runs none of it, and
+            # the task's failure is the task's (reported, if unguarded, at its own spawn).
+            return True
         qualname = self._index.qualname(func, scope)
         if qualname in (ANEXT, LOGGING_GET_LOGGER):
             return True  # anext(rx): the next item; getLogger(...) imported from logging
@@ -151,11 +167,21 @@ class HarmlessRules:
                 return True
             if method in ENQUEUE_METHODS and self._is_enqueue(call, func, scope):
                 return self._all(call.args, scope)  # `results.put(int(item))`: the item is made first
+            if method in CONTEXT_VAR_METHODS and Receiver.CONTEXT_VAR in self._index.receiver_kinds(func.value, scope):
+                return self._all(call.args, scope)  # `token = _in_flush.set(True)`
             if method == "submit" and self._is_executor(func.value, scope):
                 # Handing a job to a pool: its failure is the job's future's (and a pool shut
                 # down refuses it only once the program is stopping).
                 return self._all([*call.args, *(k.value for k in call.keywords)], scope)
         return self._called(func, scope)
+
+    def _starts_a_task(self, call: ast.Call) -> bool:
+        if last_name(call.func) not in _TASK_STARTERS:
+            return False
+        if self._task_spawns is None:
+            spawns = self._module.primitive_spawns
+            self._task_spawns = {id(s.call) for _, _, s in spawns if s is not None and s.kind is SpawnKind.TASK}
+        return id(call) in self._task_spawns
 
     def _all(self, exprs: list[ast.expr], scope: Scope) -> Verdict:
         delegates: list[Def] = []

@@ -17,6 +17,7 @@ class Receiver(enum.Enum):
     TASK_GROUP = "task group"
     MP_CONTEXT = "multiprocessing context"
     QUEUE = "queue"
+    CONTEXT_VAR = "context variable"
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ RECEIVER_FACTORIES: dict[str, Receiver] = {
     "multiprocessing.Queue": Receiver.QUEUE,
     "multiprocessing.SimpleQueue": Receiver.QUEUE,
     "multiprocessing.JoinableQueue": Receiver.QUEUE,
+    "contextvars.ContextVar": Receiver.CONTEXT_VAR,
 }
 # Methods of a multiprocessing context that return a receiver.
 CONTEXT_FACTORIES: dict[str, Receiver] = {"Pool": Receiver.POOL}
@@ -136,6 +138,7 @@ RECEIVER_ANNOTATIONS: dict[str, Receiver] = {
     "LifoQueue": Receiver.QUEUE,
     "PriorityQueue": Receiver.QUEUE,
     "JoinableQueue": Receiver.QUEUE,
+    "ContextVar": Receiver.CONTEXT_VAR,
 }
 
 # The runtime's guards: `supervise` contains a failure as `wrap` does, between restarts.
@@ -243,6 +246,8 @@ IO_METHODS = frozenset(
 ENQUEUE_METHODS = frozenset({"put", "put_nowait"})
 # Event/Condition methods: harmless when called with nothing but an optional timeout.
 EVENT_METHODS = frozenset({"set", "clear", "is_set", "notify", "notify_all"})
+# A context variable's set and reset cannot fail (its `get()` can: LookupError, with no default).
+CONTEXT_VAR_METHODS = frozenset({"set", "reset"})
 # Waiting: `event.wait(timeout)`, `thread.join()`, `queue.join()` (never `"".join(parts)`).
 WAIT_METHODS = frozenset({"wait", "join"})
 PRINT = "builtins.print"

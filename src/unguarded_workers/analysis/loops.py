@@ -112,12 +112,14 @@ def _does_not_block(call: ast.Call) -> bool:
         return True
     for keyword in call.keywords:
         value = keyword.value
-        if isinstance(value, ast.Constant) and (
-            (keyword.arg in ("block", "blocking") and value.value is False) or (keyword.arg == "timeout" and value.value == 0)
-        ):
+        if not isinstance(value, ast.Constant):
+            continue
+        if keyword.arg in ("block", "blocking") and value.value is False:
             return True
-    flags = (last_name(arg) or "" for arg in [*call.args, *(k.value for k in call.keywords)] if not isinstance(arg, ast.Call))
-    return any(flag in _NON_BLOCKING_FLAGS for flag in flags)
+        if keyword.arg == "timeout" and value.value == 0:
+            return True
+    arguments = [*call.args, *(k.value for k in call.keywords)]
+    return any(last_name(arg) in _NON_BLOCKING_FLAGS for arg in arguments if not isinstance(arg, ast.Call))
 
 
 def _leaves(body: list[ast.stmt]) -> bool:
