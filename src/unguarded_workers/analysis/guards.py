@@ -538,13 +538,23 @@ def _reports_before_raising(handler: ast.ExceptHandler) -> bool:
 
 
 def _logs_a_failure(call: ast.Call) -> bool:
-    """`logger.exception(...)`, `log.error(...)`: a logger's report, not its debug chatter."""
+    """`logger.exception(...)`, `log.error(...)`: a logger's report, not its debug chatter; or
+    any call given the traceback (`self.bus.log(msg, level=40, traceback=True)`, `exc_info=e`)."""
     func = call.func
+    if any(k.arg in _TRACEBACK_KEYWORDS and not _is_false(k.value) for k in call.keywords):
+        return True
     return (
         isinstance(func, ast.Attribute)
         and func.attr in REPORTING_LOG_METHODS
         and "log" in (last_name(func.value) or "").lower()
     )
+
+
+_TRACEBACK_KEYWORDS = frozenset({"exc_info", "traceback"})
+
+
+def _is_false(value: ast.expr) -> bool:
+    return isinstance(value, ast.Constant) and not value.value
 
 
 def _only_io(leaf: _Leaf) -> bool:

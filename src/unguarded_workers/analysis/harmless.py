@@ -9,6 +9,8 @@ Harmless:
     self._executor.submit(fn, *args)        # a job handed to a pool: its future holds the failure
     loop.call_soon_threadsafe(fut.set_result, value)   # scheduled: the loop runs and logs it
     task = asyncio.create_task(self._handle(msg))      # a task: its failure is its own
+    self.server.handle_request()            # socketserver: the handler's failure goes to handle_error
+    deadline = float("inf")                 # a conversion of constants that succeeds
     now = time.monotonic(); assert self.interval is not None
     while not self._stop.is_set():          # a header that only reads a flag
     self._flush()                           # a def of the project that is itself guarded
@@ -31,9 +33,10 @@ import ast
 from typing import TYPE_CHECKING, Union
 
 from ..codes import SpawnKind
-from .index import FUNCTION_TYPES, Scope, last_name
+from .index import FUNCTION_TYPES, Scope, dotted_text, last_name
 from .known import (
     ANEXT,
+    CONSTANT_CONVERSIONS,
     CONTAINER_METHODS,
     CONTEXT_VAR_METHODS,
     ENQUEUE_METHODS,
@@ -47,6 +50,7 @@ from .known import (
     RECEIVE_METHODS,
     SCHEDULE_METHODS,
     SERVE_METHODS,
+    SERVE_ONE_METHOD,
     WAIT_METHODS,
     Receiver,
 )
@@ -147,6 +151,8 @@ class HarmlessRules:
         qualname = self._index.qualname(func, scope)
         if qualname in (ANEXT, LOGGING_GET_LOGGER):
             return True  # anext(rx): the next item; getLogger(...) imported from logging
+        if qualname in CONSTANT_CONVERSIONS and _converts_constants(qualname, call):
+            return True
         if qualname in PURE_BUILTINS:
             return self._all([*call.args, *(k.value for k in call.keywords)], scope)
         if qualname == ITER and len(call.args) == 2:
@@ -154,6 +160,8 @@ class HarmlessRules:
         if isinstance(func, ast.Attribute):
             method = func.attr
             if method in RECEIVE_METHODS or method in SERVE_METHODS or method in SCHEDULE_METHODS:
+                return True
+            if method == SERVE_ONE_METHOD and not call.args and not call.keywords and dotted_text(func.value) != "self":
                 return True
             if method == GET_LOGGER:
                 return True
@@ -215,6 +223,19 @@ class HarmlessRules:
             return True
         name = (last_name(func.value) or "").lower().strip("_")
         return "queue" in name or name == "q" or name.endswith("_q")
+
+
+def _converts_constants(qualname: str, call: ast.Call) -> bool:
+    """A conversion of constants that succeeds (`float("inf")`, not `int("x")`)."""
+    values = [arg.value for arg in call.args if isinstance(arg, ast.Constant)]
+    if call.keywords or len(values) != len(call.args):
+        return False
+    convert = {"builtins.float": float, "builtins.int": int, "builtins.complex": complex, "builtins.str": str}[qualname]
+    try:
+        convert(*values)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
 
 
 def _evaluates_fallibly(call: ast.Call) -> bool:

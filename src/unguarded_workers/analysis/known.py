@@ -156,6 +156,7 @@ INFALLIBLE_CALLS = frozenset(
         "asyncio.set_event_loop",
         "asyncio.events.set_event_loop",
         "time.time",
+        "random.random",
         "time.time_ns",
         "time.monotonic",
         "time.monotonic_ns",
@@ -217,8 +218,12 @@ PURE_BUILTINS = frozenset(
 # queue item done, a loop's clock (`loop.time()`, `IOLoop.current().time()`), asking a task,
 # thread, queue or lock its state.
 NO_ARGUMENT_METHODS = frozenset(
-    {"cancel", "task_done", "time", "done", "cancelled", "is_alive", "qsize", "empty", "full", "locked"}
-)
+    {
+        "cancel", "task_done", "time", "done", "cancelled", "is_alive", "isAlive", "qsize", "empty", "full", "locked",
+        # A copy or a view of a container (`for key, value in self.expirations.copy().items():`).
+        "copy", "items", "keys", "values",
+    }
+)  # fmt: skip
 # Methods of the builtin containers that put in or take out without failing.
 CONTAINER_METHODS = frozenset({"append", "appendleft", "add", "discard"})
 # `with contextlib.suppress(...)`: a try whose handler is the types it names.
@@ -245,7 +250,7 @@ IO_METHODS = frozenset(
 # Putting one item on a queue: the consumer does the work, and its own failure is its own.
 ENQUEUE_METHODS = frozenset({"put", "put_nowait"})
 # Event/Condition methods: harmless when called with nothing but an optional timeout.
-EVENT_METHODS = frozenset({"set", "clear", "is_set", "notify", "notify_all"})
+EVENT_METHODS = frozenset({"set", "clear", "is_set", "isSet", "notify", "notify_all"})
 # A context variable's set and reset cannot fail (its `get()` can: LookupError, with no default).
 CONTEXT_VAR_METHODS = frozenset({"set", "reset"})
 # Waiting: `event.wait(timeout)`, `thread.join()`, `queue.join()` (never `"".join(parts)`).
@@ -259,6 +264,12 @@ ITER = "builtins.iter"
 # handlers' errors and keep going (asyncio's loop exception handler, socketserver's
 # handle_error).
 SERVE_METHODS = frozenset({"run_forever", "serve_forever"})
+# socketserver's one request: `self.server.handle_request()` hands its handler's failure to
+# `handle_error`. Only with no argument, on another object (a project's own
+# `self.handle_request(req)` is its work).
+SERVE_ONE_METHOD = "handle_request"
+# Conversions of constants, evaluated to know whether they fail: `float("inf")` does not.
+CONSTANT_CONVERSIONS = frozenset({"builtins.float", "builtins.int", "builtins.complex", "builtins.str"})
 # Scheduling a callback on an event loop: it runs later, inside the loop, which logs its
 # failure; the call itself only queues it (redis-py's loop threads: `loop.call_soon(ready.set)`
 # before `loop.run_forever()`). A future's `add_done_callback` too: asyncio schedules the

@@ -3,7 +3,7 @@ good) and which end by themselves once their work is done.
 
 Long-lived:
     while True: item = queue.get(); if item is None: break; handle(item)   # waits for work
-    while not self._stop.is_set(): ...      while self._running: ...
+    while not self._stop.is_set(): ...      while self._running: ...    while ready.is_set(): ...
     async for message in websocket: ...     for item in iter(queue.get, None): ...
 
 Ending by themselves (a failure there ends one round of work, not a service):
@@ -11,6 +11,9 @@ Ending by themselves (a failure there ends one round of work, not a service):
         pid, status = os.waitpid(-1, os.WNOHANG)
         if not pid: break
     while self.tasks: self.tasks.popleft().cancel()     # drains what its test reads
+    while True:                             # takes until the set is empty
+        try: address = pending.pop()
+        except KeyError: break
     while self.state is not State.ACKED:    # counts to a bound
         sleep(0.1); misses += 1
         if misses > LIMIT: raise TimeoutError(...)
@@ -32,7 +35,12 @@ _WAITING_NAMES = RECEIVE_METHODS | WAIT_METHODS | {
 }  # fmt: skip
 # Taking from a collection: `while self.tasks: self.tasks.popleft()` ends when it is empty.
 _TAKING_METHODS = frozenset({"pop", "popleft", "popitem", "get", "get_nowait"})
+# `ip_set.pop()`, `self._pending.popleft()`: a builtin container's take, which raises when it is
+# empty rather than waiting.
+_CONTAINER_TAKES = frozenset({"pop", "popleft", "popitem"})
 _NON_BLOCKING_FLAGS = frozenset({"WNOHANG", "NOBLOCK", "DONTWAIT", "MSG_DONTWAIT", "O_NONBLOCK"})
+# Asking a flag, a thread or a loop its state: a header that runs for as long as the service.
+_STATE_QUERIES = frozenset({"is_set", "isSet", "is_alive", "is_running"})
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 
 
@@ -57,6 +65,8 @@ def _unbounded_test(test: ast.expr) -> bool:
         return True
     if isinstance(test, ast.Attribute):
         return True  # a flag of the instance: `while self._running:`
+    if isinstance(test, ast.Call) and not test.args and last_name(test.func) in _STATE_QUERIES:
+        return True  # `while self._connected.is_set():`
     # A state: `while self._state is not State.CLOSED:`.
     return isinstance(test, ast.Compare) and all(
         isinstance(op, (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)) for op in test.ops
@@ -105,10 +115,10 @@ def _drains_a_poll(loop: ast.While) -> bool:
 
 
 def _does_not_block(call: ast.Call) -> bool:
-    """`q.get_nowait()`, `q.get(block=False)`, `lock.acquire(blocking=False)`, `q.get(timeout=0)`,
+    """`q.get_nowait()`, `ip_set.pop()`, `q.get(block=False)`, `lock.acquire(blocking=False)`, `q.get(timeout=0)`,
     `os.waitpid(pid, os.WNOHANG)`, `socket.recv(zmq.NOBLOCK)`."""
     name = last_name(call.func) or ""
-    if name.endswith("_nowait"):
+    if name.endswith("_nowait") or (name in _CONTAINER_TAKES and not call.args and not call.keywords):
         return True
     for keyword in call.keywords:
         value = keyword.value
