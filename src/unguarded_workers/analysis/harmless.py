@@ -38,6 +38,7 @@ from .known import (
     ANEXT,
     CONSTANT_CONVERSIONS,
     CONTAINER_METHODS,
+    CONTAINER_VIEWS,
     CONTEXT_VAR_METHODS,
     ENQUEUE_METHODS,
     EVENT_METHODS,
@@ -169,6 +170,8 @@ class HarmlessRules:
                 return not _evaluates_fallibly(call)
             if (method in EVENT_METHODS or method in NO_ARGUMENT_METHODS) and not call.args and not call.keywords:
                 return True
+            if method in CONTAINER_VIEWS and not call.args and not call.keywords:
+                return self.expression(func.value, scope)
             if method in CONTAINER_METHODS and len(call.args) == 1 and not call.keywords:
                 return True  # `self._tasks.add(task)`: a set's, a list's, a deque's
             if method in WAIT_METHODS and _only_a_timeout(call, strict=method == "join"):

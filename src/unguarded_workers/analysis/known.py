@@ -218,12 +218,11 @@ PURE_BUILTINS = frozenset(
 # queue item done, a loop's clock (`loop.time()`, `IOLoop.current().time()`), asking a task,
 # thread, queue or lock its state.
 NO_ARGUMENT_METHODS = frozenset(
-    {
-        "cancel", "task_done", "time", "done", "cancelled", "is_alive", "isAlive", "qsize", "empty", "full", "locked",
-        # A copy or a view of a container (`for key, value in self.expirations.copy().items():`).
-        "copy", "items", "keys", "values",
-    }
-)  # fmt: skip
+    {"cancel", "task_done", "time", "done", "cancelled", "is_alive", "isAlive", "qsize", "empty", "full", "locked"}
+)
+# A copy or a view of a container (`for key, value in self.expirations.copy().items():`):
+# harmless when what it is taken of is (`self.nameserver.list().items()` is the list() call's).
+CONTAINER_VIEWS = frozenset({"copy", "items", "keys", "values"})
 # Methods of the builtin containers that put in or take out without failing.
 CONTAINER_METHODS = frozenset({"append", "appendleft", "add", "discard"})
 # `with contextlib.suppress(...)`: a try whose handler is the types it names.
