@@ -24,14 +24,18 @@ _MAX_UNPARSED_NODES = 200
 
 # What is at stake, where it depends on more than the code.
 PROCESS_STAKE = "the process exits non-zero and nothing reads its exit status"
+# The loop keeps only a weak reference: an unreferenced task can be collected mid-run, and
+# asyncio logs a failure when it frees the task (at once, by reference counting, unless a cycle
+# holds it), where no code of the program reads it.
 DROPPED_TASK_STAKE = (
-    "nothing references the task: its failure is logged only when the task is garbage-collected, if ever"
+    "nothing references the task: it can be collected before it ends, and its failure reaches only "
+    'asyncio\'s log ("Task exception was never retrieved"), not the program'
 )
 HELD_TASK_STAKE = "the task is held but nobody reads it: its failure stays silent while the holder lives"
-# run_in_executor's future is asyncio's: like a task's, it logs an unread failure when collected.
+# run_in_executor's future is asyncio's: like a task's, it logs an unread failure when freed.
 LOOP_FUTURE_STAKE = (
     "its exception is stored in an asyncio future that nothing reads: "
-    "it is logged only when the future is garbage-collected, if ever"
+    'it reaches only asyncio\'s log ("Future exception was never retrieved"), not the program'
 )
 PER_ITEM_CHILD_STAKE = (
     "it is started per connection or message: one failing child cancels the whole group and every other connection"
