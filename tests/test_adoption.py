@@ -21,7 +21,7 @@ LEGACY = textwrap.dedent(
 
 
     async def child():
-        await step()
+        while True: await step()  # long-lived: reported by default
 
 
     def main(pool):

@@ -162,7 +162,7 @@ F_STRING = textwrap.dedent(
 
 
     async def w():
-        await step()
+        while True: await step()  # long-lived: reported by default
 
 
     async def main():

@@ -34,7 +34,7 @@ BUFFER = textwrap.dedent(
 
 
     async def child():
-        await step()
+        while True: await step()  # long-lived: reported by default
 
 
     def main(pool):

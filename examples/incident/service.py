@@ -121,7 +121,7 @@ def quote_deliver(items: list[str]) -> Answer:
 
 
 async def basket_bare(items: list[str]) -> Answer:
-    asyncio.create_task(remember(items))  # noqa: RUF006  # its failure: logged when the task is collected, if ever
+    asyncio.create_task(remember(items))  # noqa: RUF006  # its failure: only in asyncio's log
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(fetch_price(item)) for item in items]
     # A failed child makes the group raise an ExceptionGroup: uvicorn logs it and answers 500.

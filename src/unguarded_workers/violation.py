@@ -38,9 +38,11 @@ class Evidence(enum.Enum):
     WAITER = "waiter"  # someone waits for a signal the worker gives only after the failing line
     FOREIGN = "foreign-code"  # the failing line runs code the worker was handed (a callback, a hook)
     LOOP = "long-lived-loop"  # the failing line is inside the worker's unbounded loop
-    LOST = "lost"  # nothing will ever read or print the failure (a dropped task, a discarded future)
+    LOST = "lost"  # nothing will ever read or print the failure (an executor's discarded future)
     SETUP = "setup-only"  # only statements outside a guarded loop can fail: at start-up
-    PRINTED = "printed"  # a thread or process: its traceback reaches stderr, and the program learns nothing
+    # A thread or process: its traceback reaches stderr; a dropped asyncio task or future: its
+    # failure reaches asyncio's log. Either way the program learns nothing.
+    PRINTED = "printed"
     HELD = "held"  # a task held but never read: logged only when its holder lets it go
     GROUP = "group-child"  # a task-group child: its failure cancels its siblings, by design
     UNINSPECTED = "uninspected"  # the target could not be inspected

@@ -159,10 +159,12 @@ def _channel(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Opti
             return None
         else:
             held = module.channel.referenced(spawn.call)
+        # asyncio logs the failure of a task or future it frees unread ("... was never
+        # retrieved"): a dropped one's is printed, as a thread's is; a concurrent future's never.
         if kind is SpawnKind.TASK:
-            return (Channel.HELD, HELD_TASK_STAKE) if held else (Channel.LOST, DROPPED_TASK_STAKE)
+            return (Channel.HELD, HELD_TASK_STAKE) if held else (Channel.PRINTED, DROPPED_TASK_STAKE)
         if spawn.spawner == ".run_in_executor":
-            return (Channel.HELD if held else Channel.LOST), LOOP_FUTURE_STAKE
+            return (Channel.HELD if held else Channel.PRINTED), LOOP_FUTURE_STAKE
         return Channel.LOST, ""
     if spawn.process:
         return None if module.exit_status.consumed(spawn.call, spawn.scope) else (Channel.PRINTED, PROCESS_STAKE)

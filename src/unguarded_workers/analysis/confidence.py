@@ -2,9 +2,10 @@
 
 high    a waiter hangs; or, unless only set-up outside a guarded loop can fail: the failing
         line runs code the worker was handed, or ends a long-lived loop, or the failure is
-        one nothing will ever read or print (a dropped task, a discarded future)
-medium  a one-shot thread or process (its traceback reaches stderr), a task held but never
-        read, only set-up statements outside a guarded loop, a child of a serving task group
+        one nothing will ever read or print (an executor's future nothing reads)
+medium  a one-shot thread or process (its traceback reaches stderr), a dropped task (asyncio
+        logs its failure when it frees it), a task held but never read, only set-up
+        statements outside a guarded loop, a child of a serving task group
 low     the target could not be inspected; a task-group child outside a serving group
 """
 
@@ -20,9 +21,12 @@ from .waiters import Hang
 class Channel(enum.Enum):
     """What becomes of the failure when nothing guards it."""
 
-    LOST = "lost"  # stored where nothing reads it, never printed: a dropped task, a discarded future
+    LOST = "lost"  # stored where nothing reads it, never printed: an executor's discarded future
     HELD = "held"  # stored in a task that is held: logged when the holder lets it go
-    PRINTED = "printed"  # a thread's or process's traceback on stderr
+    # A thread's or process's traceback on stderr; a dropped task's or asyncio future's
+    # failure in asyncio's log ("Task exception was never retrieved"), where the program reads
+    # nothing.
+    PRINTED = "printed"
     GROUP = "group"  # it propagates to the task group, which cancels the siblings
     GROUP_SERVING = "group-serving"  # ... of a group that serves connections or runs for good
 
