@@ -113,6 +113,16 @@ def test_a_long_elif_chain_is_judged_without_recursion() -> None:
     assert [v.code.code for v in violations] == ["UW101"]
 
 
+def test_a_huge_constant_conversion_is_not_tried() -> None:
+    """`int()` of a long digit string takes quadratic time before Python 3.11: no conversion of
+    a long constant is tried, it is judged as one that can fail (a short one is tried)."""
+    digits = "1" * 200_000
+    for constant, reported in ((digits, ["UW101"]), ("inf", [])):
+        source = f'import threading\n\ndef work():\n    return float("{constant}")\n\nthreading.Thread(target=work)\n'
+        violations = check_module(ast.parse(source), parse_options(min_confidence="low"), source)
+        assert [v.code.code for v in violations] == reported
+
+
 def test_deep_code_through_flake8(workdir: Path) -> None:
     for name, (make, _) in DEEP.items():
         source = make()

@@ -74,6 +74,8 @@ _CALL_FREE = (
     ast.JoinedStr, ast.FormattedValue, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Starred, ast.Slice,
     ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop,
 )  # fmt: skip
+# The longest constant text a conversion is tried on (`float("inf")`, `int("0x10", 16)`).
+_MAX_CONVERTED = 64
 # The names a task spawn is called by (the analysis says which calls are one).
 _TASK_STARTERS = frozenset({"create_task", "ensure_future"})
 # Division can fail on a zero, a power overflow: arithmetic that is work.
@@ -233,6 +235,8 @@ def _converts_constants(qualname: str, call: ast.Call) -> bool:
     values = [arg.value for arg in call.args if isinstance(arg, ast.Constant)]
     if call.keywords or len(values) != len(call.args):
         return False
+    if any(isinstance(value, (str, bytes)) and len(value) > _MAX_CONVERTED for value in values):
+        return False  # int() of a long digit string takes quadratic time before 3.11: not tried
     convert = {"builtins.float": float, "builtins.int": int, "builtins.complex": complex, "builtins.str": str}[qualname]
     try:
         convert(*values)

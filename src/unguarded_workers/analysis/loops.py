@@ -115,8 +115,8 @@ def _drains_a_poll(loop: ast.While) -> bool:
 
 
 def _does_not_block(call: ast.Call) -> bool:
-    """`q.get_nowait()`, `ip_set.pop()`, `q.get(block=False)`, `lock.acquire(blocking=False)`, `q.get(timeout=0)`,
-    `os.waitpid(pid, os.WNOHANG)`, `socket.recv(zmq.NOBLOCK)`."""
+    """`q.get_nowait()`, `ip_set.pop()`, `q.get(block=False)`, `lock.acquire(blocking=False)`,
+    `q.get(timeout=0)`, `os.waitpid(pid, os.WNOHANG)`, `socket.recv(zmq.NOBLOCK)`."""
     name = last_name(call.func) or ""
     if name.endswith("_nowait") or (name in _CONTAINER_TAKES and not call.args and not call.keywords):
         return True
@@ -140,7 +140,7 @@ def _leaves(body: list[ast.stmt]) -> bool:
         if isinstance(stmt, (ast.Break, ast.Return)):
             return True
         if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef, *_LOOPS)):
-            continue  # a nested loop's break is its own; its return would count, rarely matters
+            continue  # a nested loop's break is its own (a return in one would leave too: rare, not sought)
         for block in ("body", "orelse", "finalbody"):
             stack.extend(getattr(stmt, block, ()))
         for handler in getattr(stmt, "handlers", ()):
