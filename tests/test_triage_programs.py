@@ -41,7 +41,16 @@ def _died_together(tmp_path: Path, python: str, unbuffered: bool = False) -> Pat
     pytest.fail("the threads' tracebacks did not interleave in three runs")
 
 
-def _assert_all_forty_mapped(findings: list[dict[str, object]], summary: str) -> None:
+def _assert_all_forty_mapped(findings: list[dict[str, object]], summary: str, log: Path) -> None:
+    """Each of the forty failures mapped; on a failure, the log triage read is shown whole: the
+    interleaving that broke the reader is gone with the test's directory otherwise."""
+    try:
+        _all_forty(findings, summary)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n--- the log triage read ---\n{log.read_text()}") from error
+
+
+def _all_forty(findings: list[dict[str, object]], summary: str) -> None:
     assert "40 failures in 2 groups" in summary, summary
     assert "; 0 could not be read" in summary, summary
     by_worker = {f["worker"]: f for f in findings}
@@ -68,7 +77,7 @@ def test_forty_threads_dying_at_once_are_all_mapped(version: str, tmp_path: Path
     raises what); no stray line makes a group of its own."""
     log = _died_together(tmp_path, interpreter(version))
     findings, summary = triage(str(log), "--root", str(PROGRAMS), cwd=tmp_path)
-    _assert_all_forty_mapped(findings, summary)
+    _assert_all_forty_mapped(findings, summary, log)
 
 
 def test_threads_whose_headers_ran_together_on_an_unbuffered_stderr_are_all_mapped(tmp_path: Path) -> None:
@@ -76,7 +85,7 @@ def test_threads_whose_headers_ran_together_on_an_unbuffered_stderr_are_all_mapp
     name and `:` apart, so the headers of threads dying together run into each other."""
     log = _died_together(tmp_path, interpreter("3.13"), unbuffered=True)
     findings, summary = triage(str(log), "--root", str(PROGRAMS), cwd=tmp_path)
-    _assert_all_forty_mapped(findings, summary)
+    _assert_all_forty_mapped(findings, summary, log)
 
 
 def test_chained_causes_make_groups_of_their_own(tmp_path: Path) -> None:
