@@ -188,6 +188,33 @@ def test_foreign_code_and_a_long_lived_loop_are_said() -> None:
     assert "; a failure ends its long-lived loop; " in violation.message
 
 
+def test_the_line_named_is_the_one_likely_to_fail_when_no_evidence_decides() -> None:
+    """A socket, file or network call before an earlier line that fails only in principle; not
+    one whose OSError a handler takes."""
+    source = textwrap.dedent(
+        """\
+        import logging, threading
+
+        def forward(sock, data):
+            logging.getLogger("paramiko").setLevel(logging.WARN)
+            sock.connect(("example.org", 22))
+            sock.sendall(data)
+
+        def forward_covered(sock, data):
+            logging.getLogger("paramiko").setLevel(logging.WARN)
+            try:
+                sock.connect(("example.org", 22))
+            except OSError:
+                return
+
+        threading.Thread(target=forward, args=(1, 2)).start()
+        threading.Thread(target=forward_covered, args=(1, 2)).start()
+        """
+    )
+    named = [v.message.split(": ", 2)[1] for v in check_module(ast.parse(source), EVERYTHING)]
+    assert named == ["line 5", "line 9"], named
+
+
 def test_a_loop_that_drains_what_is_there_is_not_called_long_lived() -> None:
     # gunicorn's SIGCHLD task: one pass of a reaping loop that leaves at the first empty poll.
     source = textwrap.dedent(

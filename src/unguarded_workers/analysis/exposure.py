@@ -62,7 +62,8 @@ class Exposure:
     first: Uncovered
     module: ModuleAnalysis
     # The statement a report names: the first that runs foreign code, else the first a
-    # long-lived loop dies of, else `first` (the evidence before the order of lines).
+    # long-lived loop dies of (one that does I/O first), else the first that does I/O, else
+    # `first` (the evidence, and the likely, before the order of lines).
     focus: Uncovered
     has_try: bool  # the def holds a try at all: it is guarded, only not enough
     guards_some: bool  # a broad guard holds some of its work (what escapes is at its edges)
@@ -70,11 +71,13 @@ class Exposure:
     foreign: ForeignCall | None  # the first uncovered call of handed-in code
     setup_only: bool  # the def has a guarded unbounded loop and nothing inside it is uncovered
     loop_focus: Uncovered | None = None  # the first statement a long-lived loop dies of
+    io_focus: Uncovered | None = None  # the first that does I/O: likely to fail
 
     def without_foreign(self) -> Exposure:
         """The exposure with its foreign call taken for the program's own code (the spawn hands
-        the worker a def of the project): the report names the loop's line, else the first."""
-        return replace(self, foreign=None, focus=self.loop_focus or self.first)
+        the worker a def of the project): the report names the loop's line, else the first
+        likely to fail, else the first."""
+        return replace(self, foreign=None, focus=self.loop_focus or self.io_focus or self.first)
 
 
 def quoted(node: ast.AST) -> str:

@@ -78,6 +78,7 @@ from .known import (
     CANCELLED_CLASS_GETTERS,
     EXIT_EXCEPTION_NAMES,
     IO_METHODS,
+    LIKELY_IO,
     OS_ERRORS,
     REPORTING_LOG_METHODS,
     SUPPRESS,
@@ -127,6 +128,8 @@ class _Tally:
     # only when nothing else is (the work after it is what usually fails).
     precondition: Uncovered | None = None
     loop_leaf: Uncovered | None = None  # the first uncovered leaf an unbounded loop dies of
+    loop_io_leaf: Uncovered | None = None  # ... the first of those that does I/O
+    io_leaf: Uncovered | None = None  # the first uncovered leaf that does I/O
     foreign_leaf: Uncovered | None = None  # the first uncovered leaf that runs foreign code
     in_loop: bool = False  # an unbounded loop dies of an uncovered leaf
     inside_loop: bool = False  # an uncovered leaf is inside an unbounded loop, guarded or not
@@ -232,8 +235,9 @@ class GuardAnalysis:
         return Exposure(
             first,
             self._module,
-            focus=tally.foreign_leaf or tally.loop_leaf or first,
-            loop_focus=tally.loop_leaf,
+            focus=tally.foreign_leaf or tally.loop_io_leaf or tally.loop_leaf or tally.io_leaf or first,
+            loop_focus=tally.loop_io_leaf or tally.loop_leaf,
+            io_focus=tally.io_leaf,
             has_try=_has_try(fn),
             guards_some=self._guards_some(fn.body, scope),
             in_loop=tally.in_loop,
@@ -250,8 +254,13 @@ class GuardAnalysis:
         # The loop dies of this leaf unless what it calls handles failures of its own (then
         # what escapes is at the edges of work the author did guard).
         dies = leaf.in_loop and not any(e.guards_some for e in exposed)
-        if tally.loop_leaf is None and (dies or any(e.in_loop for e in exposed)):
-            tally.loop_leaf = here
+        likely = not leaf.io_covered and _does_io(leaf)  # not when a handler takes what I/O raises
+        if dies or any(e.in_loop for e in exposed):
+            tally.loop_leaf = tally.loop_leaf or here
+            if likely:
+                tally.loop_io_leaf = tally.loop_io_leaf or here
+        if likely:
+            tally.io_leaf = tally.io_leaf or here
         tally.in_loop = tally.in_loop or dies or any(e.in_loop for e in exposed)
         tally.inside_loop = tally.inside_loop or leaf.inside_loop
         if tally.foreign is None:
@@ -499,6 +508,15 @@ def _suppresses(stmt: ast.stmt) -> bool:
         isinstance(item.context_expr, ast.Call) and last_name(item.context_expr.func) == "suppress"
         for item in stmt.items
     )
+
+
+def _does_io(leaf: _Leaf) -> bool:
+    """A leaf whose failure is likely, not only possible: a socket, file or network call
+    (`sock.recv(n)`, `self._ws.send(data)`, `ssh.connect(host)`). The report names it before an
+    earlier line that can fail only in principle (`sock.fileno()`, `log.setLevel(level)`). Not
+    a `raise`: a precondition's is named last, and a handler's re-raise is its `try`'s."""
+    root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
+    return any(last_name(call.func) in LIKELY_IO for call in _calls_in(root))
 
 
 def _calls_in(root: ast.AST) -> Iterator[ast.Call]:

@@ -246,6 +246,16 @@ IO_METHODS = frozenset(
         "sock_recv", "sock_sendall", "sock_accept", "sock_connect",
     }
 )  # fmt: skip
+# Calls whose failure is likely (a peer goes away, a host is down), by their last name: the
+# line a report names, before an earlier one that fails only in principle. Not `close()` or
+# `flush()`, which clean up, nor `select()`/`poll()`, which wait.
+LIKELY_IO = frozenset(
+    {
+        "read", "readline", "readinto", "write", "writelines", "recv", "recv_into", "recvfrom", "send", "sendall",
+        "sendto", "accept", "connect", "sock_recv", "sock_sendall", "sock_accept", "sock_connect", "open",
+        "urlopen", "request", "create_connection", "open_connection", "getaddrinfo",
+    }
+)  # fmt: skip
 # Putting one item on a queue: the consumer does the work, and its own failure is its own.
 ENQUEUE_METHODS = frozenset({"put", "put_nowait"})
 # Event/Condition methods: harmless when called with nothing but an optional timeout.
