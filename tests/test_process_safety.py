@@ -128,6 +128,24 @@ def test_a_stop_signal_to_the_main_process_ends_the_run_like_ctrl_c(tree: Path, 
     assert wait_until_gone(process.pid, 5) == []
 
 
+def test_a_ctrl_c_while_the_command_is_still_imported_ends_without_a_traceback() -> None:
+    """A Ctrl-C lands in the command's imports when it comes early (CI caught one at 0.3 s on a
+    loaded machine): the console script's entry point ends as a later one does."""
+    program = (
+        "import builtins, sys\n"
+        "real = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name == 'cli':  # `from .cli import main`: the command's own modules\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n"
+        "from unguarded_workers.command import main\n"
+        "sys.exit(main())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], check=False, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (130, "unguarded-workers: interrupted\n")
+
+
 def test_a_killed_main_process_takes_its_workers_with_it(tree: Path) -> None:
     """SIGKILL (or the OOM killer) gives the main process no chance to stop its workers:
     they see it gone and exit, and never held the output, so a reader is not left waiting."""

@@ -277,6 +277,21 @@ def test_a_header_begun_on_another_threads_traceback_line_waits_for_its_own(join
     assert (stats.failures, stats.unreadable) == (2, 0)
 
 
+def test_more_headers_run_together_than_a_quoting_line_holds_are_all_read() -> None:
+    """Forty threads dying at once on 3.13's unbuffered stderr wrote 17 header pieces and six
+    names on one line (CI lost 17 failures to it). Each piece is a failure; a line that quotes
+    the phrase as often amid other text is not."""
+    threads = [(f"T-{n}", ("load", 12), ("parse", 20), f"OSError: {n}") for n in range(20)]
+    header = "Exception in thread " * 20 + "".join(name for name, *_ in threads[:6]) + ":"
+    tracebacks = [line for name, *rest in threads for line in _died(name, *rest)[1:]]
+    failures, stats = read("\n".join([header, *tracebacks]) + "\n", SOURCES)
+    assert sorted(f.exception for f in failures) == sorted(exception for *_, exception in threads)
+    assert (stats.failures, stats.unreadable) == (20, 0)
+    quoting = "the docs say " + "'Exception in thread ' then the thread's name, " * 20 + "and a colon:"
+    failures, stats = read(quoting + "\n", SOURCES)
+    assert (failures, stats.failures) == ([], 0)
+
+
 def test_headers_without_tracebacks_are_bounded() -> None:
     """More failures begun at once than MAX_OPEN: the oldest is given up (counted), memory stays flat."""
     text = "".join(f"Exception in thread T-{n}:\n" for n in range(MAX_OPEN * 3))

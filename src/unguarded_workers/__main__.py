@@ -1,5 +1,5 @@
 """`python -m unguarded_workers`: the same as the `unguarded-workers` command."""
 
-from .cli import main
+from .command import main
 
 raise SystemExit(main())

@@ -40,7 +40,11 @@ _ASGI = "Exception in ASGI application"
 # Web servers' reports that hold no "xception": read on the line before a traceback.
 _SERVER_ERRORS = ("Error in ASGI Framework", "Error in ASGI application", "Error in WebSocket ASGI application")
 _GUNICORN = "Error handling request"
-_MAX_PIECES = 16  # more headers run together than that: a line of text quoting one
+# More headers run together than that: a line of text quoting one, unless the line holds
+# little else than their threads' names (forty threads dying at once wrote 17 pieces and 6
+# names on one line).
+_MAX_PIECES = 16
+_MAX_NAME = 80  # the room a piece's name may take
 _TASK_NAME = re.compile(r"\bname='(?P<task>[^']*)'")
 # How install()'s records end (runtime/safety_net.py): the failure escaped every guard.
 ESCAPED_NOTES = (
@@ -100,7 +104,9 @@ def _threads(text: str, log: str, number: int) -> list[LoggedFailure]:
     in pieces (`Exception in thread Exception in thread T-2:`): one failure for each."""
     count = text.count(THREAD)
     last = text.rfind(THREAD) + len(THREAD)
-    if (count == 1 and not text.endswith(":")) or count > _MAX_PIECES:
+    if count == 1 and not text.endswith(":"):
+        return []
+    if count > _MAX_PIECES and len(text) - count * len(THREAD) > count * _MAX_NAME:
         return []
     failures = [thread_failure(log, number) for _ in range(count)]
     if text.endswith(":") and len(text) > last + 1:
@@ -111,10 +117,10 @@ def _threads(text: str, log: str, number: int) -> list[LoggedFailure]:
 def thread_pieces(text: str) -> tuple[int, str]:
     """`Exception in thread Exception in thread   File "...", line 9, in run`: on an unbuffered
     stderr, the headers of threads dying at once begin on a line that another thread's
-    traceback then takes. How many such pieces begin the line (at most `_MAX_PIECES`), and the
-    rest of it."""
+    traceback then takes. How many such pieces begin the line, and the rest of it (a line is
+    64 KB at most: a few thousand pieces)."""
     pieces, rest = 0, text
-    while rest.startswith(THREAD) and pieces < _MAX_PIECES:
+    while rest.startswith(THREAD):
         rest = rest[len(THREAD) :]
         pieces += 1
     return pieces, rest
