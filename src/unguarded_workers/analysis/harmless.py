@@ -30,6 +30,7 @@ Not harmless:
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Union
 
 from ..codes import SpawnKind
@@ -154,7 +155,8 @@ class HarmlessRules:
         qualname = self._index.qualname(func, scope)
         if qualname in (ANEXT, LOGGING_GET_LOGGER):
             return True  # anext(rx): the next item; getLogger(...) imported from logging
-        if qualname in CONSTANT_CONVERSIONS and _converts_constants(qualname, call):
+        convert = CONSTANT_CONVERSIONS.get(qualname or "")
+        if convert is not None and _converts_constants(convert, call):
             return True
         if qualname in PURE_BUILTINS:
             return self._all([*call.args, *(k.value for k in call.keywords)], scope)
@@ -230,14 +232,13 @@ class HarmlessRules:
         return "queue" in name or name == "q" or name.endswith("_q")
 
 
-def _converts_constants(qualname: str, call: ast.Call) -> bool:
+def _converts_constants(convert: Callable[..., object], call: ast.Call) -> bool:
     """A conversion of constants that succeeds (`float("inf")`, not `int("x")`)."""
     values = [arg.value for arg in call.args if isinstance(arg, ast.Constant)]
     if call.keywords or len(values) != len(call.args):
         return False
     if any(isinstance(value, (str, bytes)) and len(value) > _MAX_CONVERTED for value in values):
         return False  # int() of a long digit string takes quadratic time before 3.11: not tried
-    convert = {"builtins.float": float, "builtins.int": int, "builtins.complex": complex, "builtins.str": str}[qualname]
     try:
         convert(*values)
     except (TypeError, ValueError, OverflowError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..codes import SpawnKind
@@ -278,7 +279,12 @@ SERVE_METHODS = frozenset({"run_forever", "serve_forever"})
 # `self.handle_request(req)` is its work).
 SERVE_ONE_METHOD = "handle_request"
 # Conversions of constants, evaluated to know whether they fail: `float("inf")` does not.
-CONSTANT_CONVERSIONS = frozenset({"builtins.float", "builtins.int", "builtins.complex", "builtins.str"})
+CONSTANT_CONVERSIONS: dict[str, Callable[..., object]] = {
+    "builtins.float": float,
+    "builtins.int": int,
+    "builtins.complex": complex,
+    "builtins.str": str,
+}
 # Scheduling a callback on an event loop: it runs later, inside the loop, which logs its
 # failure; the call itself only queues it (redis-py's loop threads: `loop.call_soon(ready.set)`
 # before `loop.run_forever()`). A future's `add_done_callback` too: asyncio schedules the
