@@ -215,6 +215,29 @@ def test_the_line_named_is_the_one_likely_to_fail_when_no_evidence_decides() -> 
     assert named == ["line 5", "line 9"], named
 
 
+def test_with_a_waiter_the_line_named_is_the_one_its_signal_comes_after() -> None:
+    """The waiter's item is put only after the first line that can fail: that is the line named
+    (a socket call after the signal would make "only after it" false)."""
+    source = textwrap.dedent(
+        """\
+        import queue, threading
+
+        def work(results, sock):
+            step()
+            results.put(1)
+            sock.sendall(b"done")
+
+        def main(sock):
+            results = queue.Queue()
+            threading.Thread(target=work, args=(results, sock)).start()
+            return results.get()
+        """
+    )
+    violation = _only(source)
+    assert "line 4: step() runs outside any try" in violation.message, violation.message
+    assert "main() waits on results (line 11), which gets its item only after it" in violation.message
+
+
 def test_a_loop_that_drains_what_is_there_is_not_called_long_lived() -> None:
     # gunicorn's SIGCHLD task: one pass of a reaping loop that leaves at the first empty poll.
     source = textwrap.dedent(

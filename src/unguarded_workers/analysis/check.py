@@ -208,7 +208,7 @@ def _related(module: ModuleAnalysis, exposure: Exposure | None, hang: Hang | Non
     and the signal it waits for."""
     if exposure is None:
         return ()
-    first = exposure.focus
+    first = exposure.named(waited_on=hang is not None)
     found = [_related_at(module, exposure.module, first.node, f"{first.text()} {first.why}")]
     foreign = exposure.foreign
     if foreign is not None and foreign.call is not first.node:

@@ -73,6 +73,11 @@ class Exposure:
     loop_focus: Uncovered | None = None  # the first statement a long-lived loop dies of
     io_focus: Uncovered | None = None  # the first that does I/O: likely to fail
 
+    def named(self, *, waited_on: bool) -> Uncovered:
+        """The statement a report names: the focus; with a waiter, the first (the waiter's
+        signal comes only after it, and the message says so)."""
+        return self.first if waited_on else self.focus
+
     def without_foreign(self) -> Exposure:
         """The exposure with its foreign call taken for the program's own code (the spawn hands
         the worker a def of the project): the report names the loop's line, else the first

@@ -106,7 +106,7 @@ def _exposed(
     what: str, exposure: Exposure, consequence: str, *, hang: Hang | None, checked: str | None, fix: str
 ) -> str:
     state = "is not guarded" if exposure.has_try else "has no try/except guard"
-    first = exposure.focus
+    first = exposure.named(waited_on=hang is not None)
     parts = [f"{what} {state}: {_line(first.node, exposure, checked)}: {first.text()} {first.why}"]
     foreign = exposure.foreign
     if foreign is not None:
