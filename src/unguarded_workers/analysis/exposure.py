@@ -61,17 +61,21 @@ class Exposure:
 
     first: Uncovered
     module: ModuleAnalysis
-    # The statement a report names: the first that runs foreign code, else the first a
-    # long-lived loop dies of (one that does I/O first), else the first that does I/O, else
-    # `first` (the evidence, and the likely, before the order of lines).
-    focus: Uncovered
     has_try: bool  # the def holds a try at all: it is guarded, only not enough
     guards_some: bool  # a broad guard holds some of its work (what escapes is at its edges)
     in_loop: bool  # an uncovered statement is inside an unbounded loop
     foreign: ForeignCall | None  # the first uncovered call of handed-in code
     setup_only: bool  # the def has a guarded unbounded loop and nothing inside it is uncovered
+    foreign_focus: Uncovered | None = None  # the statement that runs the foreign call
     loop_focus: Uncovered | None = None  # the first statement a long-lived loop dies of
     io_focus: Uncovered | None = None  # the first that does I/O: likely to fail
+
+    @property
+    def focus(self) -> Uncovered:
+        """The statement a report names: the first that runs foreign code, else the first a
+        long-lived loop dies of (one that does I/O first), else the first that does I/O, else
+        `first` (the evidence, and the likely, before the order of lines)."""
+        return self.foreign_focus or self.loop_focus or self.io_focus or self.first
 
     def named(self, *, waited_on: bool) -> Uncovered:
         """The statement a report names: the focus; with a waiter, the first (the waiter's
@@ -80,9 +84,8 @@ class Exposure:
 
     def without_foreign(self) -> Exposure:
         """The exposure with its foreign call taken for the program's own code (the spawn hands
-        the worker a def of the project): the report names the loop's line, else the first
-        likely to fail, else the first."""
-        return replace(self, foreign=None, focus=self.loop_focus or self.io_focus or self.first)
+        the worker a def of the project)."""
+        return replace(self, foreign=None, foreign_focus=None)
 
 
 def quoted(node: ast.AST) -> str:

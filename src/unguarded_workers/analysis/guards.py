@@ -188,7 +188,6 @@ class GuardAnalysis:
             return Exposure(
                 recursion,
                 self._module,
-                focus=recursion,
                 has_try=False,
                 guards_some=False,
                 in_loop=False,
@@ -235,7 +234,7 @@ class GuardAnalysis:
         return Exposure(
             first,
             self._module,
-            focus=tally.foreign_leaf or tally.loop_io_leaf or tally.loop_leaf or tally.io_leaf or first,
+            foreign_focus=tally.foreign_leaf,
             loop_focus=tally.loop_io_leaf or tally.loop_leaf,
             io_focus=tally.io_leaf,
             has_try=_has_try(fn),
@@ -254,14 +253,15 @@ class GuardAnalysis:
         # The loop dies of this leaf unless what it calls handles failures of its own (then
         # what escapes is at the edges of work the author did guard).
         dies = leaf.in_loop and not any(e.guards_some for e in exposed)
+        ends_a_loop = dies or any(e.in_loop for e in exposed)
         likely = not leaf.io_covered and _does_io(leaf)  # not when a handler takes what I/O raises
-        if dies or any(e.in_loop for e in exposed):
+        if ends_a_loop:
             tally.loop_leaf = tally.loop_leaf or here
             if likely:
                 tally.loop_io_leaf = tally.loop_io_leaf or here
         if likely:
             tally.io_leaf = tally.io_leaf or here
-        tally.in_loop = tally.in_loop or dies or any(e.in_loop for e in exposed)
+        tally.in_loop = tally.in_loop or ends_a_loop
         tally.inside_loop = tally.inside_loop or leaf.inside_loop
         if tally.foreign is None:
             tally.foreign = next((e.foreign for e in exposed if e.foreign is not None), None)

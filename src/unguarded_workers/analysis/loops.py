@@ -25,7 +25,7 @@ import ast
 from collections.abc import Iterator
 
 from .index import FUNCTION_TYPES, dotted_text, last_name, own_statements
-from .known import RECEIVE_METHODS, WAIT_METHODS
+from .known import CONTAINER_TAKES, RECEIVE_METHODS, WAIT_METHODS
 
 # A call that waits for the next piece of work: a loop that makes one is a service's loop,
 # even when it leaves on a sentinel (`if item is None: break`).
@@ -33,11 +33,11 @@ _WAITING_NAMES = RECEIVE_METHODS | WAIT_METHODS | {
     "read", "readline", "readinto", "recv_into", "recvfrom", "select", "poll", "acquire", "sleep",
     "next", "anext", "input",
 }  # fmt: skip
-# Taking from a collection: `while self.tasks: self.tasks.popleft()` ends when it is empty.
-_TAKING_METHODS = frozenset({"pop", "popleft", "popitem", "get", "get_nowait"})
 # `ip_set.pop()`, `self._pending.popleft()`: a builtin container's take, which raises when it is
 # empty rather than waiting.
-_CONTAINER_TAKES = frozenset({"pop", "popleft", "popitem"})
+_CONTAINER_TAKES = CONTAINER_TAKES | {"popitem"}
+# Taking from a collection: `while self.tasks: self.tasks.popleft()` ends when it is empty.
+_TAKING_METHODS = _CONTAINER_TAKES | {"get", "get_nowait"}
 _NON_BLOCKING_FLAGS = frozenset({"WNOHANG", "NOBLOCK", "DONTWAIT", "MSG_DONTWAIT", "O_NONBLOCK"})
 # Asking a flag, a thread or a loop its state: a header that runs for as long as the service.
 _STATE_QUERIES = frozenset({"is_set", "isSet", "is_alive", "is_running"})
@@ -106,10 +106,11 @@ def _drains_a_poll(loop: ast.While) -> bool:
     that leaves on a sentinel but waits for work through a def of its own, `msg =
     self.get_message(timeout)`, cannot be told from it by the name: it needs the poll.)"""
     calls = list(_own_calls(loop))
+    blocking = [call for call in calls if not _does_not_block(call)]
     return (
         _leaves(loop.body)
-        and any(_does_not_block(call) for call in calls)
-        and not any(_waits(call) for call in calls if not _does_not_block(call))
+        and len(blocking) < len(calls)
+        and not any(_waits(call) for call in blocking)
         and not any(isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for node in _own_nodes(loop))
     )
 
