@@ -38,6 +38,7 @@ from .index import Binding, ModuleIndex, Scope
 from .known import (
     CONTAINER_INSERTS,
     CONTAINER_TAKES,
+    CONTAINER_VIEWS,
     EXIT_STATUS_READS,
     FORGETTING_CALLBACKS,
     FUTURE_COMBINATORS,
@@ -52,7 +53,8 @@ _CARRIERS = (
     ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp,
 )  # fmt: skip
 _NON_CONSUMING_COMPARISONS = (ast.In, ast.NotIn, ast.Is, ast.IsNot, ast.Eq, ast.NotEq)
-_VIEW_METHODS = frozenset({"values", "keys", "copy"})  # the container again, or its items
+# The container again, or its items (not `items()`, whose pairs hold the keys too).
+_VIEW_METHODS = CONTAINER_VIEWS - {"items"}
 _LEN = "builtins.len"
 
 # A holder already being followed: ("name", id(scope), name) or ("attr", id(class), attr).
