@@ -10,6 +10,8 @@ import pytest
 
 from unguarded_workers.analysis import check_module, might_spawn
 from unguarded_workers.analysis.discovery import helpers_in_text
+from unguarded_workers.analysis.prefilter import _defines_thread_run
+from unguarded_workers.analysis.spawns import runs_alone
 from unguarded_workers.options import parse_options
 
 EVERYTHING = parse_options(min_confidence="low", group_children="all")
@@ -31,6 +33,12 @@ SPAWNING = {
         "        await nursery.start(serve)\n"
     ),
     "thread class": "import threading\nclass T(threading.Thread):\n    def run(self):\n        work()\n",
+    "a run with defaults": "class T(Base):\n    def run(self, retries=3, *args, delay: float = 1, **kw):\n",
+    "a run over lines": "class T(Base):\n    def run(\n        self,\n        when: Optional[int] = None,\n    ):\n",
+    "a run of many defs": "class A:\n    def run(self, item):\n        pass\nclass T(Base):\n    def run(self):\n",
+    # Lists the prefilter does not split count.
+    "a run with a lambda default": "class T(Base):\n    def run(self, key=lambda a, b: a):\n        work()\n",
+    "a run with a string": "class T(Base):\n    def run(self, sep=', '):\n        work()\n",
 }
 NOT_SPAWNING = {
     "words only": '"""Starts a Thread, a Timer and a Process; calls submit() and create_task()."""\n',
@@ -43,6 +51,14 @@ NOT_SPAWNING = {
     "another library's ensure_future": "from tornado.gen import ensure_future\nensure_future(work())\n",
     # The end of a longer name is not the name.
     "a longer name": "import threading\nthread = IntervalTimer(5, work)\nkvReadTimer(handle)\n",
+    # A thread calls `self.run()`: a run that needs more, or is a coroutine, is no thread's worker.
+    "a run that needs an argument": (
+        "import threading\nclass T(threading.Thread):\n    def run(self, payload: dict[str, int]):\n        work()\n"
+    ),
+    "a run with a keyword-only parameter": (
+        "import threading\nclass T(threading.Thread):\n    def run(self, *, payload):\n        work()\n"
+    ),
+    "an async run": "import threading\nclass T(threading.Thread):\n    async  def run(self):\n        work()\n",
 }
 
 
@@ -98,3 +114,19 @@ def test_helpers_are_found_from_the_parse() -> None:
     assert helpers_in_text(HELPERS, EVERYTHING) == {"start_background_task", "submit_later", "spawn"}
     # A module whose spawns pass no parameter of theirs is not analysed for helpers at all.
     assert helpers_in_text(HELPERS.split("    def start_background_task")[0], EVERYTHING) == frozenset()
+
+
+RUN_PARAMETERS = (
+    *("self", "x", "*args", "self, /", "self, x=1", "self, *a, k=2", "self, **kw", "self, x: int = 1, /, *, y=2"),
+    *("self, x", "self, *, k", "self, *a, k", "self, x, /", "self, x: dict[str, int]", "", "*, k=1"),
+)
+
+
+@pytest.mark.parametrize("parameters", RUN_PARAMETERS)
+def test_the_prefilter_lets_through_every_run_a_thread_can_start(parameters: str) -> None:
+    """`runs_alone` (the analysis) and the text test agree on every list they both read; a
+    def with no parameter is no method's worker, but the text test keeps it (it cannot tell
+    a staticmethod)."""
+    text = f"class T(Base):\n    def run({parameters}):\n        work()\n"
+    (node,) = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.FunctionDef)]
+    assert _defines_thread_run(text) == (runs_alone(node) or parameters in ("", "*, k=1"))

@@ -55,3 +55,29 @@ def paused_collector() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+# Modules dropped from a project's cache before a full collection looks for them.
+_DROPPED_PER_COLLECTION = 64
+
+
+class _Dropped:
+    since_collection = 0
+
+
+def set_aside(dropped: int = 0) -> None:
+    """After each file a run checks, where the collector collects less: what is still alive
+    is what the run keeps (the project's modules, each a tree and its index), which later
+    collections would otherwise walk again and again; it is moved out of their sight, as
+    `collect_less` does with what was imported. Measured on the 26 projects of bench_cli at
+    --jobs 1: CPU 2.9 -> 2.5 s. `dropped`: the modules a project dropped meanwhile, garbage
+    in cycles that only a collection frees; once there are enough of them, everything is
+    handed back to the collector, and a full collection frees them."""
+    if gc.get_threshold() != _THRESHOLDS:
+        return
+    _Dropped.since_collection += dropped
+    if _Dropped.since_collection >= _DROPPED_PER_COLLECTION:
+        _Dropped.since_collection = 0
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()

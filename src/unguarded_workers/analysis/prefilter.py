@@ -59,6 +59,10 @@ _GROUP_START = "start"
 _GROUP_WORDS = ("TaskGroup", "task_group", "ursery")
 # The def of a thread class's worker (its class may subclass Thread through project classes).
 _RUN_DEF = re.compile(r"def run\s*\(")
+_ASYNC_BEFORE = re.compile(r"async\s+$")
+# What makes a parameter list too hard to split by its commas: then the def counts.
+_UNSPLIT = re.compile(r"[\"'#]|\blambda\b")
+_OPENING, _CLOSING = "([{", ")]}"
 
 # A call that passes something: the name, spaces or line continuations, `(`, then anything but `)`.
 _CALL_TAIL = r"(?:\s|\\\r?\n)*\(\s*[^\s)]"
@@ -144,10 +148,54 @@ def might_spawn(source: str, options: Options | None = None, helpers: frozenset[
     names, helper_calls = _names(spawners, helpers)
     if _calls(source, names, renamed=True) or _calls(source, helper_calls, renamed=False):
         return True
-    if "def run" in source and _RUN_DEF.search(source):
+    if "def run" in source and _defines_thread_run(source):
         return True
     return (
         _GROUP_START in source
         and any(word in source for word in _GROUP_WORDS)
         and _calls(source, ((_GROUP_START, None),), renamed=False)
     )
+
+
+def _defines_thread_run(source: str) -> bool:
+    """Whether the text holds a `def run(` that a thread could start as its worker: not an
+    `async def`, and callable with its instance alone (`spawns.runs_alone`). A thread calls
+    `self.run()`: `def run(self, payload)` in a handler class, an `async def run(self)` of a
+    service, are no thread's worker. A list of parameters this does not split (quotes, a
+    comment, a lambda) counts, as does one with no parameter."""
+    for match in _RUN_DEF.finditer(source):
+        start = match.start()
+        if start and (source[start - 1].isalnum() or source[start - 1] == "_"):
+            continue  # `undef run(`
+        if _ASYNC_BEFORE.search(source, max(0, start - 32), start):
+            continue
+        parameters = _parameters(source, match.end())
+        if parameters is None or not parameters:
+            return True
+        if all(p in ("/", "*") or p.startswith("*") or "=" in p for p in parameters[1:]):
+            return True
+    return False
+
+
+def _parameters(source: str, start: int) -> list[str] | None:
+    """The parameters of a def whose `(` ends before `start`, split at their commas; None when
+    the text does not say simply where they end."""
+    depth = 0
+    parts: list[str] = []
+    begin = start
+    for at in range(start, len(source)):
+        char = source[at]
+        if char in _OPENING:
+            depth += 1
+        elif char in _CLOSING:
+            if depth == 0:
+                text = source[start:at]
+                if _UNSPLIT.search(text):
+                    return None
+                parts.append(source[begin:at])
+                return [part.strip() for part in parts if part.strip()]
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(source[begin:at])
+            begin = at + 1
+    return None

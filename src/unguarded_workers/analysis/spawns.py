@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from ..codes import SpawnKind
 from ..options import Options
 from .helpers import HelperSpec, helper_argument
-from .index import Scope, dotted_text, last_name
+from .index import FunctionNode, Scope, dotted_text, last_name
 from .known import (
     CALLABLE_0,
     CORO_0,
@@ -118,9 +118,10 @@ class SpawnFinder:
         for node, scope in self._index.classes:
             if "run" not in scope.functions:
                 continue  # the common case, decided before following any base
-            base = self._resolver.worker_base(scope)
+            runs = [run for run in scope.functions["run"] if runs_alone(run)]
+            base = self._resolver.worker_base(scope) if runs else None
             if base is not None:
-                for run in scope.functions["run"]:
+                for run in runs:
                     yield ThreadClass(node, run, process=base == "process")
 
     # -- calls -----------------------------------------------------------------
@@ -211,3 +212,20 @@ def _spawn_configured(kind: SpawnKind, call: ast.Call, scope: Scope, spawner: st
 
 def _has_target_keyword(call: ast.Call) -> bool:
     return any(k.arg == "target" for k in call.keywords)
+
+
+def runs_alone(run: FunctionNode) -> bool:
+    """Whether a thread or process can run `run` as its worker: it calls `self.run()`, so not
+    an `async def` (its body would never start) nor a def that needs more than its instance
+    (`def run(self, payload)`: a TypeError at start, and no thread's worker). The text
+    prefilter (`prefilter._defines_thread_run`) decides the same, or lets the module through."""
+    if isinstance(run, ast.AsyncFunctionDef):
+        return False
+    arguments = run.args
+    positional = len(arguments.posonlyargs) + len(arguments.args)
+    takes_instance = positional >= 1 or arguments.vararg is not None
+    return (
+        takes_instance
+        and positional - len(arguments.defaults) <= 1
+        and all(default is not None for default in arguments.kw_defaults)
+    )
