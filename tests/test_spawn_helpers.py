@@ -53,11 +53,13 @@ CALLER = textwrap.dedent(
         "asyncio.create_task(fn(*args))",
         "nursery.start_soon(fn)",
         "pool.submit(functools.partial(fn, 1))",
+        "loop.run_in_executor(None, partial(fn, *args))",  # flower 2.2's BlockingOperationRunner
         "multiprocessing.Process(target=fn)",
     ],
 )
 def test_every_spawner_shape_makes_a_helper(spawn: str) -> None:
-    text = f"import asyncio, functools, multiprocessing, threading\n\n\ndef helper(fn, *args):\n    {spawn}\n"
+    imports = "import asyncio, functools, multiprocessing, threading\nfrom functools import partial"
+    text = f"{imports}\n\n\ndef helper(fn, *args):\n    {spawn}\n"
     assert helpers_in_text(text, Options()) == {"helper"}
 
 

@@ -42,7 +42,7 @@ _BARE_NAME_SPAWN = re.compile(
     r"\b(?:target|function|coro|coro_or_future|func)\s*=\s*([A-Za-z_]\w*)\s*[,()]"
     r"|\b(?:submit|create_task|ensure_future|start_soon|start_new_thread|start_new|run_coroutine_threadsafe"
     r"|apply_async|Timer|Thread|Process|partial)\s*\((?=\s*([\w.]+)\s*(?:,\s*([A-Za-z_]\w*)\s*)?[,()])"
-    r"|\brun_in_executor\s*\(\s*[\w.]+\s*,\s*([A-Za-z_]\w*)\s*[,()]"
+    r"|\brun_in_executor\s*\((?=\s*[\w.]+\s*,\s*([A-Za-z_]\w*)\s*[,()])"
 )
 _DEF = re.compile(r"\bdef\s+\w+\s*\(")
 # How far a def's signature is looked for its parameters (a long signature is rare).
