@@ -39,6 +39,13 @@ SPAWNING = {
     # Lists the prefilter does not split count.
     "a run with a lambda default": "class T(Base):\n    def run(self, key=lambda a, b: a):\n        work()\n",
     "a run with a string": "class T(Base):\n    def run(self, sep=', '):\n        work()\n",
+    # A spawner known by its qualified name, by its bare name where the module imports it.
+    "a bare Timer imported": "from threading import Lock, Timer\nTimer(5, work).start()\n",
+    "imported in parentheses": "from threading import (\n    Lock,\n    Timer,\n)\nTimer(5, work)\n",
+    "imported on a continued line": "from threading import Lock, \\\n    Timer\nTimer(5, work)\n",
+    "imported with everything": "from threading import *\nTimer(5, work)\n",
+    "an attribute over spaces": "import threading\nthreading . Timer(5, work)\n",
+    "from a submodule": "from multiprocessing.context import Process\nProcess(target=work)\n",
 }
 NOT_SPAWNING = {
     "words only": '"""Starts a Thread, a Timer and a Process; calls submit() and create_task()."""\n',
@@ -49,6 +56,10 @@ NOT_SPAWNING = {
     # A spawner known by its qualified name is called only in a module that imports its module.
     "another library's Timer": "from kafka.util import Timer\ntimer = Timer(timeout_ms)\n",
     "another library's ensure_future": "from tornado.gen import ensure_future\nensure_future(work())\n",
+    # kafka 3.0's consumer: `threading` for its locks, its own Timer for deadlines.
+    "another library's Timer beside threading": (
+        "import threading\nfrom kafka.util import Timer\nlock = threading.Lock()\ntimer = Timer(timeout_ms)\n"
+    ),
     # The end of a longer name is not the name.
     "a longer name": "import threading\nthread = IntervalTimer(5, work)\nkvReadTimer(handle)\n",
     # A thread calls `self.run()`: a run that needs more, or is a coroutine, is no thread's worker.

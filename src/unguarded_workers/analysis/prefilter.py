@@ -10,8 +10,10 @@ thread class. So a module is parsed only when its text holds such a call *with a
 (`from threading import Thread as Worker`), the call has another name: a rename of one
 counts as a spawn shape. A task group's `start(child)` counts only in a module that names a
 task group or nursery, the receivers it is known by. A spawner the analysis knows only by its
-qualified name (`threading.Timer`) counts only in a module that names its module (kafka's own
-`Timer(timeout_ms)` does not), and a name counts only whole (`IntervalTimer(` is not `Timer(`).
+qualified name (`threading.Timer`) counts only in a module that names its module, and called
+by its bare name only where the module imports that name from it (kafka's own
+`Timer(timeout_ms)` does not count, though the module imports `threading` for its locks); and a
+name counts only whole (`IntervalTimer(` is not `Timer(`).
 
 Each shape is searched for by a pattern that begins with its literal name (the regular
 expression engine skips to it), after a substring test of the name: on 2,183 modules of 26
@@ -66,6 +68,8 @@ _OPENING, _CLOSING = "([{", ")]}"
 
 # A call that passes something: the name, spaces or line continuations, `(`, then anything but `)`.
 _CALL_TAIL = r"(?:\s|\\\r?\n)*\(\s*[^\s)]"
+# What may stand between an attribute's dot and its name.
+_BETWEEN = frozenset(" \t\\\r\n")
 # A rename in an import (`Thread as Worker`): then calls use the other name.
 _RENAME_TAIL = r"\s+as\s"
 
@@ -100,7 +104,41 @@ def _calls(text: str, names: Iterable[_Name], *, renamed: bool) -> bool:
     for name, root in names:
         if not _may_name(text, name, root):
             continue
-        if (renamed and _renamed(name).search(text)) or next(_call_starts(text, name), None) is not None:
+        if renamed and _renamed(name).search(text):
+            return True
+        imported: bool | None = None  # asked once, at the first call by the bare name
+        for start in _call_starts(text, name):
+            if root is None or _of_an_attribute(text, start):
+                return True
+            if imported is None:
+                imported = _imported_from(text, name, root)
+            if imported:
+                return True
+    return False
+
+
+def _of_an_attribute(text: str, start: int) -> bool:
+    """The call is of an attribute (`threading.Timer(`, `ctx.Process(`), spaces and line
+    continuations aside."""
+    at = start - 1
+    while at >= 0 and text[at] in _BETWEEN:
+        at -= 1
+    return at >= 0 and text[at] == "."
+
+
+@functools.lru_cache(maxsize=16)
+def _imports_from(root: str) -> re.Pattern[str]:
+    """`from ROOT import ...` (or from a module of ROOT's), with the names it imports."""
+    return re.compile(rf"from\s+{re.escape(root)}(?:\s*\.\s*[\w.]+)?\s+import\s+(\([^)]*\)|(?:\\\r?\n|[^\n])*)")
+
+
+def _imported_from(text: str, name: str, root: str) -> bool:
+    """Whether the module imports `name` from `root` (or everything): a spawner known by its
+    qualified name is called by its bare name only then (kafka's own `Timer(timeout_ms)` in a
+    module that imports `threading` for its locks is not `threading.Timer`)."""
+    for match in _imports_from(root).finditer(text):
+        names = match.group(1)
+        if "*" in names or re.search(rf"\b{re.escape(name)}\b", names):
             return True
     return False
 

@@ -77,7 +77,7 @@ class Project:
         """Keep the analysis of the module checked last, as if an import had loaded it: a run
         that checks the file again (`held_tree`) or imports it reuses it."""
         last = self._last_checked
-        key = file_key(last.path) if last is not None and last.path is not None else None
+        key = file_key(last.path, self._real(last.path)) if last is not None and last.path is not None else None
         if last is not None and key is not None and key not in self._modules:
             self._remember(key, last)
 
@@ -88,7 +88,7 @@ class Project:
         return held.index.tree if held is not None else None
 
     def _held(self, path: str) -> ModuleAnalysis | None:
-        key = file_key(path)
+        key = file_key(path, self._real(path))
         return self._modules.get(key) if key is not None else None
 
     def forget_checked(self) -> None:
@@ -98,7 +98,10 @@ class Project:
         one module at a time (a command's worker, flake8's): the editor server checks buffers in
         several threads at once, and leaves the analyses to the collector."""
         last, self._last_checked = self._last_checked, None
-        if last is not None and (last.path is None or self._held(last.path) is not last):
+        if last is None:
+            return
+        key = file_key(last.path) if last.path is not None else None  # its real path is released
+        if key is None or self._modules.get(key) is not last:
             last.dispose()
 
     def find(self, importer: str, origin: str) -> tuple[ModuleAnalysis, list[str]] | None:
@@ -225,9 +228,10 @@ def holds(dependency: Dependency) -> bool:
     return file_key(path) == key
 
 
-def file_key(path: str) -> FileKey | None:
-    """The real path with its modification time and size: a changed file is read again."""
-    real = os.path.realpath(path)
+def file_key(path: str, real: str | None = None) -> FileKey | None:
+    """The real path (`real`, when known) with its modification time and size: a changed file
+    is read again."""
+    real = os.path.realpath(path) if real is None else real
     try:
         info = os.stat(real)
     except OSError:
