@@ -5,8 +5,6 @@ line and status 130, not a traceback."""
 
 from __future__ import annotations
 
-import sys
-
 from . import interrupts
 
 
@@ -14,6 +12,6 @@ def main() -> int:
     try:
         from .cli import main as command
     except KeyboardInterrupt as interrupt:
-        print("unguarded-workers: interrupted", file=sys.stderr)
+        interrupts.say_interrupted(interrupt)
         return interrupts.exit_status(interrupt)
     return command()

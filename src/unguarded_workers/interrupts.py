@@ -29,6 +29,13 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+def say_interrupted(interrupt: KeyboardInterrupt) -> None:
+    """The one line a stopped command prints: which signal stopped it, unless Ctrl-C."""
+    signum = getattr(interrupt, "signum", signal.SIGINT)
+    how = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
+    print(f"unguarded-workers: interrupted{how}", file=sys.stderr)
+
+
 def exit_status(interrupt: KeyboardInterrupt) -> int:
     """128 + the signal, as shells report a process that a signal ended (130 for Ctrl-C)."""
     return 128 + getattr(interrupt, "signum", signal.SIGINT)

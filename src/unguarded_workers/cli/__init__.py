@@ -12,7 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 from .. import interrupts
 from ..memory import collect_less
 from .parser import build_parser, command_parser, parse_arguments
-from .run import EXIT_ERROR, EXIT_FINDINGS, check_or_fix, say_interrupted
+from .run import EXIT_ERROR, EXIT_FINDINGS, check_or_fix
 
 __all__ = ["build_parser", "main"]
 
@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _main(argv)
     except KeyboardInterrupt as interrupt:  # before the files were reached: nothing to show
-        say_interrupted(interrupt)
+        interrupts.say_interrupted(interrupt)
         return interrupts.exit_status(interrupt)
     except BrokenProcessPool as error:  # a worker process was killed (out of memory, a signal)
         print(f"error: a worker process died ({error}); try --jobs 1", file=sys.stderr)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -222,7 +221,7 @@ def _run(items: list[Item], job: Job, args: argparse.Namespace, report: _Report)
         if report.for_people and job.mode is Mode.CHECK and interrupted is None:
             sys.stderr.write(summary_line(outcomes, report.errors))
     if interrupted is not None:
-        say_interrupted(interrupted)
+        interrupts.say_interrupted(interrupted)
         return interrupts.exit_status(interrupted)
     if any(o.error or o.write_error for o in outcomes):
         return EXIT_ERROR
@@ -230,12 +229,6 @@ def _run(items: list[Item], job: Job, args: argparse.Namespace, report: _Report)
     if getattr(args, "exit_zero", False):
         return EXIT_CLEAN
     return EXIT_FINDINGS if found else EXIT_CLEAN
-
-
-def say_interrupted(interrupt: KeyboardInterrupt) -> None:
-    signum = getattr(interrupt, "signum", signal.SIGINT)
-    how = "" if signum == signal.SIGINT else f" ({signal.Signals(signum).name})"
-    print(f"unguarded-workers: interrupted{how}", file=sys.stderr)
 
 
 class _Printer:
