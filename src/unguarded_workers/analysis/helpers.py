@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 from ..codes import SpawnKind
 from .index import Binding, FunctionNode, Scope, dotted_text
 from .known import PARTIALS
+from .prefilter import starts_a_word
 
 if TYPE_CHECKING:
     from .module import ModuleAnalysis
@@ -58,7 +59,7 @@ _BARE_NAME_SPAWNS = tuple(
     )
     for name in names
 )
-_DEF = re.compile(r"def\s+\w+\s*\(")  # a whole word: `_starts_a_word`
+_DEF = re.compile(r"def\s+\w+\s*\(")  # a whole word: `starts_a_word`
 # How far a def's signature is looked for its parameters (a long signature is rare).
 _SIGNATURE = 2000
 
@@ -173,7 +174,7 @@ def may_define_helper(text: str) -> bool:
     starts: list[int] = []
     for match in _bare_name_spawns(text):
         if defs is None:
-            defs = [found for found in _DEF.finditer(text) if _starts_a_word(text, found.start())]
+            defs = [found for found in _DEF.finditer(text) if starts_a_word(text, found.start())]
             starts = [found.end() for found in defs]
         names = [name for name in match.groups() if name is not None and name.isidentifier()]
         at = bisect.bisect_right(starts, match.start()) - 1
@@ -196,12 +197,8 @@ def _bare_name_spawns(text: str) -> Iterator[re.Match[str]]:
         if name not in text:
             continue
         for match in pattern.finditer(text):
-            if _starts_a_word(text, match.start()):
+            if starts_a_word(text, match.start()):
                 yield match
-
-
-def _starts_a_word(text: str, start: int) -> bool:
-    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
 
 
 def _indent(text: str, position: int) -> int:

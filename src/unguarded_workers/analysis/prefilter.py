@@ -153,8 +153,13 @@ def _call_starts(text: str, name: str) -> Iterator[int]:
     another (`IntervalTimer(` is no call of `Timer`)."""
     for match in _called(name).finditer(text):
         start = match.start()
-        if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_"):
+        if starts_a_word(text, start):
             yield start
+
+
+def starts_a_word(text: str, start: int) -> bool:
+    """Nothing of a name runs into `start` from before it."""
+    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
 
 
 def calls_any(source: str, names: Iterable[str]) -> bool:
@@ -203,7 +208,7 @@ def _defines_thread_run(source: str) -> bool:
     comment, a lambda) counts, as does one with no parameter."""
     for match in _RUN_DEF.finditer(source):
         start = match.start()
-        if start and (source[start - 1].isalnum() or source[start - 1] == "_"):
+        if not starts_a_word(source, start):
             continue  # `undef run(`
         if _ASYNC_BEFORE.search(source, max(0, start - 32), start):
             continue
