@@ -3,6 +3,7 @@
 Harmless:
     logger.info("starting %s", name)       # a logger's call (its arguments looked up safely)
     stop.set(); done.wait(5)                # an event, a wait with a timeout at most
+    reader = threading.Thread(target=self._read)   # a thread object: starting it is work
     message = queue.get()                   # the next item: a wait, not work
     self._queue.put_nowait(event)           # an enqueue: the consumer does the work
     token = self._in_flush.set(True)        # a ContextVar's set or reset

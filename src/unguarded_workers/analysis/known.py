@@ -211,6 +211,9 @@ PURE_BUILTINS = frozenset(
         "builtins.repr",
         "builtins.range",  # `for _ in range(self.workers)`: counting
         "collections.deque",
+        # A thread object only holds what it is given until it is started (`start()` is work).
+        "threading.Thread",
+        "threading.Timer",
         "collections.OrderedDict",
         "collections.defaultdict",
     }

@@ -17,6 +17,10 @@ Hangs (stop() waits on self._exited, which is set only after the failing line):
 
 Does not hang:
     finally: self._exited.set()       # signalled on failure too
+    try:                              # the same signal in a finally around the failing line
+        self._results.put(work())
+    finally:
+        self._results.put(END)
     self._exited.wait(5)              # a wait with a timeout
     def end_connection(self):         # released elsewhere too, whatever became of the worker
         self._finished.cancel()
@@ -95,6 +99,8 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
     for call, method, signal, holder in itertools.chain(own, handed):
         if (call.lineno, call.col_offset) <= after and not _argument_fails_first(call, first):
             continue
+        if _given_finally(module, call, method=method, holder=holder, fn=root.node, first=first):
+            continue
         uses = list(_holder_waits(module, holder, scope, root, spawn=spawn, spawner=spawner))
         if any(_releases(use_module, use, given) for use, use_module, _ in uses):
             continue  # released elsewhere too (`end_connection()` cancels it): no certain hang
@@ -126,6 +132,50 @@ def _at_the_spawn(
         if worker_class is not None and spawn_class is not None and worker_class[0] is spawn_class[0]:
             return f"{spawn_class[1]}.{holder.attr}"
     return None
+
+
+def _given_finally(
+    module: ModuleAnalysis, call: ast.Call, *, method: str, holder: ast.expr, fn: FunctionNode, first: ast.stmt
+) -> bool:
+    """Whether a `try` around both the failing statement and the signal gives the holder the
+    same signal in its `finally:` (`finally: self._raw_queue.put(b"")`): the waiter is woken
+    on failure too."""
+    waits = _SIGNALS[method][0]
+    text = dotted_text(holder)
+    if text is None:
+        return False
+    current: ast.AST | None = module.index.parent(call)
+    while current is not None and current is not fn:
+        finalbody: list[ast.stmt] = getattr(current, "finalbody", []) if isinstance(current, _TRY_TYPES) else []
+        if finalbody and _within(first, current):
+            for node in _walk_own(finalbody):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in _SIGNALS
+                    and _SIGNALS[node.func.attr][0] & waits
+                    and dotted_text(node.func.value) == text
+                ):
+                    return True
+        current = module.index.parent(current)
+    return False
+
+
+def _within(stmt: ast.stmt, outer: ast.AST) -> bool:
+    start = getattr(outer, "lineno", 0)
+    end = getattr(outer, "end_lineno", None) or start
+    return start <= stmt.lineno <= end
+
+
+def _walk_own(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """The nodes of `body`, not those of nested defs, classes or lambdas."""
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda)):
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
 
 
 def _argument_fails_first(call: ast.Call, first: ast.stmt) -> bool:
