@@ -95,8 +95,23 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
         ("while self_poll():\n    pass", "has no try/except guard: line 6: while self_poll() runs outside any try"),
         # Counting cannot fail: the line named is the one in the loop that can.
         ("for _ in range(count):\n    step()", "has no try/except guard: line 7: step() runs outside any try"),
+        # The loop ends at the return anyway: the line it dies of is the one after.
+        (
+            "while True:\n    if closing:\n        close()\n        return\n    serve()",
+            "has no try/except guard: line 10: serve() runs outside any try",
+        ),
     ],
-    ids=["no try", "narrow handler", "re-raises", "exit only", "finally only", "in a handler", "header", "counting"],
+    ids=[
+        "no try",
+        "narrow handler",
+        "re-raises",
+        "exit only",
+        "finally only",
+        "in a handler",
+        "header",
+        "counting",
+        "leaving",
+    ],
 )
 def test_the_first_uncovered_line_and_why(body: str, said: str) -> None:
     source = "import contextlib\nimport threading\n\n\ndef work():\n" + textwrap.indent(body, "    ") + "\n\n\n"

@@ -313,7 +313,11 @@ class GuardAnalysis:
                 # A loop's header runs on every pass: it is inside the loop it heads.
                 yield _Leaf(stmt, header, context.why, inner_loop, context.io_covered, inner_inside)
             for block, block_context in reversed(blocks):
-                stack.extend((inner, block_context, inner_loop, inner_inside) for inner in reversed(block))
+                leaving = _returning(block) if inner_loop else set()
+                stack.extend(
+                    (inner, block_context, inner_loop and id(inner) not in leaving, inner_inside)
+                    for inner in reversed(block)
+                )
 
     def _open(
         self, stmt: ast.stmt, context: _Context, scope: Scope
@@ -496,6 +500,26 @@ def _judge(root: Def) -> Exposure | None:
         for unfinished, _ in stack:  # only after an error: forget the half-done defs
             unfinished.module.guards._finish(unfinished.node, None, known=False)
     return verdict
+
+
+def _returning(block: list[ast.stmt]) -> set[int]:
+    """The simple statements of `block` that run just before its `return` (and the return):
+    the loop ends there anyway, so a failure there does not end a long-lived loop
+    (`await remote.abort(...)` then `return`, in a receive loop)."""
+    found: set[int] = set()
+    returning = False
+    for stmt in reversed(block):
+        if isinstance(stmt, ast.Return):
+            returning = True
+        elif isinstance(stmt, (ast.Continue, ast.Break)) or _is_compound(stmt):
+            returning = False
+        if returning:
+            found.add(id(stmt))
+    return found
+
+
+def _is_compound(stmt: ast.stmt) -> bool:
+    return any(isinstance(getattr(stmt, name, None), list) for name in ("body", "handlers", "cases"))
 
 
 def _has_try(fn: FunctionNode) -> bool:

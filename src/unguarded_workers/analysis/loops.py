@@ -6,6 +6,10 @@ Long-lived:
     while not self._stop.is_set(): ...      while self._running: ...    while ready.is_set(): ...
     async for message in websocket: ...     for item in iter(queue.get, None): ...
 
+A failure on the way out does not end a long-lived loop: it was ending (the guard analysis
+leaves out the simple statements just before a `return`):
+    while True: frame = ws.recv(); if bad(frame): ws.abort(); return; ...
+
 Ending by themselves (a failure there ends one round of work, not a service):
     while True:                             # leaves at the first empty poll, never waiting
         pid, status = os.waitpid(-1, os.WNOHANG)

@@ -21,6 +21,8 @@ Does not hang:
         self._results.put(work())
     finally:
         self._results.put(END)
+    except Exception:                 # or in a handler of every exception around it
+        self._results.put(END); raise
     self._exited.wait(5)              # a wait with a timeout
     def end_connection(self):         # released elsewhere too, whatever became of the worker
         self._finished.cancel()
@@ -36,7 +38,7 @@ from typing import TYPE_CHECKING
 
 from .exposure import Exposure, quoted
 from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, dotted_text
-from .known import PARTIALS
+from .known import BROAD_EXCEPTIONS, PARTIALS
 from .resolve import Resolved
 
 if TYPE_CHECKING:
@@ -99,7 +101,7 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
     for call, method, signal, holder in itertools.chain(own, handed):
         if (call.lineno, call.col_offset) <= after and not _argument_fails_first(call, first):
             continue
-        if _given_finally(module, call, method=method, holder=holder, fn=root.node, first=first):
+        if _given_on_failure(module, call, method=method, holder=holder, scope=scope, first=first):
             continue
         uses = list(_holder_waits(module, holder, scope, root, spawn=spawn, spawner=spawner))
         if any(_releases(use_module, use, given) for use, use_module, _ in uses):
@@ -134,36 +136,58 @@ def _at_the_spawn(
     return None
 
 
-def _given_finally(
-    module: ModuleAnalysis, call: ast.Call, *, method: str, holder: ast.expr, fn: FunctionNode, first: ast.stmt
+def _given_on_failure(
+    module: ModuleAnalysis, call: ast.Call, *, method: str, holder: ast.expr, scope: Scope, first: ast.stmt
 ) -> bool:
     """Whether a `try` around both the failing statement and the signal gives the holder the
-    same signal in its `finally:` (`finally: self._raw_queue.put(b"")`): the waiter is woken
-    on failure too."""
-    waits = _SIGNALS[method][0]
+    same signal when it fails: in its `finally:` (`finally: self._raw_queue.put(b"")`), or in a
+    handler of every exception, around a failing line of its body (`except Exception:
+    self._queue.put(END); raise`). The waiter is woken on failure too."""
     text = dotted_text(holder)
     if text is None:
         return False
-    current: ast.AST | None = module.index.parent(call)
+    waits = _SIGNALS[method][0]
+    fn = scope.node
+    child: ast.AST = call
+    current = module.index.parent(call)
     while current is not None and current is not fn:
-        finalbody: list[ast.stmt] = getattr(current, "finalbody", []) if isinstance(current, _TRY_TYPES) else []
-        if finalbody and _within(first, current):
-            for node in _walk_own(finalbody):
-                if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in _SIGNALS
-                    and _SIGNALS[node.func.attr][0] & waits
-                    and dotted_text(node.func.value) == text
-                ):
+        if isinstance(current, _TRY_TYPES):
+            finalbody: list[ast.stmt] = getattr(current, "finalbody", [])
+            body: list[ast.stmt] = getattr(current, "body", [])
+            handlers: list[ast.ExceptHandler] = getattr(current, "handlers", [])
+            if finalbody and _within(first, [current]) and _signals_holder(finalbody, text, waits):
+                return True
+            if child in body and _within(first, body):
+                broad = [h for h in handlers if _catches_everything(module, h, scope)]
+                if any(_signals_holder(h.body, text, waits) for h in broad):
                     return True
-        current = module.index.parent(current)
+        child, current = current, module.index.parent(current)
     return False
 
 
-def _within(stmt: ast.stmt, outer: ast.AST) -> bool:
-    start = getattr(outer, "lineno", 0)
-    end = getattr(outer, "end_lineno", None) or start
+def _signals_holder(body: list[ast.stmt], text: str, waits: frozenset[str]) -> bool:
+    """Whether `body` gives the holder written `text` a signal that ends one of `waits`."""
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _SIGNALS
+        and _SIGNALS[node.func.attr][0] & waits
+        and dotted_text(node.func.value) == text
+        for node in _walk_own(body)
+    )
+
+
+def _catches_everything(module: ModuleAnalysis, handler: ast.ExceptHandler, scope: Scope) -> bool:
+    """`except:`, `except Exception:`, `except BaseException:` (or a tuple naming one)."""
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(module.index.qualname(t, scope) in BROAD_EXCEPTIONS for t in types)
+
+
+def _within(stmt: ast.stmt, block: list[ast.stmt]) -> bool:
+    """Whether `stmt` lies within the lines of `block` (a statement, or a body)."""
+    start, end = block[0].lineno, block[-1].end_lineno or block[-1].lineno
     return start <= stmt.lineno <= end
 
 
