@@ -14,11 +14,13 @@ Not foreign:
     self._flush(batch)                   # a method of the class
     self.handlers_waiter.set_result(None)   # resolving a future, setting an event: no one's hook
     json.loads(data); sock.recv(1024)    # library code
+    self.remove_all_listeners()          # manages listeners: a base's method (pyee's), not one
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from typing import TYPE_CHECKING
 
 from .exposure import ForeignCall, quoted
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from .module import ModuleAnalysis
 
 # Names that say an object or attribute holds someone else's code.
+# `messageHandler` -> `message_Handler`: camelCase split into words.
+_CAMEL_HUMP = re.compile(r"([a-z0-9])([A-Z])")
 _FOREIGN_WORDS = ("callback", "handler", "listener", "observer", "subscriber", "hook", "plugin", "reporter")
 
 
@@ -87,12 +91,20 @@ def _handed_in_attribute(target: Unresolved, attr: str, scope: Scope) -> bool:
     if target.abstract:
         # A hook users implement (`handle`, `on_message`), not a stub the library's own
         # subclasses fill in (`close`, `_read`).
-        return _sounds_foreign(attr) or attr.startswith(_HOOK_PREFIXES)
+        return _names_a_callback(attr) or attr.startswith(_HOOK_PREFIXES)
     found = scope.enclosing_class()
     values = found[0].attr_values.get(attr, []) if found is not None else []
     if not values:
-        return _sounds_foreign(attr)
+        return _names_a_callback(attr)
     return _from_elsewhere(values)
+
+
+def _names_a_callback(attr: str) -> bool:
+    """`self.on_message`, `self._error_callback`, `self.handler`: an attribute named for one
+    callable of someone else's; not a method that manages them, inherited from a base outside
+    the project (pyee's `self.remove_all_listeners()`, `self.notify_observers()`)."""
+    words = _CAMEL_HUMP.sub(r"\1_\2", attr).lower().strip("_").split("_")
+    return words[0] == "on" or words[-1] in _FOREIGN_WORDS
 
 
 def _from_elsewhere(values: list[tuple[ast.expr, Scope]]) -> bool:

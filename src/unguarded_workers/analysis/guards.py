@@ -72,7 +72,7 @@ from ..options import Options
 from .exposure import Exposure, ForeignCall, Uncovered
 from .foreign import foreign_call
 from .harmless import HarmlessRules, Verdict
-from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, last_name, own_statements
+from .index import FUNCTION_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, last_name, own_statements
 from .known import (
     BROAD_EXCEPTIONS,
     CANCELLED_CLASS_GETTERS,
@@ -90,9 +90,6 @@ from .swallowing import swallows_everything
 if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
 
-_TRY_TYPES: tuple[type[ast.stmt], ...] = tuple(
-    t for t in (ast.Try, getattr(ast, "TryStar", None)) if isinstance(t, type)
-)
 _MATCH = getattr(ast, "Match", None)
 OUTSIDE_ANY_TRY = "runs outside any try"
 
@@ -117,6 +114,9 @@ class _Leaf(NamedTuple):
     in_loop: bool  # inside an unbounded loop of the def that no broad guard in it protects
     io_covered: bool = False  # a socket or file call here raises what a handler around it catches
     inside_loop: bool = False  # inside an unbounded loop of the def, guarded or not
+
+
+_LOOP_TYPES = (ast.For, ast.AsyncFor, ast.While)
 
 
 @dataclass
@@ -297,9 +297,13 @@ class GuardAnalysis:
     def _leaves(self, body: list[ast.stmt], scope: Scope) -> Iterator[_Leaf]:
         """Every simple statement and header that must be harmless for `body` to be guarded,
         in source order; compound statements open into the blocks that count."""
-        stack: list[tuple[ast.stmt, _Context, bool, bool]] = [(stmt, OUTSIDE, False, False) for stmt in reversed(body)]
+        # Each statement with what leaves it uncovered, whether a long-lived loop dies of it,
+        # whether it is inside one, and whether a `break` beside it leaves one.
+        stack: list[tuple[ast.stmt, _Context, bool, bool, bool]] = [
+            (stmt, OUTSIDE, False, False, False) for stmt in reversed(body)
+        ]
         while stack:
-            stmt, context, in_loop, inside = stack.pop()
+            stmt, context, in_loop, inside, breaks_out = stack.pop()
             opened = self._open(stmt, context, scope)
             if opened is None:
                 yield _Leaf(stmt, None, context.why, in_loop, context.io_covered, inside)
@@ -313,9 +317,11 @@ class GuardAnalysis:
                 # A loop's header runs on every pass: it is inside the loop it heads.
                 yield _Leaf(stmt, header, context.why, inner_loop, context.io_covered, inner_inside)
             for block, block_context in reversed(blocks):
-                leaving = _returning(block) if inner_loop else set()
+                # A `break` in a loop's body leaves that loop; elsewhere, the loop around it.
+                block_breaks = unbounded if isinstance(stmt, _LOOP_TYPES) and block is stmt.body else breaks_out
+                leaving = _leaving(block, breaks=block_breaks) if inner_loop else set()
                 stack.extend(
-                    (inner, block_context, inner_loop and id(inner) not in leaving, inner_inside)
+                    (inner, block_context, inner_loop and id(inner) not in leaving, inner_inside, block_breaks)
                     for inner in reversed(block)
                 )
 
@@ -324,7 +330,7 @@ class GuardAnalysis:
     ) -> tuple[list[ast.expr], list[tuple[list[ast.stmt], _Context]]] | None:
         """A compound statement's headers and the blocks that must be guarded, each with what
         leaves it uncovered; None for a simple statement. `finally:` is not inspected."""
-        if isinstance(stmt, _TRY_TYPES):
+        if isinstance(stmt, TRY_TYPES):
             handlers: list[ast.ExceptHandler] = getattr(stmt, "handlers", [])
             if self.try_contains(handlers, scope):
                 return [], []  # guarded: its `else:` and `finally:` are not inspected
@@ -391,7 +397,7 @@ class GuardAnalysis:
         """A try that contains (a broad handler), or a `with suppress(Exception)`, anywhere in
         `body`, nested defs aside: its author guards the work it holds."""
         for stmt in own_statements(body):
-            if isinstance(stmt, _TRY_TYPES) and self.try_contains(getattr(stmt, "handlers", []), scope):
+            if isinstance(stmt, TRY_TYPES) and self.try_contains(getattr(stmt, "handlers", []), scope):
                 return True
             if isinstance(stmt, (ast.With, ast.AsyncWith)) and self._suppresses_everything(stmt, scope):
                 return True
@@ -502,18 +508,19 @@ def _judge(root: Def) -> Exposure | None:
     return verdict
 
 
-def _returning(block: list[ast.stmt]) -> set[int]:
-    """The simple statements of `block` that run just before its `return` (and the return):
-    the loop ends there anyway, so a failure there does not end a long-lived loop
-    (`await remote.abort(...)` then `return`, in a receive loop)."""
+def _leaving(block: list[ast.stmt], *, breaks: bool) -> set[int]:
+    """The simple statements of `block` that run just before its `return`, or its `break` when
+    that leaves the long-lived loop (`breaks`), and that statement itself: the loop ends there
+    anyway, so a failure there does not end it (`await remote.abort(...)` then `return`, in a
+    receive loop)."""
     found: set[int] = set()
-    returning = False
+    leaving = False
     for stmt in reversed(block):
-        if isinstance(stmt, ast.Return):
-            returning = True
+        if isinstance(stmt, ast.Return) or (breaks and isinstance(stmt, ast.Break)):
+            leaving = True
         elif isinstance(stmt, (ast.Continue, ast.Break)) or _is_compound(stmt):
-            returning = False
-        if returning:
+            leaving = False
+        if leaving:
             found.add(id(stmt))
     return found
 
@@ -524,7 +531,7 @@ def _is_compound(stmt: ast.stmt) -> bool:
 
 def _has_try(fn: FunctionNode) -> bool:
     """A try, or a `with suppress(...)`, anywhere in the def's own body."""
-    return any(isinstance(stmt, _TRY_TYPES) or _suppresses(stmt) for stmt in own_statements(fn.body))
+    return any(isinstance(stmt, TRY_TYPES) or _suppresses(stmt) for stmt in own_statements(fn.body))
 
 
 def _suppresses(stmt: ast.stmt) -> bool:

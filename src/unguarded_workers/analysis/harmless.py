@@ -4,6 +4,7 @@ Harmless:
     logger.info("starting %s", name)       # a logger's call (its arguments looked up safely)
     stop.set(); done.wait(5)                # an event, a wait with a timeout at most
     reader = threading.Thread(target=self._read)   # a thread object: starting it is work
+    self.__log_debug("started")             # the class sets it only to harmless lambdas
     message = queue.get()                   # the next item: a wait, not work
     self._queue.put_nowait(event)           # an enqueue: the consumer does the work
     token = self._in_flush.set(True)        # a ContextVar's set or reset
@@ -92,6 +93,7 @@ class HarmlessRules:
         self._index = module.index
         self._resolver = module.resolver
         self._task_spawns: set[int] | None = None  # the module's task spawn calls, once asked
+        self._opening: set[str] = set()  # the attributes whose lambdas are being judged
 
     def statement(self, stmt: ast.stmt, scope: Scope) -> Verdict:
         """The verdict of a simple statement (compound ones are opened by the guard analysis)."""
@@ -210,11 +212,32 @@ class HarmlessRules:
         return tuple(delegates) if delegates else True
 
     def _called(self, func: ast.expr, scope: Scope) -> Verdict:
-        """Calling `func`: harmless when it takes the next item, or is a guarded def of the project."""
+        """Calling `func`: harmless when it takes the next item, is a guarded def of the project,
+        or an attribute the class sets only to harmless lambdas."""
         if isinstance(func, ast.Attribute) and func.attr in RECEIVE_METHODS:
             return True
         target = self._resolver.callable_target(func, scope)
-        return target.functions if isinstance(target, Resolved) else False
+        if isinstance(target, Resolved):
+            return target.functions
+        return self._harmless_lambdas(func, scope)
+
+    def _harmless_lambdas(self, func: ast.expr, scope: Scope) -> bool:
+        """`self.__log_debug(...)`, where the class sets `self.__log_debug` only to lambdas whose
+        bodies are harmless: `lambda *args: None`, `lambda msg, *args: logger.debug(msg, *args)`."""
+        found = scope.enclosing_class()
+        if not (isinstance(func, ast.Attribute) and found is not None and _is_name(func.value, found[1])):
+            return False
+        values = found[0].attr_values.get(func.attr, [])
+        if not values or not all(isinstance(value, ast.Lambda) for value, _ in values) or func.attr in self._opening:
+            return False
+        self._opening.add(func.attr)  # a lambda that calls the attribute itself is no answer
+        try:
+            return all(
+                isinstance(value, ast.Lambda) and self.expression(value.body, self._index.inner_scope(value)) is True
+                for value, _ in values
+            )
+        finally:
+            self._opening.discard(func.attr)
 
     def _is_executor(self, receiver: ast.expr, scope: Scope) -> bool:
         if Receiver.EXECUTOR in self._index.receiver_kinds(receiver, scope):
@@ -231,6 +254,10 @@ class HarmlessRules:
             return True
         name = (last_name(func.value) or "").lower().strip("_")
         return "queue" in name or name == "q" or name.endswith("_q")
+
+
+def _is_name(expr: ast.expr, name: str) -> bool:
+    return isinstance(expr, ast.Name) and expr.id == name
 
 
 def _converts_constants(convert: Callable[..., object], call: ast.Call) -> bool:

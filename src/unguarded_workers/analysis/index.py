@@ -17,6 +17,10 @@ from .known import CONTEXT_FACTORIES, RECEIVER_ANNOTATIONS, RECEIVER_FACTORIES, 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 ScopeNode = Union[ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef]
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
+# `try:`, and `try:` with `except*` (3.11+).
+TRY_TYPES: tuple[type[ast.stmt], ...] = tuple(
+    t for t in (ast.Try, getattr(ast, "TryStar", None)) if isinstance(t, type)
+)
 
 
 class Binding(enum.IntEnum):

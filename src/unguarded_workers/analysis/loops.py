@@ -7,7 +7,7 @@ Long-lived:
     async for message in websocket: ...     for item in iter(queue.get, None): ...
 
 A failure on the way out does not end a long-lived loop: it was ending (the guard analysis
-leaves out the simple statements just before a `return`):
+leaves out the simple statements just before a `return`, or a `break` that leaves the loop):
     while True: frame = ws.recv(); if bad(frame): ws.abort(); return; ...
 
 Ending by themselves (a failure there ends one round of work, not a service):
@@ -18,6 +18,9 @@ Ending by themselves (a failure there ends one round of work, not a service):
     while True:                             # takes until the set is empty
         try: address = pending.pop()
         except KeyError: break
+    while True:                             # retries until the work succeeds
+        try: ssh.connect(host); break
+        except SSHException: sleep(1)
     while self.state is not State.ACKED:    # counts to a bound
         sleep(0.1); misses += 1
         if misses > LIMIT: raise TimeoutError(...)
@@ -28,7 +31,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from .index import FUNCTION_TYPES, dotted_text, last_name, own_statements
+from .index import FUNCTION_TYPES, TRY_TYPES, dotted_text, last_name, own_statements
 from .known import CONTAINER_TAKES, RECEIVE_METHODS, WAIT_METHODS
 
 # A call that waits for the next piece of work: a loop that makes one is a service's loop,
@@ -59,7 +62,7 @@ def is_unbounded_loop(stmt: ast.stmt) -> bool:
         return isinstance(it, ast.Call) and dotted_text(it.func) == "iter" and len(it.args) == 2
     if not isinstance(stmt, ast.While) or not _unbounded_test(stmt.test):
         return False
-    return not (_drains_its_test(stmt) or _counts_to_a_bound(stmt) or _drains_a_poll(stmt))
+    return not (_drains_its_test(stmt) or _counts_to_a_bound(stmt) or _drains_a_poll(stmt) or _retries(stmt))
 
 
 def _unbounded_test(test: ast.expr) -> bool:
@@ -101,6 +104,19 @@ def _counts_to_a_bound(loop: ast.While) -> bool:
         and any(dotted_text(node) in counters for node in _names(stmt.test))
         and any(isinstance(inner, (ast.Raise, ast.Return, ast.Break)) for inner in own_statements(stmt.body))
         for stmt in own_statements(loop.body)
+    )
+
+
+def _retries(loop: ast.While) -> bool:
+    """`while True: try: ssh.connect(...); break; except SSHException: sleep(1)`: a loop whose
+    body ends with a try that leaves it once its work succeeds (the try's body or its `else:`
+    ends with `break` or `return`) retries one piece of work; it is no service's loop. (Work
+    after such a try is the loop's own: `try: wait_for(stop.wait(), 60) except TimeoutError:
+    pass else: break` then `poll()` is a watchdog's round.)"""
+    last = loop.body[-1] if loop.body else None
+    return isinstance(last, TRY_TYPES) and any(
+        block and isinstance(block[-1], (ast.Break, ast.Return))
+        for block in (getattr(last, "body", []), getattr(last, "orelse", []))
     )
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .exposure import Exposure, quoted
-from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, dotted_text
+from .index import FUNCTION_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, dotted_text
 from .known import BROAD_EXCEPTIONS, PARTIALS
 from .resolve import Resolved
 
@@ -45,9 +45,6 @@ if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
     from .spawns import Spawn
 
-_TRY_TYPES: tuple[type[ast.stmt], ...] = tuple(
-    t for t in (ast.Try, getattr(ast, "TryStar", None)) if isinstance(t, type)
-)
 # A signal a worker gives, the calls that block on it, and how a message says it is given
 # ("stop() waits on self._exited, which is set only after it").
 _SIGNALS: dict[str, tuple[frozenset[str], str]] = {
@@ -151,7 +148,7 @@ def _given_on_failure(
     child: ast.AST = call
     current = module.index.parent(call)
     while current is not None and current is not fn:
-        if isinstance(current, _TRY_TYPES):
+        if isinstance(current, TRY_TYPES):
             finalbody: list[ast.stmt] = getattr(current, "finalbody", [])
             body: list[ast.stmt] = getattr(current, "body", [])
             handlers: list[ast.ExceptHandler] = getattr(current, "handlers", [])
@@ -271,7 +268,7 @@ def _plain_nodes(fn: FunctionNode) -> Iterator[ast.AST]:
         if isinstance(node, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda, ast.ExceptHandler)):
             continue
         yield node
-        if isinstance(node, _TRY_TYPES):
+        if isinstance(node, TRY_TYPES):
             stack.extend([*getattr(node, "body", []), *getattr(node, "handlers", []), *getattr(node, "orelse", [])])
             continue
         stack.extend(ast.iter_child_nodes(node))
