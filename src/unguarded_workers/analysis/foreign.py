@@ -15,6 +15,8 @@ Not foreign:
     self.handlers_waiter.set_result(None)   # resolving a future, setting an event: no one's hook
     json.loads(data); sock.recv(1024)    # library code
     self.remove_all_listeners()          # manages listeners: a base's method (pyee's), not one
+    obj = objtype()                      # an instance of a class handed in: a type to decode into
+    self._callbacks.pop(request_id)      # a collection of callbacks: none of them runs
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from .exposure import ForeignCall, quoted
 from .index import Binding, Scope, last_name
+from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS
 from .resolve import Unresolved
 
 if TYPE_CHECKING:
@@ -40,7 +43,7 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
     """The call as foreign code, if it is."""
     func = call.func
     if isinstance(func, ast.Name):
-        if _handed_in_name(func.id, scope):
+        if _handed_in_name(func.id, scope) and not _names_a_class(func.id):
             return ForeignCall(call, module, f"the handed-in callable '{func.id}'")
         return None
     if not isinstance(func, ast.Attribute):
@@ -53,6 +56,8 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
     receiver = func.value
     if func.attr in _SIGNALLING:
         return None  # resolving a future, setting an event: the object's machinery, no one's hook
+    if func.attr in _CONTAINER_METHODS:
+        return None  # `self._callbacks.pop(request_id)`: a collection of callbacks, none called
     if _handed_in_object(receiver, scope) and (
         _sounds_foreign(last_name(receiver) or "") or func.attr.startswith(("on_", "handle"))
     ):
@@ -66,6 +71,10 @@ _HOOK_PREFIXES = ("handle", "process", "dispatch")
 _SIGNALLING = frozenset(
     {"set_result", "set_exception", "set", "clear", "put", "put_nowait", "cancel", "notify", "notify_all"}
 )
+# A dict's, list's, set's or deque's own methods: a collection named for callbacks runs none by them.
+_CONTAINER_METHODS = CONTAINER_METHODS | CONTAINER_TAKES | CONTAINER_VIEWS | {
+    "get", "setdefault", "update", "remove", "clear", "extend", "insert", "index", "count",
+}  # fmt: skip
 _FUNCTION_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
@@ -82,6 +91,13 @@ def _handed_in_name(name: str, scope: Scope) -> bool:
     if binding is not Binding.LOCAL or not isinstance(owner.node, _FUNCTION_SCOPES):
         return False
     return _from_elsewhere(owner.values.get(name, []))
+
+
+def _names_a_class(name: str) -> bool:
+    """`objtype()`, `cls()`, `message_class()`: an instance of a class handed in (a message or
+    header type to decode into), not a callback's work."""
+    lowered = name.lower()
+    return lowered in ("cls", "klass") or lowered.endswith(("type", "_class", "_cls"))
 
 
 def _handed_in_attribute(target: Unresolved, attr: str, scope: Scope) -> bool:

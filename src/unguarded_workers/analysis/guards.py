@@ -551,8 +551,10 @@ def _does_io(leaf: _Leaf) -> bool:
 
 
 def _calls_in(root: ast.AST) -> Iterator[ast.Call]:
-    """The calls of a statement or expression, outermost first, not inside nested defs or lambdas."""
-    stack = [root]
+    """The calls of a statement or expression, outermost first, not inside nested defs or lambdas
+    (of a def or class statement, those that run when it is defined: its decorators, defaults
+    and bases)."""
+    stack = _defined_with(root) if isinstance(root, (*FUNCTION_TYPES, ast.ClassDef)) else [root]
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Call):
@@ -560,6 +562,16 @@ def _calls_in(root: ast.AST) -> Iterator[ast.Call]:
         for child in reversed(list(ast.iter_child_nodes(node))):
             if not isinstance(child, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda)):
                 stack.append(child)
+
+
+def _defined_with(node: FunctionNode | ast.ClassDef) -> list[ast.AST]:
+    """What a def or class statement runs when it is defined, last first (a stack)."""
+    if isinstance(node, ast.ClassDef):
+        parts: list[ast.AST] = [*node.decorator_list, *node.bases, *node.keywords]
+    else:
+        defaults = [d for d in node.args.kw_defaults if d is not None]
+        parts = [*node.decorator_list, *node.args.defaults, *defaults]
+    return parts[::-1]
 
 
 def _caught(handler: ast.ExceptHandler) -> str:

@@ -56,6 +56,7 @@ from .known import (
     SERVE_METHODS,
     SERVE_ONE_METHOD,
     WAIT_METHODS,
+    WRAPS,
     Receiver,
 )
 from .resolve import Resolved
@@ -111,7 +112,7 @@ class HarmlessRules:
             return calls_nothing(stmt.test)
         if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef)):
             # Defining a function or class runs nothing but its decorators.
-            return all(isinstance(d, (ast.Name, ast.Attribute)) for d in stmt.decorator_list)
+            return all(self._decorates_harmlessly(d, scope) for d in stmt.decorator_list)
         return False
 
     def expression(self, expr: ast.expr, scope: Scope) -> Verdict:
@@ -192,6 +193,17 @@ class HarmlessRules:
                 # down refuses it only once the program is stopping).
                 return self._all([*call.args, *(k.value for k in call.keywords)], scope)
         return self._called(func, scope)
+
+    def _decorates_harmlessly(self, decorator: ast.expr, scope: Scope) -> bool:
+        """`@staticmethod`, `@app.route`: a name; `@functools.wraps(func)`, which copies the
+        wrapped function's name and docstring, of harmless arguments."""
+        if isinstance(decorator, (ast.Name, ast.Attribute)):
+            return True
+        return (
+            isinstance(decorator, ast.Call)
+            and self._index.qualname(decorator.func, scope) == WRAPS
+            and self._all([*decorator.args, *(k.value for k in decorator.keywords)], scope) is True
+        )
 
     def _starts_a_task(self, call: ast.Call) -> bool:
         if last_name(call.func) not in _TASK_STARTERS:

@@ -145,6 +145,8 @@ RECEIVER_ANNOTATIONS: dict[str, Receiver] = {
 # The runtime's guards: `supervise` contains a failure as `wrap` does, between restarts.
 GUARDS = frozenset({"unguarded_workers.wrap", "unguarded_workers.supervise"})
 PARTIALS = frozenset({"functools.partial"})
+# `@functools.wraps(func)` on a nested def: it copies the name and docstring, and cannot fail.
+WRAPS = "functools.wraps"
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 # A logger's calls that report a failure (not its debug chatter).

@@ -18,6 +18,9 @@ Ending by themselves (a failure there ends one round of work, not a service):
     while True:                             # takes until the set is empty
         try: address = pending.pop()
         except KeyError: break
+    while True:                             # takes a burst, until none comes for a while
+        try: guild = await asyncio.wait_for(q.get(), timeout=2)
+        except asyncio.TimeoutError: break
     while True:                             # retries until the work succeeds
         try: ssh.connect(host); break
         except SSHException: sleep(1)
@@ -49,6 +52,8 @@ _NON_BLOCKING_FLAGS = frozenset({"WNOHANG", "NOBLOCK", "DONTWAIT", "MSG_DONTWAIT
 # Asking a flag, a thread or a loop its state: a header that runs for as long as the service.
 _STATE_QUERIES = frozenset({"is_set", "isSet", "is_alive", "is_running"})
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
+# What a wait with a timeout raises when nothing came: `queue.Empty`, `asyncio.TimeoutError`.
+_TIMEOUTS = frozenset({"TimeoutError", "Empty", "timeout"})
 
 
 def is_unbounded_loop(stmt: ast.stmt) -> bool:
@@ -62,7 +67,13 @@ def is_unbounded_loop(stmt: ast.stmt) -> bool:
         return isinstance(it, ast.Call) and dotted_text(it.func) == "iter" and len(it.args) == 2
     if not isinstance(stmt, ast.While) or not _unbounded_test(stmt.test):
         return False
-    return not (_drains_its_test(stmt) or _counts_to_a_bound(stmt) or _drains_a_poll(stmt) or _retries(stmt))
+    return not (
+        _drains_its_test(stmt)
+        or _counts_to_a_bound(stmt)
+        or _drains_a_poll(stmt)
+        or _retries(stmt)
+        or _ends_when_idle(stmt)
+    )
 
 
 def _unbounded_test(test: ast.expr) -> bool:
@@ -118,6 +129,27 @@ def _retries(loop: ast.While) -> bool:
         block and isinstance(block[-1], (ast.Break, ast.Return))
         for block in (getattr(last, "body", []), getattr(last, "orelse", []))
     )
+
+
+def _ends_when_idle(loop: ast.While) -> bool:
+    """`while True: try: guild = await wait_for(q.get(), timeout=2) except TimeoutError: break`:
+    a try of the loop's own body whose handler of a wait's timeout (`TimeoutError`, `queue.Empty`,
+    `socket.timeout`) ends with `break` or `return` leaves once no work came for a while: it
+    takes what arrives in a burst (a start-up's), and is no service's loop. A service waits
+    again: `except queue.Empty: continue`."""
+    return any(
+        isinstance(stmt, TRY_TYPES)
+        and any(
+            handler.body and isinstance(handler.body[-1], (ast.Break, ast.Return)) and _names_a_timeout(handler.type)
+            for handler in getattr(stmt, "handlers", [])
+        )
+        for stmt in loop.body
+    )
+
+
+def _names_a_timeout(exc_type: ast.expr | None) -> bool:
+    types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type] if exc_type is not None else []
+    return bool(types) and all(last_name(t) in _TIMEOUTS for t in types)
 
 
 def _drains_a_poll(loop: ast.While) -> bool:
