@@ -53,26 +53,34 @@ def is_test_code(path: str, root: str | None = None) -> bool:
     Directories count from `root` (default: the current directory) down when the file is
     under it, so that a checkout kept in a directory named `tests` is not all test code.
     """
-    name = os.path.basename(path)
-    if name == "conftest.py" or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))):
-        return True
-    parts = _directories(path, root)
-    return any(part in TEST_DIRECTORIES for part in parts) or any(
-        first == "t" and second in _T_SUITES for first, second in zip(parts, parts[1:])
-    )
+    return _kinds(path, _root(root))[0]
 
 
 def is_example_code(path: str, root: str | None = None) -> bool:
     """A file under an examples/docs/demos/samples/benchmarks directory, or named as one
     (`example_x.py`, `x_demo.py`, `bench_x.py`); directories count as for test code."""
+    return _kinds(path, _root(root))[1]
+
+
+def _root(root: str | None) -> str:
+    return os.path.abspath(root) if root else os.getcwd()
+
+
+@functools.lru_cache(maxsize=16384)
+def _kinds(path: str, root: str) -> tuple[bool, bool]:
+    """(test code, example code): a run asks both of each file, in each of its passes."""
     name = os.path.basename(path)
-    if name.endswith(".py") and (name.startswith(_EXAMPLE_PREFIXES) or name.endswith(_EXAMPLE_SUFFIXES)):
-        return True
-    return any(part in EXAMPLE_DIRECTORIES for part in _directories(path, root))
-
-
-def _directories(path: str, root: str | None) -> tuple[str, ...]:
-    return _directory_parts(os.path.dirname(path), os.path.abspath(root or os.getcwd()))
+    parts = _directory_parts(os.path.dirname(path), root)
+    test = (
+        name == "conftest.py"
+        or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")))
+        or any(part in TEST_DIRECTORIES for part in parts)
+        or any(first == "t" and second in _T_SUITES for first, second in zip(parts, parts[1:]))
+    )
+    example = (
+        name.endswith(".py") and (name.startswith(_EXAMPLE_PREFIXES) or name.endswith(_EXAMPLE_SUFFIXES))
+    ) or any(part in EXAMPLE_DIRECTORIES for part in parts)
+    return test, example
 
 
 @functools.lru_cache(maxsize=4096)

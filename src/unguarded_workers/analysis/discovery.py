@@ -208,8 +208,9 @@ def helpers_by_file(
 ) -> dict[str, frozenset[str]]:
     """The names of the spawn helpers each file defines, for the files that define some.
 
-    With `memo`, a file whose text could define one (it may spawn: few do) is looked up there
-    first and its answer kept, so that a re-run parses none of them again."""
+    With `memo`, a file whose text could define one (it may spawn, and hand a parameter to a
+    spawn: few do) is looked up there first and its answer kept, so that a re-run parses none
+    of them again."""
     found: dict[str, frozenset[str]] = {}
     for path in paths:
         try:
@@ -221,8 +222,8 @@ def helpers_by_file(
             text = importlib.util.decode_source(data)
         except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
             continue
-        if not might_spawn(text, options):
-            continue  # no spawn call, no helper: most files
+        if not might_spawn(text, options) or not may_define_helper(text):
+            continue  # no spawn call, no parameter handed to one: no helper (most files)
         names = memo.helpers(path, data) if memo is not None else None
         if names is None:
             names = _helpers_in_spawning_text(text, options, path)
