@@ -26,8 +26,8 @@ import re
 from typing import TYPE_CHECKING
 
 from .exposure import ForeignCall, quoted
-from .index import Binding, Scope, last_name
-from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS
+from .index import Binding, Scope, dotted_text, last_name
+from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
 from .resolve import Unresolved
 
 if TYPE_CHECKING:
@@ -162,8 +162,8 @@ def _own_callable(call: ast.Call, scope: Scope) -> bool:
     """A callable the program builds itself: an instance of a class (`Countdown(timeout)`, by
     the CapWords name of what is called), or a partial of something not handed in."""
     name = last_name(call.func) or ""
-    if name[:1].isupper():
-        return True
+    if name[:1].isupper() or dotted_text(call.func) in WEAK_REFERENCES:
+        return True  # an instance; a weak reference (calling it gives the object or None)
     if name == "partial" and call.args:
         return not _from_elsewhere([(call.args[0], scope)])
     return False

@@ -5,6 +5,8 @@ Harmless:
     stop.set(); done.wait(5)                # an event, a wait with a timeout at most
     reader = threading.Thread(target=self._read)   # a thread object: starting it is work
     self.__log_debug("started")             # the class sets it only to harmless lambdas
+    this = self_weakref()                   # a weak reference: the object or None
+    del event                               # drops a name (`del pending[key]` is a lookup)
     message = queue.get()                   # the next item: a wait, not work
     self._queue.put_nowait(event)           # an enqueue: the consumer does the work
     token = self._in_flush.set(True)        # a ContextVar's set or reset
@@ -56,6 +58,7 @@ from .known import (
     SERVE_METHODS,
     SERVE_ONE_METHOD,
     WAIT_METHODS,
+    WEAK_REFERENCES,
     WRAPS,
     Receiver,
 )
@@ -100,6 +103,8 @@ class HarmlessRules:
         """The verdict of a simple statement (compound ones are opened by the guard analysis)."""
         if isinstance(stmt, _SIMPLE_STATEMENTS):
             return True
+        if isinstance(stmt, ast.Delete) and all(isinstance(target, ast.Name) for target in stmt.targets):
+            return True  # `del event`: drops a name the worker bound (not `del d[key]`, a KeyError)
         if isinstance(stmt, ast.Expr):
             return self.expression(stmt.value, scope)
         if isinstance(stmt, ast.AugAssign) and not calls_nothing(stmt.target):
@@ -231,7 +236,18 @@ class HarmlessRules:
         target = self._resolver.callable_target(func, scope)
         if isinstance(target, Resolved):
             return target.functions
-        return self._harmless_lambdas(func, scope)
+        return self._harmless_lambdas(func, scope) or self._weak_reference(func, scope)
+
+    def _weak_reference(self, func: ast.expr, scope: Scope) -> bool:
+        """`this = self_weakref()`, where the name only ever holds `weakref.ref(...)`."""
+        if not isinstance(func, ast.Name):
+            return False
+        owner = scope.lookup(func.id)
+        values = owner.values.get(func.id, []) if owner is not None else []
+        return bool(values) and all(
+            isinstance(value, ast.Call) and self._index.qualname(value.func, value_scope) in WEAK_REFERENCES
+            for value, value_scope in values
+        )
 
     def _harmless_lambdas(self, func: ast.expr, scope: Scope) -> bool:
         """`self.__log_debug(...)`, where the class sets `self.__log_debug` only to lambdas whose

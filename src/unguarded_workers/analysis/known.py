@@ -147,6 +147,25 @@ GUARDS = frozenset({"unguarded_workers.wrap", "unguarded_workers.supervise"})
 PARTIALS = frozenset({"functools.partial"})
 # `@functools.wraps(func)` on a nested def: it copies the name and docstring, and cannot fail.
 WRAPS = "functools.wraps"
+# A weak reference: calling it gives the object or None, and runs none of the object's code.
+WEAK_REFERENCES = frozenset({"weakref.ref", "weakref.WeakMethod"})
+# Decorators after which a def's own body is what a worker runs (a thread's target decorated
+# otherwise runs what the decorator returns, which the analysis does not follow).
+TRANSPARENT_DECORATORS = frozenset(
+    {
+        "builtins.staticmethod",
+        "builtins.classmethod",
+        WRAPS,
+        "functools.lru_cache",
+        "functools.cache",
+        "abc.abstractmethod",
+        "typing.override",
+        "typing_extensions.override",
+        "typing.final",
+        "types.coroutine",
+        "asyncio.coroutine",
+    }
+)
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 # A logger's calls that report a failure (not its debug chatter).
@@ -216,6 +235,9 @@ PURE_BUILTINS = frozenset(
         # A thread object only holds what it is given until it is started (`start()` is work).
         "threading.Thread",
         "threading.Timer",
+        # A weak reference to an object: made, not followed.
+        "weakref.ref",
+        "weakref.WeakMethod",
         "collections.OrderedDict",
         "collections.defaultdict",
     }

@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Union
 
 from ..options import Options
 from .index import Binding, FunctionNode, Scope, annotation_parts, dotted_text
-from .known import GUARDS, INFALLIBLE_CALLS, PARTIALS, PRINT, PROCESS_BASES, SLEEPS, THREAD_BASES
+from .known import (
+    GUARDS,
+    INFALLIBLE_CALLS,
+    PARTIALS,
+    PRINT,
+    PROCESS_BASES,
+    SLEEPS,
+    THREAD_BASES,
+    TRANSPARENT_DECORATORS,
+)
 
 if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
@@ -79,8 +88,30 @@ class Resolver:
         return self.matches(expr, scope, self._harmless)
 
     def spawn_target(self, expr: ast.expr, scope: Scope, *, coroutine: bool) -> Target:
-        """What a spawn's worker expression runs: a coroutine object's function, or a callable's."""
-        return self.coroutine_target(expr, scope) if coroutine else self.callable_target(expr, scope)
+        """What a spawn's worker expression runs: a coroutine object's function, or a callable's;
+        not a def another decorator wraps (the worker is what the decorator returns)."""
+        target = self.coroutine_target(expr, scope) if coroutine else self.callable_target(expr, scope)
+        if isinstance(target, Resolved):
+            for definition in target.functions:
+                decorator = next(
+                    (d for d in definition.node.decorator_list if not self._transparent(d, definition)), None
+                )
+                if decorator is not None:
+                    return Unresolved(
+                        f"wrapped by the decorator {_decorator_name(decorator)}, which the analysis does not follow"
+                    )
+        return target
+
+    def _transparent(self, decorator: ast.expr, definition: Def) -> bool:
+        """A decorator after which the def's body is still what runs: a guard (`@wrap`),
+        `@staticmethod`, `@functools.wraps(f)`, a cache; or one that never makes a worker."""
+        module = definition.module
+        scope = module.index.inner_scope(definition.node).parent
+        assert scope is not None
+        if module.resolver.is_guard(decorator, scope):
+            return True
+        name = module.index.qualname(decorator.func if isinstance(decorator, ast.Call) else decorator, scope)
+        return name in TRANSPARENT_DECORATORS
 
     def coroutine_target(self, expr: ast.expr, scope: Scope) -> Target:
         """The target of `create_task(CORO)`: the coroutine function CORO calls."""
@@ -364,3 +395,8 @@ def _is_stub(fn: FunctionNode) -> bool:
                 continue
         return False
     return True
+
+
+def _decorator_name(decorator: ast.expr) -> str:
+    text = dotted_text(decorator.func if isinstance(decorator, ast.Call) else decorator)
+    return f"@{text}" if text is not None else "here"
