@@ -72,7 +72,7 @@ from ..options import Options
 from .exposure import Exposure, ForeignCall, Uncovered
 from .foreign import foreign_call
 from .harmless import HarmlessRules, Verdict
-from .index import FUNCTION_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, last_name, own_statements
+from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, last_name, own_statements
 from .known import (
     BROAD_EXCEPTIONS,
     CANCELLED_CLASS_GETTERS,
@@ -114,9 +114,6 @@ class _Leaf(NamedTuple):
     in_loop: bool  # inside an unbounded loop of the def that no broad guard in it protects
     io_covered: bool = False  # a socket or file call here raises what a handler around it catches
     inside_loop: bool = False  # inside an unbounded loop of the def, guarded or not
-
-
-_LOOP_TYPES = (ast.For, ast.AsyncFor, ast.While)
 
 
 @dataclass
@@ -318,7 +315,7 @@ class GuardAnalysis:
                 yield _Leaf(stmt, header, context.why, inner_loop, context.io_covered, inner_inside)
             for block, block_context in reversed(blocks):
                 # A `break` in a loop's body leaves that loop; elsewhere, the loop around it.
-                block_breaks = unbounded if isinstance(stmt, _LOOP_TYPES) and block is stmt.body else breaks_out
+                block_breaks = unbounded if isinstance(stmt, LOOP_TYPES) and block is stmt.body else breaks_out
                 leaving = _leaving(block, breaks=block_breaks) if inner_loop else set()
                 stack.extend(
                     (inner, block_context, inner_loop and id(inner) not in leaving, inner_inside, block_breaks)

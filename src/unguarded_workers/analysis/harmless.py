@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Union
 
 from ..codes import SpawnKind
-from .index import FUNCTION_TYPES, Scope, dotted_text, last_name
+from .index import FUNCTION_TYPES, Scope, dotted_text, is_name, last_name
 from .known import (
     ANEXT,
     CONSTANT_CONVERSIONS,
@@ -253,7 +253,7 @@ class HarmlessRules:
         """`self.__log_debug(...)`, where the class sets `self.__log_debug` only to lambdas whose
         bodies are harmless: `lambda *args: None`, `lambda msg, *args: logger.debug(msg, *args)`."""
         found = scope.enclosing_class()
-        if not (isinstance(func, ast.Attribute) and found is not None and _is_name(func.value, found[1])):
+        if not (isinstance(func, ast.Attribute) and found is not None and is_name(func.value, found[1])):
             return False
         values = found[0].attr_values.get(func.attr, [])
         if not values or not all(isinstance(value, ast.Lambda) for value, _ in values) or func.attr in self._opening:
@@ -282,10 +282,6 @@ class HarmlessRules:
             return True
         name = (last_name(func.value) or "").lower().strip("_")
         return "queue" in name or name == "q" or name.endswith("_q")
-
-
-def _is_name(expr: ast.expr, name: str) -> bool:
-    return isinstance(expr, ast.Name) and expr.id == name
 
 
 def _converts_constants(convert: Callable[..., object], call: ast.Call) -> bool:

@@ -17,6 +17,7 @@ from .known import CONTEXT_FACTORIES, RECEIVER_ANNOTATIONS, RECEIVER_FACTORIES, 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 ScopeNode = Union[ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef]
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef)
+LOOP_TYPES = (ast.For, ast.AsyncFor, ast.While)
 # `try:`, and `try:` with `except*` (3.11+).
 TRY_TYPES: tuple[type[ast.stmt], ...] = tuple(
     t for t in (ast.Try, getattr(ast, "TryStar", None)) if isinstance(t, type)
@@ -459,6 +460,11 @@ def dotted_text(expr: ast.expr) -> str | None:
         return None
     parts.append(expr.id)
     return ".".join(reversed(parts))
+
+
+def is_name(expr: ast.expr, name: str) -> bool:
+    """`expr` is the bare name `name` (`self`, as a receiver)."""
+    return isinstance(expr, ast.Name) and expr.id == name
 
 
 def last_name(expr: ast.expr) -> str | None:

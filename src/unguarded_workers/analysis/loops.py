@@ -34,7 +34,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from .index import FUNCTION_TYPES, TRY_TYPES, dotted_text, last_name, own_statements
+from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, dotted_text, last_name, own_statements
 from .known import CONTAINER_TAKES, RECEIVE_METHODS, WAIT_METHODS
 
 # A call that waits for the next piece of work: a loop that makes one is a service's loop,
@@ -51,7 +51,6 @@ _TAKING_METHODS = _CONTAINER_TAKES | {"get", "get_nowait"}
 _NON_BLOCKING_FLAGS = frozenset({"WNOHANG", "NOBLOCK", "DONTWAIT", "MSG_DONTWAIT", "O_NONBLOCK"})
 # Asking a flag, a thread or a loop its state: a header that runs for as long as the service.
 _STATE_QUERIES = frozenset({"is_set", "isSet", "is_alive", "is_running"})
-_LOOPS = (ast.For, ast.AsyncFor, ast.While)
 # What a wait with a timeout raises when nothing came: `queue.Empty`, `asyncio.TimeoutError`.
 _TIMEOUTS = frozenset({"TimeoutError", "Empty", "timeout"})
 
@@ -192,7 +191,7 @@ def _leaves(body: list[ast.stmt]) -> bool:
         stmt = stack.pop()
         if isinstance(stmt, (ast.Break, ast.Return)):
             return True
-        if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef, *_LOOPS)):
+        if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef, *LOOP_TYPES)):
             continue  # a nested loop's break is its own (a return in one would leave too: rare, not sought)
         for block in ("body", "orelse", "finalbody"):
             stack.extend(getattr(stmt, block, ()))

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .exposure import Exposure, quoted
-from .index import FUNCTION_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, dotted_text
+from .index import FUNCTION_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, dotted_text, is_name
 from .known import BROAD_EXCEPTIONS, PARTIALS
 from .resolve import Resolved
 
@@ -163,14 +163,11 @@ def _given_on_failure(
 
 
 def _signals_holder(body: list[ast.stmt], text: str, waits: frozenset[str]) -> bool:
-    """Whether `body` gives the holder written `text` a signal that ends one of `waits`."""
+    """Whether `body` gives the holder written `text` a signal (as `_signals_in` tells one) that
+    ends one of `waits`."""
     return any(
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in _SIGNALS
-        and _SIGNALS[node.func.attr][0] & waits
-        and dotted_text(node.func.value) == text
-        for node in _walk_own(body)
+        _SIGNALS[method][0] & waits and dotted_text(_receiver(call)) == text
+        for call, method in _signals_in(list(_walk_own(body)))
     )
 
 
@@ -244,7 +241,7 @@ def _handed_on(nodes: list[ast.AST], scope: Scope) -> Iterator[tuple[ast.Call, a
     calls.sort(key=lambda call: (call.lineno, call.col_offset))
     for call in calls:
         for arg in (*call.args, *(k.value for k in call.keywords)):
-            own_attribute = isinstance(arg, ast.Attribute) and self_name is not None and _named(arg.value, self_name)
+            own_attribute = isinstance(arg, ast.Attribute) and self_name is not None and is_name(arg.value, self_name)
             if own_attribute or (isinstance(arg, ast.Name) and arg.id != self_name):
                 yield call, arg
 
@@ -256,7 +253,7 @@ def _self_calls(nodes: list[ast.AST], scope: Scope) -> Iterator[ast.Call]:
         return
     self_name = found[1]
     for node in nodes:
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and _named(node.func.value, self_name):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and is_name(node.func.value, self_name):
             yield node
 
 
@@ -311,7 +308,7 @@ def _holder_waits(
         class_scope = found[0]
         for use, use_scope in index.attribute_reads.get(holder.attr, ()):
             other = use_scope.enclosing_class()
-            if other is None or other[0] is not class_scope or not _named(use.value, other[1]):
+            if other is None or other[0] is not class_scope or not is_name(use.value, other[1]):
                 continue  # another class's attribute of the same name
             if not _inside(module, use, root.node):
                 yield use, module, quoted(use)
@@ -332,10 +329,6 @@ def _holder_waits(
     for name_use, use_scope in index.name_reads.get(holder.id, ()):
         if use_scope.lookup(holder.id) is owner and not _inside(module, name_use, root.node):
             yield name_use, module, holder.id
-
-
-def _named(expr: ast.expr, name: str) -> bool:
-    return isinstance(expr, ast.Name) and expr.id == name
 
 
 def _expression_uses(
