@@ -107,13 +107,13 @@ def test_a_rerun_parses_no_file_to_find_the_helpers(
     helper = "import threading\n\n\ndef in_background(fn):\n    threading.Thread(target=fn).start()\n"
     (workdir / "app" / "spawner.py").write_text(helper)
     first = _lines(capsys)
-    real, looked_at = discovery.helpers_in_tree, []
+    real, looked_at = discovery._helpers_of_tree, []
 
-    def counted(tree: object, text: str, options: object, path: str | None = None) -> frozenset[str]:
+    def counted(tree: object, text: str, starts: object, options: object, path: str | None) -> frozenset[str]:
         looked_at.append(os.path.basename(path or ""))  # the file was parsed to get here
-        return real(tree, text, options, path)  # type: ignore[arg-type]
+        return real(tree, text, starts, options, path)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(discovery, "helpers_in_tree", counted)
+    monkeypatch.setattr(discovery, "_helpers_of_tree", counted)
     assert _lines(capsys) == first
     assert looked_at == []
     (workdir / "app" / "spawner.py").write_text(helper + "\n")  # changed: looked at again

@@ -37,12 +37,16 @@ def helpers_in_text(text: str, options: Options, path: str | None = None) -> fro
     names a parameter of a def around it, as its parse shows. A module that renames a spawner
     in an import (its calls then have names of its own) is analysed all the same.
     """
-    return _helpers_in_spawning_text(text, options, path) if might_spawn(text, options) else frozenset()
+    if not might_spawn(text, options) or not may_define_helper(text):
+        return frozenset()
+    return _helpers_in_candidate_text(text, options, path)
 
 
-def _helpers_in_spawning_text(text: str, options: Options, path: str | None) -> frozenset[str]:
-    """`helpers_in_text` for a text that `might_spawn`."""
-    if not may_define_helper(text) or spawn_calls(text, options) == []:
+def _helpers_in_candidate_text(text: str, options: Options, path: str | None) -> frozenset[str]:
+    """`helpers_in_text` for a text that `might_spawn` and `may_define_helper` (each text test
+    is made once)."""
+    starts = spawn_calls(text, options)
+    if starts == []:
         return frozenset()
     try:
         with warnings.catch_warnings():
@@ -50,7 +54,7 @@ def _helpers_in_spawning_text(text: str, options: Options, path: str | None) -> 
             tree = ast.parse(text, filename=path or "<unknown>")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return frozenset()  # the check reports it, where it is checked
-    return helpers_in_tree(tree, text, options, path)
+    return _helpers_of_tree(tree, text, starts, options, path)
 
 
 def helpers_in_tree(tree: ast.Module, text: str, options: Options, path: str | None = None) -> frozenset[str]:
@@ -61,6 +65,14 @@ def helpers_in_tree(tree: ast.Module, text: str, options: Options, path: str | N
     starts = spawn_calls(text, options)
     if starts == []:
         return frozenset()
+    return _helpers_of_tree(tree, text, starts, options, path)
+
+
+def _helpers_of_tree(
+    tree: ast.Module, text: str, starts: list[int] | None, options: Options, path: str | None
+) -> frozenset[str]:
+    """The helpers of a parsed module whose spawn calls start at `starts` (None: a spawner is
+    renamed, its calls could be anywhere)."""
     if starts is not None and not _may_hand_a_parameter(tree, text, starts, options):
         return frozenset()
     return ModuleAnalysis(tree, options, path).helpers.names
@@ -226,7 +238,7 @@ def helpers_by_file(
             continue  # no spawn call, no parameter handed to one: no helper (most files)
         names = memo.helpers(path, data) if memo is not None else None
         if names is None:
-            names = _helpers_in_spawning_text(text, options, path)
+            names = _helpers_in_candidate_text(text, options, path)
             if memo is not None:
                 memo.put_helpers(path, data, names)
         if names:
