@@ -407,7 +407,7 @@ class GuardAnalysis:
         )
 
     def _suppresses_broadly(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> bool:
-        return any(self._is_broad(arg, scope) for arg in self._suppressed(stmt, scope))
+        return any(self.is_broad(arg, scope) for arg in self._suppressed(stmt, scope))
 
     def _suppressed(self, stmt: ast.With | ast.AsyncWith, scope: Scope) -> list[ast.expr]:
         """The exception types a `with contextlib.suppress(...)` names (none for any other `with`)."""
@@ -422,7 +422,7 @@ class GuardAnalysis:
         if not handlers:
             return "is in a try with no except"
         for handler in handlers:
-            if self._is_broad(handler.type, scope) and _ends_in_raise(handler):
+            if self.is_broad(handler.type, scope) and _ends_in_raise(handler):
                 return "is in a try whose handler re-raises"
         # Exit-only handlers (`except CancelledError`) are named too: then they are all it catches.
         caught = [_caught(h) for h in handlers if not self._is_exit_only(h.type, scope)] or [
@@ -438,13 +438,15 @@ class GuardAnalysis:
         """
         for handler in handlers:
             reraises = _ends_in_raise(handler)
-            if self._is_broad(handler.type, scope):
+            if self.is_broad(handler.type, scope):
                 return not reraises or _reports_before_raising(handler)
             if reraises and not self._is_exit_only(handler.type, scope):
                 return False
         return False
 
-    def _is_broad(self, exc_type: ast.expr | None, scope: Scope) -> bool:
+    def is_broad(self, exc_type: ast.expr | None, scope: Scope) -> bool:
+        """`except:`, `except Exception:`, `except BaseException:` (or a tuple naming one),
+        through the module's aliases of them."""
         return exc_type is None or self._names_any(exc_type, scope, BROAD_EXCEPTIONS)
 
     def _names_any(self, exc_type: ast.expr | None, scope: Scope, names: frozenset[str]) -> bool:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 from .exposure import Exposure, quoted
 from .index import FUNCTION_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, dotted_text, is_name
-from .known import BROAD_EXCEPTIONS, PARTIALS
+from .known import PARTIALS
 from .resolve import Resolved
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def _given_on_failure(
             if finalbody and _within(first, [current]) and _signals_holder(finalbody, text, waits):
                 return True
             if child in body and _within(first, body):
-                broad = [h for h in handlers if _catches_everything(module, h, scope)]
+                broad = [h for h in handlers if module.guards.is_broad(h.type, scope)]
                 if any(_signals_holder(h.body, text, waits) for h in broad):
                     return True
         child, current = current, module.index.parent(current)
@@ -169,14 +169,6 @@ def _signals_holder(body: list[ast.stmt], text: str, waits: frozenset[str]) -> b
         _SIGNALS[method][0] & waits and dotted_text(_receiver(call)) == text
         for call, method in _signals_in(list(_walk_own(body)))
     )
-
-
-def _catches_everything(module: ModuleAnalysis, handler: ast.ExceptHandler, scope: Scope) -> bool:
-    """`except:`, `except Exception:`, `except BaseException:` (or a tuple naming one)."""
-    if handler.type is None:
-        return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(module.index.qualname(t, scope) in BROAD_EXCEPTIONS for t in types)
 
 
 def _within(stmt: ast.stmt, block: list[ast.stmt]) -> bool:
