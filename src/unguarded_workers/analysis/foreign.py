@@ -16,6 +16,7 @@ Not foreign:
     json.loads(data); sock.recv(1024)    # library code
     self.remove_all_listeners()          # manages listeners: a base's method (pyee's), not one
     obj = objtype()                      # an instance of a class handed in: a type to decode into
+    listener = socket.socket(); listener.bind(address)  # an object the worker made itself
     self._callbacks.pop(request_id)      # a collection of callbacks: none of them runs
 """
 
@@ -58,7 +59,7 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
         return None  # resolving a future, setting an event: the object's machinery, no one's hook
     if func.attr in _CONTAINER_METHODS:
         return None  # `self._callbacks.pop(request_id)`: a collection of callbacks, none called
-    if _handed_in_object(receiver, scope) and (
+    if _handed_in_object(module, receiver, scope) and (
         _sounds_foreign(last_name(receiver) or "") or func.attr.startswith(("on_", "handle"))
     ):
         return ForeignCall(call, module, f"the handed-in {quoted(receiver)}'s {func.attr}()")
@@ -174,9 +175,10 @@ def _is_self(expr: ast.expr, scope: Scope) -> bool:
     return isinstance(expr, ast.Name) and found is not None and found[1] == expr.id
 
 
-def _handed_in_object(receiver: ast.expr, scope: Scope) -> bool:
+def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) -> bool:
     """A parameter or variable (a loop's `listener`), or `self.X` given to the instance (from a
-    parameter, set later), not one it made itself (`self.debugger = Debugger(...)`)."""
+    parameter, set later), not one it made itself (`self.debugger = Debugger(...)`, `listener =
+    socket.socket(...)`)."""
     if isinstance(receiver, ast.Attribute):
         if not _is_self(receiver.value, scope):
             return False
@@ -185,8 +187,25 @@ def _handed_in_object(receiver: ast.expr, scope: Scope) -> bool:
         return not values or _from_elsewhere(values)
     if isinstance(receiver, ast.Name):
         owner = scope.lookup(receiver.id)
-        return owner is not None and owner.bindings[receiver.id] in (Binding.PARAM, Binding.LOCAL)
+        if owner is None:
+            return False
+        binding = owner.bindings[receiver.id]
+        if binding is Binding.LOCAL:
+            values = owner.values.get(receiver.id, [])
+            return not values or not all(_made_here(module, value, s) for value, s in values)
+        return binding is Binding.PARAM
     return False
+
+
+def _made_here(module: ModuleAnalysis, value: ast.expr, scope: Scope) -> bool:
+    """An object the function made by calling a class (`Listener()`) or a library's factory
+    reached through an import (`socket.socket(...)`): no one handed it in."""
+    if not isinstance(value, ast.Call):
+        return False
+    qualname = module.index.qualname(value.func, scope)
+    if qualname is not None and not qualname.startswith("builtins."):
+        return True
+    return (last_name(value.func) or "")[:1].isupper()
 
 
 def _sounds_foreign(name: str) -> bool:
