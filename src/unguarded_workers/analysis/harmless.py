@@ -18,6 +18,7 @@ Harmless:
     now = time.monotonic(); assert self.interval is not None
     while not self._stop.is_set():          # a header that only reads a flag
     self._flush()                           # a def of the project that is itself guarded
+    colors = colgen(0.5, 0.25)              # a generator of the project: its body runs as it is iterated
 
     deadline = self._ack_deadline / 2       # division by a number other than zero
     text = "%s: %s" % (name, value)         # a string's format
@@ -29,6 +30,7 @@ Not harmless:
     print("beat", item["n"])                # in a logger's or print's arguments too
     while self._poll():                     # a header that does the worker's work
     with open(path) as file:                # and one that opens a file
+    for color in colgen(0.5, 0.25):         # iterating a generator runs its body
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Union
 
 from ..codes import SpawnKind
-from .index import FUNCTION_TYPES, Scope, dotted_text, is_name, last_name
+from .index import FUNCTION_TYPES, Scope, dotted_text, is_generator, is_name, last_name
 from .known import (
     ANEXT,
     CONSTANT_CONVERSIONS,
@@ -105,6 +107,11 @@ class HarmlessRules:
             return True
         if isinstance(stmt, ast.Delete) and all(isinstance(target, ast.Name) for target in stmt.targets):
             return True  # `del event`: drops a name the worker bound (not `del d[key]`, a KeyError)
+        value = getattr(stmt, "value", None)
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.Expr)) and self._makes_a_generator(value, scope):
+            # `colors = colgen(...)`: the generator's body runs where it is iterated, not here.
+            assert isinstance(value, ast.Call)
+            return self._all([*value.args, *(k.value for k in value.keywords)], scope)
         if isinstance(stmt, ast.Expr):
             return self.expression(stmt.value, scope)
         if isinstance(stmt, ast.AugAssign) and not calls_nothing(stmt.target):
@@ -198,6 +205,13 @@ class HarmlessRules:
                 # down refuses it only once the program is stopping).
                 return self._all([*call.args, *(k.value for k in call.keywords)], scope)
         return self._called(func, scope)
+
+    def _makes_a_generator(self, value: ast.expr | None, scope: Scope) -> bool:
+        """A call of a generator def of the project (every def the name may be)."""
+        if not isinstance(value, ast.Call):
+            return False
+        target = self._resolver.callable_target(value.func, scope)
+        return isinstance(target, Resolved) and all(is_generator(d.node) for d in target.functions)
 
     def _decorates_harmlessly(self, decorator: ast.expr, scope: Scope) -> bool:
         """`@staticmethod`, `@app.route`: a name; `@functools.wraps(func)`, which copies the

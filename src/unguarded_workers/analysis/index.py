@@ -425,6 +425,19 @@ def own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                         stack.extend(reversed(getattr(child, "body", [])))
 
 
+def is_generator(fn: FunctionNode) -> bool:
+    """Whether calling `fn` makes a generator (a `yield` of its own, not of a nested def): the
+    call runs none of its body, which runs as the generator is iterated."""
+    stack: list[ast.AST] = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(node, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return False
+
+
 def _is_staticmethod(node: FunctionNode) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in node.decorator_list)
 
