@@ -88,6 +88,15 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
         ),
         ("try:\n    step()\nfinally:\n    done()", "is not guarded: line 7: step() is in a try with no except"),
         (
+            # Each narrow try around the line lets out what none of them catches.
+            "try:\n    try:\n        step()\n    except TimeoutError:\n        pass\nexcept OSError:\n    pass",
+            "is not guarded: line 8: step() is in tries whose handlers catch only TimeoutError, OSError",
+        ),
+        (
+            "try:\n    try:\n        step()\n    finally:\n        done()\nexcept OSError:\n    pass",
+            "is not guarded: line 8: step() is in a try whose handlers catch only OSError",
+        ),
+        (
             # The body cannot fail by itself (its with-block is guarded): the handler is live.
             "try:\n    with contextlib.suppress(Exception):\n        step()\nexcept ValueError:\n    recover()",
             "is not guarded: line 10: recover() runs in the handler of ValueError",
@@ -107,6 +116,8 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
         "re-raises",
         "exit only",
         "finally only",
+        "nested narrow tries",
+        "finally in a narrow try",
         "in a handler",
         "header",
         "counting",

@@ -100,6 +100,7 @@ class _Context(NamedTuple):
 
     why: str
     io_covered: bool = False
+    caught: tuple[str, ...] = ()  # what the narrow handlers of the tries around it catch
 
 
 OUTSIDE = _Context(OUTSIDE_ANY_TRY)
@@ -335,7 +336,7 @@ class GuardAnalysis:
             # alone (clean-up on shutdown) are not inspected.
             io = context.io_covered or any(self._names_any(h.type, scope, OS_ERRORS) for h in handlers)
             body: list[ast.stmt] = getattr(stmt, "body", [])
-            blocks = [(body, _Context(self._leaky_try(handlers, scope), io))]
+            blocks = [(body, self._leaky_try(handlers, context, scope)._replace(io_covered=io))]
             # A handler runs only when the body fails: none does after a body that cannot.
             live = [] if self._cannot_fail(body, scope) else handlers
             for handler in live:
@@ -417,18 +418,22 @@ class GuardAnalysis:
                 return list(call.args)
         return []
 
-    def _leaky_try(self, handlers: list[ast.ExceptHandler], scope: Scope) -> str:
-        """Why a try that does not contain lets the failure of its body out."""
-        if not handlers:
-            return "is in a try with no except"
+    def _leaky_try(self, handlers: list[ast.ExceptHandler], context: _Context, scope: Scope) -> _Context:
+        """Why a try that does not contain lets the failure of its body out; a try's narrow
+        handlers are named with those of the narrow tries around it (all of them are passed)."""
+        if not handlers:  # a try/finally: what handles its failure is what did around it
+            return context if context.caught else _Context("is in a try with no except")
         for handler in handlers:
             if self.is_broad(handler.type, scope) and _ends_in_raise(handler):
-                return "is in a try whose handler re-raises"
+                return _Context("is in a try whose handler re-raises")
         # Exit-only handlers (`except CancelledError`) are named too: then they are all it catches.
         caught = [_caught(h) for h in handlers if not self._is_exit_only(h.type, scope)] or [
             _caught(h) for h in handlers
         ]
-        return f"is in a try whose handlers catch only {', '.join(caught)}"
+        if context.caught:
+            caught += [c for c in context.caught if c not in caught]
+            return _Context(f"is in tries whose handlers catch only {', '.join(caught)}", caught=tuple(caught))
+        return _Context(f"is in a try whose handlers catch only {', '.join(caught)}", caught=tuple(caught))
 
     def try_contains(self, handlers: list[ast.ExceptHandler], scope: Scope) -> bool:
         """A broad handler that does not re-raise, and no earlier handler that lets a failure out.
