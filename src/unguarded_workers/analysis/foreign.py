@@ -18,6 +18,7 @@ Not foreign:
     obj = objtype()                      # an instance of a class handed in: a type to decode into
     listener = socket.socket(); listener.bind(address)  # an object the worker made itself
     self._callbacks.pop(request_id)      # a collection of callbacks: none of them runs
+    decode = DECODERS[tag]; decode(data)  # one of the functions of the module's own table
 """
 
 from __future__ import annotations
@@ -44,14 +45,14 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
     """The call as foreign code, if it is."""
     func = call.func
     if isinstance(func, ast.Name):
-        if _handed_in_name(func.id, scope) and not _names_a_class(func.id):
+        if _handed_in_name(module, func.id, scope) and not _names_a_class(func.id):
             return ForeignCall(call, module, f"the handed-in callable '{func.id}'")
         return None
     if not isinstance(func, ast.Attribute):
         return None
     if _is_self(func.value, scope):
         target = module.resolver.callable_target(func, scope)
-        if isinstance(target, Unresolved) and _handed_in_attribute(target, func.attr, scope):
+        if isinstance(target, Unresolved) and _handed_in_attribute(module, target, func.attr, scope):
             return ForeignCall(call, module, f"the callback {quoted(func)}")
         return None
     receiver = func.value
@@ -79,7 +80,7 @@ _CONTAINER_METHODS = CONTAINER_METHODS | CONTAINER_TAKES | CONTAINER_VIEWS | {
 _FUNCTION_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 
 
-def _handed_in_name(name: str, scope: Scope) -> bool:
+def _handed_in_name(module: ModuleAnalysis, name: str, scope: Scope) -> bool:
     """A parameter (not `self`: calling the instance runs its own `__call__`), or a function's
     variable that holds one, or something a call, a subscript or an unpacking produced
     (`fn, args = queue.get()`). A module's or class's variable is the program's own choice."""
@@ -91,7 +92,7 @@ def _handed_in_name(name: str, scope: Scope) -> bool:
         return name != owner.self_name
     if binding is not Binding.LOCAL or not isinstance(owner.node, _FUNCTION_SCOPES):
         return False
-    return _from_elsewhere(owner.values.get(name, []))
+    return _from_elsewhere(module, owner.values.get(name, []))
 
 
 def _names_a_class(name: str) -> bool:
@@ -101,7 +102,7 @@ def _names_a_class(name: str) -> bool:
     return lowered in ("cls", "klass") or lowered.endswith(("type", "_class", "_cls"))
 
 
-def _handed_in_attribute(target: Unresolved, attr: str, scope: Scope) -> bool:
+def _handed_in_attribute(module: ModuleAnalysis, target: Unresolved, attr: str, scope: Scope) -> bool:
     """`self.X(...)`, X no method of the class: a subclass's hook (a stub here), a callback
     assigned from a parameter or filled in later (`self.on_connect = None`), or one users set
     on the object (`on_*`, `*callback*`, `*handler*` ...) that the class never assigns."""
@@ -113,7 +114,7 @@ def _handed_in_attribute(target: Unresolved, attr: str, scope: Scope) -> bool:
     values = found[0].attr_values.get(attr, []) if found is not None else []
     if not values:
         return _names_a_callback(attr)
-    return _from_elsewhere(values)
+    return _from_elsewhere(module, values)
 
 
 def _names_a_callback(attr: str) -> bool:
@@ -124,7 +125,7 @@ def _names_a_callback(attr: str) -> bool:
     return words[0] == "on" or words[-1] in _FOREIGN_WORDS
 
 
-def _from_elsewhere(values: list[tuple[ast.expr, Scope]]) -> bool:
+def _from_elsewhere(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]) -> bool:
     """Whether any value assigned comes from outside the program's own choice of function: a
     parameter, a call's result, a subscript, None (set later); none at all (an unpacking or a
     loop's variable). A name or attribute of a function (`self._step_v2`, `log.warning`) is a
@@ -137,14 +138,18 @@ def _from_elsewhere(values: list[tuple[ast.expr, Scope]]) -> bool:
     while choices:
         value, value_scope = choices.pop()
         if isinstance(value, ast.IfExp):  # `log.warning if quiet else log.error`: either branch
-            choices += [(value.body, value_scope), (value.orelse, value_scope)]
+            # `DECODERS[tag] if known else None`: the None is no one's callable (it is tested).
+            branches = [b for b in (value.body, value.orelse) if not _is_none(b)] or [value.body]
+            choices += [(branch, value_scope) for branch in branches]
             continue
         if isinstance(value, ast.BoolOp):
             choices += [(operand, value_scope) for operand in value.values]
             continue
         if isinstance(value, (ast.Lambda, ast.Attribute)):
             continue
-        if isinstance(value, ast.Call) and _own_callable(value, value_scope):
+        if isinstance(value, ast.Subscript) and _dispatch_table(module, value.value, value_scope):
+            continue  # `DECODERS[tag]`: one of the functions the module's own table lists
+        if isinstance(value, ast.Call) and _own_callable(module, value, value_scope):
             continue
         if isinstance(value, ast.Name):
             owner = value_scope.lookup(value.id)
@@ -155,18 +160,51 @@ def _from_elsewhere(values: list[tuple[ast.expr, Scope]]) -> bool:
     return False
 
 
+def _dispatch_table(module: ModuleAnalysis, expr: ast.expr, scope: Scope) -> bool:
+    """A module's constant table of its own functions: a name bound once, at module level, to a
+    dict, list or tuple of names and attributes, and only ever read by key (`DECODERS[tag]`,
+    `HANDLERS.get(kind)`), so that nothing adds a handler of someone else's to it."""
+    if not isinstance(expr, ast.Name):
+        return False
+    owner = scope.lookup(expr.id)
+    if owner is None or owner.parent is not None or owner.bindings.get(expr.id) is not Binding.LOCAL:
+        return False
+    values = owner.values.get(expr.id, [])
+    if len(values) != 1:
+        return False
+    table = values[0][0]
+    entries = table.values if isinstance(table, ast.Dict) else getattr(table, "elts", None)
+    if not isinstance(table, (ast.Dict, ast.List, ast.Tuple)) or not entries:
+        return False
+    if isinstance(table, ast.Dict) and None in table.keys:
+        return False  # `{**PLUGINS, ...}`: another table's entries too
+    if not all(isinstance(entry, (ast.Name, ast.Attribute)) for entry in entries):
+        return False
+    return all(_read_by_key(module, read) for read, _ in module.index.name_reads.get(expr.id, []))
+
+
+def _read_by_key(module: ModuleAnalysis, read: ast.Name) -> bool:
+    parent = module.index.parent(read)
+    if isinstance(parent, ast.Subscript):
+        return parent.value is read and isinstance(parent.ctx, ast.Load)
+    return isinstance(parent, ast.Attribute) and parent.attr == "get"
+
+
 def _is_none(value: ast.expr) -> bool:
     return isinstance(value, ast.Constant) and value.value is None
 
 
-def _own_callable(call: ast.Call, scope: Scope) -> bool:
+def _own_callable(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
     """A callable the program builds itself: an instance of a class (`Countdown(timeout)`, by
     the CapWords name of what is called), or a partial of something not handed in."""
     name = last_name(call.func) or ""
     if name[:1].isupper() or dotted_text(call.func) in WEAK_REFERENCES:
         return True  # an instance; a weak reference (calling it gives the object or None)
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr == "get" and _dispatch_table(module, func.value, scope):
+        return True  # `HANDLERS.get(kind)`: one of the table's functions, or the default given
     if name == "partial" and call.args:
-        return not _from_elsewhere([(call.args[0], scope)])
+        return not _from_elsewhere(module, [(call.args[0], scope)])
     return False
 
 
@@ -184,7 +222,7 @@ def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) 
             return False
         found = scope.enclosing_class()
         values = found[0].attr_values.get(receiver.attr, []) if found is not None else []
-        return not values or _from_elsewhere(values)
+        return not values or _from_elsewhere(module, values)
     if isinstance(receiver, ast.Name):
         owner = scope.lookup(receiver.id)
         if owner is None:
