@@ -29,6 +29,8 @@ WORKER = textwrap.dedent(
 TEST_FILES = [
     "test_api.py",
     "api_test.py",
+    "pkg/_keyboard_tests.py",
+    "app/tests.py",
     "conftest.py",
     "tests/helpers.py",
     "pkg/testing/server.py",
@@ -39,6 +41,8 @@ TEST_FILES = [
 OTHER_FILES = [
     "app.py",
     "testing.py",
+    "contests.py",
+    "pkg/tests_common.py",
     "contest.py",
     "attestation/x.py",
     "pkg/test_utils/x.py",

@@ -113,7 +113,8 @@ class UnguardedWorkersChecker:
             parse_from_config=True,
             choices=TESTS_CHOICES,
             help="Check test code too (check), or leave it alone (skip, the default): test_*.py, *_test.py, "
-            "conftest.py and files under test, tests, _tests or testing directories (or t/unit, t/integration).",
+            "*_tests.py, tests.py, conftest.py and files under test, tests, _tests or testing directories "
+            "(or t/unit, t/integration).",
         )
         manager.add_option(
             "--uw-examples",

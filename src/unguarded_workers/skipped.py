@@ -6,7 +6,7 @@ thread, or an unraisable one, into a warning (an error under `filterwarnings = e
 and a guarded target would hide the failure it exists to show. An example, a demo or a
 benchmark is read, not run in production: its maintainers do not guard its workers.
 
-Test code:      test_api.py, api_test.py, conftest.py, tests/helpers.py,
+Test code:      test_api.py, api_test.py, api_tests.py, tests.py, conftest.py, tests/helpers.py,
                 src/pkg/testing/server.py, _tests/fake.py, t/integration/common.py
 Example code:   examples/chat.py, docs/conf.py, docs_src/tutorial.py, demo/app.py,
                 samples/x.py, benchmarks/bench_x.py, bench/x.py, experiments/y.py,
@@ -22,6 +22,7 @@ import os
 from pathlib import PurePath
 
 TEST_DIRECTORIES = frozenset({"test", "tests", "_tests", "testing"})
+_TEST_MODULES = frozenset({"conftest.py", "tests.py"})  # pytest's fixtures; Django's test module of an app
 # Celery's family (celery, kombu, billiard) keeps its suites under `t/`: `t/unit`, `t/integration`.
 _T_SUITES = frozenset({"unit", "integration", "smoke"})
 EXAMPLE_DIRECTORIES = frozenset(
@@ -72,8 +73,8 @@ def _kinds(path: str, root: str) -> tuple[bool, bool]:
     name = os.path.basename(path)
     parts = _directory_parts(os.path.dirname(path), root)
     test = (
-        name == "conftest.py"
-        or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")))
+        name in _TEST_MODULES
+        or (name.endswith(".py") and (name.startswith("test_") or name.endswith(("_test.py", "_tests.py"))))
         or any(part in TEST_DIRECTORIES for part in parts)
         or any(first == "t" and second in _T_SUITES for first, second in zip(parts, parts[1:]))
     )

@@ -28,9 +28,9 @@ import re
 from typing import TYPE_CHECKING
 
 from .exposure import ForeignCall, quoted
-from .index import Binding, Scope, dotted_text, last_name
+from .index import Binding, Scope, dotted_text, last_name, own_statements
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
-from .resolve import Unresolved
+from .resolve import Resolved, Unresolved
 
 if TYPE_CHECKING:
     from .module import ModuleAnalysis
@@ -198,14 +198,50 @@ def _own_callable(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
     """A callable the program builds itself: an instance of a class (`Countdown(timeout)`, by
     the CapWords name of what is called), or a partial of something not handed in."""
     name = last_name(call.func) or ""
-    if name[:1].isupper() or dotted_text(call.func) in WEAK_REFERENCES:
+    if _names_a_class_called(call) or dotted_text(call.func) in WEAK_REFERENCES:
         return True  # an instance; a weak reference (calling it gives the object or None)
     func = call.func
     if isinstance(func, ast.Attribute) and func.attr == "get" and _dispatch_table(module, func.value, scope):
         return True  # `HANDLERS.get(kind)`: one of the table's functions, or the default given
     if name == "partial" and call.args:
         return not _from_elsewhere(module, [(call.args[0], scope)])
-    return False
+    return _returns_own_callables(module, call, scope)
+
+
+def _returns_own_callables(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
+    """`self._color_func = self._compose_color_func()`, a def of the project whose every
+    `return` gives a callable of the program's choice (`functools.partial(colored, ...)`,
+    None) and whose calls of other defs are not followed (one level)."""
+    if not isinstance(call.func, (ast.Name, ast.Attribute)):
+        return False
+    target = module.resolver.callable_target(call.func, scope)
+    if not isinstance(target, Resolved):
+        return False
+    for definition in target.functions:
+        inner = definition.module.index.inner_scope(definition.node)
+        returned = [
+            (stmt.value, inner)
+            for stmt in own_statements(definition.node.body)
+            if isinstance(stmt, ast.Return) and stmt.value is not None and not _is_none(stmt.value)
+        ]
+        if not returned or any(_calls_a_def(value) for value, _ in returned):
+            return False
+        if _from_elsewhere(definition.module, returned):
+            return False
+    return True
+
+
+def _calls_a_def(value: ast.expr) -> bool:
+    """A returned call other than a class or a partial of a function named: what it gives is
+    another def's (and following it could go round: `return partial(make(), ...)`)."""
+    if not isinstance(value, ast.Call) or _names_a_class_called(value):
+        return False
+    return last_name(value.func) != "partial" or not value.args or isinstance(value.args[0], ast.Call)
+
+
+def _names_a_class_called(call: ast.Call) -> bool:
+    """`Countdown(timeout)`, `_KeyboardListener()`: a CapWords name, a private one included."""
+    return (last_name(call.func) or "").lstrip("_")[:1].isupper()
 
 
 def _is_self(expr: ast.expr, scope: Scope) -> bool:
@@ -229,6 +265,8 @@ def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) 
             return False
         binding = owner.bindings[receiver.id]
         if binding is Binding.LOCAL:
+            if not isinstance(owner.node, _FUNCTION_SCOPES):
+                return False  # a module's or class's object (`_listener = _KeyboardListener()`)
             values = owner.values.get(receiver.id, [])
             return not values or not all(_made_here(module, value, s) for value, s in values)
         return binding is Binding.PARAM
@@ -243,7 +281,7 @@ def _made_here(module: ModuleAnalysis, value: ast.expr, scope: Scope) -> bool:
     qualname = module.index.qualname(value.func, scope)
     if qualname is not None and not qualname.startswith("builtins."):
         return True
-    return (last_name(value.func) or "")[:1].isupper()
+    return _names_a_class_called(value)
 
 
 def _sounds_foreign(name: str) -> bool:
