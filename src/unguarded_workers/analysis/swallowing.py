@@ -21,6 +21,10 @@ is a guard, as `with contextlib.suppress(Exception):` is.
     with capture_internal_exceptions():
         self._flush()                 # guarded
 
+    _TOP_HANDLER = capture_internal_exceptions()   # made once, at module level
+    with _TOP_HANDLER:
+        self._flush()                 # guarded too
+
 Not swallowing: a `__exit__` that returns anything but `True` on some path, a generator
 whose handler re-raises or catches less than `Exception`, a context manager the analysis
 cannot see (a library's, a parameter).
@@ -44,7 +48,17 @@ _EXITS = ("__exit__", "__aexit__")
 def swallows_everything(module: ModuleAnalysis, expr: ast.expr, scope: Scope) -> bool:
     """Whether `with EXPR:` contains every failure of its body: EXPR makes an instance of a
     project class whose exit always says "handled", or calls a def that returns one, or a
-    generator context manager whose yield a broad handler covers."""
+    generator context manager whose yield a broad handler covers; or EXPR names a module's
+    own such context manager, made once (`_topHandler = _log.failureHandler(...)`)."""
+    if isinstance(expr, ast.Name):
+        owner = scope.lookup(expr.id)
+        if owner is None or owner.parent is not None:
+            return False
+        values = owner.values.get(expr.id, [])
+        return bool(values) and all(
+            isinstance(value, ast.Call) and swallows_everything(module, value, value_scope)
+            for value, value_scope in values
+        )
     if not isinstance(expr, ast.Call):
         return False
     resolver = module.resolver
