@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .exposure import Exposure, quoted
-from .index import FUNCTION_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, dotted_text, is_name
+from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, dotted_text, is_name
 from .known import PARTIALS
 from .resolve import Resolved
 
@@ -95,8 +95,13 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
     own = [(call, method, signal, _receiver(signal)) for call, method, signal in _given_signals(module, nodes, scope)]
     given = {id(signal) for _, _, signal, _ in own}  # the worker's, in its methods too
     handed = ((call, _HANDED_ON, call, holder) for call, holder in _handed_on(nodes, scope))
+    several = spawn is not None and spawner is not None and _starts_several(spawner, spawn)
     for call, method, signal, holder in itertools.chain(own, handed):
         if (call.lineno, call.col_offset) <= after and not _argument_fails_first(call, first):
+            continue
+        if several and isinstance(holder, ast.Attribute):
+            # `for device in devices: Thread(target=read, args=(device,))`, each putting on
+            # `self.event_queue`: one reader's failure leaves the others feeding the waiter.
             continue
         if _given_on_failure(module, call, method=method, holder=holder, scope=scope, first=first):
             continue
@@ -109,6 +114,16 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
                 deliver_to = _at_the_spawn(holder, scope, root, spawn, spawner)
                 return Hang(signal, module, wait, wait_module, shown, waiter, _SIGNALS[method][1], deliver_to)
     return None
+
+
+def _starts_several(spawner: ModuleAnalysis, spawn: Spawn) -> bool:
+    """The spawn runs in a loop (or a comprehension) of its function: several workers alike."""
+    node = spawner.index.parent(spawn.call)
+    while node is not None and node is not spawn.scope.node:
+        if isinstance(node, (*LOOP_TYPES, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            return True
+        node = spawner.index.parent(node)
+    return False
 
 
 def _at_the_spawn(
