@@ -117,12 +117,28 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
 
 
 def _starts_several(spawner: ModuleAnalysis, spawn: Spawn) -> bool:
-    """The spawn runs in a loop (or a comprehension) of its function: several workers alike."""
-    node = spawner.index.parent(spawn.call)
+    """The spawn runs in a loop (or a comprehension) of its function, which does not leave
+    right after it (`create_task(self.restart()); break`): several workers alike."""
+    child: ast.AST = spawn.call
+    node = spawner.index.parent(child)
     while node is not None and node is not spawn.scope.node:
-        if isinstance(node, (*LOOP_TYPES, ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             return True
-        node = spawner.index.parent(node)
+        if _leaves_after(node, child):
+            return False
+        if isinstance(node, LOOP_TYPES) and child in node.body:
+            return True
+        child, node = node, spawner.index.parent(node)
+    return False
+
+
+def _leaves_after(node: ast.AST, child: ast.AST) -> bool:
+    """A `break`, `return` or `raise` follows `child` in the block of `node` that holds it."""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(node, name, None)
+        if isinstance(block, list) and child in block:
+            after = block[block.index(child) + 1 :]
+            return any(isinstance(stmt, (ast.Break, ast.Return, ast.Raise)) for stmt in after)
     return False
 
 
