@@ -292,6 +292,10 @@ EVENT_METHODS = frozenset({"set", "clear", "is_set", "isSet", "notify", "notify_
 CONTEXT_VAR_METHODS = frozenset({"set", "reset"})
 # Waiting: `event.wait(timeout)`, `thread.join()`, `queue.join()` (never `"".join(parts)`).
 WAIT_METHODS = frozenset({"wait", "join"})
+# What bounds a wait in asyncio, trio and anyio: `wait_for(event.wait(), 5)` around it, or a
+# `with asyncio.timeout(5):` / `with trio.move_on_after(5):` scope it runs in.
+TIMEOUT_WRAPPERS = frozenset({"wait_for"})
+TIMEOUT_SCOPES = frozenset({"timeout", "timeout_at", "fail_after", "fail_at", "move_on_after", "move_on_at"})
 PRINT = "builtins.print"
 # Taking the next item or reading a value: a worker's wait, not its work.
 RECEIVE_METHODS = frozenset({"get", "get_nowait", "receive", "recv", "accept"})

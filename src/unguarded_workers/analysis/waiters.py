@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .exposure import Exposure, quoted
-from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, dotted_text, is_name
-from .known import PARTIALS
+from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, dotted_text, is_name, last_name
+from .known import PARTIALS, TIMEOUT_SCOPES, TIMEOUT_WRAPPERS
 from .resolve import Resolved
 
 if TYPE_CHECKING:
@@ -451,9 +451,40 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     is called: `holder.wait()`, `holder.get()`, `await holder`."""
     waits, _ = _SIGNALS[method]
     if method in _AWAITED_SIGNALS and isinstance(module.index.parent(use), ast.Await):
-        return True
+        return not _bounded(module, use)
     call = _method_call(module, use, waits)
-    return call is not None and _blocks_for_ever(call)
+    return call is not None and _blocks_for_ever(call) and not _bounded(module, call)
+
+
+def _bounded(module: ModuleAnalysis, wait: ast.expr) -> bool:
+    """The wait is given a timeout from around it: `asyncio.wait_for(event.wait(), 5)`, or a
+    `with asyncio.timeout(5):` (trio's and anyio's `move_on_after`, `fail_after`) it is in."""
+    parent = module.index.parent(wait)
+    if isinstance(parent, ast.Await):
+        parent = module.index.parent(parent)
+    if isinstance(parent, ast.Call) and wait in parent.args and last_name(parent.func) in TIMEOUT_WRAPPERS:
+        given = (
+            parent.args[1]
+            if len(parent.args) > 1
+            else next((k.value for k in parent.keywords if k.arg == "timeout"), None)
+        )
+        return given is not None and not (isinstance(given, ast.Constant) and given.value is None)
+    current = parent
+    while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
+        if isinstance(current, (ast.With, ast.AsyncWith)) and any(
+            _limits_time(item.context_expr) for item in current.items
+        ):
+            return True
+        current = module.index.parent(current)
+    return False
+
+
+def _limits_time(expr: ast.expr) -> bool:
+    """`asyncio.timeout(5)`, `trio.move_on_after(5)`: a scope with a limit (not `timeout(None)`)."""
+    if not isinstance(expr, ast.Call) or last_name(expr.func) not in TIMEOUT_SCOPES or not expr.args:
+        return False
+    first = expr.args[0]
+    return not (isinstance(first, ast.Constant) and first.value is None)
 
 
 def _blocks_for_ever(call: ast.Call) -> bool:
