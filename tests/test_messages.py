@@ -61,8 +61,22 @@ def _only(source: str, options: Options = EVERYTHING, path: str | None = None) -
             "tasks = set()\nasync def f():\n    tasks.add(asyncio.create_task(consume()))",
             "the task is held but nobody reads it: its failure stays silent while the holder lives",
         ),
+        (
+            # The asyncio docs' keep-a-reference idiom: freed as it ends, so its failure is logged then.
+            "tasks = set()\nasync def f():\n    t = asyncio.create_task(consume())\n    tasks.add(t)\n"
+            "    t.add_done_callback(tasks.discard)",
+            "the task is released when it ends: its failure reaches only asyncio's log "
+            '("Task exception was never retrieved"), not the program',
+        ),
+        (
+            # The same idiom inside a spawn helper of the module.
+            "tasks = set()\ndef spawn(coro):\n    t = asyncio.create_task(coro)\n    tasks.add(t)\n"
+            "    t.add_done_callback(tasks.remove)\nasync def f():\n    spawn(consume())",
+            "the task is released when it ends: its failure reaches only asyncio's log "
+            '("Task exception was never retrieved"), not the program',
+        ),
     ],
-    ids=["thread", "submit", "run_in_executor", "dropped task", "held task"],
+    ids=["thread", "submit", "run_in_executor", "dropped task", "held task", "released task", "released by a helper"],
 )
 def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
     violation = _only(HEAD + textwrap.dedent(spawn) + "\n")

@@ -18,6 +18,7 @@ Never consumed (reported when the target is unguarded):
     executor.submit(f)
     _ = executor.submit(f)
     task = asyncio.create_task(w()); tasks.add(task); task.add_done_callback(tasks.discard)
+                                            # (released when it ends: asyncio logs its failure then)
     self._task = loop.create_task(w())      # ... and only `self._task.cancel()` elsewhere
     conn.reader = create_task(w())          # ... and only `conn.reader.cancel()` elsewhere
     loop.call_soon_threadsafe(lambda: asyncio.create_task(w()))   # the handle drops the task
@@ -120,6 +121,32 @@ class ChannelAnalysis:
         if isinstance(parent, ast.Call) and node is not parent.func:
             func = parent.func
             return isinstance(func, ast.Attribute) and func.attr in CONTAINER_INSERTS
+        return False
+
+    def released_when_done(self, node: ast.expr, scope: Scope) -> bool:
+        """Whether the value is held in a variable only until it ends: `task = create_task(w());
+        tasks.add(task); task.add_done_callback(tasks.discard)`, the fire-and-forget idiom."""
+        parent = self._index.parent(node)
+        if not (
+            isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)
+        ):
+            return False
+        name = parent.targets[0].id
+        for use, use_scope in self._index.name_reads.get(name, ()):
+            if use_scope is not scope:
+                continue
+            attribute = self._index.parent(use)
+            call = self._index.parent(attribute) if isinstance(attribute, ast.Attribute) else None
+            if (
+                isinstance(attribute, ast.Attribute)
+                and attribute.attr == "add_done_callback"
+                and isinstance(call, ast.Call)
+                and call.func is attribute
+                and len(call.args) == 1
+                and isinstance(call.args[0], ast.Attribute)
+                and call.args[0].attr in FORGETTING_CALLBACKS
+            ):
+                return True
         return False
 
     def _value_use(self, node: ast.AST, scope: Scope) -> _Answer:

@@ -23,6 +23,7 @@ from .messages import (
     LOOP_FUTURE_STAKE,
     PER_ITEM_CHILD_STAKE,
     PROCESS_STAKE,
+    RELEASED_TASK_STAKE,
     spawn_message,
     thread_run_message,
 )
@@ -108,7 +109,8 @@ def spawn_violation(
 
 def _hands_own_code(module: ModuleAnalysis, spawn: Spawn, root: Def, exposure: Exposure) -> bool:
     """The worker's foreign call is of its own parameter, and this spawn passes it a def of the
-    project (`Thread(target=read, args=(notify_end_of_file,))`, a closure of the spawner):
+    project (`Thread(target=read, args=(notify_end_of_file,))`, a closure of the spawner) or
+    a lambda written there (`spawn(self.dispatch(lambda output: output.on_connection(c)))`):
     the program's own code, not a callback someone else wrote."""
     foreign = exposure.foreign
     if foreign is None or foreign.module is not root.module or not isinstance(foreign.call.func, ast.Name):
@@ -120,6 +122,8 @@ def _hands_own_code(module: ModuleAnalysis, spawn: Spawn, root: Def, exposure: E
     if scope.bindings.get(name) is not Binding.PARAM:
         return False
     handed = handed_in(root.node, name, spawn)
+    if isinstance(handed, ast.Lambda):
+        return True
     return handed is not None and isinstance(module.resolver.callable_target(handed, spawn.scope), Resolved)
 
 
@@ -154,14 +158,18 @@ def _channel(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Opti
         if helper is not None and helper.kept == "read":
             return None  # the helper reads what it spawned (a done callback that logs), returned or not
         if helper is not None and not helper.returned:
-            held = helper.kept == "held"
+            held, released = helper.kept == "held", helper.kept == "released"
         elif module.channel.consumed(spawn.call, spawn.scope):
             return None
         else:
-            held = module.channel.referenced(spawn.call)
+            released = module.channel.released_when_done(spawn.call, spawn.scope)
+            held = not released and module.channel.referenced(spawn.call)
         # asyncio logs the failure of a task or future it frees unread ("... was never
-        # retrieved"): a dropped one's is printed, as a thread's is; a concurrent future's never.
+        # retrieved"): a dropped one's is printed, as a thread's is, and so is one released
+        # when it ends; a concurrent future's never.
         if kind is SpawnKind.TASK:
+            if released:
+                return Channel.PRINTED, RELEASED_TASK_STAKE
             return (Channel.HELD, HELD_TASK_STAKE) if held else (Channel.PRINTED, DROPPED_TASK_STAKE)
         if spawn.spawner == ".run_in_executor":
             return (Channel.HELD if held else Channel.PRINTED), LOOP_FUTURE_STAKE

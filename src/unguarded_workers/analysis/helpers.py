@@ -65,7 +65,7 @@ _SIGNATURE = 2000
 
 
 # What a helper does with a future or task it does not return: reads it, holds it, drops it.
-Kept = Literal["read", "held", "lost"]
+Kept = Literal["read", "held", "released", "lost"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,8 @@ def _what_becomes_of(module: ModuleAnalysis, spawn: Spawn) -> tuple[bool, Kept]:
                 return True, kept
     if kept == "read":
         return False, "read"
+    if module.channel.released_when_done(call, spawn.scope):
+        return False, "released"
     return False, "held" if module.channel.referenced(call) else "lost"
 
 

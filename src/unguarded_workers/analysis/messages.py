@@ -32,6 +32,11 @@ DROPPED_TASK_STAKE = (
     'asyncio\'s log ("Task exception was never retrieved"), not the program'
 )
 HELD_TASK_STAKE = "the task is held but nobody reads it: its failure stays silent while the holder lives"
+# `tasks.add(task); task.add_done_callback(tasks.discard)`: freed as it ends, so logged then.
+RELEASED_TASK_STAKE = (
+    "the task is released when it ends: its failure reaches only asyncio's log "
+    '("Task exception was never retrieved"), not the program'
+)
 # run_in_executor's future is asyncio's: like a task's, it logs an unread failure when freed.
 LOOP_FUTURE_STAKE = (
     "its exception is stored in an asyncio future that nothing reads: "
