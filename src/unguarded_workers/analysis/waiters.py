@@ -432,9 +432,16 @@ _RELEASES = frozenset(name for name in _SIGNALS if name != _HANDED_ON) | {"cance
 
 def _releases(module: ModuleAnalysis, use: ast.expr, given: set[int]) -> bool:
     """Whether `use` (a read of the holder outside the worker) signals it otherwise than the
-    worker does (`given`: its signalling calls): `holder.set()`, `holder.cancel()`."""
+    worker does (`given`: its signalling calls): `holder.set()`, `holder.cancel()`, or hands
+    the signalling method on to be called (`loop.call_soon_threadsafe(holder.release)`)."""
     call = _method_call(module, use, _RELEASES)
-    return call is not None and id(call) not in given
+    if call is not None:
+        return id(call) not in given
+    attribute = module.index.parent(use)
+    if not (isinstance(attribute, ast.Attribute) and attribute.attr in _RELEASES):
+        return False
+    parent = module.index.parent(attribute)
+    return not (isinstance(parent, ast.Call) and parent.func is attribute)
 
 
 def _method_call(module: ModuleAnalysis, use: ast.expr, methods: frozenset[str]) -> ast.Call | None:
@@ -453,7 +460,39 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     if method in _AWAITED_SIGNALS and isinstance(module.index.parent(use), ast.Await):
         return not _bounded(module, use)
     call = _method_call(module, use, waits)
-    return call is not None and _blocks_for_ever(call) and not _bounded(module, call)
+    return call is not None and _blocks_for_ever(call) and not _bounded(module, call) and not _when_ready(module, call)
+
+
+def _when_ready(module: ModuleAnalysis, call: ast.Call) -> bool:
+    """The wait is made only once the holder says it will not block: `while not q.empty():
+    q.get()`, `if q.qsize(): q.get()`."""
+    assert isinstance(call.func, ast.Attribute)
+    holder = dotted_text(call.func.value)
+    current = module.index.parent(call)
+    while holder is not None and current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
+        if isinstance(current, (ast.If, ast.While)) and _says_ready(current.test, holder):
+            return True
+        current = module.index.parent(current)
+    return False
+
+
+def _says_ready(test: ast.expr, holder: str) -> bool:
+    """`not holder.empty()`, `holder.qsize()` (or `holder.qsize() > 0`, `!= 0`)."""
+    if isinstance(test, ast.Compare):
+        zero = len(test.ops) == 1 and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value == 0
+        if not (zero and isinstance(test.ops[0], (ast.Gt, ast.NotEq))):
+            return False
+        test = test.left
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        method, test = "empty", test.operand
+    else:
+        method = "qsize"
+    return (
+        isinstance(test, ast.Call)
+        and isinstance(test.func, ast.Attribute)
+        and test.func.attr == method
+        and dotted_text(test.func.value) == holder
+    )
 
 
 def _bounded(module: ModuleAnalysis, wait: ast.expr) -> bool:
