@@ -377,8 +377,12 @@ def _expression_uses(
 def handed_in(fn: FunctionNode, param: str, spawn: Spawn) -> ast.expr | None:
     """The expression the spawn hands to the worker's parameter `param`, if it can tell."""
     params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
-    if params and params[0] in ("self", "cls") and isinstance(spawn.target, ast.Attribute):
-        params = params[1:]  # a bound method: the instance is not handed in
+    target = spawn.target
+    bound = isinstance(target, ast.Attribute) or (
+        spawn.coroutine and isinstance(target, ast.Call) and isinstance(target.func, ast.Attribute)
+    )
+    if params and params[0] in ("self", "cls") and bound:
+        params = params[1:]  # a bound method (`self._run`, `self._serve(conn)`): the instance is not handed in
     positional, keywords = _spawn_arguments(spawn)
     if param in keywords:
         return keywords[param]
