@@ -116,6 +116,11 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
             "is not guarded: line 10: recover() runs in the handler of ValueError",
         ),
         ("while self_poll():\n    pass", "has no try/except guard: line 6: while self_poll() runs outside any try"),
+        # Binding a port fails where setting an option on a fresh socket does not: it is named.
+        (
+            "if type(address) is tuple:\n    pass\nsock.setsockopt(1, 2, 3)\nsock.bind(address)",
+            "has no try/except guard: line 9: sock.bind(address) runs outside any try",
+        ),
         # Counting cannot fail: the line named is the one in the loop that can.
         ("for _ in range(count):\n    step()", "has no try/except guard: line 7: step() runs outside any try"),
         # The loop ends at the return anyway: the line it dies of is the one after.
@@ -134,6 +139,7 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
         "finally in a narrow try",
         "in a handler",
         "header",
+        "bind",
         "counting",
         "leaving",
     ],

@@ -220,6 +220,7 @@ PURE_BUILTINS = frozenset(
         "builtins.id",
         "builtins.len",
         "builtins.bool",
+        "builtins.type",  # `type(self._address) is tuple`
         # Copies into a builtin container (`kwargs = dict(kwargs)`).
         "builtins.dict",
         "builtins.list",
@@ -272,6 +273,7 @@ IO_METHODS = frozenset(
         "read", "readline", "readinto", "write", "writelines", "flush", "close", "recv", "recv_into", "recvfrom",
         "send", "sendall", "sendto", "accept", "connect", "shutdown", "select", "poll",
         "sock_recv", "sock_sendall", "sock_accept", "sock_connect",
+        "bind", "listen", "setsockopt", "settimeout", "setblocking",
     }
 )  # fmt: skip
 # Calls whose failure is likely (a peer goes away, a host is down), by their last name: the
@@ -282,6 +284,7 @@ LIKELY_IO = frozenset(
         "read", "readline", "readinto", "write", "writelines", "recv", "recv_into", "recvfrom", "send", "sendall",
         "sendto", "accept", "connect", "sock_recv", "sock_sendall", "sock_accept", "sock_connect", "open",
         "urlopen", "request", "create_connection", "open_connection", "getaddrinfo",
+        "bind",  # a port or path in use
     }
 )  # fmt: skip
 # Putting one item on a queue: the consumer does the work, and its own failure is its own.
