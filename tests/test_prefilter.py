@@ -97,6 +97,19 @@ def test_configured_spawners_and_project_helpers_pass_by_their_own_names() -> No
     assert might_spawn(helper_call, EVERYTHING, frozenset({"start_background_task"}))
 
 
+def test_a_text_asked_again_gets_the_answer_of_its_own_spawners_and_helpers() -> None:
+    """What a text says by itself is remembered (a run asks it of every file in both passes),
+    each answer under the spawners it was asked with; the helpers' calls are asked each time."""
+    fire = "from myapp.tasks import fire\nfire(job())\n"
+    configured = parse_options(spawners=["myapp.tasks.fire:task"])
+    for _ in range(2):  # the second round is answered from what the first remembered
+        assert not might_spawn(fire, EVERYTHING)
+        assert might_spawn(fire, configured)
+        assert not might_spawn(fire, EVERYTHING, frozenset({"start"}))
+        assert might_spawn(fire, EVERYTHING, frozenset({"fire"}))
+    assert might_spawn("".join(["import threading\n", "threading.Thread(target=work)\n"]), EVERYTHING)
+
+
 HELPERS = textwrap.dedent(
     """\
     import asyncio

@@ -101,8 +101,15 @@ def _names(spawners: frozenset[str], helpers: frozenset[str]) -> tuple[tuple[_Na
 
 
 def _calls(text: str, names: Iterable[_Name], *, renamed: bool) -> bool:
+    present: dict[str, bool] = {}  # each root looked for once: `threading` for Thread and Timer
     for name, root in names:
-        if not _may_name(text, name, root):
+        if root is not None:
+            found = present.get(root)
+            if found is None:
+                found = present[root] = root in text
+            if not found:
+                continue
+        if name not in text:
             continue
         if renamed and _renamed(name).search(text):
             return True
@@ -144,8 +151,9 @@ def _imported_from(text: str, name: str, root: str) -> bool:
 
 
 def _may_name(text: str, name: str, root: str | None) -> bool:
-    """The substring tests first: the name, and the root its module must name (if any)."""
-    return name in text and (root is None or root in text)
+    """The substring tests first: the root its module must name (if any; rarer than the
+    name), and the name."""
+    return (root is None or root in text) and name in text
 
 
 def _call_starts(text: str, name: str) -> Iterator[int]:
@@ -189,15 +197,36 @@ def might_spawn(source: str, options: Options | None = None, helpers: frozenset[
     named in `helpers`), no task group's `start(child)`, and no `def run(`."""
     spawners = frozenset(options.spawners) if options is not None else frozenset()
     names, helper_calls = _names(spawners, helpers)
-    if _calls(source, names, renamed=True) or _calls(source, helper_calls, renamed=False):
+    if _spawns_by_itself(source, spawners, names):
         return True
-    if "def run" in source and _defines_thread_run(source):
-        return True
-    return (
-        _GROUP_START in source
-        and any(word in source for word in _GROUP_WORDS)
-        and _calls(source, ((_GROUP_START, None),), renamed=False)
-    )
+    return bool(helper_calls) and _calls(source, helper_calls, renamed=False)
+
+
+# What `_spawns_by_itself` answered of each text, by its hash and length: a run asks it of every
+# file twice (its first pass looks for helpers, its second for spawns), each time of the text
+# read anew. Bounded: a long-lived server asks of every version of every file it is shown.
+_ANSWERED: dict[tuple[int, int, frozenset[str]], bool] = {}
+_ANSWERED_MAX = 1 << 16
+
+
+def _spawns_by_itself(source: str, spawners: frozenset[str], names: tuple[_Name, ...]) -> bool:
+    """`might_spawn` but for the helpers' calls: what the text says whatever the project's helpers."""
+    key = (hash(source), len(source), spawners)
+    answer = _ANSWERED.get(key)
+    if answer is None:
+        answer = (
+            _calls(source, names, renamed=True)
+            or ("def run" in source and _defines_thread_run(source))
+            or (
+                _GROUP_START in source
+                and any(word in source for word in _GROUP_WORDS)
+                and _calls(source, ((_GROUP_START, None),), renamed=False)
+            )
+        )
+        if len(_ANSWERED) >= _ANSWERED_MAX:
+            _ANSWERED.clear()
+        _ANSWERED[key] = answer
+    return answer
 
 
 def _defines_thread_run(source: str) -> bool:
