@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 
 from .exposure import Exposure, quoted
 from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, dotted_text, is_name, last_name
-from .known import PARTIALS, TIMEOUT_SCOPES, TIMEOUT_WRAPPERS
+from .known import CONTAINER_INSERTS, CONTAINER_TAKES, LOG_METHODS, PARTIALS, TIMEOUT_SCOPES, TIMEOUT_WRAPPERS
 from .resolve import Resolved
 
 if TYPE_CHECKING:
@@ -263,10 +263,16 @@ def _handed_on(nodes: list[ast.AST], scope: Scope) -> Iterator[tuple[ast.Call, a
     calls = [node for node in nodes if isinstance(node, ast.Call)]
     calls.sort(key=lambda call: (call.lineno, call.col_offset))
     for call in calls:
+        if isinstance(call.func, ast.Attribute) and call.func.attr in _BOOKKEEPING:
+            continue  # `self._slow_tasks.remove(task)`: a collection's, signalling no one
         for arg in (*call.args, *(k.value for k in call.keywords)):
             own_attribute = isinstance(arg, ast.Attribute) and self_name is not None and is_name(arg.value, self_name)
             if own_attribute or (isinstance(arg, ast.Name) and arg.id != self_name):
                 yield call, arg
+
+
+# A collection's methods, and a logger's: the holder passed to them is kept or shown, not signalled.
+_BOOKKEEPING = CONTAINER_INSERTS | CONTAINER_TAKES | LOG_METHODS | {"index", "count"}
 
 
 def _self_calls(nodes: list[ast.AST], scope: Scope) -> Iterator[ast.Call]:
@@ -464,7 +470,22 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     if method in _AWAITED_SIGNALS and isinstance(module.index.parent(use), ast.Await):
         return not _bounded(module, use)
     call = _method_call(module, use, waits)
-    return call is not None and _blocks_for_ever(call) and not _bounded(module, call) and not _when_ready(module, call)
+    if call is None or not _blocks_for_ever(call) or _bounded(module, call) or _when_ready(module, call):
+        return False
+    # An asyncio future's result() never waits (it raises unless done): in a coroutine, only
+    # `await holder` does.
+    return not (method in _AWAITED_SIGNALS or method == _HANDED_ON) or not _in_coroutine(module, call)
+
+
+def _in_coroutine(module: ModuleAnalysis, node: ast.AST) -> bool:
+    current = module.index.parent(node)
+    while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
+        current = module.index.parent(current)
+    return isinstance(current, ast.AsyncFunctionDef) and isinstance(node, ast.Call) and _is_result(node)
+
+
+def _is_result(call: ast.Call) -> bool:
+    return isinstance(call.func, ast.Attribute) and call.func.attr in ("result", "exception")
 
 
 def _when_ready(module: ModuleAnalysis, call: ast.Call) -> bool:
