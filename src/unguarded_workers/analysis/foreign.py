@@ -28,7 +28,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .exposure import ForeignCall, quoted
-from .index import Binding, Scope, dotted_text, last_name, own_statements
+from .index import Binding, Scope, last_name, own_statements
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
 from .resolve import Resolved, Unresolved
 
@@ -198,7 +198,7 @@ def _own_callable(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
     """A callable the program builds itself: an instance of a class (`Countdown(timeout)`, by
     the CapWords name of what is called), or a partial of something not handed in."""
     name = last_name(call.func) or ""
-    if _names_a_class_called(call) or dotted_text(call.func) in WEAK_REFERENCES:
+    if _names_a_class_called(call) or module.index.qualname(call.func, scope) in WEAK_REFERENCES:
         return True  # an instance; a weak reference (calling it gives the object or None)
     func = call.func
     if isinstance(func, ast.Attribute) and func.attr == "get" and _dispatch_table(module, func.value, scope):
