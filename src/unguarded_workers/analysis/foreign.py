@@ -162,8 +162,9 @@ def _from_elsewhere(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]
 
 def _dispatch_table(module: ModuleAnalysis, expr: ast.expr, scope: Scope) -> bool:
     """A module's constant table of its own functions: a name bound once, at module level, to a
-    dict, list or tuple of names and attributes, and only ever read by key (`DECODERS[tag]`,
-    `HANDLERS.get(kind)`), so that nothing adds a handler of someone else's to it."""
+    dict, list or tuple of names, attributes and lambdas, and only ever read by key
+    (`DECODERS[tag]`, `CONVERTERS.get(unit)`), so that nothing adds a handler of someone
+    else's to it."""
     if not isinstance(expr, ast.Name):
         return False
     owner = scope.lookup(expr.id)
@@ -178,7 +179,7 @@ def _dispatch_table(module: ModuleAnalysis, expr: ast.expr, scope: Scope) -> boo
         return False
     if isinstance(table, ast.Dict) and None in table.keys:
         return False  # `{**PLUGINS, ...}`: another table's entries too
-    if not all(isinstance(entry, (ast.Name, ast.Attribute)) for entry in entries):
+    if not all(isinstance(entry, (ast.Name, ast.Attribute, ast.Lambda)) for entry in entries):
         return False
     return all(_read_by_key(module, read) for read, _ in module.index.name_reads.get(expr.id, []))
 
