@@ -102,6 +102,10 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
         ),
         ("try:\n    step()\nfinally:\n    done()", "is not guarded: line 7: step() is in a try with no except"),
         (
+            "try:\n    step()\nexcept ConnectionError:\n    pass\nexcept KeyboardInterrupt:\n    raise",
+            "is not guarded: line 7: step() is in a try whose handlers catch only ConnectionError, KeyboardInterrupt",
+        ),
+        (
             # Each narrow try around the line lets out what none of them catches.
             "try:\n    try:\n        step()\n    except TimeoutError:\n        pass\nexcept OSError:\n    pass",
             "is not guarded: line 8: step() is in tries whose handlers catch only TimeoutError, OSError",
@@ -135,6 +139,7 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
         "re-raises",
         "exit only",
         "finally only",
+        "and exit",
         "nested narrow tries",
         "finally in a narrow try",
         "in a handler",

@@ -426,10 +426,9 @@ class GuardAnalysis:
         for handler in handlers:
             if self.is_broad(handler.type, scope) and _ends_in_raise(handler):
                 return _Context("is in a try whose handler re-raises")
-        # Exit-only handlers (`except CancelledError`) are named too: then they are all it catches.
-        caught = [_caught(h) for h in handlers if not self._is_exit_only(h.type, scope)] or [
-            _caught(h) for h in handlers
-        ]
+        # Every handler is named, those of cancellation and exit too: what the message says
+        # the try catches is all it catches.
+        caught = list(dict.fromkeys(_caught(h) for h in handlers))
         if context.caught:
             caught += [c for c in context.caught if c not in caught]
             return _Context(f"is in tries whose handlers catch only {', '.join(caught)}", caught=tuple(caught))
