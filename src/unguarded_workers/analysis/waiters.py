@@ -521,18 +521,20 @@ def _says_ready(test: ast.expr, holder: str) -> bool:
 
 
 def _bounded(module: ModuleAnalysis, wait: ast.expr) -> bool:
-    """The wait is given a timeout from around it: `asyncio.wait_for(event.wait(), 5)`, or a
-    `with asyncio.timeout(5):` (trio's and anyio's `move_on_after`, `fail_after`) it is in."""
-    parent = module.index.parent(wait)
-    if isinstance(parent, ast.Await):
-        parent = module.index.parent(parent)
-    if isinstance(parent, ast.Call) and wait in parent.args and last_name(parent.func) in TIMEOUT_WRAPPERS:
+    """The wait is given a timeout from around it: `asyncio.wait_for(event.wait(), 5)` (through
+    `asyncio.shield()` too), or a `with asyncio.timeout(5):` (trio's and anyio's
+    `move_on_after`, `fail_after`) it is in. A timeout that may be None (`timeout`, a
+    parameter whose default is None) bounds nothing."""
+    inner, parent = wait, module.index.parent(wait)
+    while isinstance(parent, ast.Await) or (isinstance(parent, ast.Call) and last_name(parent.func) == "shield"):
+        inner, parent = parent, module.index.parent(parent)
+    if isinstance(parent, ast.Call) and inner in parent.args and last_name(parent.func) in TIMEOUT_WRAPPERS:
         given = (
             parent.args[1]
             if len(parent.args) > 1
             else next((k.value for k in parent.keywords if k.arg == "timeout"), None)
         )
-        return given is not None and not (isinstance(given, ast.Constant) and given.value is None)
+        return given is not None and not _may_be_none(module, given)
     current = parent
     while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
         if isinstance(current, (ast.With, ast.AsyncWith)) and any(
@@ -541,6 +543,28 @@ def _bounded(module: ModuleAnalysis, wait: ast.expr) -> bool:
             return True
         current = module.index.parent(current)
     return False
+
+
+def _may_be_none(module: ModuleAnalysis, value: ast.expr) -> bool:
+    """`None`, or a parameter of the def around it whose default is None (`timeout=None`)."""
+    if isinstance(value, ast.Constant):
+        return value.value is None
+    if not isinstance(value, ast.Name):
+        return False
+    current = module.index.parent(value)
+    while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
+        current = module.index.parent(current)
+    if current is None:
+        return False
+    args = current.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[tuple[ast.arg, ast.expr | None]] = [
+        *zip(positional[len(positional) - len(args.defaults) :], args.defaults),
+        *zip(args.kwonlyargs, args.kw_defaults),
+    ]
+    return any(
+        arg.arg == value.id and isinstance(default, ast.Constant) and default.value is None for arg, default in defaults
+    )
 
 
 def _limits_time(expr: ast.expr) -> bool:
