@@ -28,7 +28,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .exposure import ForeignCall, quoted
-from .index import Binding, Scope, last_name, own_statements
+from .index import Binding, Scope, last_name, module_constant, own_statements
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
 from .resolve import Resolved, Unresolved
 
@@ -165,15 +165,11 @@ def _dispatch_table(module: ModuleAnalysis, expr: ast.expr, scope: Scope) -> boo
     dict, list or tuple of names, attributes and lambdas, and only ever read by key
     (`DECODERS[tag]`, `CONVERTERS.get(unit)`), so that nothing adds a handler of someone
     else's to it."""
-    if not isinstance(expr, ast.Name):
+    found = module_constant(expr, scope)
+    if found is None:
         return False
-    owner = scope.lookup(expr.id)
-    if owner is None or owner.parent is not None or owner.bindings.get(expr.id) is not Binding.LOCAL:
-        return False
-    values = owner.values.get(expr.id, [])
-    if len(values) != 1:
-        return False
-    table = values[0][0]
+    assert isinstance(expr, ast.Name)
+    table = found[0]
     entries = table.values if isinstance(table, ast.Dict) else getattr(table, "elts", None)
     if not isinstance(table, (ast.Dict, ast.List, ast.Tuple)) or not entries:
         return False

@@ -72,7 +72,16 @@ from ..options import Options
 from .exposure import Exposure, ForeignCall, Uncovered
 from .foreign import foreign_call
 from .harmless import HarmlessRules, Verdict
-from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, last_name, own_statements
+from .index import (
+    FUNCTION_TYPES,
+    LOOP_TYPES,
+    TRY_TYPES,
+    FunctionNode,
+    Scope,
+    last_name,
+    module_constant,
+    own_statements,
+)
 from .known import (
     BROAD_EXCEPTIONS,
     CANCELLED_CLASS_GETTERS,
@@ -637,15 +646,8 @@ _MAX_ALIASES = 3
 
 def _module_alias(expr: ast.expr, scope: Scope) -> tuple[ast.expr, Scope] | None:
     """What a module-level name assigned once holds, when that is a name, attribute or tuple."""
-    if not isinstance(expr, ast.Name):
-        return None
-    owner = scope.lookup(expr.id)
-    if owner is None or owner.parent is not None or owner.bindings.get(expr.id) is not Binding.LOCAL:
-        return None
-    values = owner.values.get(expr.id, [])
-    if len(values) != 1 or not isinstance(values[0][0], (ast.Name, ast.Attribute, ast.Tuple)):
-        return None
-    return values[0]
+    found = module_constant(expr, scope)
+    return found if found is not None and isinstance(found[0], (ast.Name, ast.Attribute, ast.Tuple)) else None
 
 
 def _is_exit_type(expr: ast.expr) -> bool:

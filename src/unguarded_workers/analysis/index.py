@@ -425,6 +425,18 @@ def own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                         stack.extend(reversed(getattr(child, "body", [])))
 
 
+def module_constant(expr: ast.expr, scope: Scope) -> tuple[ast.expr, Scope] | None:
+    """What a module-level name assigned once holds (`ERRORS = (OSError, TimeoutError)`,
+    `DECODERS = {...}`), with the scope it was assigned in; None for anything else."""
+    if not isinstance(expr, ast.Name):
+        return None
+    owner = scope.lookup(expr.id)
+    if owner is None or owner.parent is not None or owner.bindings.get(expr.id) is not Binding.LOCAL:
+        return None
+    values = owner.values.get(expr.id, [])
+    return values[0] if len(values) == 1 else None
+
+
 def is_generator(fn: FunctionNode) -> bool:
     """Whether calling `fn` makes a generator (a `yield` of its own, not of a nested def): the
     call runs none of its body, which runs as the generator is iterated."""

@@ -478,10 +478,16 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
 
 
 def _in_coroutine(module: ModuleAnalysis, node: ast.AST) -> bool:
+    enclosing = _enclosing_function(module, node)
+    return isinstance(enclosing, ast.AsyncFunctionDef) and isinstance(node, ast.Call) and _is_result(node)
+
+
+def _enclosing_function(module: ModuleAnalysis, node: ast.AST) -> FunctionNode | ast.Lambda | None:
+    """The def or lambda `node` is in (None: the module's top level)."""
     current = module.index.parent(node)
     while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
         current = module.index.parent(current)
-    return isinstance(current, ast.AsyncFunctionDef) and isinstance(node, ast.Call) and _is_result(node)
+    return current
 
 
 def _is_result(call: ast.Call) -> bool:
@@ -551,9 +557,7 @@ def _may_be_none(module: ModuleAnalysis, value: ast.expr) -> bool:
         return value.value is None
     if not isinstance(value, ast.Name):
         return False
-    current = module.index.parent(value)
-    while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
-        current = module.index.parent(current)
+    current = _enclosing_function(module, value)
     if current is None:
         return False
     args = current.args
@@ -598,9 +602,7 @@ def _inside(module: ModuleAnalysis, node: ast.AST, fn: FunctionNode) -> bool:
 
 
 def _waiter_name(module: ModuleAnalysis, node: ast.AST) -> str:
-    current = module.index.parent(node)
-    while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
-        current = module.index.parent(current)
+    current = _enclosing_function(module, node)
     if isinstance(current, FUNCTION_TYPES):
         return f"{current.name}()"
     return "the module" if current is None else "a lambda"
