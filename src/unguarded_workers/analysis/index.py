@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -437,17 +437,22 @@ def module_constant(expr: ast.expr, scope: Scope) -> tuple[ast.expr, Scope] | No
     return values[0] if len(values) == 1 else None
 
 
+def own_nodes(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
+    """The nodes of `nodes` and below, not those of nested defs, classes or lambdas (nor
+    those nodes themselves)."""
+    stack: list[ast.AST] = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda)):
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
 def is_generator(fn: FunctionNode) -> bool:
     """Whether calling `fn` makes a generator (a `yield` of its own, not of a nested def): the
     call runs none of its body, which runs as the generator is iterated."""
-    stack: list[ast.AST] = list(fn.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.Yield, ast.YieldFrom)):
-            return True
-        if not isinstance(node, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda)):
-            stack.extend(ast.iter_child_nodes(node))
-    return False
+    return any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in own_nodes(fn.body))
 
 
 def _is_staticmethod(node: FunctionNode) -> bool:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, dotted_text, last_name, own_statements
+from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, dotted_text, last_name, own_nodes, own_statements
 from .known import CONTAINER_TAKES, RECEIVE_METHODS, WAIT_METHODS
 
 # A call that waits for the next piece of work: a loop that makes one is a service's loop,
@@ -216,13 +216,7 @@ def _own_calls(loop: ast.While) -> Iterator[ast.Call]:
 
 def _own_nodes(loop: ast.While) -> Iterator[ast.AST]:
     """The loop's test and body, not the defs and lambdas inside it."""
-    stack: list[ast.AST] = [loop.test, *loop.body]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda)):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
+    return own_nodes([loop.test, *loop.body])
 
 
 def has_unbounded_loop(body: list[ast.stmt]) -> bool:

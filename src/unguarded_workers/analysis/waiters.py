@@ -37,7 +37,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .exposure import Exposure, quoted
-from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, Binding, FunctionNode, Scope, dotted_text, is_name, last_name
+from .index import (
+    FUNCTION_TYPES,
+    LOOP_TYPES,
+    TRY_TYPES,
+    Binding,
+    FunctionNode,
+    Scope,
+    dotted_text,
+    is_name,
+    last_name,
+    own_nodes,
+)
 from .known import CONTAINER_INSERTS, CONTAINER_TAKES, LOG_METHODS, PARTIALS, TIMEOUT_SCOPES, TIMEOUT_WRAPPERS
 from .resolve import Resolved
 
@@ -198,7 +209,7 @@ def _signals_holder(body: list[ast.stmt], text: str, waits: frozenset[str]) -> b
     ends one of `waits`."""
     return any(
         _SIGNALS[method][0] & waits and dotted_text(_receiver(call)) == text
-        for call, method in _signals_in(list(_walk_own(body)))
+        for call, method in _signals_in(list(own_nodes(body)))
     )
 
 
@@ -206,17 +217,6 @@ def _within(stmt: ast.stmt, block: list[ast.stmt]) -> bool:
     """Whether `stmt` lies within the lines of `block` (a statement, or a body)."""
     start, end = block[0].lineno, block[-1].end_lineno or block[-1].lineno
     return start <= stmt.lineno <= end
-
-
-def _walk_own(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """The nodes of `body`, not those of nested defs, classes or lambdas."""
-    stack: list[ast.AST] = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (*FUNCTION_TYPES, ast.ClassDef, ast.Lambda)):
-            continue
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
 
 
 def _argument_fails_first(call: ast.Call, first: ast.stmt) -> bool:
