@@ -51,14 +51,8 @@ def swallows_everything(module: ModuleAnalysis, expr: ast.expr, scope: Scope) ->
     generator context manager whose yield a broad handler covers; or EXPR names a module's
     own such context manager, made once (`_topHandler = _log.failureHandler(...)`)."""
     if isinstance(expr, ast.Name):
-        owner = scope.lookup(expr.id)
-        if owner is None or owner.parent is not None:
-            return False
-        values = owner.values.get(expr.id, [])
-        return bool(values) and all(
-            isinstance(value, ast.Call) and swallows_everything(module, value, value_scope)
-            for value, value_scope in values
-        )
+        made = _module_instance(expr, scope)
+        return bool(made) and all(swallows_everything(module, call, call_scope) for call, call_scope in made)
     if not isinstance(expr, ast.Call):
         return False
     resolver = module.resolver
@@ -115,9 +109,17 @@ def _hands_out_a_swallower(module: ModuleAnalysis, value: ast.expr | None, scope
         cls = module.resolver.class_ref(value.func, scope)
         return cls is not None and _exit_swallows(module, cls)
     if isinstance(value, ast.Name):
-        owner = scope.lookup(value.id)
-        if owner is None or owner.parent is not None:
-            return False  # only a module's own instance, made once
-        values = owner.values.get(value.id, [])
-        return bool(values) and all(isinstance(v, ast.Call) and _hands_out_a_swallower(module, v, s) for v, s in values)
+        made = _module_instance(value, scope)
+        return bool(made) and all(_hands_out_a_swallower(module, call, call_scope) for call, call_scope in made)
     return False
+
+
+def _module_instance(name: ast.Name, scope: Scope) -> list[tuple[ast.Call, Scope]]:
+    """The calls a module-level name is bound to (`_CAPTURE = Capture()`), each a making of the
+    module's own instance; none when it is bound otherwise, or not at module level."""
+    owner = scope.lookup(name.id)
+    if owner is None or owner.parent is not None:
+        return []
+    values = owner.values.get(name.id, [])
+    calls = [(value, value_scope) for value, value_scope in values if isinstance(value, ast.Call)]
+    return calls if len(calls) == len(values) else []
