@@ -142,9 +142,7 @@ class ChannelAnalysis:
                 and attribute.attr == "add_done_callback"
                 and isinstance(call, ast.Call)
                 and call.func is attribute
-                and len(call.args) == 1
-                and isinstance(call.args[0], ast.Attribute)
-                and call.args[0].attr in FORGETTING_CALLBACKS
+                and _forgets(call)
             ):
                 return True
         return False
@@ -230,14 +228,7 @@ class ChannelAnalysis:
             return False
         if method == "add_done_callback":
             assert isinstance(call, ast.Call)
-            args = call.args
-            forgets = (
-                len(args) == 1
-                and not call.keywords
-                and isinstance(args[0], ast.Attribute)
-                and args[0].attr in FORGETTING_CALLBACKS
-            )
-            return not forgets
+            return bool(call.keywords) or not _forgets(call)
         return True  # result(), exception(), get(), ...
 
     def _loop_uses(self, loop: ast.For | ast.AsyncFor) -> _Answer:
@@ -312,6 +303,12 @@ class ChannelAnalysis:
         if owner is not None and owner.bindings[receiver] is Binding.CLASS:
             return self._index.inner_scope(owner.classes[receiver])
         return None
+
+
+def _forgets(call: ast.Call) -> bool:
+    """`task.add_done_callback(tasks.discard)`: the callback drops the task from a holder."""
+    args = call.args
+    return len(args) == 1 and isinstance(args[0], ast.Attribute) and args[0].attr in FORGETTING_CALLBACKS
 
 
 def _receiver_name(attribute: ast.Attribute) -> str:
