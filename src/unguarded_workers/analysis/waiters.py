@@ -472,14 +472,16 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     call = _method_call(module, use, waits)
     if call is None or not _blocks_for_ever(call) or _bounded(module, call) or _when_ready(module, call):
         return False
-    # An asyncio future's result() never waits (it raises unless done): in a coroutine, only
-    # `await holder` does.
-    return not (method in _AWAITED_SIGNALS or method == _HANDED_ON) or not _in_coroutine(module, call)
+    return not _asyncio_result(module, call)
 
 
-def _in_coroutine(module: ModuleAnalysis, node: ast.AST) -> bool:
-    enclosing = _enclosing_function(module, node)
-    return isinstance(enclosing, ast.AsyncFunctionDef) and isinstance(node, ast.Call) and _is_result(node)
+def _asyncio_result(module: ModuleAnalysis, call: ast.Call) -> bool:
+    """`future.result()` (or `exception()`) in a coroutine: an asyncio future's, which never
+    waits (it raises unless done); there only `await future` does."""
+    assert isinstance(call.func, ast.Attribute)
+    return call.func.attr in ("result", "exception") and isinstance(
+        _enclosing_function(module, call), ast.AsyncFunctionDef
+    )
 
 
 def _enclosing_function(module: ModuleAnalysis, node: ast.AST) -> FunctionNode | ast.Lambda | None:
@@ -488,10 +490,6 @@ def _enclosing_function(module: ModuleAnalysis, node: ast.AST) -> FunctionNode |
     while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
         current = module.index.parent(current)
     return current
-
-
-def _is_result(call: ast.Call) -> bool:
-    return isinstance(call.func, ast.Attribute) and call.func.attr in ("result", "exception")
 
 
 def _when_ready(module: ModuleAnalysis, call: ast.Call) -> bool:
