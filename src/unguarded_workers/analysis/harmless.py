@@ -2,6 +2,7 @@
 
 Harmless:
     logger.info("starting %s", name)       # a logger's call (its arguments looked up safely)
+    if log.isEnabledFor(logging.DEBUG):     # and a question of its level
     stop.set(); done.wait(5)                # an event, a wait with a timeout at most
     reader = threading.Thread(target=self._read)   # a thread object: starting it is work
     self.__log_debug("started")             # the class sets it only to harmless lambdas
@@ -23,6 +24,7 @@ Harmless:
     deadline = self._ack_deadline / 2       # division by a number other than zero
     text = "%s: %s" % (name, value)         # a string's format
     for client in clients[:]:               # a slice; min(), max(), abs(), repr() of harmless values
+    requests = [r for r, _ in pending]      # a comprehension of harmless parts, as list(pending) is
 
 Not harmless:
     self.total += 1 / count                 # division can fail
@@ -31,6 +33,8 @@ Not harmless:
     while self._poll():                     # a header that does the worker's work
     with open(path) as file:                # and one that opens a file
     for color in colgen(0.5, 0.25):         # iterating a generator runs its body
+    ok = any(pred(code) for pred in preds)  # a comprehension's calls are judged as any call
+    rows = [row async for row in cursor]    # and an async one awaits its iterator's work
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ _CALL_FREE = (
 _MAX_CONVERTED = 64
 # The names a task spawn is called by (the analysis says which calls are one).
 _TASK_STARTERS = frozenset({"create_task", "ensure_future"})
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 # Division can fail on a zero, a power overflow: arithmetic that is work.
 _FALLIBLE_OPERATORS = (ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult)
 
@@ -153,6 +158,12 @@ class HarmlessRules:
                 if verdict is not True:
                     delegates += verdict
                 continue
+            if isinstance(node, _COMPREHENSIONS):
+                parts = _comprehension_parts(node)
+                if parts is None:
+                    return False
+                stack += parts
+                continue
             if not (isinstance(node, _CALL_FREE) or _is_slice(node)) or isinstance(node, _FALLIBLE_OPERATORS):
                 return False
             stack.extend(_operands(node))
@@ -180,8 +191,11 @@ class HarmlessRules:
             return self._called(call.args[0], scope)  # iter(q.get, None): q.get() on each pass
         if isinstance(func, ast.Attribute):
             method = func.attr
-            if method in RECEIVE_METHODS or method in SERVE_METHODS or method in SCHEDULE_METHODS:
+            if method in RECEIVE_METHODS or method in SERVE_METHODS:
                 return True
+            if method in SCHEDULE_METHODS:
+                # The callback runs later, on the loop; what is handed to it is made here.
+                return self._all([*call.args, *(k.value for k in call.keywords)], scope)
             if method == SERVE_ONE_METHOD and not call.args and not call.keywords and dotted_text(func.value) != "self":
                 return True
             if method == GET_LOGGER:
@@ -193,7 +207,9 @@ class HarmlessRules:
             if method in CONTAINER_VIEWS and not call.args and not call.keywords:
                 return self.expression(func.value, scope)
             if method in CONTAINER_METHODS and len(call.args) == 1 and not call.keywords:
-                return True  # `self._tasks.add(task)`: a set's, a list's, a deque's
+                # `self._tasks.add(task)`: a set's, a list's, a deque's; the item is made first
+                # (`results.append(fetch(url))` fetches).
+                return self._all(call.args, scope)
             if method in WAIT_METHODS and _only_a_timeout(call, strict=method == "join"):
                 return True
             if method in ENQUEUE_METHODS and self._is_enqueue(call, func, scope):
@@ -355,6 +371,27 @@ def _operands(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, ast.BinOp) and (_divides_by_a_number(node) or _formats_a_string(node)):
         return [node.left, node.right]
     return list(ast.iter_child_nodes(node))
+
+
+def _comprehension_parts(node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> list[ast.AST] | None:
+    """What a comprehension evaluates, to be judged as the arguments of `list(...)` are: its
+    iterables, conditions and elements. Its loop variables are names (`for r, _ in pending`
+    unpacks as `r, _ = pair` does); None for an `async for`, which awaits its iterator's work,
+    or a target that stores into an attribute or item."""
+    parts: list[ast.AST] = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+    for generator in node.generators:
+        if generator.is_async or not _binds_names(generator.target):
+            return None
+        parts += [generator.iter, *generator.ifs]
+    return parts
+
+
+def _binds_names(target: ast.expr) -> bool:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return all(_binds_names(element) for element in target.elts)
+    if isinstance(target, ast.Starred):
+        return _binds_names(target.value)
+    return isinstance(target, ast.Name)
 
 
 def _is_slice(node: ast.AST) -> bool:

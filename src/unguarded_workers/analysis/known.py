@@ -167,7 +167,10 @@ TRANSPARENT_DECORATORS = frozenset(
     }
 )
 
-LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+# A logger's calls, and its level queries (`if log.isEnabledFor(logging.DEBUG):`).
+LOG_METHODS = frozenset(
+    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "isEnabledFor", "getEffectiveLevel"}
+)
 # A logger's calls that report a failure (not its debug chatter).
 REPORTING_LOG_METHODS = frozenset({"error", "exception", "critical", "fatal", "warning", "log"})
 SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep"})
@@ -193,9 +196,12 @@ INFALLIBLE_CALLS = frozenset(
         "os.getpid",
         "os.getppid",
         "os._exit",  # ends the process: nothing after it, and nothing to fail
+        "sys.exc_info",  # the exception being handled, or Nones
         # Context managers that run nothing of their own.
         "contextlib.nullcontext",
         "contextlib.suppress",
+        "trio.CancelScope",
+        "anyio.CancelScope",
         # A new lock, event or queue: memory, nothing that fails (`self._ready = threading.Event()`).
         "threading.Event",
         "threading.Lock",
@@ -232,6 +238,10 @@ PURE_BUILTINS = frozenset(
         "builtins.abs",
         "builtins.repr",
         "builtins.range",  # `for _ in range(self.workers)`: counting
+        # Iterators over what they are given (`for item, future in zip(items, futures)`), which
+        # iterate it as `list()` does.
+        "builtins.zip",
+        "builtins.enumerate",
         "collections.deque",
         # A thread object only holds what it is given until it is started (`start()` is work).
         "threading.Thread",
@@ -285,6 +295,7 @@ LIKELY_IO = frozenset(
         "sendto", "accept", "connect", "sock_recv", "sock_sendall", "sock_accept", "sock_connect", "open",
         "urlopen", "request", "create_connection", "open_connection", "getaddrinfo",
         "bind",  # a port or path in use
+        "execute", "executemany", "commit",  # a database's: locked, gone, a constraint broken
     }
 )  # fmt: skip
 # Putting one item on a queue: the consumer does the work, and its own failure is its own.
