@@ -132,6 +132,11 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
             "while True:\n    if closing:\n        close()\n        return\n    serve()",
             "has no try/except guard: line 10: serve() runs outside any try",
         ),
+        # What gets out is what a narrow handler lets out on purpose, before the broad one.
+        (
+            "try:\n    step()\nexcept ValueError:\n    raise\nexcept Exception:\n    pass",
+            "is not guarded: line 7: step() is in a try whose handler of ValueError re-raises it",
+        ),
     ],
     ids=[
         "no try",
@@ -147,6 +152,7 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
         "bind",
         "counting",
         "leaving",
+        "re-raised before a broad handler",
     ],
 )
 def test_the_first_uncovered_line_and_why(body: str, said: str) -> None:
@@ -237,6 +243,111 @@ def test_foreign_code_and_a_long_lived_loop_are_said() -> None:
     violation = _only(source)
     assert "line 6: handler(item) runs outside any try; it runs the handed-in callable 'handler'; " in violation.message
     assert "; a failure ends its long-lived loop; " in violation.message
+
+
+def test_a_helper_handed_the_programs_own_code_runs_no_foreign_code() -> None:
+    """A helper runs its parameter (`retry_call(func)`), and the worker hands it its own poller's
+    method: the foreign code named is the worker's callback after it, not the helper's `func`;
+    handed a parameter of the worker's, the helper runs foreign code."""
+    source = textwrap.dedent(
+        """\
+        import threading
+
+        class Poller:
+            def poll(self):
+                return []
+
+        def retry_call(func, *args):
+            while True:
+                try:
+                    return func(*args)
+                except InterruptedError:
+                    continue
+
+        class Observer(threading.Thread):
+            def __init__(self, callback):
+                super().__init__()
+                self._callback = callback
+
+            def run(self):
+                notifier = Poller()
+                while True:
+                    for event in retry_call(notifier.poll):
+                        self._callback(event)
+
+        def observe(read, lines):
+            while True:
+                lines.append(retry_call(read))
+
+        threading.Thread(target=observe, args=(input, [])).start()
+
+        def notify(events, callbacks):
+            while True:
+                event = events.get()
+                for callback in callbacks:
+                    retry_call(callback, event)
+
+        threading.Thread(target=notify, args=(None, [])).start()
+        """
+    )
+    run, observe, notify = check_module(ast.parse(source), EVERYTHING)
+    # A loop's variable says nothing of whose code it holds: the helper runs it, foreign.
+    assert (
+        "line 35: retry_call(callback, event) runs outside any try; it runs the handed-in callable 'func'"
+        in notify.message
+    )
+    assert "line 23: self._callback(event) runs outside any try; it runs the callback self._callback; " in run.message
+    assert "'func'" not in run.message
+    assert (
+        "line 27: lines.append(retry_call(read)) runs outside any try; it runs the handed-in callable 'func'"
+        in observe.message
+    )
+
+
+def test_foreign_code_deeper_in_another_module_is_named_as_it_is(tmp_path: Path) -> None:
+    """The def the worker calls calls a def of another module that runs its parameter: that is
+    the foreign call named (and asking whether the first def was handed own code is no crash)."""
+    (tmp_path / "jobs.py").write_text("def fire(callback=None):\n    callback()\n")
+    main = tmp_path / "main.py"
+    source = textwrap.dedent(
+        """\
+        import threading
+        import jobs
+
+        def relay():
+            jobs.fire()
+
+        def work():
+            relay()
+
+        threading.Thread(target=work).start()
+        """
+    )
+    main.write_text(source)
+    violation = _only(source, path=str(main))
+    assert (
+        "line 8: relay() runs outside any try; it runs the handed-in callable 'callback' (jobs.py:2)"
+        in violation.message
+    )
+
+
+def test_a_database_call_is_the_line_a_loop_likely_dies_of() -> None:
+    source = textwrap.dedent(
+        """\
+        import threading
+
+        def write(conn, messages, batch):
+            while True:
+                rows = []
+                for message in messages.get():
+                    rows.append(memoryview(message))
+                conn.executemany("INSERT INTO frames VALUES (?)", rows)
+
+        threading.Thread(target=write, args=(None, None, 10)).start()
+        """
+    )
+    violation = _only(source)
+    assert "line 8: conn.executemany('INSERT INTO frames VALUES (?)', rows) runs outside any try" in violation.message
 
 
 def test_the_line_named_is_the_one_likely_to_fail_when_no_evidence_decides() -> None:

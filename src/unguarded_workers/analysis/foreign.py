@@ -28,7 +28,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .exposure import ForeignCall, quoted
-from .index import Binding, Scope, last_name, module_constant, own_statements
+from .index import Binding, FunctionNode, Scope, last_name, module_constant, own_statements
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
 from .resolve import Resolved, Unresolved
 
@@ -93,6 +93,67 @@ def _handed_in_name(module: ModuleAnalysis, name: str, scope: Scope) -> bool:
     if binding is not Binding.LOCAL or not isinstance(owner.node, _FUNCTION_SCOPES):
         return False
     return _from_elsewhere(module, owner.values.get(name, []))
+
+
+def handed_own_code(
+    module: ModuleAnalysis, foreign: ForeignCall, fn: FunctionNode, call: ast.Call, scope: Scope
+) -> bool:
+    """`call` (in `scope` of `module`) calls `fn`, whose foreign call is of its own parameter,
+    and passes that parameter the program's own code: `eintr_retry_call(notifier.poll)`, a
+    def, a lambda, a name the caller bound itself, not a parameter of its own."""
+    name = foreign.call.func.id if isinstance(foreign.call.func, ast.Name) else None
+    if name is None or foreign.module.index.enclosing_function(foreign.call) is not fn:
+        return False  # in a def `fn` calls, perhaps of another module: that def's parameter
+    if foreign.module.index.inner_scope(fn).bindings.get(name) is not Binding.PARAM:
+        return False
+    passed = _argument(call, fn, name)
+    return passed is not None and _own_code(module, passed, scope)
+
+
+_MAX_NAMES_FOLLOWED = 4
+
+
+def _own_code(module: ModuleAnalysis, value: ast.expr, scope: Scope, depth: int = 0) -> bool:
+    """Code the caller chose itself: a lambda; a def, class, import or builtin; a method of
+    itself or of an object it was not handed (`notifier.poll` of a poller it made); a
+    variable bound only to such; a partial of one. Not a parameter, nor a loop's variable
+    (`for callback in self._callbacks`: whose code that is, the loop does not say)."""
+    if isinstance(value, ast.Lambda):
+        return True
+    if isinstance(value, ast.Attribute):
+        return _is_self(value.value, scope) or not _handed_in_object(module, value.value, scope)
+    if isinstance(value, ast.Call):
+        return _own_callable(module, value, scope)
+    if not isinstance(value, ast.Name):
+        return False
+    owner = scope.lookup(value.id)
+    if owner is None:
+        return True  # a builtin
+    binding = owner.bindings[value.id]
+    if binding is Binding.PARAM:
+        return False
+    if binding is not Binding.LOCAL:
+        return True
+    values = owner.values.get(value.id, [])
+    return bool(values) and depth < _MAX_NAMES_FOLLOWED and all(_own_code(module, v, s, depth + 1) for v, s in values)
+
+
+def _argument(call: ast.Call, fn: FunctionNode, param: str) -> ast.expr | None:
+    """What `call` passes to `fn`'s parameter `param`, if it can tell (a method called through
+    its instance is not passed `self`)."""
+    for keyword in call.keywords:
+        if keyword.arg == param:
+            return keyword.value
+    params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
+    if params and params[0] in ("self", "cls") and isinstance(call.func, ast.Attribute):
+        params = params[1:]
+    if param not in params:
+        return None
+    position = params.index(param)
+    before = call.args[: position + 1]
+    if len(before) <= position or any(isinstance(arg, ast.Starred) for arg in before):
+        return None
+    return call.args[position]
 
 
 def _names_a_class(name: str) -> bool:

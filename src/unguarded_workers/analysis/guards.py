@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..options import Options
 from .exposure import Exposure, ForeignCall, Uncovered
-from .foreign import foreign_call
+from .foreign import foreign_call, handed_own_code
 from .harmless import HarmlessRules, Verdict
 from .index import (
     FUNCTION_TYPES,
@@ -221,7 +221,7 @@ class GuardAnalysis:
             verdict = self._leaf_verdict(leaf, scope)
             if verdict is not True and leaf.io_covered and _only_io(leaf):
                 verdict = True  # socket and file calls raise what the handler around them catches
-            exposed: list[Exposure] = []
+            exposed: list[tuple[Def, Exposure]] = []
             if verdict is False:
                 covered = False
             elif verdict is True:
@@ -232,7 +232,7 @@ class GuardAnalysis:
                     found = yield delegate
                     if found is not None:
                         covered = False
-                        exposed.append(found)
+                        exposed.append((delegate, found))
             if not covered:
                 self._tally(tally, leaf, scope, exposed)
         first = tally.first or tally.precondition
@@ -251,8 +251,9 @@ class GuardAnalysis:
             setup_only=not tally.inside_loop and has_unbounded_loop(fn.body),
         )
 
-    def _tally(self, tally: _Tally, leaf: _Leaf, scope: Scope, exposed: list[Exposure]) -> None:
+    def _tally(self, tally: _Tally, leaf: _Leaf, scope: Scope, delegates: list[tuple[Def, Exposure]]) -> None:
         here = Uncovered(leaf.stmt, leaf.header, leaf.why)
+        exposed = [exposure for _, exposure in delegates]
         if self._is_precondition(leaf):
             tally.precondition = tally.precondition or here
         elif tally.first is None:
@@ -271,11 +272,32 @@ class GuardAnalysis:
         tally.in_loop = tally.in_loop or ends_a_loop
         tally.inside_loop = tally.inside_loop or leaf.inside_loop
         if tally.foreign is None:
-            tally.foreign = next((e.foreign for e in exposed if e.foreign is not None), None)
+            tally.foreign = next(
+                (
+                    e.foreign
+                    for d, e in delegates
+                    if e.foreign is not None and not self._hands_own_code(leaf, d, e.foreign, scope)
+                ),
+                None,
+            )
             if tally.foreign is None:
                 tally.foreign = self._foreign_in(leaf, scope)
             if tally.foreign is not None:
                 tally.foreign_leaf = here
+
+    def _hands_own_code(self, leaf: _Leaf, delegate: Def, foreign: ForeignCall, scope: Scope) -> bool:
+        """The def this leaf calls runs its parameter (`def eintr_retry_call(func, *args)`), and
+        every call of it here passes the program's own code (`eintr_retry_call(notifier.poll)`):
+        no one else's code runs there."""
+        root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
+        calls = [
+            call
+            for call in _calls_in(root)
+            if (target := self._resolver.callable_target(call.func, scope)) is not None
+            and isinstance(target, Resolved)
+            and any(d.node is delegate.node for d in target.functions)
+        ]
+        return bool(calls) and all(handed_own_code(self._module, foreign, delegate.node, call, scope) for call in calls)
 
     def _foreign_in(self, leaf: _Leaf, scope: Scope) -> ForeignCall | None:
         root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
@@ -341,6 +363,8 @@ class GuardAnalysis:
             handlers: list[ast.ExceptHandler] = getattr(stmt, "handlers", [])
             if self.try_contains(handlers, scope):
                 return [], []  # guarded: its `else:` and `finally:` are not inspected
+            if self._fails_the_waiters(getattr(stmt, "finalbody", []), scope):
+                return [], []  # its failure is delivered: whoever waits learns of it
             # Like any compound statement, except that the handlers of cancellation and exit
             # alone (clean-up on shutdown) are not inspected.
             io = context.io_covered or any(self._names_any(h.type, scope, OS_ERRORS) for h in handlers)
@@ -369,6 +393,21 @@ class GuardAnalysis:
         if _MATCH is not None and isinstance(stmt, _MATCH):
             return [stmt.subject], [(case.body, context) for case in stmt.cases]
         return None
+
+    def _fails_the_waiters(self, final: list[ast.stmt], scope: Scope) -> bool:
+        """A `finally:` that fails the futures its waiters hold (`future.set_exception(...)`,
+        itself or in a def of the project it calls): whoever waits learns that the worker
+        ended, as the seed's WrapWithSignal tells them (jeepney's receiver thread,
+        `finally: self._replies.drop_all()`)."""
+        for call in (call for stmt in final for call in _calls_in(stmt)):
+            if _fails_a_future(call):
+                return True
+            target = self._resolver.callable_target(call.func, scope)
+            if isinstance(target, Resolved) and any(
+                _fails_a_future(inner) for d in target.functions for stmt in d.node.body for inner in _calls_in(stmt)
+            ):
+                return True
+        return False
 
     def _cannot_fail(self, body: list[ast.stmt], scope: Scope) -> bool:
         """Every statement of `body` is harmless by itself (no def it calls is taken into
@@ -432,9 +471,16 @@ class GuardAnalysis:
         handlers are named with those of the narrow tries around it (all of them are passed)."""
         if not handlers:  # a try/finally: what handles its failure is what did around it
             return context if context.caught else _Context("is in a try with no except")
-        for handler in handlers:
-            if self.is_broad(handler.type, scope) and _ends_in_raise(handler):
-                return _Context("is in a try whose handler re-raises")
+        for number, handler in enumerate(handlers):
+            if self.is_broad(handler.type, scope):
+                if _ends_in_raise(handler):
+                    return _Context("is in a try whose handler re-raises")
+                # `except Terminate: raise` before `except Exception:`: what gets out is what
+                # those handlers let out on purpose, not what the broad one would catch.
+                passed = [_caught(h) for h in handlers[:number] if _ends_in_raise(h)]
+                if passed:
+                    return _Context(f"is in a try whose handler of {', '.join(passed)} re-raises it")
+                break
         # Every handler is named, those of cancellation and exit too: what the message says
         # the try catches is all it catches.
         caught = list(dict.fromkeys(_caught(h) for h in handlers))
@@ -560,6 +606,10 @@ def _does_io(leaf: _Leaf) -> bool:
     a `raise`: a precondition's is named last, and a handler's re-raise is its `try`'s."""
     root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
     return any(last_name(call.func) in LIKELY_IO for call in _calls_in(root))
+
+
+def _fails_a_future(call: ast.Call) -> bool:
+    return isinstance(call.func, ast.Attribute) and call.func.attr == "set_exception" and bool(call.args)
 
 
 def _calls_in(root: ast.AST) -> Iterator[ast.Call]:

@@ -150,6 +150,13 @@ class ModuleIndex:
     def parent(self, node: ast.AST) -> ast.AST | None:
         return self._parents.get(id(node))
 
+    def enclosing_function(self, node: ast.AST) -> FunctionNode | ast.Lambda | None:
+        """The def or lambda `node` is in (None: the module's top level)."""
+        current = self.parent(node)
+        while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
+            current = self.parent(current)
+        return current
+
     def inner_scope(self, node: ScopeNode) -> Scope:
         """The scope a def, class or lambda opens for its body."""
         return self._inner_scopes[id(node)]

@@ -480,16 +480,8 @@ def _asyncio_result(module: ModuleAnalysis, call: ast.Call) -> bool:
     waits (it raises unless done); there only `await future` does."""
     assert isinstance(call.func, ast.Attribute)
     return call.func.attr in ("result", "exception") and isinstance(
-        _enclosing_function(module, call), ast.AsyncFunctionDef
+        module.index.enclosing_function(call), ast.AsyncFunctionDef
     )
-
-
-def _enclosing_function(module: ModuleAnalysis, node: ast.AST) -> FunctionNode | ast.Lambda | None:
-    """The def or lambda `node` is in (None: the module's top level)."""
-    current = module.index.parent(node)
-    while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
-        current = module.index.parent(current)
-    return current
 
 
 def _when_ready(module: ModuleAnalysis, call: ast.Call) -> bool:
@@ -555,7 +547,7 @@ def _may_be_none(module: ModuleAnalysis, value: ast.expr) -> bool:
         return value.value is None
     if not isinstance(value, ast.Name):
         return False
-    current = _enclosing_function(module, value)
+    current = module.index.enclosing_function(value)
     if current is None:
         return False
     args = current.args
@@ -600,7 +592,7 @@ def _inside(module: ModuleAnalysis, node: ast.AST, fn: FunctionNode) -> bool:
 
 
 def _waiter_name(module: ModuleAnalysis, node: ast.AST) -> str:
-    current = _enclosing_function(module, node)
+    current = module.index.enclosing_function(node)
     if isinstance(current, FUNCTION_TYPES):
         return f"{current.name}()"
     return "the module" if current is None else "a lambda"
