@@ -15,6 +15,7 @@ from ..options import Options
 from ..violation import Related, SourceRange, Violation
 from .confidence import Channel, assess
 from .exposure import Exposure
+from .foreign import called_name, own_code
 from .index import FUNCTION_TYPES, Binding, FunctionNode
 from .messages import (
     DROPPED_TASK_STAKE,
@@ -108,23 +109,22 @@ def spawn_violation(
 
 
 def _hands_own_code(module: ModuleAnalysis, spawn: Spawn, root: Def, exposure: Exposure) -> bool:
-    """The worker's foreign call is of its own parameter, and this spawn passes it a def of the
-    project (`Thread(target=read, args=(notify_end_of_file,))`, a closure of the spawner) or
-    a lambda written there (`spawn(self.dispatch(lambda output: output.on_connection(c)))`):
-    the program's own code, not a callback someone else wrote."""
+    """The worker's foreign call is of its own parameter (or a method of it), and this spawn
+    passes it the program's own code: a def of the project (`Thread(target=read,
+    args=(stream, notify_end_of_file))`, a closure of the spawner), a lambda written there
+    (`spawn(self.dispatch(lambda output: output.on_connection(c)))`), an object the spawner
+    made (`Thread(target=manager_loop, args=(self._pool_manager,))`), not someone else's."""
     foreign = exposure.foreign
-    if foreign is None or foreign.module is not root.module or not isinstance(foreign.call.func, ast.Name):
+    name = called_name(foreign.call) if foreign is not None else None
+    if foreign is None or foreign.module is not root.module or name is None:
         return False
     if not root.node.lineno <= foreign.call.lineno <= (root.node.end_lineno or root.node.lineno):
         return False  # in a def the worker calls: that def's parameter
-    name = foreign.call.func.id
     scope = root.module.index.inner_scope(root.node)
     if scope.bindings.get(name) is not Binding.PARAM:
         return False
     handed = handed_in(root.node, name, spawn)
-    if isinstance(handed, ast.Lambda):
-        return True
-    return handed is not None and isinstance(module.resolver.callable_target(handed, spawn.scope), Resolved)
+    return handed is not None and own_code(module, handed, spawn.scope)
 
 
 def _unsafe_fix(code: Code, unresolved: Unresolved | None, hang: Hang | None = None) -> str | None:

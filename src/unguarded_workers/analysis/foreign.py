@@ -19,16 +19,21 @@ Not foreign:
     listener = socket.socket(); listener.bind(address)  # an object the worker made itself
     self._callbacks.pop(request_id)      # a collection of callbacks: none of them runs
     decode = DECODERS[tag]; decode(data)  # one of the functions of the module's own table
+    self.target()                        # from __init__'s `target`, which every making of the
+                                         # class hands the program's own code (`constructions`)
+    eintr_retry_call(notifier.poll)      # a helper runs its parameter: here, the worker's own poller's
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from typing import TYPE_CHECKING
 
+from .constructions import passed_to
 from .exposure import ForeignCall, quoted
-from .index import Binding, FunctionNode, Scope, last_name, module_constant, own_statements
+from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, last_name, module_constant, own_statements
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
 from .resolve import Resolved, Unresolved
 
@@ -101,41 +106,54 @@ def handed_own_code(
     """`call` (in `scope` of `module`) calls `fn`, whose foreign call is of its own parameter,
     and passes that parameter the program's own code: `eintr_retry_call(notifier.poll)`, a
     def, a lambda, a name the caller bound itself, not a parameter of its own."""
-    name = foreign.call.func.id if isinstance(foreign.call.func, ast.Name) else None
+    name = called_name(foreign.call)
     if name is None or foreign.module.index.enclosing_function(foreign.call) is not fn:
         return False  # in a def `fn` calls, perhaps of another module: that def's parameter
     if foreign.module.index.inner_scope(fn).bindings.get(name) is not Binding.PARAM:
         return False
     passed = _argument(call, fn, name)
-    return passed is not None and _own_code(module, passed, scope)
+    return passed is not None and own_code(module, passed, scope)
+
+
+def called_name(call: ast.Call) -> str | None:
+    """The name a foreign call runs code through: `handler` of `handler(event)`, or of
+    `handler.on_event(e)` (a handed-in object's method)."""
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        func = func.value
+    return func.id if isinstance(func, ast.Name) else None
 
 
 _MAX_NAMES_FOLLOWED = 4
 
 
-def _own_code(module: ModuleAnalysis, value: ast.expr, scope: Scope, depth: int = 0) -> bool:
+def own_code(module: ModuleAnalysis, value: ast.expr, scope: Scope, depth: int = 0) -> bool:
     """Code the caller chose itself: a lambda; a def, class, import or builtin; a method of
     itself or of an object it was not handed (`notifier.poll` of a poller it made); a
     variable bound only to such; a partial of one. Not a parameter, nor a loop's variable
     (`for callback in self._callbacks`: whose code that is, the loop does not say)."""
     if isinstance(value, ast.Lambda):
         return True
+    if isinstance(value, ast.Attribute) and _is_self(value.value, scope):
+        # A method of the class, or an object it made (`self._pool_manager = PoolManager(...)`).
+        target = module.resolver.callable_target(value, scope)
+        return isinstance(target, Resolved) or not _handed_in_object(module, value, scope)
     if isinstance(value, ast.Attribute):
-        return _is_self(value.value, scope) or not _handed_in_object(module, value.value, scope)
+        return not _handed_in_object(module, value.value, scope)
     if isinstance(value, ast.Call):
         return _own_callable(module, value, scope)
     if not isinstance(value, ast.Name):
         return False
     owner = scope.lookup(value.id)
     if owner is None:
-        return True  # a builtin
+        return hasattr(builtins, value.id)  # `print`; a name bound nowhere says nothing
     binding = owner.bindings[value.id]
     if binding is Binding.PARAM:
         return False
     if binding is not Binding.LOCAL:
         return True
     values = owner.values.get(value.id, [])
-    return bool(values) and depth < _MAX_NAMES_FOLLOWED and all(_own_code(module, v, s, depth + 1) for v, s in values)
+    return bool(values) and depth < _MAX_NAMES_FOLLOWED and all(own_code(module, v, s, depth + 1) for v, s in values)
 
 
 def _argument(call: ast.Call, fn: FunctionNode, param: str) -> ast.expr | None:
@@ -175,7 +193,57 @@ def _handed_in_attribute(module: ModuleAnalysis, target: Unresolved, attr: str, 
     values = found[0].attr_values.get(attr, []) if found is not None else []
     if not values:
         return _names_a_callback(attr)
-    return _from_elsewhere(module, values)
+    handed = _not_wired_here(module, values)
+    return bool(handed) and _from_elsewhere(module, handed)
+
+
+def _not_wired_here(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]) -> list[tuple[ast.expr, Scope]]:
+    """The values assigned to `self.X` but those of a parameter of the class's `__init__` that
+    every making of the class in the project fills with the program's own code
+    (`IntervalRunner(self.process_messages, 0.1)`, a manager passing itself): the library
+    wires that callback up itself. A class no making in the project fills so (users make it,
+    or the project hands on a parameter of its own) keeps it."""
+    return [(value, scope) for value, scope in values if not _made_with_own_code(module, value, scope)]
+
+
+def _made_with_own_code(module: ModuleAnalysis, value: ast.expr, scope: Scope) -> bool:
+    if not isinstance(value, ast.Name) or scope.bindings.get(value.id) is not Binding.PARAM:
+        return False
+    init, class_scope = scope.node, scope.parent
+    if (
+        not isinstance(init, FUNCTION_TYPES)
+        or init.name != "__init__"
+        or class_scope is None
+        or not class_scope.is_class
+    ):
+        return False
+    passed = passed_to(module, class_scope, init, value.id)
+    return passed is not None and all(
+        _is_none(expr)
+        or _is_self(expr, where)
+        or (own_code(made_in, expr, where) and not _runs_foreign_code(made_in, expr, where))
+        for expr, made_in, where in passed
+    )
+
+
+def _runs_foreign_code(module: ModuleAnalysis, code: ast.expr, scope: Scope) -> bool:
+    """The program's own callable, handed over, itself runs foreign code unguarded: sentry's
+    `capture_func=self._capture_envelope`, which calls the user's transport. Then the callback
+    is the user's in effect (and the message, naming it, is true)."""
+    if isinstance(code, ast.Lambda):
+        inner = module.index.inner_scope(code)
+        return any(_runs_foreign_code(module, call.func, inner) for call in _calls_of(code.body))
+    if isinstance(code, ast.Call):
+        return bool(code.args) and _runs_foreign_code(module, code.args[0], scope)  # a partial's function
+    target = module.resolver.callable_target(code, scope) if isinstance(code, (ast.Name, ast.Attribute)) else None
+    if not isinstance(target, Resolved):
+        return False
+    exposed = module.guards.target_exposure(target)
+    return exposed is not None and exposed[1].foreign is not None
+
+
+def _calls_of(expr: ast.expr) -> list[ast.Call]:
+    return [node for node in ast.walk(expr) if isinstance(node, ast.Call)]
 
 
 def _names_a_callback(attr: str) -> bool:
@@ -316,7 +384,10 @@ def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) 
             return False
         found = scope.enclosing_class()
         values = found[0].attr_values.get(receiver.attr, []) if found is not None else []
-        return not values or _from_elsewhere(module, values)
+        if not values:
+            return True
+        handed = _not_wired_here(module, values)
+        return bool(handed) and _from_elsewhere(module, handed)
     if isinstance(receiver, ast.Name):
         owner = scope.lookup(receiver.id)
         if owner is None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+import re
 import stat
 import warnings
 from collections import OrderedDict
@@ -47,6 +48,9 @@ class Project:
         self._probed: dict[str, set[Dependency]] = {}
         self._kept: set[str] = set()  # the real paths of the modules ever loaded
         self._real_paths: dict[str, str] = {}
+        # Whether each file mentions a word (`mentioning`), by word and file, with the file's
+        # modification time and size when it was read.
+        self._mentioning: dict[str, dict[str, tuple[tuple[int, int] | None, bool]]] = {}
         # The names of the project's spawn helpers, found before the check (`helpers`): a
         # module that calls one is checked even when it holds no spawn word.
         self.helper_names: frozenset[str] = frozenset()
@@ -128,6 +132,39 @@ class Project:
                 return module, parts[length:]
         return None
 
+    def mentioning(self, importer: str, word: str) -> list[ModuleAnalysis] | None:
+        """The modules of the importer's top-level package (or of its directory, for a module in
+        none) whose text holds `word` as a word: where a class is made (`Monitor(...)`), found
+        without following imports. None when the package is too large to read through. Each
+        module found is a dependency of the importer's check; a file that comes to mention the
+        word later is not (a cached result keeps what the files that did mention it said).
+        A file is read again only when it changed (a long-lived server asks again and again)."""
+        root, _ = self._root(importer)
+        directory = os.path.dirname(os.path.abspath(importer))
+        relative = os.path.relpath(directory, root)
+        package = directory if relative == os.curdir else os.path.join(root, relative.split(os.sep)[0])
+        files = _python_files(package, recursive=relative != os.curdir)
+        if files is None:
+            return None
+        if word not in self._mentioning and len(self._mentioning) >= MAX_WORDS:
+            self._mentioning.clear()
+        seen = self._mentioning.setdefault(word, {})
+        probed = self._probed_by(importer)
+        found = []
+        for path in files:
+            stamp = _stamp(path)
+            known = seen.get(path)
+            if known is None or known[0] != stamp:
+                known = seen[path] = (stamp, _holds_word(path, word))
+            if not known[1]:
+                continue
+            key = file_key(path)
+            probed.add((path, key))
+            module = self._load((path, key)) if key is not None else None
+            if module is not None:
+                found.append(module)
+        return found
+
     def dependencies(self, path: str) -> set[Dependency]:
         """Every file probed for the module at `path` and, through the modules found, for
         theirs: a check's result depends on them besides the module's own text."""
@@ -196,6 +233,45 @@ class Project:
             # have come through it.
             self._modules.popitem(last=False)
             self.dropped += 1
+
+
+# The most files `mentioning` reads through (a larger package is not searched), and the most
+# words it remembers its answers for.
+MAX_SEARCHED = 3000
+MAX_WORDS = 256
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def _python_files(directory: str, *, recursive: bool) -> list[str] | None:
+    """The `.py` files under `directory` (hidden and cache directories aside), in a stable
+    order; None when there are more than MAX_SEARCHED."""
+    found: list[str] = []
+    for current, directories, files in os.walk(directory):
+        directories[:] = sorted(d for d in directories if not d.startswith((".", "__pycache__")))
+        found += [os.path.join(current, name) for name in sorted(files) if name.endswith(".py")]
+        if len(found) > MAX_SEARCHED:
+            return None
+        if not recursive:
+            break
+    return found
+
+
+def _holds_word(path: str, word: str) -> bool:
+    try:
+        if os.path.getsize(path) > MAX_BYTES:
+            return False
+        with open(path, encoding="utf-8", errors="replace") as file:
+            text = file.read()
+    except OSError:
+        return False
+    return word in text and re.search(rf"\b{re.escape(word)}\b", text) is not None
 
 
 def _module_file(base: str, parts: list[str], probed: set[Dependency]) -> tuple[str, FileKey] | None:

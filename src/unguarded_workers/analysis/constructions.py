@@ -1,0 +1,149 @@
+"""Where the project makes an instance of a class, and what each making hands a parameter of
+the class's `__init__`: to tell a callback the library wires up itself
+(`IntervalRunner(self.process_messages, 0.1)`) from one its users hand in.
+
+A making is `Cls(...)`, a subclass's `super().__init__(...)`, or `Cls.__init__(self, ...)`,
+anywhere in the class's top-level package (`Project.mentioning`). A class of the package's
+interface (an `__init__.py` imports it, or its docstring shows it being made) is made by
+users too, whose code no search of the package sees: what its makings hand is not told. What a making hands is
+told only where the call says it: an argument by keyword or position, or the parameter's
+default where the call leaves it out; an unpacked `*args` or `**options` before it says
+nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from typing import TYPE_CHECKING
+
+from .index import FunctionNode, Scope, last_name
+
+if TYPE_CHECKING:
+    from .module import ModuleAnalysis
+
+# An argument, with the module and scope it is written in.
+Passed = tuple[ast.expr, "ModuleAnalysis", Scope]
+
+
+def passed_to(module: ModuleAnalysis, class_scope: Scope, init: FunctionNode, param: str) -> list[Passed] | None:
+    """What every making of the class (defined in `module`) hands `init`'s parameter `param`;
+    None when that cannot be told: no making found, one that unpacks its arguments, a subclass
+    without an `__init__` of its own (made by another name), a package too large to search."""
+    cls = class_scope.node
+    assert isinstance(cls, ast.ClassDef)
+    project, path = module.project, module.path
+    modules = project.mentioning(path, cls.name) if project is not None and path is not None else [module]
+    if modules is None or _made_by_users(cls, modules):
+        return None
+    passed: list[Passed] = []
+    for other in modules:
+        for _, scope in other.index.classes:
+            is_subclass = any(_is_the_class(ref, module, cls) for ref in other.resolver.bases(scope))
+            if is_subclass and "__init__" not in scope.functions:
+                return None
+        for call, scope in other.index.calls:
+            drop = _making(other, call, scope, module, cls)
+            if drop is None:
+                continue
+            found = _argument(call, init, param, drop)
+            if found is None:
+                return None
+            passed.append(
+                (found, other, scope) if found is not _DEFAULT else _default(init, param, module, class_scope)
+            )
+    return passed or None
+
+
+def _made_by_users(cls: ast.ClassDef, modules: list[ModuleAnalysis]) -> bool:
+    """A class of the package's interface: a package's `__init__.py` imports it (pyudev's
+    `MonitorObserver`), or its docstring shows it being made (`>>> MonitorObserver(monitor,
+    callback=...)`). Users make it with code of theirs, which no search of the package sees."""
+    docstring = ast.get_docstring(cls, clean=False) or ""
+    if f"{cls.name}(" in docstring:
+        return True
+    return any(
+        other.path is not None
+        and os.path.basename(other.path) == "__init__.py"
+        and other.index.module_scope.imports.get(cls.name, "").endswith(f".{cls.name}")
+        for other in modules
+    )
+
+
+_DEFAULT = ast.Constant(value=None)  # a making that leaves the parameter out: its default holds
+
+
+def _making(
+    other: ModuleAnalysis, call: ast.Call, scope: Scope, module: ModuleAnalysis, cls: ast.ClassDef
+) -> int | None:
+    """How many leading parameters (`self`) a making of `cls` does not pass: 1 for `Cls(...)`
+    and `super().__init__(...)` in a subclass, 0 for `Cls.__init__(self, ...)`; None for a
+    call that makes no instance of it."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and func.attr == "__init__":
+        value = func.value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "super":
+            found = scope.enclosing_class()
+            if found is not None and any(_is_the_class(ref, module, cls) for ref in other.resolver.bases(found[0])):
+                return 1
+            return None
+        ref = other.resolver.class_ref(value, scope)
+        return 0 if ref is not None and _is_the_class(ref, module, cls) else None
+    if last_name(func) != cls.name:
+        return None
+    ref = other.resolver.class_ref(func, scope)
+    return 1 if ref is not None and _is_the_class(ref, module, cls) else None
+
+
+def _is_the_class(ref: tuple[ModuleAnalysis, Scope], module: ModuleAnalysis, cls: ast.ClassDef) -> bool:
+    """The same class, though perhaps in another analysis of the same file."""
+    found_module, found_scope = ref
+    node = found_scope.node
+    if found_module is module or module.path is None:
+        return node is cls
+    return (
+        isinstance(node, ast.ClassDef)
+        and (node.name, node.lineno) == (cls.name, cls.lineno)
+        and found_module.path is not None
+        and (found_module.path == module.path or os.path.realpath(found_module.path) == os.path.realpath(module.path))
+    )
+
+
+def _argument(call: ast.Call, init: FunctionNode, param: str, drop: int) -> ast.expr | None:
+    """What `call` hands `param`: `_DEFAULT` when it leaves it out and it has a default; None
+    when the call does not say (its arguments unpacked before it, or the parameter missing)."""
+    for keyword in call.keywords:
+        if keyword.arg == param:
+            return keyword.value
+    unpacked = any(keyword.arg is None for keyword in call.keywords)
+    positional = [a.arg for a in (*init.args.posonlyargs, *init.args.args)][drop:]
+    if param in positional:
+        position = positional.index(param)
+        before = call.args[: position + 1]
+        if any(isinstance(arg, ast.Starred) for arg in before):
+            return None
+        if position < len(call.args):
+            return call.args[position]
+    if unpacked or any(isinstance(arg, ast.Starred) for arg in call.args):
+        return None
+    return _DEFAULT if _default_of(init, param) is not None else None
+
+
+def _default_of(init: FunctionNode, param: str) -> ast.expr | None:
+    args = init.args
+    positional = [*args.posonlyargs, *args.args]
+    names = [a.arg for a in positional]
+    if param in names:
+        index = names.index(param) - (len(positional) - len(args.defaults))
+        return args.defaults[index] if index >= 0 else None
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+        if arg.arg == param:
+            return default
+    return None
+
+
+def _default(init: FunctionNode, param: str, module: ModuleAnalysis, class_scope: Scope) -> Passed:
+    """The parameter's default, where it is evaluated: the class's body."""
+    default = _default_of(init, param)
+    assert default is not None
+    return default, module, class_scope
