@@ -148,7 +148,11 @@ def test_progress_lines_for_each_file_and_for_a_test_still_running(tmp_path: Pat
     assert result.returncode == 1, result.stdout
     lines = log.read_text().splitlines()
     assert lines[0].startswith("py3x test_slow.py: 0 done so far; now test_slow.py::test_slow, for "), lines
-    assert all(line.startswith("py3x test_slow.py: 0 done so far; now test_slow.py::test_slow") for line in lines[:-2])
+    # A tick may fall between the slow test's end and the fast one's, on a loaded machine.
+    still = re.compile(
+        r"py3x test_slow\.py: (0 done so far; now test_slow\.py::test_slow|1 done so far; now test_slow\.py::test_fast)"
+    )
+    assert all(still.match(line) for line in lines[:-2]), lines
     assert re.fullmatch(r"py3x test_slow\.py: 2 passed in [23] s", lines[-2]), lines
     assert re.fullmatch(r"py3x test_other\.py: 1 failed, 1 passed in 0 s", lines[-1]), lines
 
