@@ -1,5 +1,5 @@
 """A callback the project wires up itself: every making of the class in its package hands the
-program's own code (`analysis.constructions`, and `Project.mentioning` that finds them)."""
+program's own code (`analysis.constructions`, and `Project.making` that finds them)."""
 
 from __future__ import annotations
 
@@ -119,33 +119,33 @@ def test_a_subclass_that_passes_its_own_method_to_super_wires_it_up(tmp_path: Pa
     assert Evidence.FOREIGN not in _check(runner).evidence
 
 
-def test_the_files_that_mention_a_word_are_read_again_when_they_change(tmp_path: Path) -> None:
+def test_the_files_that_make_a_class_are_read_again_when_they_change(tmp_path: Path) -> None:
     runner = _package(tmp_path)
     project = Project(EVERYTHING)
     client = tmp_path / "pkg" / "socket" / "client.py"
-    found = project.mentioning(str(runner), "IntervalRunner")
+    found = project.making(str(runner), "IntervalRunner")
     assert found is not None
-    assert sorted(os.path.basename(str(m.path)) for m in found) == ["client.py", "runner.py"]
+    assert [os.path.basename(str(m.path)) for m in found] == ["client.py"]  # not where it is only defined
     assert str(client) in {path for path, _ in project.dependencies(str(runner))}
-    client.write_text("# made elsewhere now\n")
-    found = project.mentioning(str(runner), "IntervalRunner")
-    assert found is not None
-    assert [os.path.basename(str(m.path)) for m in found] == ["runner.py"]
+    client.write_text("from ..runner import IntervalRunner  # imported, annotated, never made\n")
+    found = project.making(str(runner), "IntervalRunner")
+    assert found == []
 
 
 def test_a_module_in_no_package_is_searched_for_in_its_directory_alone(tmp_path: Path) -> None:
     (tmp_path / "runner.py").write_text(RUNNER)
+    (tmp_path / "maker.py").write_text("from runner import IntervalRunner\n\nIntervalRunner(print)\n")
     (tmp_path / "nested").mkdir()
-    (tmp_path / "nested" / "client.py").write_text("from runner import IntervalRunner\n")
-    found = Project(EVERYTHING).mentioning(str(tmp_path / "runner.py"), "IntervalRunner")
+    (tmp_path / "nested" / "client.py").write_text("from runner import IntervalRunner\n\nIntervalRunner(print)\n")
+    found = Project(EVERYTHING).making(str(tmp_path / "runner.py"), "IntervalRunner")
     assert found is not None
-    assert [os.path.basename(str(m.path)) for m in found] == ["runner.py"]
+    assert [os.path.basename(str(m.path)) for m in found] == ["maker.py"]
 
 
 def test_a_package_too_large_to_read_through_is_not_searched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = _package(tmp_path)
     monkeypatch.setattr(project_module, "MAX_SEARCHED", 2)
-    assert Project(EVERYTHING).mentioning(str(runner), "IntervalRunner") is None
+    assert Project(EVERYTHING).making(str(runner), "IntervalRunner") is None
     assert Evidence.FOREIGN in _check(runner).evidence
 
 
@@ -162,3 +162,11 @@ def test_a_class_whose_docstring_shows_it_made_is_made_by_users_too(tmp_path: Pa
     )
     runner.write_text(documented)
     assert Evidence.FOREIGN in _check(runner).evidence
+
+
+def test_a_class_an_outer_package_exports_is_made_by_users_too(tmp_path: Path) -> None:
+    _package(tmp_path)
+    (tmp_path / "pkg" / "socket" / "runner.py").write_text(RUNNER)
+    (tmp_path / "pkg" / "__init__.py").write_text("from .socket.runner import IntervalRunner\n")
+    (tmp_path / "pkg" / "socket" / "client.py").write_text(CLIENT.replace("..runner", ".runner"))
+    assert Evidence.FOREIGN in _check(tmp_path / "pkg" / "socket" / "runner.py").evidence

@@ -15,7 +15,7 @@ from ..options import Options
 from ..violation import Related, SourceRange, Violation
 from .confidence import Channel, assess
 from .exposure import Exposure
-from .foreign import called_name, own_code
+from .foreign import called_name, own_code, wired_by_the_project
 from .index import FUNCTION_TYPES, Binding, FunctionNode
 from .messages import (
     DROPPED_TASK_STAKE,
@@ -85,6 +85,8 @@ def spawn_violation(
     exposed = module.guards.target_exposure(target) if isinstance(target, Resolved) else None
     if exposed is not None and _hands_own_code(module, spawn, exposed[0], exposed[1]):
         exposed = exposed[0], exposed[1].without_foreign()
+    if exposed is not None:
+        exposed = exposed[0], _own_callbacks_aside(exposed[1])
     exposure = exposed[1] if exposed is not None else None
     hang = find_hang(exposed[0], exposed[1], spawn, module) if exposed is not None else None
     confidence, evidence = assess(channel_kind, exposure, hang)
@@ -125,6 +127,13 @@ def _hands_own_code(module: ModuleAnalysis, spawn: Spawn, root: Def, exposure: E
         return False
     handed = handed_in(root.node, name, spawn)
     return handed is not None and own_code(module, handed, spawn.scope)
+
+
+def _own_callbacks_aside(exposure: Exposure) -> Exposure:
+    """The exposure without its foreign call when that is a callback the project wires up
+    itself (`foreign.wired_by_the_project`)."""
+    foreign = exposure.foreign
+    return exposure.without_foreign() if foreign is not None and wired_by_the_project(foreign) else exposure
 
 
 def _unsafe_fix(code: Code, unresolved: Unresolved | None, hang: Hang | None = None) -> str | None:
@@ -190,6 +199,7 @@ def run_violation(module: ModuleAnalysis, cls: ThreadClass) -> Violation | None:
     exposure = module.guards.def_exposure(run)
     if exposure is None:
         return None
+    exposure = _own_callbacks_aside(exposure)
     if cls.process and not _some_process_unread(module, cls.node):
         return None
     hang = find_hang(Def(module, run), exposure, None, None)

@@ -3,9 +3,10 @@ the class's `__init__`: to tell a callback the library wires up itself
 (`IntervalRunner(self.process_messages, 0.1)`) from one its users hand in.
 
 A making is `Cls(...)`, a subclass's `super().__init__(...)`, or `Cls.__init__(self, ...)`,
-anywhere in the class's top-level package (`Project.mentioning`). A class of the package's
-interface (an `__init__.py` imports it, or its docstring shows it being made) is made by
-users too, whose code no search of the package sees: what its makings hand is not told. What a making hands is
+anywhere in the class's top-level package (`Project.making`). A class of the package's
+interface (an `__init__.py` imports it, `Project.exports`, or its docstring shows it being
+made) is made by users too, whose code no search of the package sees: what its makings hand
+is not told. What a making hands is
 told only where the call says it: an argument by keyword or position, or the parameter's
 default where the call leaves it out; an unpacked `*args` or `**options` before it says
 nothing.
@@ -32,9 +33,16 @@ def passed_to(module: ModuleAnalysis, class_scope: Scope, init: FunctionNode, pa
     without an `__init__` of its own (made by another name), a package too large to search."""
     cls = class_scope.node
     assert isinstance(cls, ast.ClassDef)
+    if f"{cls.name}(" in (ast.get_docstring(cls, clean=False) or ""):
+        return None  # its docstring shows users making it (`>>> MonitorObserver(monitor, callback=...)`)
     project, path = module.project, module.path
-    modules = project.mentioning(path, cls.name) if project is not None and path is not None else [module]
-    if modules is None or _made_by_users(cls, modules):
+    if project is not None and path is not None:
+        if project.exports(path, cls.name):
+            return None  # an `__init__.py` imports it: the package's interface, which users make
+        modules = project.making(path, cls.name)
+    else:
+        modules = [module]
+    if modules is None:
         return None
     passed: list[Passed] = []
     for other in modules:
@@ -53,21 +61,6 @@ def passed_to(module: ModuleAnalysis, class_scope: Scope, init: FunctionNode, pa
                 (found, other, scope) if found is not _DEFAULT else _default(init, param, module, class_scope)
             )
     return passed or None
-
-
-def _made_by_users(cls: ast.ClassDef, modules: list[ModuleAnalysis]) -> bool:
-    """A class of the package's interface: a package's `__init__.py` imports it (pyudev's
-    `MonitorObserver`), or its docstring shows it being made (`>>> MonitorObserver(monitor,
-    callback=...)`). Users make it with code of theirs, which no search of the package sees."""
-    docstring = ast.get_docstring(cls, clean=False) or ""
-    if f"{cls.name}(" in docstring:
-        return True
-    return any(
-        other.path is not None
-        and os.path.basename(other.path) == "__init__.py"
-        and other.index.module_scope.imports.get(cls.name, "").endswith(f".{cls.name}")
-        for other in modules
-    )
 
 
 _DEFAULT = ast.Constant(value=None)  # a making that leaves the parameter out: its default holds

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from .constructions import passed_to
 from .exposure import ForeignCall, quoted
-from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, last_name, module_constant, own_statements
+from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, is_name, last_name, module_constant, own_statements
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
 from .resolve import Resolved, Unresolved
 
@@ -65,8 +65,8 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
         return None  # resolving a future, setting an event: the object's machinery, no one's hook
     if func.attr in _CONTAINER_METHODS:
         return None  # `self._callbacks.pop(request_id)`: a collection of callbacks, none called
-    if _handed_in_object(module, receiver, scope) and (
-        _sounds_foreign(last_name(receiver) or "") or func.attr.startswith(("on_", "handle"))
+    if (_sounds_foreign(last_name(receiver) or "") or func.attr.startswith(("on_", "handle"))) and _handed_in_object(
+        module, receiver, scope
     ):
         return ForeignCall(call, module, f"the handed-in {quoted(receiver)}'s {func.attr}()")
     return None
@@ -193,30 +193,55 @@ def _handed_in_attribute(module: ModuleAnalysis, target: Unresolved, attr: str, 
     values = found[0].attr_values.get(attr, []) if found is not None else []
     if not values:
         return _names_a_callback(attr)
-    handed = _not_wired_here(module, values)
-    return bool(handed) and _from_elsewhere(module, handed)
+    return _from_elsewhere(module, values)
 
 
-def _not_wired_here(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]) -> list[tuple[ast.expr, Scope]]:
-    """The values assigned to `self.X` but those of a parameter of the class's `__init__` that
-    every making of the class in the project fills with the program's own code
-    (`IntervalRunner(self.process_messages, 0.1)`, a manager passing itself): the library
-    wires that callback up itself. A class no making in the project fills so (users make it,
-    or the project hands on a parameter of its own) keeps it."""
-    return [(value, scope) for value, scope in values if not _made_with_own_code(module, value, scope)]
+def wired_by_the_project(foreign: ForeignCall) -> bool:
+    """The foreign call is of `self.X` (or a method of it), and every value the class assigns
+    to X is the program's own: those from a parameter of its `__init__` too, when every
+    making of the class in its package fills it with the program's own code that runs no
+    foreign code itself (`IntervalRunner(self.process_messages, 0.1)`, a manager passing
+    itself): the library wires that callback up itself. A class no making in the project
+    fills so (users make it, or the project hands on a parameter of its own) keeps it. Asked
+    of a report's foreign call only: finding the makings reads the package."""
+    module, func = foreign.module, foreign.call.func
+    receiver = func.value if isinstance(func, ast.Attribute) else None
+    if isinstance(receiver, ast.Attribute):  # `self._manager.on_result(...)`
+        func, receiver = receiver, receiver.value
+    fn = module.index.enclosing_function(foreign.call)
+    if not isinstance(func, ast.Attribute) or fn is None:
+        return False
+    scope = module.index.inner_scope(fn)
+    found = scope.enclosing_class()
+    if found is None or not is_name(func.value, found[1]):
+        return False
+    values = found[0].attr_values.get(func.attr, [])
+    params = [(value, where) for value, where in values if _init_parameter(value, where)]
+    others = [(value, where) for value, where in values if not _init_parameter(value, where)]
+    if not params or (others and _from_elsewhere(module, others)):
+        return False  # asked first: finding the makings reads the package
+    return all(_made_with_own_code(module, value, where) for value, where in params)
+
+
+def _init_parameter(value: ast.expr, scope: Scope) -> bool:
+    """`self.X = x` in `__init__`, `x` one of its parameters."""
+    init, class_scope = scope.node, scope.parent
+    return (
+        isinstance(value, ast.Name)
+        and scope.bindings.get(value.id) is Binding.PARAM
+        and isinstance(init, FUNCTION_TYPES)
+        and init.name == "__init__"
+        and class_scope is not None
+        and class_scope.is_class
+    )
 
 
 def _made_with_own_code(module: ModuleAnalysis, value: ast.expr, scope: Scope) -> bool:
-    if not isinstance(value, ast.Name) or scope.bindings.get(value.id) is not Binding.PARAM:
-        return False
+    """Every making of the class fills this `__init__` parameter with the program's own code."""
     init, class_scope = scope.node, scope.parent
-    if (
-        not isinstance(init, FUNCTION_TYPES)
-        or init.name != "__init__"
-        or class_scope is None
-        or not class_scope.is_class
-    ):
-        return False
+    assert isinstance(value, ast.Name)
+    assert isinstance(init, FUNCTION_TYPES)
+    assert class_scope is not None
     passed = passed_to(module, class_scope, init, value.id)
     return passed is not None and all(
         _is_none(expr)
@@ -384,10 +409,7 @@ def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) 
             return False
         found = scope.enclosing_class()
         values = found[0].attr_values.get(receiver.attr, []) if found is not None else []
-        if not values:
-            return True
-        handed = _not_wired_here(module, values)
-        return bool(handed) and _from_elsewhere(module, handed)
+        return not values or _from_elsewhere(module, values)
     if isinstance(receiver, ast.Name):
         owner = scope.lookup(receiver.id)
         if owner is None:

@@ -15,6 +15,7 @@ cache keeps a check's result only while they are all as they were (`dependencies
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import os
 import re
@@ -48,9 +49,9 @@ class Project:
         self._probed: dict[str, set[Dependency]] = {}
         self._kept: set[str] = set()  # the real paths of the modules ever loaded
         self._real_paths: dict[str, str] = {}
-        # Whether each file mentions a word (`mentioning`), by word and file, with the file's
-        # modification time and size when it was read.
-        self._mentioning: dict[str, dict[str, tuple[tuple[int, int] | None, bool]]] = {}
+        # Whether a file makes or subclasses a class (`making`), by the class's name and the
+        # file, with the file's modification time and size when it was read.
+        self._made: dict[tuple[str, str], tuple[tuple[int, int] | None, bool]] = {}
         # The names of the project's spawn helpers, found before the check (`helpers`): a
         # module that calls one is checked even when it holds no spawn word.
         self.helper_names: frozenset[str] = frozenset()
@@ -132,30 +133,28 @@ class Project:
                 return module, parts[length:]
         return None
 
-    def mentioning(self, importer: str, word: str) -> list[ModuleAnalysis] | None:
+    def making(self, importer: str, name: str) -> list[ModuleAnalysis] | None:
         """The modules of the importer's top-level package (or of its directory, for a module in
-        none) whose text holds `word` as a word: where a class is made (`Monitor(...)`), found
-        without following imports. None when the package is too large to read through. Each
-        module found is a dependency of the importer's check; a file that comes to mention the
-        word later is not (a cached result keeps what the files that did mention it said).
-        A file is read again only when it changed (a long-lived server asks again and again)."""
-        root, _ = self._root(importer)
-        directory = os.path.dirname(os.path.abspath(importer))
-        relative = os.path.relpath(directory, root)
-        package = directory if relative == os.curdir else os.path.join(root, relative.split(os.sep)[0])
-        files = _python_files(package, recursive=relative != os.curdir)
+        none) whose text makes or subclasses a class `name` (`Name(`, `Name.__init__`, `class
+        X(Name)`), found without following imports: where a class is made. None when the
+        package is too large to read through. Each module found is a dependency of the
+        importer's check; a file that comes to make the class later is not (a cached result
+        keeps what the files that did said). A file is read again only when it changed (a
+        long-lived server asks again and again)."""
+        package, recursive = self._package(importer)
+        files = _python_files(package, recursive=recursive)
         if files is None:
             return None
-        if word not in self._mentioning and len(self._mentioning) >= MAX_WORDS:
-            self._mentioning.clear()
-        seen = self._mentioning.setdefault(word, {})
         probed = self._probed_by(importer)
         found = []
+        pattern = _making_pattern(name)
         for path in files:
             stamp = _stamp(path)
-            known = seen.get(path)
+            known = self._made.get((name, path))
             if known is None or known[0] != stamp:
-                known = seen[path] = (stamp, _holds_word(path, word))
+                if len(self._made) >= MAX_REMEMBERED:
+                    self._made.clear()
+                known = self._made[name, path] = (stamp, _makes(path, name.encode(), pattern))
             if not known[1]:
                 continue
             key = file_key(path)
@@ -164,6 +163,34 @@ class Project:
             if module is not None:
                 found.append(module)
         return found
+
+    def exports(self, importer: str, name: str) -> bool:
+        """Whether an `__init__.py` of the importer's packages, from its own up to the top-level
+        one, names `name` (`from .monitor import MonitorObserver`): part of the package's
+        interface. Each is a dependency of the importer's check."""
+        package, _ = self._package(importer)
+        directory = os.path.dirname(os.path.abspath(importer))
+        probed = self._probed_by(importer)
+        pattern = re.compile(rf"\b{re.escape(name)}\b")
+        while True:
+            init = os.path.join(directory, "__init__.py")
+            if os.path.isfile(init):
+                probed.add((init, file_key(init)))
+                if _matches(init, pattern):
+                    return True
+            if directory == package or os.path.dirname(directory) == directory:
+                return False
+            directory = os.path.dirname(directory)
+
+    def _package(self, importer: str) -> tuple[str, bool]:
+        """The directory of the importer's top-level package, and whether it is one (else the
+        importer's own directory, searched without its subdirectories)."""
+        root, _ = self._root(importer)
+        directory = os.path.dirname(os.path.abspath(importer))
+        relative = os.path.relpath(directory, root)
+        if relative == os.curdir:
+            return directory, False
+        return os.path.join(root, relative.split(os.sep)[0]), True
 
     def dependencies(self, path: str) -> set[Dependency]:
         """Every file probed for the module at `path` and, through the modules found, for
@@ -235,10 +262,10 @@ class Project:
             self.dropped += 1
 
 
-# The most files `mentioning` reads through (a larger package is not searched), and the most
-# words it remembers its answers for.
+# The most files `making` reads through (a larger package is not searched), and the most it
+# remembers what they make of.
 MAX_SEARCHED = 3000
-MAX_WORDS = 256
+MAX_REMEMBERED = 20000
 
 
 def _stamp(path: str) -> tuple[int, int] | None:
@@ -263,7 +290,30 @@ def _python_files(directory: str, *, recursive: bool) -> list[str] | None:
     return found
 
 
-def _holds_word(path: str, word: str) -> bool:
+@functools.lru_cache(maxsize=256)
+def _making_pattern(name: str) -> re.Pattern[bytes]:
+    """A call of `name`, its `__init__`, or a class statement that lists it among its bases."""
+    word = re.escape(name.encode())
+    return re.compile(
+        rb"\b" + word + rb"\s*\(|\b" + word + rb"\.__init__\b|^[ \t]*class\s+\w+\s*\([^)]*\b" + word + rb"\b",
+        re.MULTILINE,
+    )
+
+
+def _makes(path: str, name: bytes, pattern: re.Pattern[bytes]) -> bool:
+    """Whether the file makes or subclasses the class (its bytes searched for the name first:
+    most files of a package never name it)."""
+    try:
+        if os.path.getsize(path) > MAX_BYTES:
+            return False
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return False
+    return name in data and pattern.search(data) is not None
+
+
+def _matches(path: str, pattern: re.Pattern[str]) -> bool:
     try:
         if os.path.getsize(path) > MAX_BYTES:
             return False
@@ -271,7 +321,7 @@ def _holds_word(path: str, word: str) -> bool:
             text = file.read()
     except OSError:
         return False
-    return word in text and re.search(rf"\b{re.escape(word)}\b", text) is not None
+    return pattern.search(text) is not None
 
 
 def _module_file(base: str, parts: list[str], probed: set[Dependency]) -> tuple[str, FileKey] | None:
