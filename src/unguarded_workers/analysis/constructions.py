@@ -18,7 +18,7 @@ import ast
 import os
 from typing import TYPE_CHECKING
 
-from .index import FunctionNode, Scope, last_name
+from .index import FunctionNode, Scope, call_argument, last_name
 
 if TYPE_CHECKING:
     from .module import ModuleAnalysis
@@ -105,19 +105,10 @@ def _is_the_class(ref: tuple[ModuleAnalysis, Scope], module: ModuleAnalysis, cls
 def _argument(call: ast.Call, init: FunctionNode, param: str, drop: int) -> ast.expr | None:
     """What `call` hands `param`: `_DEFAULT` when it leaves it out and it has a default; None
     when the call does not say (its arguments unpacked before it, or the parameter missing)."""
-    for keyword in call.keywords:
-        if keyword.arg == param:
-            return keyword.value
-    unpacked = any(keyword.arg is None for keyword in call.keywords)
-    positional = [a.arg for a in (*init.args.posonlyargs, *init.args.args)][drop:]
-    if param in positional:
-        position = positional.index(param)
-        before = call.args[: position + 1]
-        if any(isinstance(arg, ast.Starred) for arg in before):
-            return None
-        if position < len(call.args):
-            return call.args[position]
-    if unpacked or any(isinstance(arg, ast.Starred) for arg in call.args):
+    found = call_argument(call, init, param, drop)
+    if found is not None:
+        return found
+    if any(keyword.arg is None for keyword in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
         return None
     return _DEFAULT if _default_of(init, param) is not None else None
 

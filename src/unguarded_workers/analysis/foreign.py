@@ -33,7 +33,17 @@ from typing import TYPE_CHECKING
 
 from .constructions import passed_to
 from .exposure import ForeignCall, quoted
-from .index import FUNCTION_TYPES, Binding, FunctionNode, Scope, is_name, last_name, module_constant, own_statements
+from .index import (
+    FUNCTION_TYPES,
+    Binding,
+    FunctionNode,
+    Scope,
+    call_argument,
+    is_name,
+    last_name,
+    module_constant,
+    own_statements,
+)
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
 from .resolve import Resolved, Unresolved
 
@@ -159,19 +169,9 @@ def own_code(module: ModuleAnalysis, value: ast.expr, scope: Scope, depth: int =
 def _argument(call: ast.Call, fn: FunctionNode, param: str) -> ast.expr | None:
     """What `call` passes to `fn`'s parameter `param`, if it can tell (a method called through
     its instance is not passed `self`)."""
-    for keyword in call.keywords:
-        if keyword.arg == param:
-            return keyword.value
     params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
-    if params and params[0] in ("self", "cls") and isinstance(call.func, ast.Attribute):
-        params = params[1:]
-    if param not in params:
-        return None
-    position = params.index(param)
-    before = call.args[: position + 1]
-    if len(before) <= position or any(isinstance(arg, ast.Starred) for arg in before):
-        return None
-    return call.args[position]
+    bound = bool(params) and params[0] in ("self", "cls") and isinstance(call.func, ast.Attribute)
+    return call_argument(call, fn, param, skipped=1 if bound else 0)
 
 
 def _names_a_class(name: str) -> bool:
@@ -215,9 +215,10 @@ def wired_by_the_project(foreign: ForeignCall) -> bool:
     found = scope.enclosing_class()
     if found is None or not is_name(func.value, found[1]):
         return False
-    values = found[0].attr_values.get(func.attr, [])
-    params = [(value, where) for value, where in values if _init_parameter(value, where)]
-    others = [(value, where) for value, where in values if not _init_parameter(value, where)]
+    params: list[tuple[ast.expr, Scope]] = []
+    others: list[tuple[ast.expr, Scope]] = []
+    for value, where in found[0].attr_values.get(func.attr, []):
+        (params if _init_parameter(value, where) else others).append((value, where))
     if not params or (others and _from_elsewhere(module, others)):
         return False  # asked first: finding the makings reads the package
     return all(_made_with_own_code(module, value, where) for value, where in params)

@@ -456,6 +456,23 @@ def own_nodes(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
         stack.extend(ast.iter_child_nodes(node))
 
 
+def call_argument(call: ast.Call, fn: FunctionNode, param: str, skipped: int) -> ast.expr | None:
+    """What `call` passes to `fn`'s parameter `param`, by keyword or by position, the first
+    `skipped` positional parameters not passed by it (a method's `self`); None when the call
+    does not say (it leaves the parameter out, or unpacks `*args` before it)."""
+    for keyword in call.keywords:
+        if keyword.arg == param:
+            return keyword.value
+    positional = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)][skipped:]
+    if param not in positional:
+        return None
+    position = positional.index(param)
+    before = call.args[: position + 1]
+    if len(before) <= position or any(isinstance(arg, ast.Starred) for arg in before):
+        return None
+    return call.args[position]
+
+
 def is_generator(fn: FunctionNode) -> bool:
     """Whether calling `fn` makes a generator (a `yield` of its own, not of a nested def): the
     call runs none of its body, which runs as the generator is iterated."""

@@ -154,7 +154,7 @@ class Project:
             if known is None or known[0] != stamp:
                 if len(self._made) >= MAX_REMEMBERED:
                     self._made.clear()
-                known = self._made[name, path] = (stamp, _makes(path, name.encode(), pattern))
+                known = self._made[name, path] = (stamp, _matches(path, name.encode(), pattern))
             if not known[1]:
                 continue
             key = file_key(path)
@@ -171,12 +171,13 @@ class Project:
         package, _ = self._package(importer)
         directory = os.path.dirname(os.path.abspath(importer))
         probed = self._probed_by(importer)
-        pattern = re.compile(rf"\b{re.escape(name)}\b")
+        word = name.encode()
+        pattern = re.compile(rb"\b" + re.escape(word) + rb"\b")
         while True:
             init = os.path.join(directory, "__init__.py")
             if os.path.isfile(init):
                 probed.add((init, file_key(init)))
-                if _matches(init, pattern):
+                if _matches(init, word, pattern):
                     return True
             if directory == package or os.path.dirname(directory) == directory:
                 return False
@@ -300,8 +301,8 @@ def _making_pattern(name: str) -> re.Pattern[bytes]:
     )
 
 
-def _makes(path: str, name: bytes, pattern: re.Pattern[bytes]) -> bool:
-    """Whether the file makes or subclasses the class (its bytes searched for the name first:
+def _matches(path: str, word: bytes, pattern: re.Pattern[bytes]) -> bool:
+    """Whether the file's bytes hold `word` and match `pattern` (the word searched for first:
     most files of a package never name it)."""
     try:
         if os.path.getsize(path) > MAX_BYTES:
@@ -310,18 +311,7 @@ def _makes(path: str, name: bytes, pattern: re.Pattern[bytes]) -> bool:
             data = file.read()
     except OSError:
         return False
-    return name in data and pattern.search(data) is not None
-
-
-def _matches(path: str, pattern: re.Pattern[str]) -> bool:
-    try:
-        if os.path.getsize(path) > MAX_BYTES:
-            return False
-        with open(path, encoding="utf-8", errors="replace") as file:
-            text = file.read()
-    except OSError:
-        return False
-    return pattern.search(text) is not None
+    return word in data and pattern.search(data) is not None
 
 
 def _module_file(base: str, parts: list[str], probed: set[Dependency]) -> tuple[str, FileKey] | None:
