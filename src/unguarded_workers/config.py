@@ -11,15 +11,13 @@ from __future__ import annotations
 import configparser
 import difflib
 import fnmatch
+import functools
 import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-from flake8.exceptions import ExecutionError
-from flake8.utils import parse_files_to_codes_mapping
 
 from .codes import ALL_CODES, INTERNAL_ERROR
 from .options import (
@@ -171,9 +169,16 @@ def path_matches(path: str, patterns: Sequence[str]) -> bool:
     the absolute path."""
     if not patterns:
         return False
-    absolute = os.path.abspath(path)
-    name = os.path.basename(absolute)
-    return any(fnmatch.fnmatch(name, pattern) or fnmatch.fnmatch(absolute, pattern) for pattern in patterns)
+    absolute = os.path.normcase(os.path.abspath(path))
+    matches = _matcher(tuple(patterns))
+    return matches(os.path.basename(absolute)) is not None or matches(absolute) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], re.Match[str] | None]:
+    """The patterns as one regular expression, as fnmatch.fnmatch matches each (its case rule:
+    os.path.normcase): a walk asks it of every file and directory."""
+    return re.compile("|".join(fnmatch.translate(os.path.normcase(pattern)) for pattern in patterns)).match
 
 
 def parse_size(value: str) -> int:
@@ -203,6 +208,10 @@ def parse_target_version(value: str) -> tuple[int, int]:
 def parse_per_file_ignores(value: str) -> list[str]:
     """flake8's ``per-file-ignores`` syntax ("tests/*.py: UW101 scripts/*:UW2") as
     "PATTERN:CODES" strings, keeping the codes that can name a UW code."""
+    # flake8 is loaded only for a mapping to parse (13 ms of every run's start-up otherwise).
+    from flake8.exceptions import ExecutionError
+    from flake8.utils import parse_files_to_codes_mapping
+
     try:
         mapping = parse_files_to_codes_mapping(value)
     except ExecutionError as error:  # flake8's error for a malformed mapping

@@ -13,10 +13,19 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .runtime import ErrorHandler, Failure, SpawnSite, WorkerHung, heartbeat, set_error_handler, supervise, wrap
-
 if TYPE_CHECKING:
-    from .runtime import SafetyNet, install
+    from .runtime import (
+        ErrorHandler,
+        Failure,
+        SafetyNet,
+        SpawnSite,
+        WorkerHung,
+        heartbeat,
+        install,
+        set_error_handler,
+        supervise,
+        wrap,
+    )
 
 
 def _extend_path(path: list[str]) -> list[str]:
@@ -59,9 +68,16 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # `install` loads asyncio and concurrent.futures: on first use, not on import.
-    if name in ("install", "SafetyNet"):
+    # The runtime loads on first use, not on import: the linter's start-up does without it (and
+    # its logging, 20 ms), and `install` loads asyncio and concurrent.futures only when called.
+    if name in __all__ and name != "__version__":
         from . import runtime
 
-        return getattr(runtime, name)
+        value = getattr(runtime, name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

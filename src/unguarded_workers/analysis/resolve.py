@@ -72,6 +72,11 @@ class Resolver:
         self._index = module.index
         self._guards = GUARDS | options.guards
         self._harmless = SLEEPS | INFALLIBLE_CALLS | {PRINT} | options.harmless_calls
+        # Answers asked again (a statement's verdict and the guard analysis's both resolve its
+        # call), by the ids of the expression and scope, held with the answer so that neither
+        # id is reused by another node while the answer is kept.
+        self._targets: dict[tuple[int, int], tuple[ast.expr, Scope, Target]] = {}
+        self._bases: dict[int, tuple[Scope, tuple[ClassRef, ...]]] = {}
 
     def matches(self, expr: ast.expr, scope: Scope, names: frozenset[str]) -> bool:
         """Whether `expr` names one of `names`, by qualified name or as written."""
@@ -125,6 +130,13 @@ class Resolver:
 
     def callable_target(self, expr: ast.expr, scope: Scope) -> Target:
         """The target of `Thread(target=F)` / `submit(F, ...)`: the def F names."""
+        key = id(expr), id(scope)
+        known = self._targets.get(key)
+        if known is None:
+            known = self._targets[key] = expr, scope, self._callable_target(expr, scope)
+        return known[2]
+
+    def _callable_target(self, expr: ast.expr, scope: Scope) -> Target:
         if isinstance(expr, ast.Call):
             if self.is_guard(expr.func, scope):
                 return GUARDED
@@ -320,8 +332,14 @@ class Resolver:
                 return tuple(Def(module, node) for node in current.functions[name])
         return ()
 
-    def bases(self, class_scope: Scope) -> list[ClassRef]:
+    def bases(self, class_scope: Scope) -> tuple[ClassRef, ...]:
         """The class's bases that are classes of this module or of another project module."""
+        known = self._bases.get(id(class_scope))
+        if known is None:
+            known = self._bases[id(class_scope)] = class_scope, tuple(self._find_bases(class_scope))
+        return known[1]
+
+    def _find_bases(self, class_scope: Scope) -> list[ClassRef]:
         node = class_scope.node
         assert isinstance(node, ast.ClassDef)
         outer = class_scope.parent

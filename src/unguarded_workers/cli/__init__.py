@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import BrokenExecutor  # BrokenProcessPool's base: no pool loaded for it
 
 from .. import interrupts
 from ..memory import collect_less
@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as interrupt:  # before the files were reached: nothing to show
         interrupts.say_interrupted(interrupt)
         return interrupts.exit_status(interrupt)
-    except BrokenProcessPool as error:  # a worker process was killed (out of memory, a signal)
+    except BrokenExecutor as error:  # a worker process was killed (out of memory, a signal)
         print(f"error: a worker process died ({error}); try --jobs 1", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ..config import path_matches as excluded  # flake8's rule: basename or absolute path
 from .gitignore import GitIgnore
@@ -14,10 +14,20 @@ from .gitignore import GitIgnore
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox", ".eggs", ".mypy_cache"})
 
 
-def _is_virtualenv(directory: str) -> bool:
-    # Every venv and virtualenv has pyvenv.cfg, whatever the directory is called; a conda
-    # environment has conda-meta/.
-    return os.path.isfile(os.path.join(directory, "pyvenv.cfg")) or os.path.isdir(os.path.join(directory, "conda-meta"))
+def _is_virtualenv(entries: Sequence[os.DirEntry[str]]) -> bool:
+    """Whether a directory's entries are a virtual environment's (or a conda environment's)."""
+    for entry in entries:
+        if (entry.name == "pyvenv.cfg" and _is(entry.is_file)) or (entry.name == "conda-meta" and _is(entry.is_dir)):
+            return True
+    return False
+
+
+def _is(test: Callable[[], bool]) -> bool:
+    """A DirEntry's test (it follows symlinks, as os.path.isfile does), false where it fails."""
+    try:
+        return test()
+    except OSError:
+        return False
 
 
 _HERE = os.curdir + os.sep
@@ -36,16 +46,17 @@ def discover(paths: Sequence[str], exclude: Sequence[str], *, respect_gitignore:
     chosen: dict[str, str] = {}  # real path -> the path to show, in the order first met
     real_directories: dict[str, str] = {}
     for path in paths:
+        found: Iterator[tuple[str, str | None]]
         if os.path.isdir(path):
             found = _walk(path, exclude, _gitignore(path) if respect_gitignore else None)
         elif excluded(path, exclude) or _in_excluded_directory(path, exclude):
             continue
         else:
-            found = iter((path,))
-        for walked in found:
+            found = iter(((path, None),))
+        for walked, walked_real in found:
             # `check .` shows `pkg/m.py`, as typed from here
             file = walked[len(_HERE) :] if path == os.curdir and walked.startswith(_HERE) else walked
-            real = os.path.normcase(_real_path(file, real_directories))
+            real = os.path.normcase(walked_real if walked_real is not None else _real_path(file, real_directories))
             if real not in chosen or (not _is_itself(chosen[real], real) and _is_itself(file, real)):
                 chosen[real] = file
     yield from chosen.values()
@@ -92,26 +103,48 @@ def _in_excluded_directory(path: str, exclude: Sequence[str]) -> bool:
     return False
 
 
-def _walk(root: str, exclude: Sequence[str], gitignore: GitIgnore | None) -> Iterator[str]:
+def _walk(root: str, exclude: Sequence[str], gitignore: GitIgnore | None) -> Iterator[tuple[str, str]]:
+    """Each `.py` file under `root` that is a regular file (or a symlink to one: a FIFO named
+    *.py could block a read for ever), with its real path; a directory's files first, sorted,
+    then its subdirectories, sorted. Symlinked directories are not walked (os.walk's rule), so a
+    file's real path is its directory's and its name, unless it is a symlink itself. One
+    `scandir` per directory and no `stat` of an ordinary file: the names' types come with the
+    listing."""
     if excluded(root, exclude):
         return
-    for directory, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            name
-            for name in dirnames
-            if name not in SKIPPED_DIRS
-            and not _is_virtualenv(os.path.join(directory, name))
-            and not excluded(os.path.join(directory, name), exclude)
-            and not (gitignore is not None and gitignore.ignored(os.path.join(directory, name), is_dir=True))
-        )
-        for name in sorted(filenames):
-            file = os.path.join(directory, name)
-            # os.path.isfile is false for a FIFO or a device named *.py, which reading
-            # could block on for ever: while walking, only regular files count.
-            if (
-                name.endswith(".py")
-                and not excluded(file, exclude)
-                and os.path.isfile(file)
-                and not (gitignore is not None and gitignore.ignored(file, is_dir=False))
-            ):
-                yield file
+    stack = [(root, os.path.realpath(root), _listing(root))]
+    while stack:
+        directory, real_directory, entries = stack.pop()
+        subdirectories = []
+        for entry in entries:
+            name = entry.name
+            if entry.is_dir(follow_symlinks=False):
+                path = os.path.join(directory, name)
+                if (
+                    name in SKIPPED_DIRS
+                    or excluded(path, exclude)
+                    or (gitignore is not None and gitignore.ignored(path, is_dir=True))
+                ):
+                    continue
+                listing = _listing(path)
+                if not _is_virtualenv(listing):
+                    subdirectories.append((path, os.path.join(real_directory, name), listing))
+            elif name.endswith(".py"):
+                file = os.path.join(directory, name)
+                if (
+                    not excluded(file, exclude)
+                    and _is(entry.is_file)
+                    and not (gitignore is not None and gitignore.ignored(file, is_dir=False))
+                ):
+                    symlink = _is(entry.is_symlink)
+                    yield file, os.path.realpath(file) if symlink else os.path.join(real_directory, name)
+        stack.extend(reversed(subdirectories))
+
+
+def _listing(directory: str) -> list[os.DirEntry[str]]:
+    """The directory's entries sorted by name; none where it cannot be read (as os.walk)."""
+    try:
+        with os.scandir(directory) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except OSError:
+        return []

