@@ -108,6 +108,30 @@ def test_a_subclass_made_by_its_own_name_says_nothing(tmp_path: Path) -> None:
     assert Evidence.FOREIGN in _check(runner).evidence
 
 
+@pytest.mark.parametrize(
+    "init",
+    [
+        "",  # no __init__ of its own: its makings call the base's
+        "    def __init__(self, *args, **kwargs):\n        super().__init__(*args, **kwargs)\n\n",  # passes them on
+    ],
+)
+def test_a_subclass_made_with_the_programs_own_code_wires_it_up_too(tmp_path: Path, init: str) -> None:
+    """py-cord's `AutoShardedConnectionState(dispatch=self.dispatch, ...)`: what a subclass's
+    makings hand is what the base's `__init__` is handed."""
+    runner = _package(tmp_path)
+    timed = "from .runner import IntervalRunner\n\n\nclass TimedRunner(IntervalRunner):\n" + (init or "    pass\n")
+    (tmp_path / "pkg" / "timed.py").write_text(timed)
+    (tmp_path / "pkg" / "sharded.py").write_text(
+        "from .timed import TimedRunner\n\n\nclass Sharded:\n    def start(self):\n"
+        "        self.runner = TimedRunner(target=self.tick)\n\n    def tick(self):\n        self.ticks = 1\n"
+    )
+    assert Evidence.FOREIGN not in _check(runner).evidence
+    (tmp_path / "pkg" / "api.py").write_text(
+        "from .timed import TimedRunner\n\n\ndef every(callback):\n    return TimedRunner(callback)\n"
+    )
+    assert Evidence.FOREIGN in _check(runner).evidence
+
+
 def test_a_subclass_that_passes_its_own_method_to_super_wires_it_up(tmp_path: Path) -> None:
     runner = _package(tmp_path)
     (tmp_path / "pkg" / "socket" / "client.py").write_text("")

@@ -279,7 +279,8 @@ def test_a_helper_handed_the_programs_own_code_runs_no_foreign_code() -> None:
             while True:
                 lines.append(retry_call(read))
 
-        threading.Thread(target=observe, args=(input, [])).start()
+        def watch(read):
+            threading.Thread(target=observe, args=(read, [])).start()
 
         def notify(events, callbacks):
             while True:
@@ -293,11 +294,12 @@ def test_a_helper_handed_the_programs_own_code_runs_no_foreign_code() -> None:
     run, observe, notify = check_module(ast.parse(source), EVERYTHING)
     # A loop's variable says nothing of whose code it holds: the helper runs it, foreign.
     assert (
-        "line 35: retry_call(callback, event) runs outside any try; it runs the handed-in callable 'func'"
+        "line 36: retry_call(callback, event) runs outside any try; it runs the handed-in callable 'func'"
         in notify.message
     )
     assert "line 23: self._callback(event) runs outside any try; it runs the callback self._callback; " in run.message
     assert "'func'" not in run.message
+    # Handed on (`observe` hands its own `read` to the helper): the spawn's caller hands it in.
     assert (
         "line 27: lines.append(retry_call(read)) runs outside any try; it runs the handed-in callable 'func'"
         in observe.message
@@ -483,3 +485,46 @@ def test_a_long_lived_loop_is_offered_supervise_as_well(spawn: str, kept_running
     assert message.endswith(f", or to keep it running: {kept_running}"), message
     once = _only(HEAD + "threading.Thread(target=work).start()\n").message
     assert "supervise" not in once  # a one-shot thread: wrap() is the whole fix
+
+
+def test_a_callable_handed_on_from_helper_to_helper_is_judged_where_it_was_handed_in() -> None:
+    """sleekxmpp's state machine: `transition(func=func)` hands its parameter on to
+    `transition_any`, which calls it. Whose code runs there, the worker that calls
+    `transition` tells: its own method, no foreign code; a parameter of its own, foreign."""
+    source = textwrap.dedent(
+        """\
+        import threading
+
+        class StateMachine:
+            def transition(self, to_state, func=None):
+                return self.transition_any([to_state], func=func)
+
+            def transition_any(self, states, func=None):
+                return func()
+
+        class Stream:
+            def __init__(self):
+                self.state = StateMachine()
+
+            def _connect(self):
+                return self.sock.connect()
+
+            def _process(self):
+                while True:
+                    self.state.transition("connected", func=self._connect)
+
+            def _watch(self, on_change):
+                while True:
+                    self.state.transition("changed", func=on_change)
+
+            def start(self, on_change):
+                threading.Thread(target=self._process).start()
+                threading.Thread(target=self._watch, args=(on_change,)).start()
+        """
+    )
+    process, watch = check_module(ast.parse(source), EVERYTHING)
+    assert "line 19: self.state.transition('connected', func=self._connect) runs outside any try; a failure" in (
+        process.message
+    )
+    assert "handed-in" not in process.message
+    assert "runs outside any try; it runs the handed-in callable 'func' (line 8)" in watch.message

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import ast
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .index import FunctionNode, Scope, call_argument, last_name
+from .index import FunctionNode, Scope, call_argument, is_name, last_name
 
 if TYPE_CHECKING:
     from .module import ModuleAnalysis
@@ -29,8 +30,30 @@ Passed = tuple[ast.expr, "ModuleAnalysis", Scope]
 
 def passed_to(module: ModuleAnalysis, class_scope: Scope, init: FunctionNode, param: str) -> list[Passed] | None:
     """What every making of the class (defined in `module`) hands `init`'s parameter `param`;
-    None when that cannot be told: no making found, one that unpacks its arguments, a subclass
-    without an `__init__` of its own (made by another name), a package too large to search."""
+    None when that cannot be told: no making found, one that unpacks its arguments, a package
+    too large to search. A subclass made by its own name hands `init` what its makings do,
+    when it has no `__init__` of its own or one that only passes on everything
+    (`super().__init__(*args, **kwargs)`)."""
+    default = _default(init, param, module, class_scope) if _default_of(init, param) is not None else None
+    return _passed(module, class_scope, _Parameter(init, param, default), _MAX_SUBCLASSES)
+
+
+# How deep a chain of subclasses that pass their makings' arguments on is followed.
+_MAX_SUBCLASSES = 3
+
+
+@dataclass(frozen=True)
+class _Parameter:
+    """The `__init__` parameter asked about, and what a making that leaves it out hands."""
+
+    init: FunctionNode
+    name: str
+    default: Passed | None
+
+
+def _passed(module: ModuleAnalysis, class_scope: Scope, wanted: _Parameter, depth: int) -> list[Passed] | None:
+    """`passed_to` for the class at `class_scope`, whose makings call `wanted.init` (its own,
+    or a base's it passes them on to)."""
     cls = class_scope.node
     assert isinstance(cls, ast.ClassDef)
     if f"{cls.name}(" in (ast.get_docstring(cls, clean=False) or ""):
@@ -47,20 +70,57 @@ def passed_to(module: ModuleAnalysis, class_scope: Scope, init: FunctionNode, pa
     passed: list[Passed] = []
     for other in modules:
         for _, scope in other.index.classes:
-            is_subclass = any(_is_the_class(ref, module, cls) for ref in other.resolver.bases(scope))
-            if is_subclass and "__init__" not in scope.functions:
-                return None
+            if "__init__" not in scope.functions and any(
+                _is_the_class(ref, module, cls) for ref in other.resolver.bases(scope)
+            ):
+                found = _passed(other, scope, wanted, depth - 1) if depth > 0 else None
+                if found is None:
+                    return None
+                passed += found
         for call, scope in other.index.calls:
             drop = _making(other, call, scope, module, cls)
             if drop is None:
                 continue
-            found = _argument(call, init, param, drop)
-            if found is None:
+            subclass = _passing_on(call, scope)
+            if subclass is not None:
+                found = _passed(other, subclass, wanted, depth - 1) if depth > 0 else None
+                if found is None:
+                    return None
+                passed += found
+                continue
+            argument = _argument(call, wanted.init, wanted.name, drop)
+            if argument is None:
                 return None
-            passed.append(
-                (found, other, scope) if found is not _DEFAULT else _default(init, param, module, class_scope)
-            )
+            if argument is _DEFAULT:
+                assert wanted.default is not None  # a making leaves out only a parameter with a default
+                passed.append(wanted.default)
+            else:
+                passed.append((argument, other, scope))
     return passed or None
+
+
+def _passing_on(call: ast.Call, scope: Scope) -> Scope | None:
+    """The subclass whose `__init__` this call is, when it is `super().__init__(*args, **kwargs)`
+    of that `__init__`'s own `*args` and `**kwargs`, and it takes nothing else: the subclass's
+    makings hand the base's `__init__` what they pass."""
+    init = scope.node
+    if not (isinstance(init, ast.FunctionDef) and init.name == "__init__" and scope.parent is not None):
+        return None
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and is_name(func.value.func, "super")):
+        return None
+    args = init.args
+    if args.posonlyargs or len(args.args) != 1 or args.kwonlyargs or args.vararg is None or args.kwarg is None:
+        return None
+    forwards = (
+        len(call.args) == 1
+        and isinstance(call.args[0], ast.Starred)
+        and is_name(call.args[0].value, args.vararg.arg)
+        and len(call.keywords) == 1
+        and call.keywords[0].arg is None
+        and is_name(call.keywords[0].value, args.kwarg.arg)
+    )
+    return scope.parent if forwards and scope.parent.is_class else None
 
 
 _DEFAULT = ast.Constant(value=None)  # a making that leaves the parameter out: its default holds

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .index import FunctionNode
     from .module import ModuleAnalysis
 
 _MAX_QUOTED = 60
@@ -49,6 +50,10 @@ class ForeignCall:
     call: ast.Call
     module: ModuleAnalysis
     what: str  # "the handed-in callable 'handler'", "the callback self._on_message"
+    # The def and parameter the called code comes from, when a def hands its own parameter on
+    # to the one that calls it (`transition(func=func)` -> `func(*args)`): the caller of that
+    # def decides whose code it is.
+    through: tuple[FunctionNode, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,11 @@ class Exposure:
         """The exposure with its foreign call taken for the program's own code (the spawn hands
         the worker a def of the project)."""
         return replace(self, foreign=None, foreign_focus=None)
+
+    def without_loop(self) -> Exposure:
+        """The exposure with its unbounded loop taken for one that lives only as long as a call
+        (the spawner joins the worker)."""
+        return replace(self, in_loop=False, loop_focus=None)
 
 
 def quoted(node: ast.AST) -> str:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from .constructions import passed_to
 from .exposure import ForeignCall, quoted
+from .harmless import returns_failures
 from .index import (
     FUNCTION_TYPES,
     Binding,
@@ -58,6 +59,8 @@ _FOREIGN_WORDS = ("callback", "handler", "listener", "observer", "subscriber", "
 
 def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> ForeignCall | None:
     """The call as foreign code, if it is."""
+    if _gathered(module, call, scope):
+        return None
     func = call.func
     if isinstance(func, ast.Name):
         if _handed_in_name(module, func.id, scope) and not _names_a_class(func.id):
@@ -80,6 +83,23 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
     ):
         return ForeignCall(call, module, f"the handed-in {quoted(receiver)}'s {func.attr}()")
     return None
+
+
+def _gathered(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
+    """The call makes an awaitable for a gather that returns failures (`gather(*[cb() for cb in
+    callbacks], return_exceptions=True)`): what the code raises is the gather's result, for
+    the worker to read, not raised in it."""
+    node: ast.AST = call
+    parent = module.index.parent(node)
+    if isinstance(parent, (ast.ListComp, ast.SetComp, ast.GeneratorExp)) and parent.elt is node:
+        node, parent = parent, module.index.parent(parent)
+    if isinstance(parent, ast.Starred):
+        node, parent = parent, module.index.parent(parent)
+    return (
+        isinstance(parent, ast.Call)
+        and any(arg is node for arg in parent.args)
+        and returns_failures(parent, module.index.qualname(parent.func, scope))
+    )
 
 
 _HOOK_PREFIXES = ("handle", "process", "dispatch")
@@ -113,16 +133,45 @@ def _handed_in_name(module: ModuleAnalysis, name: str, scope: Scope) -> bool:
 def handed_own_code(
     module: ModuleAnalysis, foreign: ForeignCall, fn: FunctionNode, call: ast.Call, scope: Scope
 ) -> bool:
-    """`call` (in `scope` of `module`) calls `fn`, whose foreign call is of its own parameter,
-    and passes that parameter the program's own code: `eintr_retry_call(notifier.poll)`, a
-    def, a lambda, a name the caller bound itself, not a parameter of its own."""
-    name = called_name(foreign.call)
-    if name is None or foreign.module.index.enclosing_function(foreign.call) is not fn:
-        return False  # in a def `fn` calls, perhaps of another module: that def's parameter
-    if foreign.module.index.inner_scope(fn).bindings.get(name) is not Binding.PARAM:
-        return False
-    passed = _argument(call, fn, name)
+    """`call` (in `scope` of `module`) calls `fn`, whose foreign call is of its own parameter
+    (or of one it hands on), and passes that parameter the program's own code:
+    `eintr_retry_call(notifier.poll)`, a def, a lambda, a name the caller bound itself, not a
+    parameter of its own."""
+    passed = _passed_to_foreign(foreign, fn, call)
     return passed is not None and own_code(module, passed, scope)
+
+
+def handed_on(foreign: ForeignCall, fn: FunctionNode, call: ast.Call, scope: Scope) -> str | None:
+    """`call` (in the def whose scope is `scope`) calls `fn`, whose foreign call is of its
+    parameter, and passes it a parameter of the caller's own (`self.transition_any(...,
+    func=func)`): that parameter's name. Then the caller's callers decide whose code it is."""
+    passed = _passed_to_foreign(foreign, fn, call)
+    if isinstance(passed, ast.Name) and scope.bindings.get(passed.id) is Binding.PARAM and passed.id != scope.self_name:
+        return passed.id
+    return None
+
+
+def foreign_parameter(foreign: ForeignCall) -> tuple[FunctionNode, str] | None:
+    """The def and parameter whose value the foreign call calls: a parameter of the def it is
+    in (`handler(event)`), or one a def hands on to it (`through`); None for any other."""
+    if foreign.through is not None:
+        return foreign.through
+    name = called_name(foreign.call)
+    fn = foreign.module.index.enclosing_function(foreign.call)
+    if name is None or not isinstance(fn, FUNCTION_TYPES):
+        return None
+    if foreign.module.index.inner_scope(fn).bindings.get(name) is not Binding.PARAM:
+        return None
+    return fn, name
+
+
+def _passed_to_foreign(foreign: ForeignCall, fn: FunctionNode, call: ast.Call) -> ast.expr | None:
+    """What `call` of `fn` passes the parameter `fn`'s foreign call calls; None when that is no
+    parameter of `fn` (it is in a def `fn` calls, perhaps of another module: that def's)."""
+    found = foreign_parameter(foreign)
+    if found is None or found[0] is not fn:
+        return None
+    return _argument(call, fn, found[1])
 
 
 def called_name(call: ast.Call) -> str | None:

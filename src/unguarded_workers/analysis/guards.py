@@ -65,12 +65,12 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..options import Options
 from .exposure import Exposure, ForeignCall, Uncovered
-from .foreign import foreign_call, handed_own_code
+from .foreign import foreign_call, handed_on, handed_own_code
 from .harmless import HarmlessRules, Verdict
 from .index import (
     FUNCTION_TYPES,
@@ -274,7 +274,7 @@ class GuardAnalysis:
         if tally.foreign is None:
             tally.foreign = next(
                 (
-                    e.foreign
+                    self._handed_on(leaf, d, e.foreign, scope)
                     for d, e in delegates
                     if e.foreign is not None and not self._hands_own_code(leaf, d, e.foreign, scope)
                 ),
@@ -289,15 +289,32 @@ class GuardAnalysis:
         """The def this leaf calls runs its parameter (`def eintr_retry_call(func, *args)`), and
         every call of it here passes the program's own code (`eintr_retry_call(notifier.poll)`):
         no one else's code runs there."""
+        calls = self._calls_of(leaf, delegate, scope)
+        return bool(calls) and all(handed_own_code(self._module, foreign, delegate.node, call, scope) for call in calls)
+
+    def _handed_on(self, leaf: _Leaf, delegate: Def, foreign: ForeignCall, scope: Scope) -> ForeignCall:
+        """The delegate's foreign call, as this def's when every call of the delegate here hands
+        it one and the same parameter of this def (`transition(func=func)`): whose code that is,
+        this def's callers tell."""
+        calls = self._calls_of(leaf, delegate, scope)
+        names = {handed_on(foreign, delegate.node, call, scope) for call in calls}
+        fn = scope.node
+        if len(names) == 1 and isinstance(fn, FUNCTION_TYPES):
+            (name,) = names
+            if name is not None:
+                return replace(foreign, through=(fn, name))
+        return foreign
+
+    def _calls_of(self, leaf: _Leaf, delegate: Def, scope: Scope) -> list[ast.Call]:
+        """The leaf's calls of the delegate."""
         root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
-        calls = [
+        return [
             call
             for call in _calls_in(root)
             if (target := self._resolver.callable_target(call.func, scope)) is not None
             and isinstance(target, Resolved)
             and any(d.node is delegate.node for d in target.functions)
         ]
-        return bool(calls) and all(handed_own_code(self._module, foreign, delegate.node, call, scope) for call in calls)
 
     def _foreign_in(self, leaf: _Leaf, scope: Scope) -> ForeignCall | None:
         root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt

@@ -53,8 +53,12 @@ from .known import (
     CONTEXT_VAR_METHODS,
     ENQUEUE_METHODS,
     EVENT_METHODS,
+    GATHER,
     GET_LOGGER,
     ITER,
+    LOCK_METHODS,
+    LOCK_NAME,
+    LOCK_NAME_CAMEL,
     LOG_METHODS,
     LOGGING_GET_LOGGER,
     NO_ARGUMENT_METHODS,
@@ -187,6 +191,11 @@ class HarmlessRules:
             return True
         if qualname in PURE_BUILTINS:
             return self._all([*call.args, *(k.value for k in call.keywords)], scope)
+        if returns_failures(call, qualname):
+            # `gather(*[cb() for cb in callbacks], return_exceptions=True)`: each awaitable's
+            # failure is returned as its result; what can fail here is only their making.
+            made = _making_of_awaitables(call.args)
+            return False if made is None else self._all(made, scope)
         if qualname == ITER and len(call.args) == 2:
             return self._called(call.args[0], scope)  # iter(q.get, None): q.get() on each pass
         if isinstance(func, ast.Attribute):
@@ -211,6 +220,8 @@ class HarmlessRules:
                 # (`results.append(fetch(url))` fetches).
                 return self._all(call.args, scope)
             if method in WAIT_METHODS and _only_a_timeout(call, strict=method == "join"):
+                return True
+            if method in LOCK_METHODS and _names_a_lock(func.value) and _all_call_nothing(call):
                 return True
             if method in ENQUEUE_METHODS and self._is_enqueue(call, func, scope):
                 return self._all(call.args, scope)  # `results.put(int(item))`: the item is made first
@@ -384,6 +395,48 @@ def _comprehension_parts(node: ast.ListComp | ast.SetComp | ast.DictComp | ast.G
             return None
         parts += [generator.iter, *generator.ifs]
     return parts
+
+
+def _names_a_lock(receiver: ast.expr) -> bool:
+    name = last_name(receiver) or ""
+    return LOCK_NAME.search(name) is not None or LOCK_NAME_CAMEL.search(name) is not None
+
+
+def _all_call_nothing(call: ast.Call) -> bool:
+    """Every argument calls nothing (`blocking=should_block`, `timeout=5`)."""
+    return all(calls_nothing(arg) for arg in [*call.args, *(keyword.value for keyword in call.keywords)])
+
+
+def returns_failures(call: ast.Call, qualname: str | None) -> bool:
+    """`asyncio.gather(..., return_exceptions=True)`: each awaitable's failure comes back as its
+    result, for the caller to read, and none is raised."""
+    return qualname == GATHER and any(
+        keyword.arg == "return_exceptions" and isinstance(keyword.value, ast.Constant) and keyword.value.value is True
+        for keyword in call.keywords
+    )
+
+
+def _making_of_awaitables(args: list[ast.expr]) -> list[ast.expr] | None:
+    """What making the awaitables handed to such a gather evaluates, their own work aside: the
+    arguments of the calls that make them (`fetch(url)`: url), a comprehension's iterables and
+    conditions; None for a comprehension that awaits (`async for`) or stores elsewhere."""
+    made: list[ast.expr] = []
+    stack = list(args)
+    while stack:
+        arg = stack.pop()
+        if isinstance(arg, ast.Starred):
+            stack.append(arg.value)
+        elif isinstance(arg, ast.Call):
+            made += [*arg.args, *(keyword.value for keyword in arg.keywords)]
+        elif isinstance(arg, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+            if any(generator.is_async or not _binds_names(generator.target) for generator in arg.generators):
+                return None
+            stack.append(arg.elt)
+            for generator in arg.generators:
+                made += [generator.iter, *generator.ifs]
+        else:
+            made.append(arg)
+    return made
 
 
 def _binds_names(target: ast.expr) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -257,7 +258,10 @@ PURE_BUILTINS = frozenset(
 # queue item done, a loop's clock (`loop.time()`, `IOLoop.current().time()`), asking a task,
 # thread, queue or lock its state.
 NO_ARGUMENT_METHODS = frozenset(
-    {"cancel", "task_done", "time", "done", "cancelled", "is_alive", "isAlive", "qsize", "empty", "full", "locked"}
+    {
+        "cancel", "task_done", "time", "done", "cancelled", "is_alive", "isAlive", "qsize", "empty", "full", "locked",
+        "is_running", "is_closed",
+    }
 )
 # A copy or a view of a container (`for key, value in self.expirations.copy().items():`):
 # harmless when what it is taken of is (`self.nameserver.list().items()` is the list() call's).
@@ -304,6 +308,12 @@ ENQUEUE_METHODS = frozenset({"put", "put_nowait"})
 EVENT_METHODS = frozenset({"set", "clear", "is_set", "isSet", "notify", "notify_all"})
 # A context variable's set and reset cannot fail (its `get()` can: LookupError, with no default).
 CONTEXT_VAR_METHODS = frozenset({"set", "reset"})
+# Taking and giving back a lock (`self._lock.acquire(blocking=True)`), on a receiver whose name
+# says it is one: a wait, not work (releasing a lock not held is a bug, not a failure to expect).
+LOCK_METHODS = frozenset({"acquire", "release"})
+# `_lock`, `send_lock`, `rlock`, `_writeLock`, `LOCK`, `semaphore`; not `clock` or `block`.
+LOCK_NAME = re.compile(r"(?:^|_)(?:r?lock|semaphore|mutex)$", re.IGNORECASE)
+LOCK_NAME_CAMEL = re.compile(r"[a-z0-9](?:R?Lock|Semaphore|Mutex)$")
 # Waiting: `event.wait(timeout)`, `thread.join()`, `queue.join()` (never `"".join(parts)`).
 WAIT_METHODS = frozenset({"wait", "join"})
 # What bounds a wait in asyncio, trio and anyio: `wait_for(event.wait(), 5)` around it, or a
@@ -345,7 +355,8 @@ CANCELLED_CLASS_GETTERS = frozenset({"get_cancelled_exc_class"})
 
 # Calls that take futures/tasks and return one that carries their results: the
 # inner ones are consumed exactly when the outer one is.
-FUTURE_COMBINATORS = frozenset({"asyncio.gather", "asyncio.shield", "asyncio.wrap_future"})
+GATHER = "asyncio.gather"
+FUTURE_COMBINATORS = frozenset({GATHER, "asyncio.shield", "asyncio.wrap_future"})
 
 # Methods of a task/future/container that do not retrieve a task's exception.
 NON_CONSUMING_METHODS = frozenset(
