@@ -259,8 +259,19 @@ PURE_BUILTINS = frozenset(
 # thread, queue or lock its state.
 NO_ARGUMENT_METHODS = frozenset(
     {
-        "cancel", "task_done", "time", "done", "cancelled", "is_alive", "isAlive", "qsize", "empty", "full", "locked",
-        "is_running", "is_closed",
+        "cancel",
+        "task_done",
+        "time",
+        "done",
+        "cancelled",
+        "is_alive",
+        "isAlive",
+        "qsize",
+        "empty",
+        "full",
+        "locked",
+        "is_running",
+        "is_closed",
     }
 )
 # A copy or a view of a container (`for key, value in self.expirations.copy().items():`):

@@ -91,13 +91,16 @@ def _unbounded_test(test: ast.expr) -> bool:
 
 
 def _drains_its_test(loop: ast.While) -> bool:
-    """`while self.tasks: self.tasks.popleft()`, `while not q.empty(): q.get_nowait()`."""
+    """`while self.tasks: self.tasks.popleft()`, `while not q.empty(): q.get_nowait()`: a take
+    that does not block. `while self._queue: await self._queue.get()` waits for the next item:
+    its test asks whether the queue is still there (litestar's publisher)."""
     read = {dotted_text(node) for node in _names(loop.test)}
     read.discard(None)
     return any(
         isinstance(call.func, ast.Attribute)
         and call.func.attr in _TAKING_METHODS
         and dotted_text(call.func.value) in read
+        and (call.func.attr in _CONTAINER_TAKES or _does_not_block(call))  # `self.queue.pop(0)` too
         for call in _own_calls(loop)
     )
 
