@@ -147,14 +147,14 @@ class Project:
             return None
         probed = self._probed_by(importer)
         found = []
-        pattern = _making_pattern(name)
+        patterns = _making_patterns(name)
         for path in files:
             stamp = _stamp(path)
             known = self._made.get((name, path))
             if known is None or known[0] != stamp:
                 if len(self._made) >= MAX_REMEMBERED:
                     self._made.clear()
-                known = self._made[name, path] = (stamp, _matches(path, name.encode(), pattern))
+                known = self._made[name, path] = (stamp, _matches(path, name.encode(), patterns))
             if not known[1]:
                 continue
             key = file_key(path)
@@ -172,12 +172,12 @@ class Project:
         directory = os.path.dirname(os.path.abspath(importer))
         probed = self._probed_by(importer)
         word = name.encode()
-        pattern = re.compile(rb"\b" + re.escape(word) + rb"\b")
+        patterns = (re.compile(re.escape(word) + rb"\b"),)
         while True:
             init = os.path.join(directory, "__init__.py")
             if os.path.isfile(init):
                 probed.add((init, file_key(init)))
-                if _matches(init, word, pattern):
+                if _matches(init, word, patterns):
                     return True
             if directory == package or os.path.dirname(directory) == directory:
                 return False
@@ -292,18 +292,21 @@ def _python_files(directory: str, *, recursive: bool) -> list[str] | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _making_pattern(name: str) -> re.Pattern[bytes]:
-    """A call of `name`, its `__init__`, or a class statement that lists it among its bases."""
+def _making_patterns(name: str) -> tuple[re.Pattern[bytes], ...]:
+    """A call of `name`, its `__init__`, or a class statement that lists it among its bases:
+    one pattern each, each beginning with a literal that the regular expression engine skips
+    to (one pattern of them all tried every alternative at every byte of a file)."""
     word = re.escape(name.encode())
-    return re.compile(
-        rb"\b" + word + rb"\s*\(|\b" + word + rb"\.__init__\b|^[ \t]*class\s+\w+\s*\([^)]*\b" + word + rb"\b",
-        re.MULTILINE,
+    return (
+        re.compile(word + rb"\s*\("),
+        re.compile(word + rb"\.__init__\b"),
+        re.compile(rb"class\s+\w+\s*\([^)]*\b" + word + rb"\b"),
     )
 
 
-def _matches(path: str, word: bytes, pattern: re.Pattern[bytes]) -> bool:
-    """Whether the file's bytes hold `word` and match `pattern` (the word searched for first:
-    most files of a package never name it)."""
+def _matches(path: str, word: bytes, patterns: tuple[re.Pattern[bytes], ...]) -> bool:
+    """Whether the file's bytes hold `word` and match one of `patterns` where no longer name runs
+    into the match (the word searched for first: most files of a package never name it)."""
     try:
         if os.path.getsize(path) > MAX_BYTES:
             return False
@@ -311,7 +314,14 @@ def _matches(path: str, word: bytes, pattern: re.Pattern[bytes]) -> bool:
             data = file.read()
     except OSError:
         return False
-    return word in data and pattern.search(data) is not None
+    if word not in data:
+        return False
+    for pattern in patterns:
+        for found in pattern.finditer(data):
+            before = data[found.start() - 1 : found.start()]
+            if not (before.isalnum() or before == b"_"):  # not the end of a longer name: `IntervalTimer(`
+                return True
+    return False
 
 
 def _module_file(base: str, parts: list[str], probed: set[Dependency]) -> tuple[str, FileKey] | None:
