@@ -528,3 +528,39 @@ def test_a_callable_handed_on_from_helper_to_helper_is_judged_where_it_was_hande
     )
     assert "handed-in" not in process.message
     assert "runs outside any try; it runs the handed-in callable 'func' (line 8)" in watch.message
+
+
+def test_a_task_read_only_after_a_join_it_hangs_is_reported_with_its_waiter() -> None:
+    """litestar's shutdown: `join()` waits for the worker to mark each item done, and the task is
+    awaited only after it. The read never comes; delivering the failure to the queue would only
+    add an item to wait for: the message says to mark each item done in a `finally:`."""
+    source = textwrap.dedent(
+        """\
+        import asyncio
+
+        class Channels:
+            async def _publish(self):
+                while self._queue:
+                    data = await self._queue.get()
+                    await self._backend.publish(data)
+                    self._queue.task_done()
+
+            def start(self):
+                self._queue = asyncio.Queue()
+                self._task = asyncio.create_task(self._publish())
+
+            def publish(self, data):
+                self._queue.put_nowait(data)
+
+            async def stop(self):
+                await self._queue.join()
+                await self._task
+        """
+    )
+    violation = _only(source)
+    assert violation.confidence is Confidence.HIGH
+    assert "it is read only after a wait that its failure never lets end; stop() waits on self._queue (line 18)" in (
+        violation.message
+    )
+    assert "mark each item done in a finally: around its work" in violation.message
+    assert "deliver=" not in violation.message

@@ -95,8 +95,20 @@ class ChannelAnalysis:
 
         When unsure, say consumed: a missed report costs less than a false one.
         """
+        return bool(self._readers(node, scope, every=False))
+
+    def readers(self, node: ast.expr, scope: Scope) -> list[ast.AST] | None:
+        """Where the value is consumed (the uses that read it: `await self._task`); None when
+        some place consumes it that cannot be pointed at (a holder it is unsure of)."""
+        found = self._readers(node, scope, every=True)
+        return None if any(reader is None for reader in found) else [r for r in found if r is not None]
+
+    def _readers(self, node: ast.expr, scope: Scope, *, every: bool) -> list[ast.AST | None]:
+        """The uses that consume the value (None for one that cannot be pointed at): the first
+        only, unless `every`."""
         seen: set[_HolderKey] = set()
         work: list[_ValueItem | _HolderItem] = [_ValueItem(node, scope)]
+        found: list[ast.AST | None] = []
         while work:
             item = work.pop()
             if isinstance(item, _ValueItem):
@@ -104,10 +116,12 @@ class ChannelAnalysis:
             else:
                 answer = self._holder_reads(item.target, item.scope, seen, stored=item.stored)
             if answer is True:
-                return True
-            if answer is not False:
+                found.append(item.node if isinstance(item, _ValueItem) else None)
+                if not every:
+                    return found
+            elif answer is not False:
                 work.extend(reversed(answer))
-        return False
+        return found
 
     def referenced(self, node: ast.expr) -> bool:
         """Whether the value is stored somewhere (a name other than `_`, an attribute, a

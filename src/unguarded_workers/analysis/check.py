@@ -24,6 +24,7 @@ from .messages import (
     LOOP_FUTURE_STAKE,
     PER_ITEM_CHILD_STAKE,
     PROCESS_STAKE,
+    READ_AFTER_THE_WAIT_STAKE,
     RELEASED_TASK_STAKE,
     spawn_message,
     thread_run_message,
@@ -76,7 +77,7 @@ def spawn_violation(
         target = module.resolver.spawn_target(spawn.target, spawn.scope, coroutine=spawn.coroutine)
     if module.guards.target_guarded(target) is True:
         return None
-    channel = _channel(module, spawn, target, options)
+    channel = _channel(module, spawn, target, options) or _read_only_after_a_hang(module, spawn, target)
     if channel is None:
         return None
     channel_kind, stake = channel
@@ -252,6 +253,31 @@ def _some_process_unread(module: ModuleAnalysis, node: ast.ClassDef) -> bool:
         if owner is not None and owner.classes.get(func.id) is node and not module.exit_status.consumed(call, scope):
             return True
     return False
+
+
+def _read_only_after_a_hang(module: ModuleAnalysis, spawn: Spawn, target: Target) -> tuple[Channel, str] | None:
+    """A task or future the spawner's module reads only after a wait its failure never lets
+    end, in the same def: `await self._pub_queue.join()`, then `await self._pub_task`
+    (litestar's shutdown), where the worker marks each item done only after its failing line.
+    The read never comes: the failure hangs the waiter instead."""
+    if spawn.kind not in _CHANNELLED or spawn.via is not None or not isinstance(target, Resolved):
+        return None
+    readers = module.channel.readers(spawn.call, spawn.scope)
+    if not readers:
+        return None
+    exposed = module.guards.target_exposure(target)
+    hang = find_hang(exposed[0], exposed[1], spawn, module) if exposed is not None else None
+    if hang is None or hang.wait_module is not module:
+        return None
+    waiting = module.index.enclosing_function(hang.wait)
+    # A later statement: a read in the wait's own (`first_completed(event.wait(), task)`) races it.
+    after = hang.wait.end_lineno or hang.wait.lineno
+    if all(
+        module.index.enclosing_function(reader) is waiting and getattr(reader, "lineno", 0) > after
+        for reader in readers
+    ):
+        return Channel.HELD, READ_AFTER_THE_WAIT_STAKE
+    return None
 
 
 def _joined_by_its_spawner(module: ModuleAnalysis, spawn: Spawn) -> bool:

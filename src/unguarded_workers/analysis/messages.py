@@ -16,7 +16,7 @@ from .exposure import Exposure
 from .index import dotted_text
 from .resolve import Unresolved
 from .spawns import Spawn
-from .waiters import Hang
+from .waiters import ITEM_DONE, Hang
 
 _MAX_NAME = 40
 # ast.unparse recurses once per level of nesting: larger expressions are shown by their start.
@@ -32,6 +32,9 @@ DROPPED_TASK_STAKE = (
     'asyncio\'s log ("Task exception was never retrieved"), not the program'
 )
 HELD_TASK_STAKE = "the task is held but nobody reads it: its failure stays silent while the holder lives"
+# `await self._queue.join()` then `await self._task`: the read never comes (the waiter, named
+# after it in the message, hangs first).
+READ_AFTER_THE_WAIT_STAKE = "it is read only after a wait that its failure never lets end"
 # `tasks.add(task); task.add_done_callback(tasks.discard)`: freed as it ends, so logged then.
 RELEASED_TASK_STAKE = (
     "the task is released when it ends: its failure reaches only asyncio's log "
@@ -123,7 +126,12 @@ def _exposed(
     parts.append(consequence)
     if hang is not None:
         waiting = hang.waiter
-        remedy = "" if hang.deliver_to is not None else f"; deliver the failure to {hang.holder} (see the rule's page)"
+        if hang.deliver_to is not None:
+            remedy = ""
+        elif hang.verb == ITEM_DONE:
+            remedy = "; mark each item done in a finally: around its work"
+        else:
+            remedy = f"; deliver the failure to {hang.holder} (see the rule's page)"
         parts.append(
             f"{waiting} waits on {hang.holder} (line {hang.wait.lineno}), which {hang.verb} only after it: "
             f"a failure hangs {waiting} for ever, and so would wrap() alone{remedy}"

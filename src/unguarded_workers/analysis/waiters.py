@@ -56,6 +56,9 @@ if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
     from .spawns import Spawn
 
+# A queue's `join()` waits for every item to be marked done: delivering the failure (putting
+# it on the queue) releases no one there; the item's `task_done()` in a `finally:` does.
+ITEM_DONE = "has its item marked done"
 # A signal a worker gives, the calls that block on it, and how a message says it is given
 # ("stop() waits on self._exited, which is set only after it").
 _SIGNALS: dict[str, tuple[frozenset[str], str]] = {
@@ -64,7 +67,7 @@ _SIGNALS: dict[str, tuple[frozenset[str], str]] = {
     "put_nowait": (frozenset({"get", "join"}), "gets its item"),
     "set_result": (frozenset({"result", "exception"}), "is resolved"),
     "set_exception": (frozenset({"result", "exception"}), "is resolved"),
-    "task_done": (frozenset({"join"}), "has its item marked done"),
+    "task_done": (frozenset({"join"}), ITEM_DONE),
     "release": (frozenset({"acquire"}), "is released"),
     "notify": (frozenset({"wait"}), "is notified"),
     "notify_all": (frozenset({"wait"}), "is notified"),
@@ -117,12 +120,12 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
         if _given_on_failure(module, call, method=method, holder=holder, scope=scope, first=first):
             continue
         uses = list(_holder_waits(module, holder, scope, root, spawn=spawn, spawner=spawner))
-        if any(_releases(use_module, use, given) for use, use_module, _ in uses):
+        if any(_releases(use_module, use, given, method) for use, use_module, _ in uses):
             continue  # released elsewhere too (`end_connection()` cancels it): no certain hang
         for wait, wait_module, shown in uses:
             if _waits_for(wait_module, wait, method):
                 waiter = _waiter_name(wait_module, wait)
-                deliver_to = _at_the_spawn(holder, scope, root, spawn, spawner)
+                deliver_to = None if method == "task_done" else _at_the_spawn(holder, scope, root, spawn, spawner)
                 return Hang(signal, module, wait, wait_module, shown, waiter, _SIGNALS[method][1], deliver_to)
     return None
 
@@ -438,17 +441,23 @@ def _plain(args: list[ast.expr]) -> list[ast.expr]:
 
 # What releases a waiter besides the worker's signal: any signal, and cancelling a future.
 _RELEASES = frozenset(name for name in _SIGNALS if name != _HANDED_ON) | {"cancel"}
+# Calls that make a task of a coroutine.
+_TASK_MAKERS = frozenset({"Task", "create_task", "ensure_future"})
+# What else releases the waiters of a signal, where not every signal does: a queue's `join()`
+# waits for `task_done()` alone (putting an item there only adds work to wait for).
+_RELEASED_BY = {"task_done": frozenset({"task_done"})}
 
 
-def _releases(module: ModuleAnalysis, use: ast.expr, given: set[int]) -> bool:
+def _releases(module: ModuleAnalysis, use: ast.expr, given: set[int], method: str) -> bool:
     """Whether `use` (a read of the holder outside the worker) signals it otherwise than the
-    worker does (`given`: its signalling calls): `holder.set()`, `holder.cancel()`, or hands
-    the signalling method on to be called (`loop.call_soon_threadsafe(holder.release)`)."""
-    call = _method_call(module, use, _RELEASES)
+    worker does (`given`: its signalling calls, of `method`): `holder.set()`, `holder.cancel()`,
+    or hands the signalling method on to be called (`loop.call_soon_threadsafe(holder.release)`)."""
+    releasing = _RELEASED_BY.get(method, _RELEASES)
+    call = _method_call(module, use, releasing)
     if call is not None:
         return id(call) not in given
     attribute = module.index.parent(use)
-    if not (isinstance(attribute, ast.Attribute) and attribute.attr in _RELEASES):
+    if not (isinstance(attribute, ast.Attribute) and attribute.attr in releasing):
         return False
     parent = module.index.parent(attribute)
     return not (isinstance(parent, ast.Call) and parent.func is attribute)
@@ -472,7 +481,15 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     call = _method_call(module, use, waits)
     if call is None or not _blocks_for_ever(call) or _bounded(module, call) or _when_ready(module, call):
         return False
-    return not _asyncio_result(module, call)
+    return not _asyncio_result(module, call) and not _made_a_task(module, call)
+
+
+def _made_a_task(module: ModuleAnalysis, call: ast.Call) -> bool:
+    """`asyncio.Task(sock.get())`, `create_task(q.get())`: the coroutine runs as a task of its
+    own, and whoever awaits that task with others (`asyncio.wait([...], FIRST_COMPLETED)`) is
+    not blocked on it alone."""
+    parent = module.index.parent(call)
+    return isinstance(parent, ast.Call) and call in parent.args and last_name(parent.func) in _TASK_MAKERS
 
 
 def _asyncio_result(module: ModuleAnalysis, call: ast.Call) -> bool:
