@@ -16,7 +16,8 @@ from ..violation import Related, SourceRange, Violation
 from .confidence import Channel, assess
 from .exposure import Exposure
 from .foreign import foreign_parameter, own_code, wired_by_the_project
-from .index import FUNCTION_TYPES, FunctionNode, is_name
+from .index import FUNCTION_TYPES, FunctionNode
+from .lifetime import joined_by_its_spawner, lets_go_of_itself, read_only_after_a_hang
 from .messages import (
     DROPPED_TASK_STAKE,
     HELD_TASK_STAKE,
@@ -77,7 +78,7 @@ def spawn_violation(
         target = module.resolver.spawn_target(spawn.target, spawn.scope, coroutine=spawn.coroutine)
     if module.guards.target_guarded(target) is True:
         return None
-    channel = _channel(module, spawn, target, options) or _read_only_after_a_hang(module, spawn, target)
+    channel = _channel(module, spawn, target, options) or _read_after_a_hang(module, spawn, target)
     if channel is None:
         return None
     channel_kind, stake = channel
@@ -88,7 +89,7 @@ def spawn_violation(
         exposed = exposed[0], exposed[1].without_foreign()
     if exposed is not None:
         exposed = exposed[0], _own_callbacks_aside(exposed[1])
-    if exposed is not None and exposed[1].in_loop and _joined_by_its_spawner(module, spawn):
+    if exposed is not None and exposed[1].in_loop and joined_by_its_spawner(module, spawn):
         exposed = exposed[0], exposed[1].without_loop()
     exposure = exposed[1] if exposed is not None else None
     hang = find_hang(exposed[0], exposed[1], spawn, module) if exposed is not None else None
@@ -168,7 +169,7 @@ def _channel(module: ModuleAnalysis, spawn: Spawn, target: Target, options: Opti
         elif module.channel.consumed(spawn.call, spawn.scope):
             return None
         else:
-            released = module.channel.released_when_done(spawn.call, spawn.scope) or _lets_go_of_itself(
+            released = module.channel.released_when_done(spawn.call, spawn.scope) or lets_go_of_itself(
                 module, spawn, target
             )
             held = not released and module.channel.referenced(spawn.call)
@@ -255,128 +256,11 @@ def _some_process_unread(module: ModuleAnalysis, node: ast.ClassDef) -> bool:
     return False
 
 
-def _read_only_after_a_hang(module: ModuleAnalysis, spawn: Spawn, target: Target) -> tuple[Channel, str] | None:
-    """A task or future the spawner's module reads only after a wait its failure never lets
-    end, in the same def: `await self._pub_queue.join()`, then `await self._pub_task`
-    (litestar's shutdown), where the worker marks each item done only after its failing line.
-    The read never comes: the failure hangs the waiter instead."""
-    if spawn.kind not in _CHANNELLED or spawn.via is not None or not isinstance(target, Resolved):
-        return None
-    readers = module.channel.readers(spawn.call, spawn.scope)
-    if not readers:
-        return None
-    exposed = module.guards.target_exposure(target)
-    hang = find_hang(exposed[0], exposed[1], spawn, module) if exposed is not None else None
-    if hang is None or hang.wait_module is not module:
-        return None
-    waiting = module.index.enclosing_function(hang.wait)
-    # A later statement: a read in the wait's own (`first_completed(event.wait(), task)`) races it.
-    after = hang.wait.end_lineno or hang.wait.lineno
-    if all(
-        module.index.enclosing_function(reader) is waiting and getattr(reader, "lineno", 0) > after
-        for reader in readers
-    ):
+def _read_after_a_hang(module: ModuleAnalysis, spawn: Spawn, target: Target) -> tuple[Channel, str] | None:
+    """A task or future read only after a wait its failure never lets end: the read never comes."""
+    if spawn.kind in _CHANNELLED and spawn.via is None and read_only_after_a_hang(module, spawn, target):
         return Channel.HELD, READ_AFTER_THE_WAIT_STAKE
     return None
-
-
-def _joined_by_its_spawner(module: ModuleAnalysis, spawn: Spawn) -> bool:
-    """`reader = Thread(target=self._read_response, args=(stderr, result)); reader.start(); ...;
-    reader.join()`: the spawner waits for the worker to finish its work, so the worker's loop
-    lives only as long as that call (a reader of a child process's output), and its end is the
-    spawner's to see. Not a worker told to stop first (`stop.set(); renewer.join()`): that one
-    serves for as long as the spawner's own work runs (huey's lease renewer)."""
-    if spawn.kind is not SpawnKind.THREAD:
-        return False
-    store = module.index.parent(spawn.call)
-    if not (isinstance(store, ast.Assign) and len(store.targets) == 1 and isinstance(store.targets[0], ast.Name)):
-        return False
-    for use, scope in module.index.name_reads.get(store.targets[0].id, ()):
-        attribute = module.index.parent(use)
-        call = module.index.parent(attribute) if isinstance(attribute, ast.Attribute) else None
-        if (
-            scope is spawn.scope
-            and isinstance(attribute, ast.Attribute)
-            and attribute.attr == "join"
-            and isinstance(call, ast.Call)
-            and call.func is attribute
-            and not call.args
-            and not call.keywords
-            and not _told_to_stop_before(module, call, store.targets[0].id)
-        ):
-            return True
-    return False
-
-
-# What tells a worker to stop: an event's `set()`, a `cancel()`, `stop()`, `close()`,
-# `shutdown()`, or an end marker put on its queue.
-_STOPPING = frozenset({"set", "cancel", "stop", "close", "shutdown", "put", "put_nowait"})
-
-
-def _told_to_stop_before(module: ModuleAnalysis, join: ast.Call, thread: str) -> bool:
-    """A statement before the join's, in its block, tells the worker to stop (`stop.set()`, a
-    flag set `self._running = False`, an end marker put); not one that sets up the `thread`
-    object itself (`reader.daemon = True`)."""
-    stmt = module.index.parent(join)
-    holder = module.index.parent(stmt) if stmt is not None else None
-    for name in ("body", "orelse", "finalbody"):
-        block = getattr(holder, name, None)
-        if isinstance(block, list) and stmt in block:
-            return any(_tells_to_stop(before, thread) for before in block[: block.index(stmt)])
-    return False
-
-
-def _tells_to_stop(stmt: ast.stmt, thread: str) -> bool:
-    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-        func = stmt.value.func
-        return isinstance(func, ast.Attribute) and func.attr in _STOPPING and not is_name(func.value, thread)
-    return (
-        isinstance(stmt, ast.Assign)
-        and isinstance(stmt.value, ast.Constant)
-        and any(isinstance(target, ast.Attribute) and not is_name(target.value, thread) for target in stmt.targets)
-    )
-
-
-def _lets_go_of_itself(module: ModuleAnalysis, spawn: Spawn, target: Target) -> bool:
-    """`self._task = create_task(self._run())`, where `_run`'s body is one `try` whose `finally`
-    sets `self._task = None`: the holder lets go of the task as it ends, so a failure is
-    asyncio's to log then, as a dropped task's is (hass-nabucasa's reconnect task)."""
-    store = module.index.parent(spawn.call)
-    if not (
-        isinstance(store, ast.Assign)
-        and len(store.targets) == 1
-        and isinstance(store.targets[0], ast.Attribute)
-        and _is_self_of(store.targets[0].value, module.index.enclosing_function(spawn.call))
-    ):
-        return False
-    attribute = store.targets[0].attr
-    return isinstance(target, Resolved) and all(_finally_clears(d.node, attribute) for d in target.functions)
-
-
-def _finally_clears(fn: FunctionNode, attribute: str) -> bool:
-    """The def's body (its docstring aside) is one `try` whose `finally` sets `self.<attribute>` to None."""
-    body = fn.body[1:] if fn.body and _is_docstring(fn.body[0]) else fn.body
-    if len(body) != 1 or not isinstance(body[0], ast.Try):
-        return False
-    return any(
-        isinstance(stmt, ast.Assign)
-        and isinstance(stmt.value, ast.Constant)
-        and stmt.value.value is None
-        and any(isinstance(t, ast.Attribute) and t.attr == attribute and _is_self_of(t.value, fn) for t in stmt.targets)
-        for stmt in body[0].finalbody
-    )
-
-
-def _is_self_of(expr: ast.expr, fn: FunctionNode | ast.Lambda | None) -> bool:
-    """`expr` is the first parameter of the method `fn` (its `self`)."""
-    if not isinstance(fn, FUNCTION_TYPES) or not isinstance(expr, ast.Name):
-        return False
-    positional = fn.args.posonlyargs + fn.args.args
-    return bool(positional) and positional[0].arg == expr.id
-
-
-def _is_docstring(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
 
 
 def _in_loop(module: ModuleAnalysis, call: ast.Call) -> bool:
