@@ -149,15 +149,8 @@ class ChannelAnalysis:
         for use, use_scope in self._index.name_reads.get(name, ()):
             if use_scope is not scope:
                 continue
-            attribute = self._index.parent(use)
-            call = self._index.parent(attribute) if isinstance(attribute, ast.Attribute) else None
-            if (
-                isinstance(attribute, ast.Attribute)
-                and attribute.attr == "add_done_callback"
-                and isinstance(call, ast.Call)
-                and call.func is attribute
-                and _forgets(call)
-            ):
+            call = self._index.method_call(use, _DONE_CALLBACK)
+            if call is not None and _forgets(call):
                 return True
         return False
 
@@ -317,6 +310,9 @@ class ChannelAnalysis:
         if owner is not None and owner.bindings[receiver] is Binding.CLASS:
             return self._index.inner_scope(owner.classes[receiver])
         return None
+
+
+_DONE_CALLBACK = ("add_done_callback",)
 
 
 def _forgets(call: ast.Call) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -149,6 +149,14 @@ class ModuleIndex:
 
     def parent(self, node: ast.AST) -> ast.AST | None:
         return self._parents.get(id(node))
+
+    def method_call(self, receiver: ast.expr, methods: Container[str]) -> ast.Call | None:
+        """The call `receiver.METHOD(...)` that `receiver` is the receiver of, METHOD one of `methods`."""
+        attribute = self.parent(receiver)
+        if not (isinstance(attribute, ast.Attribute) and attribute.attr in methods):
+            return None
+        call = self.parent(attribute)
+        return call if isinstance(call, ast.Call) and call.func is attribute else None
 
     def enclosing_function(self, node: ast.AST) -> FunctionNode | ast.Lambda | None:
         """The def or lambda `node` is in (None: the module's top level)."""

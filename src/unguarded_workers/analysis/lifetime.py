@@ -42,6 +42,9 @@ def read_only_after_a_hang(module: ModuleAnalysis, spawn: Spawn, target: Target)
     )
 
 
+_JOIN = ("join",)
+
+
 def joined_by_its_spawner(module: ModuleAnalysis, spawn: Spawn) -> bool:
     """`reader = Thread(target=self._read_response, args=(stderr, result)); reader.start(); ...;
     reader.join()`: the spawner waits for the worker to finish its work, so the worker's loop
@@ -53,19 +56,10 @@ def joined_by_its_spawner(module: ModuleAnalysis, spawn: Spawn) -> bool:
     store = module.index.parent(spawn.call)
     if not (isinstance(store, ast.Assign) and len(store.targets) == 1 and isinstance(store.targets[0], ast.Name)):
         return False
-    for use, scope in module.index.name_reads.get(store.targets[0].id, ()):
-        attribute = module.index.parent(use)
-        call = module.index.parent(attribute) if isinstance(attribute, ast.Attribute) else None
-        if (
-            scope is spawn.scope
-            and isinstance(attribute, ast.Attribute)
-            and attribute.attr == "join"
-            and isinstance(call, ast.Call)
-            and call.func is attribute
-            and not call.args
-            and not call.keywords
-            and not _told_to_stop_before(module, call, store.targets[0].id)
-        ):
+    thread = store.targets[0].id
+    for use, scope in module.index.name_reads.get(thread, ()):
+        call = module.index.method_call(use, _JOIN) if scope is spawn.scope else None
+        if call is not None and not call.args and not call.keywords and not _told_to_stop_before(module, call, thread):
             return True
     return False
 
@@ -117,7 +111,7 @@ def lets_go_of_itself(module: ModuleAnalysis, spawn: Spawn, target: Target) -> b
 
 def _finally_clears(fn: FunctionNode, attribute: str) -> bool:
     """The def's body (its docstring aside) is one `try` whose `finally` sets `self.<attribute>` to None."""
-    body = fn.body[1:] if fn.body and _is_docstring(fn.body[0]) else fn.body
+    body = fn.body[1:] if ast.get_docstring(fn, clean=False) is not None else fn.body
     if len(body) != 1 or not isinstance(body[0], ast.Try):
         return False
     return any(
@@ -135,7 +129,3 @@ def _is_self_of(expr: ast.expr, fn: FunctionNode | ast.Lambda | None) -> bool:
         return False
     positional = fn.args.posonlyargs + fn.args.args
     return bool(positional) and positional[0].arg == expr.id
-
-
-def _is_docstring(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)

@@ -453,7 +453,7 @@ def _releases(module: ModuleAnalysis, use: ast.expr, given: set[int], method: st
     worker does (`given`: its signalling calls, of `method`): `holder.set()`, `holder.cancel()`,
     or hands the signalling method on to be called (`loop.call_soon_threadsafe(holder.release)`)."""
     releasing = _RELEASED_BY.get(method, _RELEASES)
-    call = _method_call(module, use, releasing)
+    call = module.index.method_call(use, releasing)
     if call is not None:
         return id(call) not in given
     attribute = module.index.parent(use)
@@ -463,22 +463,13 @@ def _releases(module: ModuleAnalysis, use: ast.expr, given: set[int], method: st
     return not (isinstance(parent, ast.Call) and parent.func is attribute)
 
 
-def _method_call(module: ModuleAnalysis, use: ast.expr, methods: frozenset[str]) -> ast.Call | None:
-    """The call `use.METHOD(...)` that `use` is the receiver of, METHOD one of `methods`."""
-    parent = module.index.parent(use)
-    if not (isinstance(parent, ast.Attribute) and parent.attr in methods):
-        return None
-    call = module.index.parent(parent)
-    return call if isinstance(call, ast.Call) and call.func is parent else None
-
-
 def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     """Whether `use` (a read of the holder in `module`) blocks, with no timeout, until `method`
     is called: `holder.wait()`, `holder.get()`, `await holder`."""
     waits, _ = _SIGNALS[method]
     if method in _AWAITED_SIGNALS and isinstance(module.index.parent(use), ast.Await):
         return not _bounded(module, use)
-    call = _method_call(module, use, waits)
+    call = module.index.method_call(use, waits)
     if call is None or not _blocks_for_ever(call) or _bounded(module, call) or _when_ready(module, call):
         return False
     return not _asyncio_result(module, call) and not _made_a_task(module, call)
