@@ -67,6 +67,8 @@ class ThreadClass:
 _RUN_IN_EXECUTOR = METHOD_SPAWNERS["run_in_executor"]
 _APPLY_ASYNC = METHOD_SPAWNERS["apply_async"]
 _CREATE_TASK = METHOD_SPAWNERS["create_task"]
+# The methods that start a worker on a receiver of the right kind (`_classify_method`).
+_METHODS = frozenset({"start_soon", "run_in_executor", "submit", "apply_async", "create_task", "start", "Process"})
 
 
 class SpawnFinder:
@@ -78,6 +80,11 @@ class SpawnFinder:
         self._coroutine_functions = options.coroutine_functions
         self._method_spawners = {name[1:]: kind for name, kind in options.spawners.items() if name.startswith(".")}
         self._helper_names = helper_names
+        # The last names a spawner's call can have: a call by any other name is none (unless an
+        # import renames one: `from threading import Thread as Worker`).
+        self._spawn_names = frozenset(
+            {name.rpartition(".")[2] for name in (*SPAWN_FUNCTIONS, *options.spawners)} | _METHODS
+        )
 
     def classified(self) -> list[tuple[ast.Call, Scope, Spawn | None]]:
         """Every call, with its spawn when it is one of the standard or a configured spawner."""
@@ -128,7 +135,14 @@ class SpawnFinder:
 
     def _classify(self, call: ast.Call, scope: Scope) -> Spawn | None:
         func = call.func
+        if isinstance(func, ast.Attribute):
+            if func.attr not in self._spawn_names:
+                return None  # most calls: decided before resolving any name
+        elif not isinstance(func, ast.Name):
+            return None  # `handlers[key](...)`, `make()(...)`: no spawner's name
         qualname = self._index.qualname(func, scope)
+        if isinstance(func, ast.Name) and func.id not in self._spawn_names and not self._renames_a_spawner(qualname):
+            return None
         if qualname is not None and qualname in SPAWN_FUNCTIONS:
             kind, spec = SPAWN_FUNCTIONS[qualname]
             spawn = _spawn(kind, call, scope, qualname, spec)
@@ -141,6 +155,10 @@ class SpawnFinder:
         if isinstance(func, ast.Attribute):
             return self._classify_method(call, func, scope)
         return None
+
+    def _renames_a_spawner(self, qualname: str | None) -> bool:
+        """`Worker` of `from threading import Thread as Worker`."""
+        return qualname is not None and qualname.rpartition(".")[2] in self._spawn_names
 
     def _configured_kind(self, func: ast.expr, qualname: str | None) -> SpawnKind | None:
         for name in (qualname, dotted_text(func)):
@@ -157,7 +175,7 @@ class SpawnFinder:
             return _spawn(SpawnKind.GROUP, call, scope, spawner, CALLABLE_0)
         if method == "run_in_executor":  # asyncio's event loop alone
             return _spawn(SpawnKind.EXECUTOR, call, scope, spawner, _RUN_IN_EXECUTOR)
-        if method not in ("submit", "apply_async", "create_task", "start", "Process"):
+        if method not in _METHODS:
             return None
         kinds = self._index.receiver_kinds(receiver, scope)
         name = (last_name(receiver) or "").lower()
