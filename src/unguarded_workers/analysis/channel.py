@@ -302,14 +302,30 @@ class ChannelAnalysis:
         return True  # unpacking and the like: unsure
 
     def _class_of_attribute(self, receiver: str, scope: Scope) -> Scope | None:
-        """The class whose attributes `receiver.X` names: via `self`/`cls`, or `ClassName.X`."""
+        """The class whose attributes `receiver.X` names: via `self`/`cls`, `ClassName.X`, or a
+        variable bound only to instances the module makes of it (`process = Listener(...)`,
+        then `await process.send_task`)."""
         found = scope.enclosing_class()
         if found is not None and found[1] == receiver:
             return found[0]
         owner = scope.lookup(receiver)
-        if owner is not None and owner.bindings[receiver] is Binding.CLASS:
+        if owner is None:
+            return None
+        binding = owner.bindings[receiver]
+        if binding is Binding.CLASS:
             return self._index.inner_scope(owner.classes[receiver])
-        return None
+        values = owner.values.get(receiver, []) if binding is Binding.LOCAL else []
+        made = {self._class_made(value, value_scope) for value, value_scope in values}
+        return made.pop() if len(made) == 1 else None
+
+    def _class_made(self, value: ast.expr, scope: Scope) -> Scope | None:
+        """The class of the module that `value` calls to make an instance (`Listener(...)`)."""
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)):
+            return None
+        owner = scope.lookup(value.func.id)
+        if owner is None or owner.bindings[value.func.id] is not Binding.CLASS:
+            return None
+        return self._index.inner_scope(owner.classes[value.func.id])
 
 
 _DONE_CALLBACK = ("add_done_callback",)

@@ -127,7 +127,8 @@ def _handed_in_name(module: ModuleAnalysis, name: str, scope: Scope) -> bool:
         return name != owner.self_name
     if binding is not Binding.LOCAL or not isinstance(owner.node, _FUNCTION_SCOPES):
         return False
-    return _from_elsewhere(module, owner.values.get(name, []))
+    values = owner.values.get(name, [])
+    return not _a_registration_undone(name, values) and _from_elsewhere(module, values)
 
 
 def handed_own_code(
@@ -235,14 +236,30 @@ def _handed_in_attribute(module: ModuleAnalysis, target: Unresolved, attr: str, 
     assigned from a parameter or filled in later (`self.on_connect = None`), or one users set
     on the object (`on_*`, `*callback*`, `*handler*` ...) that the class never assigns."""
     if target.abstract:
-        # A hook users implement (`handle`, `on_message`), not a stub the library's own
-        # subclasses fill in (`close`, `_read`).
-        return _names_a_callback(attr) or attr.startswith(_HOOK_PREFIXES)
+        # A hook users implement (`handle`, `on_message`, jupyter's `call_handlers`), not a
+        # stub the library's own subclasses fill in (`close`, `_read`).
+        return _names_a_callback(attr, plural=True) or attr.startswith(_HOOK_PREFIXES)
     found = scope.enclosing_class()
     values = found[0].attr_values.get(attr, []) if found is not None else []
     if not values:
         return _names_a_callback(attr)
-    return _from_elsewhere(module, values)
+    return not _a_registration_undone(attr, values) and _from_elsewhere(module, values)
+
+
+# The words of a name for what undoes a registration: `unsub = bus.subscribe(...)`,
+# `self._remove_listener = action.add_update_listener(...)`.
+_UNDOING_WORDS = frozenset(
+    {"remove", "unsub", "unsubscribe", "unregister", "deregister", "unlisten", "dispose", "disposer", "detach"}
+)
+
+
+def _a_registration_undone(name: str, values: list[tuple[ast.expr, Scope]]) -> bool:
+    """A name for what undoes a registration, bound only to what calls return (or None):
+    the registry's own remover that the registering call handed back, no one's callback."""
+    if not _UNDOING_WORDS.intersection(_words(name)):
+        return False
+    made = [value for value, _ in values if not _is_none(value)]
+    return bool(made) and all(isinstance(value, (ast.Call, ast.Await)) for value in made)
 
 
 def wired_by_the_project(foreign: ForeignCall) -> bool:
@@ -321,12 +338,19 @@ def _calls_of(expr: ast.expr) -> list[ast.Call]:
     return [node for node in ast.walk(expr) if isinstance(node, ast.Call)]
 
 
-def _names_a_callback(attr: str) -> bool:
+def _names_a_callback(attr: str, *, plural: bool = False) -> bool:
     """`self.on_message`, `self._error_callback`, `self.handler`: an attribute named for one
     callable of someone else's; not a method that manages them, inherited from a base outside
-    the project (pyee's `self.remove_all_listeners()`, `self.notify_observers()`)."""
-    words = _CAMEL_HUMP.sub(r"\1_\2", attr).lower().strip("_").split("_")
-    return words[0] == "on" or words[-1] in _FOREIGN_WORDS
+    the project (pyee's `self.remove_all_listeners()`, `self.notify_observers()`). A stub of
+    the project's own named for several (`call_handlers`) is one users override (`plural`)."""
+    words = _words(attr)
+    last = words[-1][:-1] if plural and words[-1].endswith("s") else words[-1]
+    return words[0] == "on" or last in _FOREIGN_WORDS
+
+
+def _words(name: str) -> list[str]:
+    """`_onMessageHandler` -> on, message, handler."""
+    return _CAMEL_HUMP.sub(r"\1_\2", name).lower().strip("_").split("_")
 
 
 def _from_elsewhere(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]) -> bool:
@@ -459,6 +483,10 @@ def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) 
             return False
         found = scope.enclosing_class()
         values = found[0].attr_values.get(receiver.attr, []) if found is not None else []
+        if values and all(
+            _got_from_the_program(module, value, where) for value, where in values if not _is_none(value)
+        ):
+            return False
         return not values or _from_elsewhere(module, values)
     if isinstance(receiver, ast.Name):
         owner = scope.lookup(receiver.id)
@@ -472,6 +500,17 @@ def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) 
             return not values or not all(_made_here(module, value, s) for value, s in values)
         return binding is Binding.PARAM
     return False
+
+
+def _got_from_the_program(module: ModuleAnalysis, value: ast.expr, scope: Scope) -> bool:
+    """An object the class got by calling (and perhaps awaiting) a def of the project: the
+    program's own factory made it (`self.listener = await self.client.get_action_listener(...)`),
+    no caller handed it in."""
+    if isinstance(value, ast.Await):
+        value = value.value
+    if not (isinstance(value, ast.Call) and isinstance(value.func, (ast.Name, ast.Attribute))):
+        return False
+    return isinstance(module.resolver.callable_target(value.func, scope), Resolved)
 
 
 def _made_here(module: ModuleAnalysis, value: ast.expr, scope: Scope) -> bool:

@@ -91,6 +91,8 @@ from .known import (
     OS_ERRORS,
     REPORTING_LOG_METHODS,
     SUPPRESS,
+    TIMEOUT_ERRORS,
+    WAIT_FOR,
 )
 from .loops import has_unbounded_loop, is_unbounded_loop
 from .resolve import Guarded, Resolved, Target, Unresolved
@@ -110,6 +112,7 @@ class _Context(NamedTuple):
     why: str
     io_covered: bool = False
     caught: tuple[str, ...] = ()  # what the narrow handlers of the tries around it catch
+    timeout_covered: bool = False  # a handler of TimeoutError is around it
 
 
 OUTSIDE = _Context(OUTSIDE_ANY_TRY)
@@ -124,6 +127,7 @@ class _Leaf(NamedTuple):
     in_loop: bool  # inside an unbounded loop of the def that no broad guard in it protects
     io_covered: bool = False  # a socket or file call here raises what a handler around it catches
     inside_loop: bool = False  # inside an unbounded loop of the def, guarded or not
+    timeout_covered: bool = False  # a handler around it catches what a timed wait raises
 
 
 @dataclass
@@ -221,6 +225,8 @@ class GuardAnalysis:
             verdict = self._leaf_verdict(leaf, scope)
             if verdict is not True and leaf.io_covered and _only_io(leaf):
                 verdict = True  # socket and file calls raise what the handler around them catches
+            if verdict is not True and leaf.timeout_covered and self._timed_take(leaf.stmt, scope):
+                verdict = True  # `await wait_for(queue.get(), t)` raises what the handler catches
             exposed: list[tuple[Def, Exposure]] = []
             if verdict is False:
                 covered = False
@@ -352,7 +358,7 @@ class GuardAnalysis:
             stmt, context, in_loop, inside, breaks_out = stack.pop()
             opened = self._open(stmt, context, scope)
             if opened is None:
-                yield _Leaf(stmt, None, context.why, in_loop, context.io_covered, inside)
+                yield _Leaf(stmt, None, context.why, in_loop, context.io_covered, inside, context.timeout_covered)
                 continue
             headers, blocks = opened
             unbounded = is_unbounded_loop(stmt)
@@ -361,7 +367,9 @@ class GuardAnalysis:
             inner_inside = inside or unbounded
             for header in headers:
                 # A loop's header runs on every pass: it is inside the loop it heads.
-                yield _Leaf(stmt, header, context.why, inner_loop, context.io_covered, inner_inside)
+                yield _Leaf(
+                    stmt, header, context.why, inner_loop, context.io_covered, inner_inside, context.timeout_covered
+                )
             for block, block_context in reversed(blocks):
                 # A `break` in a loop's body leaves that loop; elsewhere, the loop around it.
                 block_breaks = unbounded if isinstance(stmt, LOOP_TYPES) and block is stmt.body else breaks_out
@@ -385,8 +393,10 @@ class GuardAnalysis:
             # Like any compound statement, except that the handlers of cancellation and exit
             # alone (clean-up on shutdown) are not inspected.
             io = context.io_covered or any(self._names_any(h.type, scope, OS_ERRORS) for h in handlers)
+            timed = context.timeout_covered or any(self._names_any(h.type, scope, TIMEOUT_ERRORS) for h in handlers)
             body: list[ast.stmt] = getattr(stmt, "body", [])
-            blocks = [(body, self._leaky_try(handlers, context, scope)._replace(io_covered=io))]
+            leaky = self._leaky_try(handlers, context, scope)
+            blocks = [(body, leaky._replace(io_covered=io, timeout_covered=timed))]
             # A handler runs only when the body fails: none does after a body that cannot.
             live = [] if self._cannot_fail(body, scope) else handlers
             for handler in live:
@@ -410,6 +420,16 @@ class GuardAnalysis:
         if _MATCH is not None and isinstance(stmt, _MATCH):
             return [stmt.subject], [(case.body, context) for case in stmt.cases]
         return None
+
+    def _timed_take(self, stmt: ast.stmt, scope: Scope) -> bool:
+        """`msg = await asyncio.wait_for(self._messages.get(), timeout=period)`: a wait whose
+        awaitable cannot fail (a queue's take) raises only TimeoutError of its own."""
+        value = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.Expr)) else None
+        call = value.value if isinstance(value, ast.Await) else None
+        if not (isinstance(call, ast.Call) and call.args and self._resolver.matches(call.func, scope, WAIT_FOR)):
+            return False
+        rest = [*call.args[1:], *(k.value for k in call.keywords)]
+        return all(self._rules.expression(arg, scope) is True for arg in (call.args[0], *rest))
 
     def _fails_the_waiters(self, final: list[ast.stmt], scope: Scope) -> bool:
         """A `finally:` that fails the futures its waiters hold (`future.set_exception(...)`,
@@ -454,7 +474,8 @@ class GuardAnalysis:
             return context
         types = ", ".join(last_name(arg) or type(arg).__name__ for arg in suppressed)
         io = context.io_covered or any(self._names_any(arg, scope, OS_ERRORS) for arg in suppressed)
-        return _Context(f"is in a suppress() of only {types}", io)
+        timed = context.timeout_covered or any(self._names_any(arg, scope, TIMEOUT_ERRORS) for arg in suppressed)
+        return _Context(f"is in a suppress() of only {types}", io, timeout_covered=timed)
 
     def _guards_some(self, body: list[ast.stmt], scope: Scope) -> bool:
         """A try that contains (a broad handler), or a `with suppress(Exception)`, anywhere in
@@ -526,10 +547,11 @@ class GuardAnalysis:
         return exc_type is None or self._names_any(exc_type, scope, BROAD_EXCEPTIONS)
 
     def _names_any(self, exc_type: ast.expr | None, scope: Scope, names: frozenset[str]) -> bool:
-        """Whether the handler's type (or one of a tuple of types) is one of `names`."""
+        """Whether the handler's type (or one of a tuple of types) is one of `names`, by its
+        qualified name or as written (`asyncio.TimeoutError` of an asyncio a project re-exports)."""
         if exc_type is None:
             return False
-        return any(self._index.qualname(t, s) in names for t, s in self._exception_types(exc_type, scope))
+        return any(self._resolver.matches(t, s, names) for t, s in self._exception_types(exc_type, scope))
 
     def _exception_types(self, exc_type: ast.expr, scope: Scope, depth: int = 0) -> list[tuple[ast.expr, Scope]]:
         """The types a handler names, through the module's aliases of them

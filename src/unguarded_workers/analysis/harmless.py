@@ -64,6 +64,8 @@ from .known import (
     NO_ARGUMENT_METHODS,
     PURE_BUILTINS,
     RECEIVE_METHODS,
+    RUN_TO_COMPLETION,
+    RUN_UNTIL_COMPLETE,
     SCHEDULE_METHODS,
     SERVE_METHODS,
     SERVE_ONE_METHOD,
@@ -196,6 +198,12 @@ class HarmlessRules:
             # failure is returned as its result; what can fail here is only their making.
             made = _making_of_awaitables(call.args)
             return False if made is None else self._all(made, scope)
+        if _runs_a_coroutine(call, qualname):
+            # `loop.run_until_complete(self._async_run())`: the coroutine's body runs here, in
+            # this worker (the loop's own machinery is no work of its).
+            coroutine = call.args[0]
+            assert isinstance(coroutine, ast.Call)
+            return self._joined(self._called(coroutine.func, scope), coroutine.args, scope)
         if qualname == ITER and len(call.args) == 2:
             return self._called(call.args[0], scope)  # iter(q.get, None): q.get() on each pass
         if isinstance(func, ast.Attribute):
@@ -268,6 +276,16 @@ class HarmlessRules:
             if verdict is not True:
                 delegates += verdict
         return tuple(delegates) if delegates else True
+
+    def _joined(self, verdict: Verdict, exprs: list[ast.expr], scope: Scope) -> Verdict:
+        """`verdict` together with that of each of `exprs`."""
+        if verdict is False:
+            return False
+        rest = self._all(exprs, scope)
+        if rest is False:
+            return False
+        delegates = (*(() if verdict is True else verdict), *(() if rest is True else rest))
+        return delegates or True
 
     def _called(self, func: ast.expr, scope: Scope) -> Verdict:
         """Calling `func`: harmless when it takes the next item, is a guarded def of the project,
@@ -461,6 +479,14 @@ def _divides_by_a_number(node: ast.BinOp) -> bool:
         and not isinstance(right.value, bool)
         and right.value != 0
     )
+
+
+def _runs_a_coroutine(call: ast.Call, qualname: str | None) -> bool:
+    """`asyncio.run(main())`, `loop.run_until_complete(self._run())`: a coroutine run to its end."""
+    if len(call.args) != 1 or not isinstance(call.args[0], ast.Call):
+        return False
+    func = call.func
+    return qualname in RUN_TO_COMPLETION or (isinstance(func, ast.Attribute) and func.attr == RUN_UNTIL_COMPLETE)
 
 
 def _only_a_timeout(call: ast.Call, *, strict: bool = False) -> bool:

@@ -175,6 +175,11 @@ LOG_METHODS = frozenset(
 # A logger's calls that report a failure (not its debug chatter).
 REPORTING_LOG_METHODS = frozenset({"error", "exception", "critical", "fatal", "warning", "log"})
 SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep"})
+# Calls that cannot fail in a coroutine, which runs in a loop (in a thread they raise
+# RuntimeError: no running loop).
+INFALLIBLE_IN_COROUTINES = frozenset(
+    {"asyncio.get_running_loop", "asyncio.events.get_running_loop", "asyncio.get_event_loop", "asyncio.current_task"}
+)
 # Calls that cannot fail: setting the thread's loop before running it (a thread-local
 # assignment), reading a clock, asking which thread or process this is.
 INFALLIBLE_CALLS = frozenset(
@@ -330,11 +335,24 @@ WAIT_METHODS = frozenset({"wait", "join"})
 # What bounds a wait in asyncio, trio and anyio: `wait_for(event.wait(), 5)` around it, or a
 # `with asyncio.timeout(5):` / `with trio.move_on_after(5):` scope it runs in.
 TIMEOUT_WRAPPERS = frozenset({"wait_for"})
+# `asyncio.wait_for(queue.get(), timeout)`: what it raises of its own, and what catches that.
+WAIT_FOR = frozenset({"asyncio.wait_for", "asyncio.tasks.wait_for"})
+TIMEOUT_ERRORS = frozenset(
+    {
+        "builtins.TimeoutError",
+        "asyncio.TimeoutError",
+        "asyncio.exceptions.TimeoutError",
+        "concurrent.futures.TimeoutError",
+    }
+)
 TIMEOUT_SCOPES = frozenset({"timeout", "timeout_at", "fail_after", "fail_at", "move_on_after", "move_on_at"})
 PRINT = "builtins.print"
 # Taking the next item or reading a value: a worker's wait, not its work.
 RECEIVE_METHODS = frozenset({"get", "get_nowait", "receive", "recv", "accept"})
 ANEXT = "builtins.anext"
+# Running a coroutine to its end, here: `asyncio.run(main())`, `loop.run_until_complete(self._run())`.
+RUN_TO_COMPLETION = frozenset({"asyncio.run", "asyncio.runners.run"})
+RUN_UNTIL_COMPLETE = "run_until_complete"
 ITER = "builtins.iter"
 # A worker whose only work is one of these: the loop and the server log their
 # handlers' errors and keep going (asyncio's loop exception handler, socketserver's

@@ -24,6 +24,7 @@ from .index import Binding, FunctionNode, Scope, annotation_parts, dotted_text
 from .known import (
     GUARDS,
     INFALLIBLE_CALLS,
+    INFALLIBLE_IN_COROUTINES,
     PARTIALS,
     PRINT,
     PROCESS_BASES,
@@ -90,7 +91,9 @@ class Resolver:
         return self.matches(expr, scope, self._guards)
 
     def is_harmless_callable(self, expr: ast.expr, scope: Scope) -> bool:
-        return self.matches(expr, scope, self._harmless)
+        return self.matches(expr, scope, self._harmless) or (
+            isinstance(scope.node, ast.AsyncFunctionDef) and self.matches(expr, scope, INFALLIBLE_IN_COROUTINES)
+        )
 
     def spawn_target(self, expr: ast.expr, scope: Scope, *, coroutine: bool) -> Target:
         """What a spawn's worker expression runs: a coroutine object's function, or a callable's;
