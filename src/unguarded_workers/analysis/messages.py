@@ -16,7 +16,7 @@ from .exposure import Exposure
 from .index import dotted_text
 from .resolve import Unresolved
 from .spawns import Spawn
-from .waiters import ITEM_DONE, Hang
+from .waiters import Hang
 
 _MAX_NAME = 40
 # ast.unparse recurses once per level of nesting: larger expressions are shown by their start.
@@ -128,8 +128,8 @@ def _exposed(
         waiting = hang.waiter
         if hang.deliver_to is not None:
             remedy = ""
-        elif hang.verb == ITEM_DONE:
-            remedy = "; mark each item done in a finally: around its work"
+        elif hang.remedy is not None:
+            remedy = f"; {hang.remedy}"
         else:
             remedy = f"; deliver the failure to {hang.holder} (see the rule's page)"
         parts.append(

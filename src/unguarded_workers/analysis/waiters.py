@@ -34,7 +34,7 @@ import ast
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .exposure import Exposure, quoted
 from .index import (
@@ -56,28 +56,46 @@ if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
     from .spawns import Spawn
 
-# A queue's `join()` waits for every item to be marked done: delivering the failure (putting
-# it on the queue) releases no one there; the item's `task_done()` in a `finally:` does.
-ITEM_DONE = "has its item marked done"
-# A signal a worker gives, the calls that block on it, and how a message says it is given
-# ("stop() waits on self._exited, which is set only after it").
-_SIGNALS: dict[str, tuple[frozenset[str], str]] = {
-    "set": (frozenset({"wait"}), "is set"),
-    "put": (frozenset({"get", "join"}), "gets its item"),
-    "put_nowait": (frozenset({"get", "join"}), "gets its item"),
-    "set_result": (frozenset({"result", "exception"}), "is resolved"),
-    "set_exception": (frozenset({"result", "exception"}), "is resolved"),
-    "task_done": (frozenset({"join"}), ITEM_DONE),
-    "release": (frozenset({"acquire"}), "is released"),
-    "notify": (frozenset({"wait"}), "is notified"),
-    "notify_all": (frozenset({"wait"}), "is notified"),
+
+class _Signal(NamedTuple):
+    """A signal a worker gives: the calls that block on it, how a message says it is given
+    ("stop() waits on self._exited, which is set only after it"), and, where not every signal
+    releases its waiters, the calls that do."""
+
+    waits: frozenset[str]
+    verb: str
+    released_by: frozenset[str] | None = None  # None: any signal, or cancelling a future
+    # What releases the waiter instead of delivering the failure to it (None: delivering it
+    # does, `wrap(..., deliver=holder)`).
+    remedy: str | None = None
+
+
+# A signal a worker gives, by the method that gives it. A queue's `join()` waits for every item
+# to be marked done: delivering the failure (putting it on the queue) releases no one there,
+# nor does putting an item (only adds work to wait for); the item's `task_done()` in a
+# `finally:` does.
+_SIGNALS: dict[str, _Signal] = {
+    "set": _Signal(frozenset({"wait"}), "is set"),
+    "put": _Signal(frozenset({"get", "join"}), "gets its item"),
+    "put_nowait": _Signal(frozenset({"get", "join"}), "gets its item"),
+    "set_result": _Signal(frozenset({"result", "exception"}), "is resolved"),
+    "set_exception": _Signal(frozenset({"result", "exception"}), "is resolved"),
+    "task_done": _Signal(
+        frozenset({"join"}),
+        "has its item marked done",
+        released_by=frozenset({"task_done"}),
+        remedy="mark each item done in a finally: around its work",
+    ),
+    "release": _Signal(frozenset({"acquire"}), "is released"),
+    "notify": _Signal(frozenset({"wait"}), "is notified"),
+    "notify_all": _Signal(frozenset({"wait"}), "is notified"),
 }
 # Awaiting the holder itself waits for a future's result.
 _AWAITED_SIGNALS = frozenset({"set_result", "set_exception"})
 # The worker hands the holder on to other code (`self.engine.setup(loop, ready)`), which is to
 # signal it: any blocking wait on it is for what only that code, run after the failing line, gives.
 _HANDED_ON = "handed on"
-_SIGNALS[_HANDED_ON] = (frozenset({"wait", "get", "join", "result", "acquire"}), "is handed on")
+_SIGNALS[_HANDED_ON] = _Signal(frozenset({"wait", "get", "join", "result", "acquire"}), "is handed on")
 
 
 @dataclass(frozen=True)
@@ -93,6 +111,7 @@ class Hang:
     verb: str  # what the signal does to the holder: "is set", "gets its item", ...
     # The holder as the spawn line can name it, for `wrap(..., deliver=...)`; None when it cannot.
     deliver_to: str | None = None
+    remedy: str | None = None  # what releases the waiter, where delivering the failure does not
 
 
 def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: ModuleAnalysis | None) -> Hang | None:
@@ -125,8 +144,11 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
         for wait, wait_module, shown in uses:
             if _waits_for(wait_module, wait, method):
                 waiter = _waiter_name(wait_module, wait)
-                deliver_to = None if method == "task_done" else _at_the_spawn(holder, scope, root, spawn, spawner)
-                return Hang(signal, module, wait, wait_module, shown, waiter, _SIGNALS[method][1], deliver_to)
+                given_as = _SIGNALS[method]
+                deliver_to = None if given_as.remedy else _at_the_spawn(holder, scope, root, spawn, spawner)
+                return Hang(
+                    signal, module, wait, wait_module, shown, waiter, given_as.verb, deliver_to, given_as.remedy
+                )
     return None
 
 
@@ -188,7 +210,7 @@ def _given_on_failure(
     text = dotted_text(holder)
     if text is None:
         return False
-    waits = _SIGNALS[method][0]
+    waits = _SIGNALS[method].waits
     fn = scope.node
     child: ast.AST = call
     current = module.index.parent(call)
@@ -211,7 +233,7 @@ def _signals_holder(body: list[ast.stmt], text: str, waits: frozenset[str]) -> b
     """Whether `body` gives the holder written `text` a signal (as `_signals_in` tells one) that
     ends one of `waits`."""
     return any(
-        _SIGNALS[method][0] & waits and dotted_text(_receiver(call)) == text
+        _SIGNALS[method].waits & waits and dotted_text(_receiver(call)) == text
         for call, method in _signals_in(list(own_nodes(body)))
     )
 
@@ -443,16 +465,13 @@ def _plain(args: list[ast.expr]) -> list[ast.expr]:
 _RELEASES = frozenset(name for name in _SIGNALS if name != _HANDED_ON) | {"cancel"}
 # Calls that make a task of a coroutine.
 _TASK_MAKERS = frozenset({"Task", "create_task", "ensure_future"})
-# What else releases the waiters of a signal, where not every signal does: a queue's `join()`
-# waits for `task_done()` alone (putting an item there only adds work to wait for).
-_RELEASED_BY = {"task_done": frozenset({"task_done"})}
 
 
 def _releases(module: ModuleAnalysis, use: ast.expr, given: set[int], method: str) -> bool:
     """Whether `use` (a read of the holder outside the worker) signals it otherwise than the
     worker does (`given`: its signalling calls, of `method`): `holder.set()`, `holder.cancel()`,
     or hands the signalling method on to be called (`loop.call_soon_threadsafe(holder.release)`)."""
-    releasing = _RELEASED_BY.get(method, _RELEASES)
+    releasing = _SIGNALS[method].released_by or _RELEASES
     call = module.index.method_call(use, releasing)
     if call is not None:
         return id(call) not in given
@@ -466,7 +485,7 @@ def _releases(module: ModuleAnalysis, use: ast.expr, given: set[int], method: st
 def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     """Whether `use` (a read of the holder in `module`) blocks, with no timeout, until `method`
     is called: `holder.wait()`, `holder.get()`, `await holder`."""
-    waits, _ = _SIGNALS[method]
+    waits = _SIGNALS[method].waits
     if method in _AWAITED_SIGNALS and isinstance(module.index.parent(use), ast.Await):
         return not _bounded(module, use)
     call = module.index.method_call(use, waits)
