@@ -150,7 +150,7 @@ def test_select_and_ignore_take_prefixes(workdir: Path, capsys: pytest.CaptureFi
     assert [loc[3] for loc in _locations(narrowed)] == ["UW301"]
 
 
-def test_directories_are_walked_skipping_vcs_venvs_caches_and_excludes(
+def test_directories_are_walked_skipping_vcs_venvs_caches_builds_and_excludes(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for relative in [
@@ -163,6 +163,10 @@ def test_directories_are_walked_skipping_vcs_venvs_caches_and_excludes(
         "pkg/__pycache__/f.py",
         "pkg/notes.txt",
         "lib/venv/__init__.py",  # the standard library's venv package: a package, not an environment
+        "build/lib/pkg/a.py",  # setuptools' copies of the package
+        "build/lib.linux-x86_64-3.11/pkg/a.py",
+        "build/bdist.linux-x86_64/pkg/a.py",
+        "src/build/__init__.py",  # a package named build (pypa's own): walked
     ]:
         (workdir / relative).parent.mkdir(parents=True, exist_ok=True)
         (workdir / relative).write_text(BAD)
@@ -170,7 +174,12 @@ def test_directories_are_walked_skipping_vcs_venvs_caches_and_excludes(
     (workdir / "conda" / "conda-meta").mkdir()
     result = run_cli(capsys, "check", "--extend-exclude=generated", ".")
     files = sorted({loc[0] for loc in _locations(result)})
-    expected = [("lib", "venv", "__init__.py"), ("pkg", "a.py"), ("pkg", "sub", "b.py")]
+    expected = [
+        ("lib", "venv", "__init__.py"),
+        ("pkg", "a.py"),
+        ("pkg", "sub", "b.py"),
+        ("src", "build", "__init__.py"),
+    ]
     assert files == [os.path.join(*parts) for parts in expected]  # under ".", as typed from here
 
 

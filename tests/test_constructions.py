@@ -194,3 +194,56 @@ def test_a_class_an_outer_package_exports_is_made_by_users_too(tmp_path: Path) -
     (tmp_path / "pkg" / "__init__.py").write_text("from .socket.runner import IntervalRunner\n")
     (tmp_path / "pkg" / "socket" / "client.py").write_text(CLIENT.replace("..runner", ".runner"))
     assert Evidence.FOREIGN in _check(tmp_path / "pkg" / "socket" / "runner.py").evidence
+
+
+SHADOW = textwrap.dedent(
+    """\
+    import json
+    import threading
+
+    class DeviceShadow:
+        def __init__(self, name, shadow_handler):
+            self._name = name
+            self._shadow_handler = shadow_handler
+            self._callbacks = {"get": None}
+
+        def _timer_handler(self, action):
+            self._shadow_handler.unsubscribe(self._name)
+            self._callbacks[action]("REQUEST TIME OUT")
+
+        def shadow_get(self, callback, timeout):
+            self._callbacks["get"] = callback
+            threading.Timer(timeout, self._timer_handler, ["get"]).start()
+    """
+)
+
+SHADOW_CLIENT = textwrap.dedent(
+    """\
+    from .manager import shadowManager
+    from .shadow import DeviceShadow
+
+    class ShadowClient:
+        def __init__(self):
+            self._manager = shadowManager()
+
+        def create_shadow(self, name):
+            return DeviceShadow(name, self._manager)
+    """
+)
+
+
+def test_the_next_foreign_call_stands_in_for_one_the_project_wires_up(tmp_path: Path) -> None:
+    # AWS IoT's shadow: the handler the project makes itself (a class of its own, whatever its
+    # name) is no one else's; the message names the callback users stored in the table instead.
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "manager.py").write_text(
+        "class shadowManager:\n    def unsubscribe(self, name):\n        pass\n"
+    )
+    (tmp_path / "pkg" / "client.py").write_text(SHADOW_CLIENT)
+    shadow = tmp_path / "pkg" / "shadow.py"
+    shadow.write_text(SHADOW)
+    violation = _check(shadow)
+    assert Evidence.FOREIGN in violation.evidence
+    assert "it runs a callable handed in to self._callbacks" in violation.message
+    assert "shadow_handler" not in violation.message.partition("; wrap it")[0]

@@ -40,6 +40,7 @@ class Evidence(enum.Enum):
     LOOP = "long-lived-loop"  # the failing line is inside the worker's unbounded loop
     LOST = "lost"  # nothing will ever read or print the failure (an executor's discarded future)
     SETUP = "setup-only"  # only statements outside a guarded loop can fail: at start-up
+    CLOSING = "closes-only"  # only closing something can fail (a fire-and-forget close)
     # A thread or process: its traceback reaches stderr; a dropped asyncio task or future: its
     # failure reaches asyncio's log. Either way the program learns nothing.
     PRINTED = "printed"

@@ -8,6 +8,7 @@ helpers' calls (`Project.helper_names`).
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 from ..codes import BY_KIND, GROUP_UNSAFE_REASON, UW102, Code, SpawnKind
 from ..fingerprint import fingerprint
@@ -85,10 +86,9 @@ def spawn_violation(
     code = BY_KIND[spawn.kind]
     unresolved = target if isinstance(target, Unresolved) else None
     exposed = module.guards.target_exposure(target) if isinstance(target, Resolved) else None
-    if exposed is not None and _hands_own_code(module, spawn, exposed[0], exposed[1]):
-        exposed = exposed[0], exposed[1].without_foreign()
     if exposed is not None:
-        exposed = exposed[0], _own_callbacks_aside(exposed[1])
+        root = exposed[0]
+        exposed = root, _own_code_aside(exposed[1], lambda e: _hands_own_code(module, spawn, root, e))
     if exposed is not None and exposed[1].in_loop and joined_by_its_spawner(module, spawn):
         exposed = exposed[0], exposed[1].without_loop()
     exposure = exposed[1] if exposed is not None else None
@@ -127,11 +127,13 @@ def _hands_own_code(module: ModuleAnalysis, spawn: Spawn, root: Def, exposure: E
     return handed is not None and own_code(module, handed, spawn.scope)
 
 
-def _own_callbacks_aside(exposure: Exposure) -> Exposure:
-    """The exposure without its foreign call when that is a callback the project wires up
-    itself (`foreign.wired_by_the_project`)."""
-    foreign = exposure.foreign
-    return exposure.without_foreign() if foreign is not None and wired_by_the_project(foreign) else exposure
+def _own_code_aside(exposure: Exposure, handed_own: Callable[[Exposure], bool] = lambda _: False) -> Exposure:
+    """The exposure with each foreign call that runs the program's own code taken for it (the
+    spawn hands it own code: `handed_own`; a callback the project wires up itself:
+    `foreign.wired_by_the_project`), the next foreign call in its place."""
+    while exposure.foreign is not None and (handed_own(exposure) or wired_by_the_project(exposure.foreign)):
+        exposure = exposure.without_foreign()
+    return exposure
 
 
 def _unsafe_fix(code: Code, unresolved: Unresolved | None, hang: Hang | None = None) -> str | None:
@@ -199,7 +201,7 @@ def run_violation(module: ModuleAnalysis, cls: ThreadClass) -> Violation | None:
     exposure = module.guards.def_exposure(run)
     if exposure is None:
         return None
-    exposure = _own_callbacks_aside(exposure)
+    exposure = _own_code_aside(exposure)
     if cls.process and not _some_process_unread(module, cls.node):
         return None
     hang = find_hang(Def(module, run), exposure, None, None)

@@ -5,7 +5,8 @@ high    a waiter hangs; or, unless only set-up outside a guarded loop can fail: 
         one nothing will ever read or print (an executor's future nothing reads)
 medium  a one-shot thread or process (its traceback reaches stderr), a dropped task (asyncio
         logs its failure when it frees it), a task held but never read, only set-up
-        statements outside a guarded loop, a child of a serving task group
+        statements outside a guarded loop, only closing something (a fire-and-forget close), a
+        child of a serving task group
 low     the target could not be inspected; a task-group child outside a serving group
 """
 
@@ -53,6 +54,8 @@ def assess(channel: Channel, exposure: Exposure | None, hang: Hang | None) -> tu
         evidence.append(Evidence.LOOP)
     if exposure.setup_only:
         evidence.append(Evidence.SETUP)
+    if exposure.closes_only:
+        evidence.append(Evidence.CLOSING)
     evidence.append(_CHANNEL_EVIDENCE[channel])
     return _level(channel, evidence), tuple(evidence)
 
@@ -64,7 +67,7 @@ def _level(channel: Channel, evidence: list[Evidence]) -> Confidence:
         return Confidence.MEDIUM  # propagating to the group is structured concurrency's design
     if Evidence.WAITER in evidence:
         return Confidence.HIGH
-    if Evidence.SETUP in evidence:
+    if Evidence.SETUP in evidence or Evidence.CLOSING in evidence:
         return Confidence.MEDIUM
     if any(signal in evidence for signal in (Evidence.FOREIGN, Evidence.LOOP, Evidence.LOST)):
         return Confidence.HIGH

@@ -74,6 +74,10 @@ class Exposure:
     foreign_focus: Uncovered | None = None  # the statement that runs the foreign call
     loop_focus: Uncovered | None = None  # the first statement a long-lived loop dies of
     io_focus: Uncovered | None = None  # the first that does I/O: likely to fail
+    # The foreign calls of later uncovered statements, each with its statement: the next one
+    # stands in when the first turns out to run the program's own code.
+    later_foreign: tuple[tuple[ForeignCall, Uncovered], ...] = ()
+    closes_only: bool = False  # every uncovered statement only closes something (`self.r.close()`)
 
     @property
     def focus(self) -> Uncovered:
@@ -89,7 +93,10 @@ class Exposure:
 
     def without_foreign(self) -> Exposure:
         """The exposure with its foreign call taken for the program's own code (the spawn hands
-        the worker a def of the project)."""
+        the worker a def of the project): the next foreign call, if any, in its place."""
+        if self.later_foreign:
+            (foreign, focus), *rest = self.later_foreign
+            return replace(self, foreign=foreign, foreign_focus=focus, later_foreign=tuple(rest))
         return replace(self, foreign=None, foreign_focus=None)
 
     def without_loop(self) -> Exposure:

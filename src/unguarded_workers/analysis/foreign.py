@@ -66,6 +66,8 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
         if _handed_in_name(module, func.id, scope) and not _names_a_class(func.id):
             return ForeignCall(call, module, f"the handed-in callable '{func.id}'")
         return None
+    if isinstance(func, ast.Subscript) and _a_table_of_handed_in_callables(module, func.value, scope):
+        return ForeignCall(call, module, f"a callable handed in to {quoted(func.value)}")
     if not isinstance(func, ast.Attribute):
         return None
     if _is_self(func.value, scope):
@@ -83,6 +85,27 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
     ):
         return ForeignCall(call, module, f"the handed-in {quoted(receiver)}'s {func.attr}()")
     return None
+
+
+def _a_table_of_handed_in_callables(module: ModuleAnalysis, table: ast.expr, scope: Scope) -> bool:
+    """`self._callbacks[action](...)`, where the class stores into that table what it was
+    handed (`self._callbacks["get"] = callback`, `callback` a parameter): users' callbacks."""
+    found = scope.enclosing_class()
+    if not (isinstance(table, ast.Attribute) and found is not None and is_name(table.value, found[1])):
+        return False
+    class_scope = found[0]
+    stored = []
+    for read, where in module.index.attribute_reads.get(table.attr, ()):
+        item = module.index.parent(read)
+        assign = module.index.parent(item) if isinstance(item, ast.Subscript) else None
+        if (
+            isinstance(assign, ast.Assign)
+            and any(target is item for target in assign.targets)
+            and where.enclosing_class() is not None
+            and where.enclosing_class()[0] is class_scope  # type: ignore[index]
+        ):
+            stored.append((assign.value, where))
+    return any(_from_elsewhere(module, [value]) for value in stored if not _is_none(value[0]))
 
 
 def _gathered(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
@@ -421,10 +444,13 @@ def _is_none(value: ast.expr) -> bool:
 
 def _own_callable(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
     """A callable the program builds itself: an instance of a class (`Countdown(timeout)`, by
-    the CapWords name of what is called), or a partial of something not handed in."""
+    the CapWords name of what is called, or a class of the project whatever its name:
+    `shadowManager.shadowManager(core)`), or a partial of something not handed in."""
     name = last_name(call.func) or ""
     if _names_a_class_called(call) or module.index.qualname(call.func, scope) in WEAK_REFERENCES:
         return True  # an instance; a weak reference (calling it gives the object or None)
+    if module.resolver.class_ref(call.func, scope) is not None:
+        return True
     func = call.func
     if isinstance(func, ast.Attribute) and func.attr == "get" and _dispatch_table(module, func.value, scope):
         return True  # `HANDLERS.get(kind)`: one of the table's functions, or the default given

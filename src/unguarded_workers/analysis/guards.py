@@ -65,13 +65,13 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..options import Options
 from .exposure import Exposure, ForeignCall, Uncovered
 from .foreign import foreign_call, handed_on, handed_own_code
-from .harmless import HarmlessRules, Verdict
+from .harmless import HarmlessRules, Verdict, calls_nothing
 from .index import (
     FUNCTION_TYPES,
     LOOP_TYPES,
@@ -85,6 +85,7 @@ from .index import (
 from .known import (
     BROAD_EXCEPTIONS,
     CANCELLED_CLASS_GETTERS,
+    CLOSE_METHODS,
     EXIT_EXCEPTION_NAMES,
     IO_METHODS,
     LIKELY_IO,
@@ -102,6 +103,8 @@ if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
 
 _MATCH = getattr(ast, "Match", None)
+# The foreign calls of later statements kept besides the first (`Exposure.later_foreign`).
+_MAX_LATER_FOREIGN = 3
 OUTSIDE_ANY_TRY = "runs outside any try"
 
 
@@ -145,6 +148,10 @@ class _Tally:
     in_loop: bool = False  # an unbounded loop dies of an uncovered leaf
     inside_loop: bool = False  # an uncovered leaf is inside an unbounded loop, guarded or not
     foreign: ForeignCall | None = None
+    other_work: bool = False  # an uncovered leaf does more than close something
+    # The foreign calls of later uncovered leaves (a few): one stands in when the first turns
+    # out to run the program's own code (`Exposure.later_foreign`).
+    later_foreign: list[tuple[ForeignCall, Uncovered]] = field(default_factory=list)
 
 
 class GuardAnalysis:
@@ -254,6 +261,8 @@ class GuardAnalysis:
             guards_some=self._guards_some(fn.body, scope),
             in_loop=tally.in_loop,
             foreign=tally.foreign,
+            later_foreign=tuple(tally.later_foreign),
+            closes_only=not tally.other_work,
             setup_only=not tally.inside_loop and has_unbounded_loop(fn.body),
         )
 
@@ -275,10 +284,13 @@ class GuardAnalysis:
                 tally.loop_io_leaf = tally.loop_io_leaf or here
         if likely:
             tally.io_leaf = tally.io_leaf or here
+        tally.other_work = tally.other_work or not (
+            all(e.closes_only for e in exposed) if exposed else _only_closes(leaf)
+        )
         tally.in_loop = tally.in_loop or ends_a_loop
         tally.inside_loop = tally.inside_loop or leaf.inside_loop
-        if tally.foreign is None:
-            tally.foreign = next(
+        if tally.foreign is None or len(tally.later_foreign) < _MAX_LATER_FOREIGN:
+            foreign = next(
                 (
                     self._handed_on(leaf, d, e.foreign, scope)
                     for d, e in delegates
@@ -286,10 +298,12 @@ class GuardAnalysis:
                 ),
                 None,
             )
-            if tally.foreign is None:
-                tally.foreign = self._foreign_in(leaf, scope)
-            if tally.foreign is not None:
-                tally.foreign_leaf = here
+            if foreign is None:
+                foreign = self._foreign_in(leaf, scope)
+            if foreign is not None and tally.foreign is None:
+                tally.foreign, tally.foreign_leaf = foreign, here
+            elif foreign is not None:
+                tally.later_foreign.append((foreign, here))
 
     def _hands_own_code(self, leaf: _Leaf, delegate: Def, foreign: ForeignCall, scope: Scope) -> bool:
         """The def this leaf calls runs its parameter (`def eintr_retry_call(func, *args)`), and
@@ -717,6 +731,21 @@ _TRACEBACK_KEYWORDS = frozenset({"exc_info", "traceback"})
 
 def _is_false(value: ast.expr) -> bool:
     return isinstance(value, ast.Constant) and not value.value
+
+
+def _only_closes(leaf: _Leaf) -> bool:
+    """`self.r.close()`, `await client.aclose()`: the leaf closes something, and that is all."""
+    value = leaf.stmt.value if leaf.header is None and isinstance(leaf.stmt, ast.Expr) else None
+    if isinstance(value, ast.Await):
+        value = value.value
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Attribute)
+        and value.func.attr in CLOSE_METHODS
+        and not value.args
+        and not value.keywords
+        and calls_nothing(value.func.value)
+    )
 
 
 def _only_io(leaf: _Leaf) -> bool:

@@ -47,6 +47,7 @@ from ..codes import SpawnKind
 from .index import FUNCTION_TYPES, Scope, dotted_text, is_generator, is_name, last_name
 from .known import (
     ANEXT,
+    ASYNCIO_COROUTINE_FUNCTIONS,
     CONSTANT_CONVERSIONS,
     CONTAINER_METHODS,
     CONTAINER_VIEWS,
@@ -172,15 +173,58 @@ class HarmlessRules:
                 continue
             if not (isinstance(node, _CALL_FREE) or _is_slice(node)) or isinstance(node, _FALLIBLE_OPERATORS):
                 return False
+            if isinstance(node, ast.BinOp) and self._divides_by_a_tested_value(node):
+                stack += [node.left, node.right]  # `if total: share = 100.0 / total`
+                continue
             stack.extend(_operands(node))
         return tuple(delegates) if delegates else True
+
+    def _evaluates_fallibly(self, call: ast.Call) -> bool:
+        """Whether the arguments of a call that cannot fail itself (a logger's, `print`) do what
+        can: a lookup (`msg["type"]`), a division (not by a value tested not zero), an await.
+        Calls among them are the call's business (`log.info("%s", describe(x))`), their own
+        arguments and receivers are not."""
+        stack: list[ast.AST] = [*call.args, *(k.value for k in call.keywords)]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Call):
+                stack += [*node.args, *(k.value for k in node.keywords)]
+                if isinstance(node.func, ast.Attribute):
+                    stack.append(node.func.value)  # `data["name"].upper()` looks up first
+                continue
+            if isinstance(node, ast.BinOp) and self._divides_by_a_tested_value(node):
+                stack += [node.left, node.right]
+                continue
+            if isinstance(node, (ast.Subscript, ast.Await, *_FALLIBLE_OPERATORS)) and not _is_slice(node):
+                return True
+            if not isinstance(node, ast.Lambda):  # a lambda's body is not run here
+                stack.extend(_operands(node))  # "%s to %s" % (a, b): a format, not a division
+        return False
+
+    def _divides_by_a_tested_value(self, node: ast.BinOp) -> bool:
+        """A division whose divisor, a name or attribute chain, an `if` around it (or the
+        conditional expression it is in) has tested not zero: `if total: share = part / total`,
+        `part / total if total > 0 else 0`."""
+        divisor = dotted_text(node.right) if isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) else None
+        if divisor is None:
+            return False
+        child: ast.AST = node
+        parent = self._index.parent(node)
+        while parent is not None and not isinstance(parent, (*FUNCTION_TYPES, ast.Lambda, ast.ClassDef)):
+            if isinstance(parent, ast.If) and any(stmt is child for stmt in parent.body):
+                if _tests_not_zero(parent.test, divisor):
+                    return True
+            elif isinstance(parent, ast.IfExp) and parent.body is child and _tests_not_zero(parent.test, divisor):
+                return True
+            child, parent = parent, self._index.parent(parent)
+        return False
 
     def call(self, call: ast.Call, scope: Scope) -> Verdict:
         """A call that cannot fail, waits for the next item, hands work to someone else, or
         delegates to a guarded def."""
         func = call.func
         if self._resolver.is_harmless_callable(func, scope):
-            return not _evaluates_fallibly(call)  # print(item["n"]): the item's lookup can fail
+            return not self._evaluates_fallibly(call)  # print(item["n"]): the item's lookup can fail
         if self._starts_a_task(call):
             # `asyncio.create_task(self._process(cb))`: making the coroutine runs none of it, and
             # the task's failure is the task's (reported, if unguarded, at its own spawn).
@@ -198,6 +242,9 @@ class HarmlessRules:
             # failure is returned as its result; what can fail here is only their making.
             made = _making_of_awaitables(call.args)
             return False if made is None else self._all(made, scope)
+        if qualname in ASYNCIO_COROUTINE_FUNCTIONS and not isinstance(self._index.parent(call), ast.Await):
+            # `coro = asyncio.wait_for(coro, timeout)`: a coroutine made, to be awaited later.
+            return self._all([*call.args, *(k.value for k in call.keywords)], scope)
         if _runs_a_coroutine(call, qualname):
             # `loop.run_until_complete(self._async_run())`: the coroutine's body runs here, in
             # this worker (the loop's own machinery is no work of its).
@@ -218,7 +265,7 @@ class HarmlessRules:
             if method == GET_LOGGER:
                 return True
             if method in LOG_METHODS and "log" in (last_name(func.value) or "").lower():
-                return not _evaluates_fallibly(call)
+                return not self._evaluates_fallibly(call)
             if (method in EVENT_METHODS or method in NO_ARGUMENT_METHODS) and not call.args and not call.keywords:
                 return True
             if method in CONTAINER_VIEWS and not call.args and not call.keywords:
@@ -357,25 +404,6 @@ def _converts_constants(convert: Callable[..., object], call: ast.Call) -> bool:
     return True
 
 
-def _evaluates_fallibly(call: ast.Call) -> bool:
-    """Whether the arguments of a call that cannot fail itself (a logger's, `print`) do what
-    can: a lookup (`msg["type"]`), a division, an await. Calls among them are the call's
-    business (`log.info("%s", describe(x))`), their own arguments and receivers are not."""
-    stack: list[ast.AST] = [*call.args, *(k.value for k in call.keywords)]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Call):
-            stack += [*node.args, *(k.value for k in node.keywords)]
-            if isinstance(node.func, ast.Attribute):
-                stack.append(node.func.value)  # `data["name"].upper()` looks up first
-            continue
-        if isinstance(node, (ast.Subscript, ast.Await, *_FALLIBLE_OPERATORS)) and not _is_slice(node):
-            return True
-        if not isinstance(node, ast.Lambda):  # a lambda's body is not run here
-            stack.extend(_operands(node))  # "%s to %s" % (a, b): a format, not a division
-    return False
-
-
 def _formats_a_string(node: ast.BinOp) -> bool:
     return isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)
 
@@ -468,6 +496,24 @@ def _binds_names(target: ast.expr) -> bool:
 def _is_slice(node: ast.AST) -> bool:
     """`clients[:]`, `data[1:]`: a slice is never out of range."""
     return isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)
+
+
+def _tests_not_zero(test: ast.expr, name: str) -> bool:
+    """`total`, `total > 0`, `total != 0`, or a conjunction with one of them, of `name`."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_tests_not_zero(value, name) for value in test.values)
+    if dotted_text(test) == name:
+        return True
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and dotted_text(test.left) == name):
+        return False
+    bound = test.comparators[0]
+    return (
+        isinstance(test.ops[0], (ast.Gt, ast.NotEq))
+        and isinstance(bound, ast.Constant)
+        and isinstance(bound.value, (int, float))
+        and not isinstance(bound.value, bool)
+        and (bound.value == 0 or (isinstance(test.ops[0], ast.Gt) and bound.value > 0))
+    )
 
 
 def _divides_by_a_number(node: ast.BinOp) -> bool:

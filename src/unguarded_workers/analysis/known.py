@@ -318,6 +318,9 @@ LIKELY_IO = frozenset(
         "execute", "executemany", "commit",  # a database's: locked, gone, a constraint broken
     }
 )  # fmt: skip
+# Closing a resource: a worker that does nothing else that can fail (a fire-and-forget close
+# of a response or a client) loses only a failure to close what is going away.
+CLOSE_METHODS = frozenset({"close", "aclose"})
 # Putting one item on a queue: the consumer does the work, and its own failure is its own.
 ENQUEUE_METHODS = frozenset({"put", "put_nowait"})
 # Event/Condition methods: harmless when called with nothing but an optional timeout.
@@ -350,6 +353,11 @@ PRINT = "builtins.print"
 # Taking the next item or reading a value: a worker's wait, not its work.
 RECEIVE_METHODS = frozenset({"get", "get_nowait", "receive", "recv", "accept"})
 ANEXT = "builtins.anext"
+# asyncio's coroutine functions: calling one makes a coroutine and runs none of it (what it
+# raises, it raises where the coroutine is awaited).
+ASYNCIO_COROUTINE_FUNCTIONS = frozenset(
+    {"asyncio.wait_for", "asyncio.tasks.wait_for", "asyncio.wait", "asyncio.tasks.wait", "asyncio.sleep"}
+)
 # Running a coroutine to its end, here: `asyncio.run(main())`, `loop.run_until_complete(self._run())`.
 RUN_TO_COMPLETION = frozenset({"asyncio.run", "asyncio.runners.run"})
 RUN_UNTIL_COMPLETE = "run_until_complete"

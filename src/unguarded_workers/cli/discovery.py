@@ -12,6 +12,15 @@ from .gitignore import GitIgnore
 # environments are recognised by what they hold, not by name: the standard library has a
 # package named `venv`.
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".bzr", "CVS", "__pycache__", ".tox", ".nox", ".eggs", ".mypy_cache"})
+# What setuptools builds under `build/`: copies of the package (`build/lib`,
+# `build/lib.linux-x86_64-3.11`, `build/bdist.linux-x86_64`), whose reports would be the
+# package's twice over. A package of the project named `build` is walked.
+_BUILD_DIR = "build"
+_BUILD_OUTPUTS = ("lib.", "bdist.")
+
+
+def _is_build_output(directory: str, name: str) -> bool:
+    return os.path.basename(directory) == _BUILD_DIR and (name == "lib" or name.startswith(_BUILD_OUTPUTS))
 
 
 def _is_virtualenv(entries: Sequence[os.DirEntry[str]]) -> bool:
@@ -122,6 +131,7 @@ def _walk(root: str, exclude: Sequence[str], gitignore: GitIgnore | None) -> Ite
                 path = os.path.join(directory, name)
                 if (
                     name in SKIPPED_DIRS
+                    or _is_build_output(directory, name)
                     or excluded(path, exclude)
                     or (gitignore is not None and gitignore.ignored(path, is_dir=True))
                 ):
