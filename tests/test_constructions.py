@@ -247,3 +247,16 @@ def test_the_next_foreign_call_stands_in_for_one_the_project_wires_up(tmp_path: 
     assert Evidence.FOREIGN in violation.evidence
     assert "it runs a callable handed in to self._callbacks" in violation.message
     assert "shadow_handler" not in violation.message.partition("; wrap it")[0]
+
+
+def test_a_package_that_lists_its_interface_exports_only_what_it_lists(tmp_path: Path) -> None:
+    # socketIO-client's __init__.py imports HeartbeatThread to make one itself; its `__all__`
+    # does not list it: the class is the package's own business.
+    runner = _package(tmp_path)
+    init = tmp_path / "pkg" / "__init__.py"
+    init.write_text("from .runner import IntervalRunner\n__all__ = ('Client',)\n")
+    assert Evidence.FOREIGN not in _check(runner).evidence
+    init.write_text("from .runner import IntervalRunner\n__all__ = ['Client']\n__all__ += ['IntervalRunner']\n")
+    assert Evidence.FOREIGN in _check(runner).evidence
+    init.write_text("from .runner import IntervalRunner\n__all__ = [name for name in dir() if name[0] != '_']\n")
+    assert Evidence.FOREIGN in _check(runner).evidence  # an __all__ the text does not spell out

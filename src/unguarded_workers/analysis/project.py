@@ -167,7 +167,9 @@ class Project:
     def exports(self, importer: str, name: str) -> bool:
         """Whether an `__init__.py` of the importer's packages, from its own up to the top-level
         one, names `name` (`from .monitor import MonitorObserver`): part of the package's
-        interface. Each is a dependency of the importer's check."""
+        interface; where it lists its interface in a literal `__all__`, only a name listed
+        there (socketIO-client's `__init__.py` imports `HeartbeatThread` to make one itself).
+        Each is a dependency of the importer's check."""
         package, _ = self._package(importer)
         directory = os.path.dirname(os.path.abspath(importer))
         probed = self._probed_by(importer)
@@ -178,7 +180,9 @@ class Project:
             if os.path.isfile(init):
                 probed.add((init, file_key(init)))
                 if _matches(init, word, patterns):
-                    return True
+                    public = _public_names(init)
+                    if public is None or name in public:
+                        return True
             if directory == package or os.path.dirname(directory) == directory:
                 return False
             directory = os.path.dirname(directory)
@@ -365,6 +369,28 @@ def file_key(path: str, real: str | None = None) -> FileKey | None:
     if not stat.S_ISREG(info.st_mode):
         return None  # a FIFO or device named *.py: reading it could block for ever
     return real, info.st_mtime_ns, info.st_size
+
+
+def _public_names(init: str) -> set[str] | None:
+    """The names a module's literal `__all__` lists (`__all__ = "A", "B"`, `__all__ += [...]`);
+    None when it has none, or one the text does not spell out."""
+    tree = _parse(init)
+    names: set[str] | None = None
+    for stmt in tree.body if tree is not None else []:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AugAssign):
+            target, value = stmt.target, stmt.value
+        else:
+            continue
+        if not (isinstance(target, ast.Name) and target.id == "__all__"):
+            continue
+        items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else []
+        listed = [item.value for item in items if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+        if not items or len(listed) != len(items):
+            return None
+        names = (names or set()) | set(listed)
+    return names
 
 
 def _parse(path: str) -> ast.Module | None:
