@@ -150,7 +150,8 @@ def _handed_in_name(module: ModuleAnalysis, name: str, scope: Scope) -> bool:
         return name != owner.self_name
     if binding is not Binding.LOCAL or not isinstance(owner.node, _FUNCTION_SCOPES):
         return False
-    values = owner.values.get(name, [])
+    # `planes = planes()` rebinds the name to what calling it made: not what it calls.
+    values = [(v, s) for v, s in owner.values.get(name, []) if not (isinstance(v, ast.Call) and is_name(v.func, name))]
     return not _a_registration_undone(name, values) and _from_elsewhere(module, values)
 
 
@@ -396,8 +397,8 @@ def _from_elsewhere(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]
         if isinstance(value, ast.BoolOp):
             choices += [(operand, value_scope) for operand in value.values]
             continue
-        if isinstance(value, (ast.Lambda, ast.Attribute)):
-            continue
+        if isinstance(value, (ast.Lambda, ast.Attribute, ast.BinOp)):
+            continue  # a BinOp: made here by an operator (a ctypes array type, `v4l2_plane * 8`)
         if isinstance(value, ast.Subscript) and _dispatch_table(module, value.value, value_scope):
             continue  # `DECODERS[tag]`: one of the functions the module's own table lists
         if isinstance(value, ast.Call) and _own_callable(module, value, value_scope):

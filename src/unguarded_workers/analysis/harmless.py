@@ -58,8 +58,6 @@ from .known import (
     GET_LOGGER,
     ITER,
     LOCK_METHODS,
-    LOCK_NAME,
-    LOCK_NAME_CAMEL,
     LOG_METHODS,
     LOGGING_GET_LOGGER,
     NO_ARGUMENT_METHODS,
@@ -74,6 +72,7 @@ from .known import (
     WEAK_REFERENCES,
     WRAPS,
     Receiver,
+    names_a_lock,
 )
 from .resolve import Resolved
 
@@ -276,7 +275,7 @@ class HarmlessRules:
                 return self._all(call.args, scope)
             if method in WAIT_METHODS and _only_a_timeout(call, strict=method == "join"):
                 return True
-            if method in LOCK_METHODS and _names_a_lock(func.value) and _all_call_nothing(call):
+            if method in LOCK_METHODS and names_a_lock(last_name(func.value) or "") and _all_call_nothing(call):
                 return True
             if method in ENQUEUE_METHODS and self._is_enqueue(call, func, scope):
                 return self._all(call.args, scope)  # `results.put(int(item))`: the item is made first
@@ -441,11 +440,6 @@ def _comprehension_parts(node: ast.ListComp | ast.SetComp | ast.DictComp | ast.G
             return None
         parts += [generator.iter, *generator.ifs]
     return parts
-
-
-def _names_a_lock(receiver: ast.expr) -> bool:
-    name = last_name(receiver) or ""
-    return LOCK_NAME.search(name) is not None or LOCK_NAME_CAMEL.search(name) is not None
 
 
 def _all_call_nothing(call: ast.Call) -> bool:

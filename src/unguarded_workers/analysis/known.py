@@ -304,6 +304,7 @@ IO_METHODS = frozenset(
         "send", "sendall", "sendto", "accept", "connect", "shutdown", "select", "poll",
         "sock_recv", "sock_sendall", "sock_accept", "sock_connect",
         "bind", "listen", "setsockopt", "settimeout", "setblocking",
+        "kill",  # `os.kill(pid, 0)`: OSError (no such process, not allowed)
     }
 )  # fmt: skip
 # Calls whose failure is likely (a peer goes away, a host is down), by their last name: the
@@ -330,9 +331,18 @@ CONTEXT_VAR_METHODS = frozenset({"set", "reset"})
 # Taking and giving back a lock (`self._lock.acquire(blocking=True)`), on a receiver whose name
 # says it is one: a wait, not work (releasing a lock not held is a bug, not a failure to expect).
 LOCK_METHODS = frozenset({"acquire", "release"})
-# `_lock`, `send_lock`, `rlock`, `_writeLock`, `LOCK`, `semaphore`; not `clock` or `block`.
-LOCK_NAME = re.compile(r"(?:^|_)(?:r?lock|semaphore|mutex)$", re.IGNORECASE)
-LOCK_NAME_CAMEL = re.compile(r"[a-z0-9](?:R?Lock|Semaphore|Mutex)$")
+# `_lock`, `send_lock`, `rlock`, `_writeLock`, `LOCK`, `semaphore`, `_sem`; not `clock` or `block`.
+LOCK_NAME = re.compile(r"(?:^|_)(?:r?lock|sem|semaphore|mutex)$", re.IGNORECASE)
+LOCK_NAME_CAMEL = re.compile(r"[a-z0-9](?:R?Lock|Sem|Semaphore|Mutex)$")
+# The classes of locks and semaphores, by their last name (`threading.BoundedSemaphore(n)`).
+LOCK_CLASSES = frozenset({"Lock", "RLock", "Semaphore", "BoundedSemaphore"})
+
+
+def names_a_lock(name: str) -> bool:
+    """`self._lock`, `send_lock`, `_sem`, `writeLock`: a name that says it holds a lock."""
+    return LOCK_NAME.search(name) is not None or LOCK_NAME_CAMEL.search(name) is not None
+
+
 # Waiting: `event.wait(timeout)`, `thread.join()`, `queue.join()` (never `"".join(parts)`).
 WAIT_METHODS = frozenset({"wait", "join"})
 # What bounds a wait in asyncio, trio and anyio: `wait_for(event.wait(), 5)` around it, or a

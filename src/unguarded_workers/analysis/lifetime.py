@@ -94,9 +94,11 @@ def _tells_to_stop(stmt: ast.stmt, thread: str) -> bool:
 
 
 def lets_go_of_itself(module: ModuleAnalysis, spawn: Spawn, target: Target) -> bool:
-    """`self._task = create_task(self._run())`, where `_run`'s body is one `try` whose `finally`
-    sets `self._task = None`: the holder lets go of the task as it ends, so a failure is
-    asyncio's to log then, as a dropped task's is (hass-nabucasa's reconnect task)."""
+    """`self._task = create_task(self._run())`, where `_run`'s body ends in a `try` whose
+    `finally` sets `self._task = None`, and nothing before that try can fail: the holder lets go
+    of the task as it ends, so a failure is asyncio's to log then, as a dropped task's is
+    (hass-nabucasa's reconnect task; panel's file watcher, which imports and reads a field
+    first)."""
     store = module.index.parent(spawn.call)
     if not (
         isinstance(store, ast.Assign)
@@ -106,20 +108,29 @@ def lets_go_of_itself(module: ModuleAnalysis, spawn: Spawn, target: Target) -> b
     ):
         return False
     attribute = store.targets[0].attr
-    return isinstance(target, Resolved) and all(_finally_clears(d.node, attribute) for d in target.functions)
+    exposed = module.guards.target_exposure(target) if isinstance(target, Resolved) else None
+    if exposed is None or not isinstance(target, Resolved):
+        return False
+    first = exposed[1].first.stmt
+    return all(_finally_clears(d.node, attribute, first) for d in target.functions)
 
 
-def _finally_clears(fn: FunctionNode, attribute: str) -> bool:
-    """The def's body (its docstring aside) is one `try` whose `finally` sets `self.<attribute>` to None."""
+def _finally_clears(fn: FunctionNode, attribute: str, first: ast.stmt) -> bool:
+    """The def's body (its docstring aside) ends in a `try` whose `finally` sets
+    `self.<attribute>` to None, and the first statement that can fail (`first`) is in it: none
+    before it can."""
     body = fn.body[1:] if ast.get_docstring(fn, clean=False) is not None else fn.body
-    if len(body) != 1 or not isinstance(body[0], ast.Try):
+    if not body or not isinstance(body[-1], ast.Try):
+        return False
+    guard = body[-1]
+    if len(body) > 1 and not guard.lineno <= first.lineno <= (guard.end_lineno or guard.lineno):
         return False
     return any(
         isinstance(stmt, ast.Assign)
         and isinstance(stmt.value, ast.Constant)
         and stmt.value.value is None
         and any(isinstance(t, ast.Attribute) and t.attr == attribute and _is_self_of(t.value, fn) for t in stmt.targets)
-        for stmt in body[0].finalbody
+        for stmt in guard.finalbody
     )
 
 

@@ -49,7 +49,16 @@ from .index import (
     last_name,
     own_nodes,
 )
-from .known import CONTAINER_INSERTS, CONTAINER_TAKES, LOG_METHODS, PARTIALS, TIMEOUT_SCOPES, TIMEOUT_WRAPPERS
+from .known import (
+    CONTAINER_INSERTS,
+    CONTAINER_TAKES,
+    LOCK_CLASSES,
+    LOG_METHODS,
+    PARTIALS,
+    TIMEOUT_SCOPES,
+    TIMEOUT_WRAPPERS,
+    names_a_lock,
+)
 from .resolve import Resolved
 
 if TYPE_CHECKING:
@@ -150,6 +159,28 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
                     signal, module, wait, wait_module, shown, waiter, given_as.verb, deliver_to, given_as.remedy
                 )
     return None
+
+
+def _scope_of(module: ModuleAnalysis, node: ast.AST) -> Scope:
+    found = module.index.enclosing_function(node)
+    return module.index.inner_scope(found) if found is not None else module.index.module_scope
+
+
+def _holds_a_lock(holder: ast.expr, scope: Scope) -> bool:
+    """`self._sem`, `write_lock`, or a name or attribute of the class bound to a lock or
+    semaphore (`self._ready = threading.Lock()`): picamera2's `request.release()` gives back
+    a reference, and `request.acquire()` waits for nothing."""
+    if names_a_lock(last_name(holder) or ""):
+        return True
+    values: list[tuple[ast.expr, Scope]] = []
+    if isinstance(holder, ast.Name):
+        owner = scope.lookup(holder.id)
+        values = owner.values.get(holder.id, []) if owner is not None else []
+    elif isinstance(holder, ast.Attribute) and isinstance(holder.value, ast.Name):
+        found = scope.enclosing_class()
+        if found is not None and found[1] == holder.value.id:
+            values = found[0].attr_values.get(holder.attr, [])
+    return any(isinstance(value, ast.Call) and last_name(value.func) in LOCK_CLASSES for value, _ in values)
 
 
 def _starts_several(spawner: ModuleAnalysis, spawn: Spawn) -> bool:
@@ -491,6 +522,8 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     call = module.index.method_call(use, waits)
     if call is None or not _blocks_for_ever(call) or _bounded(module, call) or _when_ready(module, call):
         return False
+    if last_name(call.func) == "acquire" and not _holds_a_lock(use, _scope_of(module, use)):
+        return False  # `request.acquire()` takes a reference: only a lock's or semaphore's waits
     return not _asyncio_result(module, call) and not _made_a_task(module, call)
 
 
