@@ -9,7 +9,8 @@ Not spawns:  form.submit(), from .utils import Thread; Thread(target=f),
              self.create_task(w()) on an application's own helper,
              pool.apply_async(f, error_callback=on_error),
              asyncio.ensure_future(lock.acquire()) (not a call of an `async def`: a
-             Future handed back unchanged, no task made)
+             Future handed back unchanged, no task made),
+             loop.create_task(await self.poll()) (the coroutine runs in the spawner)
 """
 
 from __future__ import annotations
@@ -209,14 +210,23 @@ class SpawnFinder:
 
 def _spawn(kind: SpawnKind, call: ast.Call, scope: Scope, spawner: str, spec: ArgSpec) -> Spawn | None:
     process = spawner in PROCESS_SPAWNERS
+    worker: ast.expr | None = None
+    keyword_name: str | None = None
     for keyword in call.keywords:
         if spec.keyword is not None and keyword.arg == spec.keyword:
-            return Spawn(kind, call, scope, spawner, keyword.value, keyword.arg, spec.coroutine, process)
-    if spec.position is not None and len(call.args) > spec.position:
+            worker, keyword_name = keyword.value, keyword.arg
+            break
+    else:
+        if spec.position is None or len(call.args) <= spec.position:
+            return None  # no worker passed: `form.submit()`, `Thread()` of a subclass
         if any(isinstance(a, ast.Starred) for a in call.args[: spec.position + 1]):
             return None  # the arguments' positions are unknown
-        return Spawn(kind, call, scope, spawner, call.args[spec.position], None, spec.coroutine, process)
-    return None  # no worker passed: `form.submit()`, `Thread()` of a subclass
+        worker = call.args[spec.position]
+    if spec.coroutine and isinstance(worker, ast.Await):
+        # `create_task(await self.get_messages_loop())`: the coroutine runs here, in the
+        # spawner, whose caller its failure reaches; the task is made of what it returns.
+        return None
+    return Spawn(kind, call, scope, spawner, worker, keyword_name, spec.coroutine, process)
 
 
 def _spawn_configured(kind: SpawnKind, call: ast.Call, scope: Scope, spawner: str) -> Spawn | None:
