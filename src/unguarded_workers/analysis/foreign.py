@@ -9,6 +9,7 @@ Foreign:
     self.on_connect(flags)               # a callback users set on the object (paho's style)
     self.handle(request)                 # a method a subclass overrides (a stub here)
     listener.on_event(e); self._reporter.report(span)   # a method of a handed-in object
+    self._callbacks[action](token)       # from a table the class fills with what it is handed
 
 Not foreign:
     self._flush(batch)                   # a method of the class
@@ -22,6 +23,8 @@ Not foreign:
     self.target()                        # from __init__'s `target`, which every making of the
                                          # class hands the program's own code (`constructions`)
     eintr_retry_call(notifier.poll)      # a helper runs its parameter: here, the worker's own poller's
+    unsub = bus.subscribe(...); unsub()  # what a registration hands back to undo it
+    planes = plane_type * 8; planes()    # a ctypes array type the worker made
 """
 
 from __future__ import annotations
@@ -98,11 +101,12 @@ def _a_table_of_handed_in_callables(module: ModuleAnalysis, table: ast.expr, sco
     for read, where in module.index.attribute_reads.get(table.attr, ()):
         item = module.index.parent(read)
         assign = module.index.parent(item) if isinstance(item, ast.Subscript) else None
+        owner = where.enclosing_class()
         if (
             isinstance(assign, ast.Assign)
             and any(target is item for target in assign.targets)
-            and where.enclosing_class() is not None
-            and where.enclosing_class()[0] is class_scope  # type: ignore[index]
+            and owner is not None
+            and owner[0] is class_scope
         ):
             stored.append((assign.value, where))
     return any(_from_elsewhere(module, [value]) for value in stored if not _is_none(value[0]))
