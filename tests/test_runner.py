@@ -138,17 +138,18 @@ def test_a_run_parses_each_file_once(
 def test_batches_are_pinned_to_workers_in_runs_of_neighbours() -> None:
     """A batch's two passes go to one worker (its lane), which keeps the first pass's analyses
     and the modules they imported; neighbouring batches (a package's files, in the walk's
-    order) share a lane, in a few runs per worker so that one heavy package does not load one
-    worker alone. Every lane has a batch: each worker starts with its first."""
+    order) share a lane, in runs dealt round the workers so that none is left with the heavy
+    packages. Every lane has a batch: each worker starts with its first."""
+    per_worker = runner._SEGMENTS_PER_WORKER
     assert runner._lanes(3, 1) == [0, 0, 0]
-    assert runner._lanes(8, 2) == [0, 1, 0, 1, 0, 1, 0, 1]
-    assert runner._lanes(16, 2) == [0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1]
-    for batches in range(1, 70):
+    assert runner._lanes(8, 2) == [0, 1, 0, 1, 0, 1, 0, 1]  # fewer batches than runs: one each
+    assert runner._lanes(4 * per_worker * 2, 2) == [0, 0, 0, 0, 1, 1, 1, 1] * per_worker
+    for batches in range(1, 200, 7):
         for workers in range(1, min(batches, 8) + 1):
             lanes = runner._lanes(batches, workers)
             assert set(lanes) == set(range(workers))
             runs = sum(1 for a, b in zip(lanes, lanes[1:]) if a != b) + 1
-            assert runs <= workers * 4
+            assert runs <= workers * per_worker
 
 
 def test_fix_diff_is_the_same_with_and_without_the_pool(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
