@@ -440,6 +440,19 @@ def own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                         stack.extend(reversed(getattr(child, "body", [])))
 
 
+def assigned_values(expr: ast.expr, scope: Scope) -> list[tuple[ast.expr, Scope]]:
+    """What a name, or `self.X` of the class `scope` is in, was assigned, each with the scope it
+    was assigned in (a name's in the scope that binds it, `self.X`'s in any method)."""
+    if isinstance(expr, ast.Name):
+        owner = scope.lookup(expr.id)
+        return owner.values.get(expr.id, []) if owner is not None else []
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name):
+        found = scope.enclosing_class()
+        if found is not None and found[1] == expr.value.id:
+            return found[0].attr_values.get(expr.attr, [])
+    return []
+
+
 def module_constant(expr: ast.expr, scope: Scope) -> tuple[ast.expr, Scope] | None:
     """What a module-level name assigned once holds (`ERRORS = (OSError, TimeoutError)`,
     `DECODERS = {...}`), with the scope it was assigned in; None for anything else."""

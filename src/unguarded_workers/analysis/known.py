@@ -365,9 +365,7 @@ RECEIVE_METHODS = frozenset({"get", "get_nowait", "receive", "recv", "accept"})
 ANEXT = "builtins.anext"
 # asyncio's coroutine functions: calling one makes a coroutine and runs none of it (what it
 # raises, it raises where the coroutine is awaited).
-ASYNCIO_COROUTINE_FUNCTIONS = frozenset(
-    {"asyncio.wait_for", "asyncio.tasks.wait_for", "asyncio.wait", "asyncio.tasks.wait", "asyncio.sleep"}
-)
+ASYNCIO_COROUTINE_FUNCTIONS = WAIT_FOR | {"asyncio.wait", "asyncio.tasks.wait", "asyncio.sleep"}
 # Running a coroutine to its end, here: `asyncio.run(main())`, `loop.run_until_complete(self._run())`.
 RUN_TO_COMPLETION = frozenset({"asyncio.run", "asyncio.runners.run"})
 RUN_UNTIL_COMPLETE = "run_until_complete"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
 from ..options import Options
-from .index import Binding, FunctionNode, Scope, annotation_parts, dotted_text
+from .index import Binding, FunctionNode, Scope, annotation_parts, assigned_values, dotted_text
 from .known import (
     GUARDS,
     INFALLIBLE_CALLS,
@@ -232,11 +232,9 @@ class Resolver:
             if binding is Binding.PARAM:
                 values = [(receiver, owner)]
             elif binding is Binding.LOCAL:
-                values = owner.values.get(receiver.id, [])
-        elif isinstance(receiver, ast.Attribute) and isinstance(receiver.value, ast.Name):
-            found = scope.enclosing_class()
-            if found is not None and found[1] == receiver.value.id:
-                values = found[0].attr_values.get(receiver.attr, [])
+                values = assigned_values(receiver, scope)
+        else:
+            values = assigned_values(receiver, scope)
         classes: list[ClassRef] = []
         for value, value_scope in values:
             if isinstance(value, ast.Constant) and value.value is None:

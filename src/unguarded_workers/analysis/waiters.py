@@ -44,6 +44,7 @@ from .index import (
     Binding,
     FunctionNode,
     Scope,
+    assigned_values,
     dotted_text,
     is_name,
     last_name,
@@ -170,17 +171,10 @@ def _holds_a_lock(holder: ast.expr, scope: Scope) -> bool:
     """`self._sem`, `write_lock`, or a name or attribute of the class bound to a lock or
     semaphore (`self._ready = threading.Lock()`): picamera2's `request.release()` gives back
     a reference, and `request.acquire()` waits for nothing."""
-    if names_a_lock(last_name(holder) or ""):
-        return True
-    values: list[tuple[ast.expr, Scope]] = []
-    if isinstance(holder, ast.Name):
-        owner = scope.lookup(holder.id)
-        values = owner.values.get(holder.id, []) if owner is not None else []
-    elif isinstance(holder, ast.Attribute) and isinstance(holder.value, ast.Name):
-        found = scope.enclosing_class()
-        if found is not None and found[1] == holder.value.id:
-            values = found[0].attr_values.get(holder.attr, [])
-    return any(isinstance(value, ast.Call) and last_name(value.func) in LOCK_CLASSES for value, _ in values)
+    return names_a_lock(last_name(holder) or "") or any(
+        isinstance(value, ast.Call) and last_name(value.func) in LOCK_CLASSES
+        for value, _ in assigned_values(holder, scope)
+    )
 
 
 def _starts_several(spawner: ModuleAnalysis, spawn: Spawn) -> bool:

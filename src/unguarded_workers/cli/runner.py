@@ -64,7 +64,7 @@ class Runner:
     Iterating yields each outcome as it is ready, in the order of `items`; `done` holds
     them all. After an interrupt, `stop()` lets the files in hand finish (a file is written
     whole or not at all) and adds their outcomes to `done`, so that a summary counts every
-    file written. Used as a context manager: the pool is shut down on the way out.
+    file written. Used as a context manager: the pools are shut down on the way out.
     """
 
     def __init__(self, items: Sequence[Item], job: Job, jobs: int | None = None, *, find: bool = True) -> None:
@@ -83,7 +83,7 @@ class Runner:
         # One single-process pool per worker, each a lane that batches are pinned to (see
         # `_lanes`): a batch's two passes run in one process, which keeps its first pass's
         # analyses and the modules they imported.
-        self._pool: list[ProcessPoolExecutor] | None = None
+        self._pools: list[ProcessPoolExecutor] | None = None
         self._parent_alive: Connection | None = None
         workers = min(jobs if jobs is not None else (os.cpu_count() or 1), worker_limit())
         self._batches: list[Sequence[Item]] = []
@@ -107,7 +107,7 @@ class Runner:
             try:
                 # Workers start with the signals blocked, until they ignore them.
                 with interrupts.blocked():
-                    self._pool = [
+                    self._pools = [
                         ProcessPoolExecutor(1, initializer=_start_worker, initargs=(reader, writer))
                         for _ in range(self._workers)
                     ]
@@ -134,8 +134,8 @@ class Runner:
 
     def _lane(self, number: int) -> ProcessPoolExecutor:
         """The pool of the worker batch `number` is pinned to."""
-        assert self._pool is not None
-        return self._pool[self._lanes[number]]
+        assert self._pools is not None
+        return self._pools[self._lanes[number]]
 
     def _submit(self) -> None:
         job = self._job
@@ -155,12 +155,12 @@ class Runner:
     def _find_helpers(self) -> None:
         """First, the spawn helpers every file defines: the check of each file needs them all."""
         if self._checks_first:
-            if self._pool is None:
+            if self._pools is None:
                 self._first = first_pass(self._items, self._first_job)
             else:
                 self._first = [found for future in self._checking for found in future.result()]
             files = helper_files_of(self._items, self._first)
-        elif self._pool is None:
+        elif self._pools is None:
             files = find_helpers(self._items, self._job)
         else:
             files = tuple(found for future in self._finding for found in future.result())
@@ -177,9 +177,9 @@ class Runner:
     def _outcomes(self) -> Iterator[FileOutcome]:
         if self._find:
             self._find_helpers()
-            if self._pool is not None:
+            if self._pools is not None:
                 self._submit()
-        if self._pool is None:
+        if self._pools is None:
             # A file being fixed is finished before an interrupt stops the run, so that the
             # outcome of every file written is in `done`.
             hold = interrupts.deferred if self._job.mode is Mode.FIX else contextlib.nullcontext
@@ -242,14 +242,20 @@ class Runner:
 
     def __exit__(self, *exc_info: object) -> None:
         with interrupts.stopping():
-            if self._pool is not None:
+            if self._pools is not None:
                 self._cancel_first_pass()
                 for future in self._futures[self._next :]:
                     future.cancel()
-                for pool in self._pool:
+                for pool in self._pools:
                     pool.shutdown(wait=True, cancel_futures=True)
             if self._parent_alive is not None:
                 self._parent_alive.close()  # a worker still alive now sees the main process gone
+
+
+# How many runs of batches each worker takes: more balance the load, fewer split fewer packages.
+# On the 26 projects of bench_cli at --jobs 2, the MB each worker parsed: 1.8 and 4.3 with 4
+# runs, 3.5 and 2.7 with 8, 2.9 and 3.4 with 16 (6.3 MB in all, against 6.1 with 4).
+_SEGMENTS_PER_WORKER = 16
 
 
 def _lanes(batches: int, workers: int) -> list[int]:
@@ -260,12 +266,6 @@ def _lanes(batches: int, workers: int) -> list[int]:
         return [0] * batches
     segments = min(batches, workers * _SEGMENTS_PER_WORKER)
     return [(number * segments // batches) % workers for number in range(batches)]
-
-
-# How many runs of batches each worker takes: more balance the load, fewer split fewer packages.
-# On the 26 projects of bench_cli at --jobs 2, the MB each worker parsed: 1.8 and 4.3 with 4
-# runs, 3.5 and 2.7 with 8, 2.9 and 3.4 with 16 (6.3 MB in all, against 6.1 with 4).
-_SEGMENTS_PER_WORKER = 16
 
 
 def run(items: Sequence[Item], job: Job, jobs: int | None = None) -> Iterator[FileOutcome]:
