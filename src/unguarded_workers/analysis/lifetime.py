@@ -107,23 +107,30 @@ def lets_go_of_itself(module: ModuleAnalysis, spawn: Spawn, target: Target) -> b
         and _is_self_of(store.targets[0].value, module.index.enclosing_function(spawn.call))
     ):
         return False
-    attribute = store.targets[0].attr
-    exposed = module.guards.target_exposure(target) if isinstance(target, Resolved) else None
-    if exposed is None or not isinstance(target, Resolved):
+    if not isinstance(target, Resolved):
         return False
-    first = exposed[1].first.stmt
-    return all(_finally_clears(d.node, attribute, first) for d in target.functions)
+    exposed = module.guards.target_exposure(target)
+    if exposed is None:
+        return False
+    attribute = store.targets[0].attr
+    root, exposure = exposed
+    # The exposure's first statement that can fail is the root def's: of any other def the
+    # target may be, nothing is known to be harmless before its try.
+    return all(
+        _finally_clears(d.node, attribute, exposure.first.stmt if d.node is root.node else None)
+        for d in target.functions
+    )
 
 
-def _finally_clears(fn: FunctionNode, attribute: str, first: ast.stmt) -> bool:
+def _finally_clears(fn: FunctionNode, attribute: str, first: ast.stmt | None) -> bool:
     """The def's body (its docstring aside) ends in a `try` whose `finally` sets
-    `self.<attribute>` to None, and the first statement that can fail (`first`) is in it: none
-    before it can."""
+    `self.<attribute>` to None, and nothing before that try can fail: there is nothing before
+    it, or the def's first statement that can fail (`first`) is in it."""
     body = fn.body[1:] if ast.get_docstring(fn, clean=False) is not None else fn.body
     if not body or not isinstance(body[-1], ast.Try):
         return False
     guard = body[-1]
-    if len(body) > 1 and not guard.lineno <= first.lineno <= (guard.end_lineno or guard.lineno):
+    if len(body) > 1 and (first is None or not guard.lineno <= first.lineno <= (guard.end_lineno or guard.lineno)):
         return False
     return any(
         isinstance(stmt, ast.Assign)
