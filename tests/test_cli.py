@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -13,6 +14,10 @@ from pathlib import Path
 import pytest
 from cli_helpers import Result, fail_on_trigger, run_cli
 
+from unguarded_workers.cli.engine import FileOutcome
+from unguarded_workers.cli.output import FORMATS, STREAMED_FORMATS
+from unguarded_workers.cli.run import _silent
+from unguarded_workers.cli.text import TEXT_FORMATS, TextStyle
 from unguarded_workers.codes import ALL_CODES
 from unguarded_workers.fix.write import WriteError, write_atomically
 
@@ -528,3 +533,39 @@ def test_named_files_under_an_excluded_directory_are_skipped(workdir: Path, caps
         (workdir / name).write_text(BAD)
     named = run_cli(capsys, "check", "legacy/deep/x.py", "app.py")  # as pre-commit passes files
     assert {loc[0] for loc in _locations(named)} == {"app.py"}
+
+
+@pytest.mark.parametrize("name", sorted({*TEXT_FORMATS, *STREAMED_FORMATS}))
+def test_a_file_passed_over_as_silent_is_one_no_format_writes_anything_for(name: str) -> None:
+    # The run writes nothing (no flush, no signals held) for an outcome it judges silent:
+    # every format written file by file must agree that such a file has nothing to show.
+    clean = FileOutcome("m.py")
+    assert _silent(clean)
+    written = TEXT_FORMATS[name]([clean], TextStyle()) if name in TEXT_FORMATS else FORMATS[name]([clean])
+    assert written == ""
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"error": "cannot read"},
+        {"write_error": "cannot write"},
+        {"skipped": "over the size limit"},
+        {"diff": b""},
+        {"fixed_data": b"x = 1\n"},
+    ],
+)
+def test_an_outcome_with_anything_to_say_is_not_silent(change: dict[str, object]) -> None:
+    assert not _silent(dataclasses.replace(FileOutcome("m.py"), **change))  # type: ignore[arg-type]
+
+
+def test_every_finding_of_a_run_is_shown_among_silent_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for number in range(30):
+        (tmp_path / f"quiet{number:02}.py").write_text("x = 1\n")
+    (tmp_path / "quiet15.py").write_text(BAD)
+    result = run_cli(capsys, "check", "--isolated", "--no-cache", "--output-format", "concise", str(tmp_path))
+    alone = run_cli(
+        capsys, "check", "--isolated", "--no-cache", "--output-format", "concise", str(tmp_path / "quiet15.py")
+    )
+    assert result.status == alone.status == 1
+    assert result.out == alone.out
