@@ -44,12 +44,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Union
 
 from ..codes import SpawnKind
-from .index import FUNCTION_TYPES, Scope, dotted_text, is_generator, is_name, last_name
+from .index import FUNCTION_TYPES, Scope, assigned_values, dotted_text, is_generator, is_name, last_name
 from .known import (
     ANEXT,
     ASYNCIO_COROUTINE_FUNCTIONS,
+    CONDITION_WAIT_FOR,
     CONSTANT_CONVERSIONS,
     CONTAINER_METHODS,
+    CONTAINER_TAKES,
     CONTAINER_VIEWS,
     CONTEXT_VAR_METHODS,
     ENQUEUE_METHODS,
@@ -60,6 +62,7 @@ from .known import (
     LOCK_METHODS,
     LOG_METHODS,
     LOGGING_GET_LOGGER,
+    NEXT,
     NO_ARGUMENT_METHODS,
     PURE_BUILTINS,
     RECEIVE_METHODS,
@@ -205,15 +208,42 @@ class HarmlessRules:
         conditional expression it is in) has tested not zero: `if total: share = part / total`,
         `part / total if total > 0 else 0`."""
         divisor = dotted_text(node.right) if isinstance(node.op, (ast.Div, ast.FloorDiv, ast.Mod)) else None
-        if divisor is None:
-            return False
+        return divisor is not None and self._where(node, lambda test, true: true and _tests_not_zero(test, divisor))
+
+    def _takes_from_a_tested_container(self, call: ast.Call) -> bool:
+        """`if self._values: value = self._values.pop(0)`, `elif len(cache) > LIMIT: key =
+        next(iter(cache))`, `if not pending: ... else: pending.popleft()`: a take from an end of a
+        container that a test around it found not empty (grpcio's stream_util, under its lock)."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in CONTAINER_TAKES:
+            ends = not call.keywords and (not call.args or (len(call.args) == 1 and _is_end_position(call.args[0])))
+            container = dotted_text(func.value) if ends else None
+        elif dotted_text(func) == "next" and len(call.args) == 1 and not call.keywords:
+            container = _iterated_container(call.args[0])
+        else:
+            container = None
+        return container is not None and self._where(
+            call, lambda test, true: _tests_not_empty(test, container) if true else _tests_empty(test, container)
+        )
+
+    def _where(self, node: ast.AST, holds: Callable[[ast.expr, bool], bool]) -> bool:
+        """Whether a test of an `if`, `while` or conditional expression around `node`, in its
+        def, `holds` on the branch `node` is in (True: the body, where the test held)."""
         child: ast.AST = node
         parent = self._index.parent(node)
         while parent is not None and not isinstance(parent, (*FUNCTION_TYPES, ast.Lambda, ast.ClassDef)):
-            if isinstance(parent, ast.If) and any(stmt is child for stmt in parent.body):
-                if _tests_not_zero(parent.test, divisor):
+            if isinstance(parent, (ast.If, ast.While)):
+                if any(stmt is child for stmt in parent.body) and holds(parent.test, True):
                     return True
-            elif isinstance(parent, ast.IfExp) and parent.body is child and _tests_not_zero(parent.test, divisor):
+                if (
+                    isinstance(parent, ast.If)
+                    and any(stmt is child for stmt in parent.orelse)
+                    and holds(parent.test, False)
+                ):
+                    return True
+            elif (
+                isinstance(parent, ast.IfExp) and child is not parent.test and holds(parent.test, child is parent.body)
+            ):
                 return True
             child, parent = parent, self._index.parent(parent)
         return False
@@ -250,6 +280,8 @@ class HarmlessRules:
             coroutine = call.args[0]
             assert isinstance(coroutine, ast.Call)
             return self._joined(self._called(coroutine.func, scope), coroutine.args, scope)
+        if qualname == NEXT and self._takes_from_a_tested_container(call):
+            return True
         if qualname == ITER and len(call.args) == 2:
             return self._called(call.args[0], scope)  # iter(q.get, None): q.get() on each pass
         if isinstance(func, ast.Attribute):
@@ -273,9 +305,16 @@ class HarmlessRules:
                 # `self._tasks.add(task)`: a set's, a list's, a deque's; the item is made first
                 # (`results.append(fetch(url))` fetches).
                 return self._all(call.args, scope)
+            if method == "join" and isinstance(func.value, ast.Constant) and isinstance(func.value.value, str):
+                # `",".join(tags)`: a string's format, as `"%s" % args` is; the parts are made first.
+                return self._all([*call.args, *(k.value for k in call.keywords)], scope)
             if method in WAIT_METHODS and _only_a_timeout(call, strict=method == "join"):
                 return True
+            if method == CONDITION_WAIT_FOR and self._waits_for_a_harmless_predicate(call, func.value, scope):
+                return True
             if method in LOCK_METHODS and names_a_lock(last_name(func.value) or "") and _all_call_nothing(call):
+                return True
+            if method in CONTAINER_TAKES and self._takes_from_a_tested_container(call):
                 return True
             if method in ENQUEUE_METHODS and self._is_enqueue(call, func, scope):
                 return self._all(call.args, scope)  # `results.put(int(item))`: the item is made first
@@ -286,6 +325,21 @@ class HarmlessRules:
                 # down refuses it only once the program is stopping).
                 return self._all([*call.args, *(k.value for k in call.keywords)], scope)
         return self._called(func, scope)
+
+    def _waits_for_a_harmless_predicate(self, call: ast.Call, condition: ast.expr, scope: Scope) -> bool:
+        """`self._wait_condition.wait_for(lambda: self._state != PAUSED)`: a condition's wait
+        (its receiver named for one, or made `threading.Condition(...)`) until a predicate that
+        cannot fail holds (neptune's daemon), with a timeout at most."""
+        # Condition.wait_for(predicate, timeout=None): a second argument is the timeout.
+        if not call.args or len(call.args) + len(call.keywords) > 2 or any(k.arg != "timeout" for k in call.keywords):
+            return False
+        predicate = call.args[0]
+        if not isinstance(predicate, ast.Lambda) or self.expression(predicate.body, scope) is not True:
+            return False
+        return _names_a_condition(last_name(condition) or "") or any(
+            isinstance(value, ast.Call) and last_name(value.func) == "Condition"
+            for value, _ in assigned_values(condition, scope)
+        )
 
     def _makes_a_generator(self, value: ast.expr | None, scope: Scope) -> bool:
         """A call of a generator def of the project (every def the name may be)."""
@@ -508,6 +562,77 @@ def _tests_not_zero(test: ast.expr, name: str) -> bool:
         and not isinstance(bound.value, bool)
         and (bound.value == 0 or (isinstance(test.ops[0], ast.Gt) and bound.value > 0))
     )
+
+
+def _names_a_condition(name: str) -> bool:
+    """`_wait_condition`, `self._cond`, `cv`: a name that says it holds a condition variable."""
+    lowered = name.lower()
+    return "condition" in lowered or lowered.lstrip("_") in ("cond", "cv") or lowered.endswith("_cond")
+
+
+def _is_end_position(index: ast.expr) -> bool:
+    """`0` or `-1`: `values.pop(0)`, `stack.pop(-1)` (a key, `pending.pop(key)`, may be missing)."""
+    if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
+        index = index.operand
+        return isinstance(index, ast.Constant) and index.value == 1 and not isinstance(index.value, bool)
+    return isinstance(index, ast.Constant) and index.value == 0 and not isinstance(index.value, bool)
+
+
+def _iterated_container(arg: ast.expr) -> str | None:
+    """The container `next(iter(cache))` (or `iter(cache.keys())`) takes the first item of."""
+    if not (isinstance(arg, ast.Call) and dotted_text(arg.func) == "iter" and len(arg.args) == 1):
+        return None
+    inner = arg.args[0]
+    if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr in CONTAINER_VIEWS:
+        inner = inner.func.value if not inner.args and not inner.keywords else inner
+    return dotted_text(inner)
+
+
+def _tests_not_empty(test: ast.expr, name: str) -> bool:
+    """`values`, `len(values)`, `len(values) > 0` (or `> LIMIT`, a constant's name), or a
+    conjunction with one of them, of the container `name`."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_tests_not_empty(value, name) for value in test.values)
+    if dotted_text(test) == name or _length_of(test) == name:
+        return True
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and _length_of(test.left) == name):
+        return False
+    bound, op = test.comparators[0], test.ops[0]
+    if isinstance(bound, ast.Constant):
+        value = bound.value
+        if not isinstance(value, int) or isinstance(value, bool):
+            return False
+        # len > 0 (or more), len >= 1 (or more), len != 0: at least one item.
+        return (
+            (isinstance(op, ast.Gt) and value >= 0)
+            or (isinstance(op, ast.GtE) and value >= 1)
+            or (isinstance(op, ast.NotEq) and value == 0)
+        )
+    return isinstance(op, ast.Gt) and (last_name(bound) or "").isupper()  # `len(cache) > _MAXIMUM`
+
+
+def _tests_empty(test: ast.expr, name: str) -> bool:
+    """`not values`, `len(values) == 0`, or a disjunction with one of them: the `else:` of such
+    a test has the container `name` not empty."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        return any(_tests_empty(value, name) for value in test.values)
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return dotted_text(test.operand) == name or _length_of(test.operand) == name
+    return (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and _length_of(test.left) == name
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == 0
+    )
+
+
+def _length_of(expr: ast.expr) -> str | None:
+    """`values` of `len(values)`."""
+    if isinstance(expr, ast.Call) and dotted_text(expr.func) == "len" and len(expr.args) == 1:
+        return dotted_text(expr.args[0])
+    return None
 
 
 def _divides_by_a_number(node: ast.BinOp) -> bool:

@@ -343,6 +343,8 @@ def names_a_lock(name: str) -> bool:
     return LOCK_NAME.search(name) is not None or LOCK_NAME_CAMEL.search(name) is not None
 
 
+# A condition's wait until its predicate holds: `cond.wait_for(lambda: ready, timeout)`.
+CONDITION_WAIT_FOR = "wait_for"
 # Waiting: `event.wait(timeout)`, `thread.join()`, `queue.join()` (never `"".join(parts)`).
 WAIT_METHODS = frozenset({"wait", "join"})
 # What bounds a wait in asyncio, trio and anyio: `wait_for(event.wait(), 5)` around it, or a
@@ -363,6 +365,7 @@ PRINT = "builtins.print"
 # Taking the next item or reading a value: a worker's wait, not its work.
 RECEIVE_METHODS = frozenset({"get", "get_nowait", "receive", "recv", "accept"})
 ANEXT = "builtins.anext"
+NEXT = "builtins.next"
 # asyncio's coroutine functions: calling one makes a coroutine and runs none of it (what it
 # raises, it raises where the coroutine is awaited).
 ASYNCIO_COROUTINE_FUNCTIONS = WAIT_FOR | {"asyncio.wait", "asyncio.tasks.wait", "asyncio.sleep"}

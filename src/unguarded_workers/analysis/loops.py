@@ -27,6 +27,9 @@ Ending by themselves (a failure there ends one round of work, not a service):
     while self.state is not State.ACKED:    # counts to a bound
         sleep(0.1); misses += 1
         if misses > LIMIT: raise TimeoutError(...)
+    while not self.upload_finished():       # waits to a deadline
+        if stopwatch.elapsed() >= timeout: raise TimeoutError(...)
+        self._worker.join(timeout=1)
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ def is_unbounded_loop(stmt: ast.stmt) -> bool:
     return not (
         _drains_its_test(stmt)
         or _counts_to_a_bound(stmt)
+        or _waits_to_a_deadline(stmt)
         or _drains_a_poll(stmt)
         or _retries(stmt)
         or _ends_when_idle(stmt)
@@ -118,6 +122,26 @@ def _counts_to_a_bound(loop: ast.While) -> bool:
         and any(isinstance(inner, (ast.Raise, ast.Return, ast.Break)) for inner in own_statements(stmt.body))
         for stmt in own_statements(loop.body)
     )
+
+
+def _waits_to_a_deadline(loop: ast.While) -> bool:
+    """`if stopwatch.elapsed() >= timeout: raise TimeoutError(...)`, `if time.monotonic() >
+    deadline: return`: a wait that gives up at a deadline (ddtrace's wait for its git upload),
+    told by a test of the loop's own that names a timeout or deadline and whose block ends by
+    leaving. Not a periodic chore: `if elapsed >= self.cleanup_timeout: self._cleanup(); if
+    self.running.is_set(): break; tick = 0` (proxy.py's loop) goes on."""
+    return any(
+        isinstance(stmt, ast.If)
+        and isinstance(stmt.test, ast.Compare)
+        and any(_names_a_deadline(node) for node in _names(stmt.test))
+        and isinstance(stmt.body[-1], (ast.Raise, ast.Return, ast.Break))
+        for stmt in own_statements(loop.body)
+    )
+
+
+def _names_a_deadline(node: ast.Name | ast.Attribute) -> bool:
+    name = (node.id if isinstance(node, ast.Name) else node.attr).lower()
+    return "timeout" in name or "deadline" in name
 
 
 def _retries(loop: ast.While) -> bool:

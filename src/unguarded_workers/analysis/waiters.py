@@ -49,6 +49,7 @@ from .index import (
     is_name,
     last_name,
     own_nodes,
+    own_statements,
 )
 from .known import (
     CONTAINER_INSERTS,
@@ -60,6 +61,7 @@ from .known import (
     TIMEOUT_WRAPPERS,
     names_a_lock,
 )
+from .loops import is_unbounded_loop
 from .resolve import Resolved
 
 if TYPE_CHECKING:
@@ -514,7 +516,11 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     if method in _AWAITED_SIGNALS and isinstance(module.index.parent(use), ast.Await):
         return not _bounded(module, use)
     call = module.index.method_call(use, waits)
-    if call is None or not _blocks_for_ever(call) or _bounded(module, call) or _when_ready(module, call):
+    if call is None or _when_ready(module, call):
+        return False
+    if not _blocks_for_ever(call) and not (last_name(call.func) in _RAISING_WAITS and _retried_for_ever(module, call)):
+        return False
+    if _bounded(module, call):
         return False
     if last_name(call.func) == "acquire" and not _holds_a_lock(use, _scope_of(module, use)):
         return False  # `request.acquire()` takes a reference: only a lock's or semaphore's waits
@@ -584,7 +590,12 @@ def _bounded(module: ModuleAnalysis, wait: ast.expr) -> bool:
             if len(parent.args) > 1
             else next((k.value for k in parent.keywords if k.arg == "timeout"), None)
         )
-        return given is not None and not _may_be_none(module, given)
+        # Waiting again for an item (`queue.get()`, a future) after each timeout waits for it for
+        # ever; an event's timed wait in a loop is a period (`wait_for(stop.wait(), PING)`).
+        takes = not isinstance(wait, ast.Call) or last_name(wait.func) in _RAISING_WAITS
+        return (
+            given is not None and not _may_be_none(module, given) and not (takes and _retried_for_ever(module, parent))
+        )
     current = parent
     while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
         if isinstance(current, (ast.With, ast.AsyncWith)) and any(
@@ -593,6 +604,41 @@ def _bounded(module: ModuleAnalysis, wait: ast.expr) -> bool:
             return True
         current = module.index.parent(current)
     return False
+
+
+# Waits for an item whose timeout raises (`queue.Empty`, `TimeoutError`), rather than returning False.
+_RAISING_WAITS = frozenset({"get", "result"})
+# What a handler that takes a wait's timeout names (a broad one takes it too).
+_TAKES_A_TIMEOUT = frozenset({"TimeoutError", "Empty", "timeout", "Exception", "BaseException"})
+
+
+def _retried_for_ever(module: ModuleAnalysis, wait: ast.expr) -> bool:
+    """`while True: try: html = await wait_for(queue.get(), 10) except TimeoutError: yield
+    heartbeat()`: a timed wait whose timeout a handler takes without leaving a loop that runs
+    for ever waits for ever all the same (voila's request, on its render task's end marker);
+    so does `q.get(timeout=1)` under `except queue.Empty: continue`. A handler that breaks,
+    returns or raises gives up: that wait is bounded."""
+    child: ast.AST = wait
+    current = module.index.parent(wait)
+    caught = False
+    while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
+        body: list[ast.stmt] = getattr(current, "body", [])
+        handlers: list[ast.ExceptHandler] = getattr(current, "handlers", [])
+        if isinstance(current, TRY_TYPES) and not caught and any(stmt is child for stmt in body):
+            handler = next((h for h in handlers if _takes_a_timeout(h.type)), None)
+            if handler is not None:
+                if any(isinstance(stmt, (ast.Break, ast.Return, ast.Raise)) for stmt in own_statements(handler.body)):
+                    return False
+                caught = True
+        elif isinstance(current, LOOP_TYPES):
+            return caught and is_unbounded_loop(current)
+        child, current = current, module.index.parent(current)
+    return False
+
+
+def _takes_a_timeout(exc_type: ast.expr | None) -> bool:
+    types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type] if exc_type is not None else []
+    return exc_type is None or any(last_name(t) in _TAKES_A_TIMEOUT for t in types)
 
 
 def _may_be_none(module: ModuleAnalysis, value: ast.expr) -> bool:
