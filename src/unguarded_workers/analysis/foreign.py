@@ -182,16 +182,18 @@ def handed_on(foreign: ForeignCall, fn: FunctionNode, call: ast.Call, scope: Sco
 
 def foreign_parameter(foreign: ForeignCall) -> tuple[FunctionNode, str] | None:
     """The def and parameter whose value the foreign call calls: a parameter of the def it is
-    in (`handler(event)`), or one a def hands on to it (`through`); None for any other."""
+    in (`handler(event)`), or of a def around it (dash's `on_change`, called in `watch`'s
+    nested `walk()`), or one a def hands on to it (`through`); None for any other."""
     if foreign.through is not None:
         return foreign.through
     name = called_name(foreign.call)
     fn = foreign.module.index.enclosing_function(foreign.call)
     if name is None or not isinstance(fn, FUNCTION_TYPES):
         return None
-    if foreign.module.index.inner_scope(fn).bindings.get(name) is not Binding.PARAM:
+    owner = foreign.module.index.inner_scope(fn).lookup(name)
+    if owner is None or owner.bindings.get(name) is not Binding.PARAM or not isinstance(owner.node, FUNCTION_TYPES):
         return None
-    return fn, name
+    return owner.node, name
 
 
 def _passed_to_foreign(foreign: ForeignCall, fn: FunctionNode, call: ast.Call) -> ast.expr | None:

@@ -337,6 +337,8 @@ class GuardAnalysis:
         ]
 
     def _foreign_in(self, leaf: _Leaf, scope: Scope) -> ForeignCall | None:
+        if leaf.header is None and isinstance(leaf.stmt, ast.Raise):
+            return None  # `raise exception(*args)`: making what it raises (aim's class looked up by name)
         root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
         for node in _calls_in(root):
             found = foreign_call(self._module, node, scope)

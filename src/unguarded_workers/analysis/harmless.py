@@ -77,7 +77,7 @@ from .known import (
     Receiver,
     names_a_lock,
 )
-from .resolve import Resolved
+from .resolve import Resolved, lineage
 
 if TYPE_CHECKING:
     from .module import Def, ModuleAnalysis
@@ -133,9 +133,11 @@ class HarmlessRules:
         if isinstance(stmt, (ast.Return, ast.Assign, ast.AugAssign, ast.AnnAssign)):
             return stmt.value is None or self.expression(stmt.value, scope)
         if isinstance(stmt, ast.Assert):
-            # `assert self.interval is not None`: a precondition (often for the type
-            # checker) that calls nothing, not the worker's work.
-            return calls_nothing(stmt.test)
+            # `assert self.interval is not None`, `assert isinstance(task, TimedTask)`: a
+            # precondition (often for the type checker) of what cannot fail, not the worker's
+            # work; `assert _debug(f"...")`, pyglet's debug print that `-O` strips, prints.
+            test = stmt.test
+            return calls_nothing(test) or self._prints_for_debugging(test) or self.expression(test, scope) is True
         if isinstance(stmt, (*FUNCTION_TYPES, ast.ClassDef)):
             # Defining a function or class runs nothing but its decorators.
             return all(self._decorates_harmlessly(d, scope) for d in stmt.decorator_list)
@@ -324,6 +326,11 @@ class HarmlessRules:
                 # Handing a job to a pool: its failure is the job's future's (and a pool shut
                 # down refuses it only once the program is stopping).
                 return self._all([*call.args, *(k.value for k in call.keywords)], scope)
+        if isinstance(func, ast.Name) and len(call.args) == 1 and self._inserts_into_a_container(func, scope):
+            return self._all(call.args, scope)  # `add_outstanding(ar)`, the name bound to `outstanding.append`
+        instance = self._makes_a_plain_instance(func, scope)
+        if instance is not None:  # the making runs its `__init__`, with the arguments made here
+            return self._joined(instance, [*call.args, *(k.value for k in call.keywords)], scope)
         return self._called(func, scope)
 
     def _waits_for_a_harmless_predicate(self, call: ast.Call, condition: ast.expr, scope: Scope) -> bool:
@@ -396,6 +403,43 @@ class HarmlessRules:
         if isinstance(target, Resolved):
             return target.functions
         return self._harmless_lambdas(func, scope) or self._weak_reference(func, scope)
+
+    def _prints_for_debugging(self, test: ast.expr) -> bool:
+        """`assert _debug("...")`: the assert idiom of a debug print (a function named for
+        debugging that prints and returns True), whose arguments look nothing up."""
+        return (
+            isinstance(test, ast.Call)
+            and "debug" in (last_name(test.func) or "").lower()
+            and not self._evaluates_fallibly(test)
+        )
+
+    def _makes_a_plain_instance(self, func: ast.expr, scope: Scope) -> Verdict | None:
+        """`request = stun.Message(method=REFRESH)`: making an instance of a class of the
+        project runs its `__init__` (a base's, when it has none; none at all: nothing), when
+        every class it descends from is the project's own (`object` aside) and none has a
+        metaclass, a decorator or a `__new__`. None: no such class."""
+        ref = self._resolver.class_ref(func, scope)
+        if ref is None:
+            return None
+        for module, current in lineage(ref):
+            node = current.node
+            assert isinstance(node, ast.ClassDef)
+            bases = [base for base in node.bases if not is_name(base, "object")]
+            if node.keywords or node.decorator_list or "__new__" in current.functions:
+                return None
+            if len(bases) != len(module.resolver.bases(current)):
+                return None  # a base from outside the project: its making is its own
+        inits = self._resolver.methods(ref, "__init__")
+        return inits if inits else True
+
+    def _inserts_into_a_container(self, func: ast.expr, scope: Scope) -> bool:
+        """`add_outstanding(ar)`, where the name only ever holds a container's insert
+        (`add_outstanding = outstanding.append`, ipyparallel's)."""
+        values = [value for value, _ in assigned_values(func, scope)] if isinstance(func, ast.Name) else []
+        values = [part for value in values for part in _branches(value)]
+        return bool(values) and all(
+            isinstance(value, ast.Attribute) and value.attr in CONTAINER_METHODS for value in values
+        )
 
     def _weak_reference(self, func: ast.expr, scope: Scope) -> bool:
         """`this = self_weakref()`, where the name only ever holds `weakref.ref(...)`."""
@@ -562,6 +606,13 @@ def _tests_not_zero(test: ast.expr, name: str) -> bool:
         and not isinstance(bound.value, bool)
         and (bound.value == 0 or (isinstance(test.ops[0], ast.Gt) and bound.value > 0))
     )
+
+
+def _branches(value: ast.expr) -> list[ast.expr]:
+    """The values a conditional expression may have (`a.append if ordered else a.add`)."""
+    if isinstance(value, ast.IfExp):
+        return [*_branches(value.body), *_branches(value.orelse)]
+    return [value]
 
 
 def _names_a_condition(name: str) -> bool:

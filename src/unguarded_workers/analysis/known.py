@@ -201,6 +201,11 @@ INFALLIBLE_CALLS = frozenset(
         "threading.get_native_id",
         "os.getpid",
         "os.getppid",
+        # Random bytes and identifiers from the system's source (`os.urandom(12)`).
+        "os.urandom",
+        "uuid.uuid4",
+        "secrets.token_bytes",
+        "secrets.token_hex",
         "os._exit",  # ends the process: nothing after it, and nothing to fail
         "sys.exc_info",  # the exception being handled, or Nones
         # Context managers that run nothing of their own.
@@ -227,6 +232,8 @@ PURE_BUILTINS = frozenset(
     {
         "builtins.isinstance",
         "builtins.issubclass",
+        "builtins.any",  # `any(ws.processing for ws in workers.values())`: truth, counted
+        "builtins.all",
         "builtins.hasattr",
         "builtins.callable",
         "builtins.id",

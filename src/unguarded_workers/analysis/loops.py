@@ -30,6 +30,9 @@ Ending by themselves (a failure there ends one round of work, not a service):
     while not self.upload_finished():       # waits to a deadline
         if stopwatch.elapsed() >= timeout: raise TimeoutError(...)
         self._worker.join(timeout=1)
+    while True:                             # walks a chain to its end
+        if exc.__cause__: exc = exc.__cause__
+        else: break
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ def is_unbounded_loop(stmt: ast.stmt) -> bool:
         or _counts_to_a_bound(stmt)
         or _waits_to_a_deadline(stmt)
         or _drains_a_poll(stmt)
+        or _walks_a_chain(stmt)
         or _retries(stmt)
         or _ends_when_idle(stmt)
     )
@@ -191,6 +195,34 @@ def _drains_a_poll(loop: ast.While) -> bool:
         and not any(_waits(call) for call in blocking)
         and not any(isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for node in _own_nodes(loop))
     )
+
+
+def _walks_a_chain(loop: ast.While) -> bool:
+    """`while True: if exc.__cause__: exc = exc.__cause__ ... else: break`, `while node is not
+    None: node = node.next`: a walk along a chain (a name rebound to an attribute of itself)
+    that waits for nothing ends at the chain's end (bugsnag's causes of an exception)."""
+    walks = any(
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.Attribute)
+        and _rooted_at(stmt.value, stmt.targets[0].id)
+        for stmt in own_statements(loop.body)
+    )
+    return (
+        walks
+        and (_leaves(loop.body) or not isinstance(loop.test, ast.Constant))
+        and not any(_waits(call) for call in _own_calls(loop))
+        and not any(isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for node in _own_nodes(loop))
+    )
+
+
+def _rooted_at(value: ast.Attribute, name: str) -> bool:
+    """`exc.__cause__`, `node.parent.next`: an attribute chain read from `name`."""
+    root: ast.expr = value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return isinstance(root, ast.Name) and root.id == name
 
 
 def _does_not_block(call: ast.Call) -> bool:

@@ -144,9 +144,15 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
     for call, method, signal, holder in itertools.chain(own, handed):
         if (call.lineno, call.col_offset) <= after and not _argument_fails_first(call, first):
             continue
-        if several and isinstance(holder, ast.Attribute):
+        if (
+            several
+            and isinstance(holder, ast.Attribute)
+            and not (method == "task_done" and _takes_from_before(nodes, holder, first))
+        ):
             # `for device in devices: Thread(target=read, args=(device,))`, each putting on
             # `self.event_queue`: one reader's failure leaves the others feeding the waiter.
+            # Not so a queue's `join()` when the worker fails holding an item it took: that item
+            # is never marked done (aim's task queue); failing before the take, it held none.
             continue
         if _given_on_failure(module, call, method=method, holder=holder, scope=scope, first=first):
             continue
@@ -162,6 +168,24 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
                     signal, module, wait, wait_module, shown, waiter, given_as.verb, deliver_to, given_as.remedy
                 )
     return None
+
+
+# What takes an item from a queue, to be marked done.
+_QUEUE_TAKES = frozenset({"get", "get_nowait"})
+
+
+def _takes_from_before(nodes: list[ast.AST], holder: ast.expr, first: ast.stmt) -> bool:
+    """Whether the worker takes an item from `holder` (`self._queue.get()`) before its first
+    failing statement, in the order of its source."""
+    text = dotted_text(holder)
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in _QUEUE_TAKES
+        and dotted_text(node.func.value) == text
+        and (node.lineno, node.col_offset) < (first.lineno, first.col_offset)
+        for node in nodes
+    )
 
 
 def _scope_of(module: ModuleAnalysis, node: ast.AST) -> Scope:
@@ -458,6 +482,14 @@ def _spawn_arguments(spawn: Spawn) -> tuple[list[ast.expr], dict[str, ast.expr]]
     target = spawn.target
     if spawn.coroutine and isinstance(target, ast.Call):
         return _plain(target.args), {k.arg: k.value for k in target.keywords if k.arg}
+    if isinstance(target, ast.Lambda) and isinstance(target.body, ast.Call):
+        # `Thread(target=lambda: watch(folders, self._on_change))`: the worker is the call the
+        # lambda makes, with what it hands it (not the lambda's own parameters, unknown here).
+        own = {a.arg for a in (*target.args.posonlyargs, *target.args.args, *target.args.kwonlyargs)}
+        call = target.body
+        known = _plain(call.args)
+        cut = next((i for i, arg in enumerate(known) if _reads_any(arg, own)), len(known))
+        return known[:cut], {k.arg: k.value for k in call.keywords if k.arg and not _reads_any(k.value, own)}
     if isinstance(target, ast.Call) and dotted_text(target.func) in {*PARTIALS, "partial"} and target.args:
         return _plain(target.args[1:]), {k.arg: k.value for k in target.keywords if k.arg}
     call = spawn.call
@@ -476,6 +508,10 @@ def _spawn_arguments(spawn: Spawn) -> tuple[list[ast.expr], dict[str, ast.expr]]
     if position is None:
         return [], {}
     return _plain(call.args[position + 1 :]), {k: v for k, v in keywords.items() if k not in ("args", "kwargs")}
+
+
+def _reads_any(expr: ast.expr, names: set[str]) -> bool:
+    return bool(names) and any(isinstance(node, ast.Name) and node.id in names for node in ast.walk(expr))
 
 
 def _plain(args: list[ast.expr]) -> list[ast.expr]:
