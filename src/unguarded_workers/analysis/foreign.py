@@ -419,15 +419,19 @@ def _from_elsewhere(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]
 
 
 def _dispatch_table(module: ModuleAnalysis, expr: ast.expr, scope: Scope) -> bool:
-    """A module's constant table of its own functions: a name bound once, at module level, to a
-    dict, list or tuple of names, attributes and lambdas, and only ever read by key
-    (`DECODERS[tag]`, `CONVERTERS.get(unit)`), so that nothing adds a handler of someone
-    else's to it."""
+    """A constant table of the program's own functions: a name bound once, at module level, to a
+    dict, list or tuple of names, attributes and lambdas (`DECODERS[tag]`, `CONVERTERS.get(unit)`),
+    or in a function to one of the program's own code (twitchAPI's `handlers = {"PING":
+    self._handle_ping, ...}`), and only ever read by key, so that nothing adds a handler of
+    someone else's to it."""
     found = module_constant(expr, scope)
+    local = found is None
+    if local:
+        found = _function_constant(expr, scope)
     if found is None:
         return False
     assert isinstance(expr, ast.Name)
-    table = found[0]
+    table, table_scope = found
     entries = table.values if isinstance(table, ast.Dict) else getattr(table, "elts", None)
     if not isinstance(table, (ast.Dict, ast.List, ast.Tuple)) or not entries:
         return False
@@ -435,7 +439,29 @@ def _dispatch_table(module: ModuleAnalysis, expr: ast.expr, scope: Scope) -> boo
         return False  # `{**PLUGINS, ...}`: another table's entries too
     if not all(isinstance(entry, (ast.Name, ast.Attribute, ast.Lambda)) for entry in entries):
         return False
-    return all(_read_by_key(module, read) for read, _ in module.index.name_reads.get(expr.id, []))
+    if local and not all(own_code(module, entry, table_scope) for entry in entries):
+        return False  # `{"a": on_a}` with `on_a` a parameter: a table of what was handed in
+    owner = scope.lookup(expr.id)
+    return all(
+        _read_by_key(module, read)
+        for read, read_scope in module.index.name_reads.get(expr.id, [])
+        if read_scope.lookup(expr.id) is owner  # this table's reads, not another function's name
+    )
+
+
+def _function_constant(expr: ast.expr, scope: Scope) -> tuple[ast.expr, Scope] | None:
+    """What a function's variable assigned once holds, with the function's scope."""
+    if not isinstance(expr, ast.Name):
+        return None
+    owner = scope.lookup(expr.id)
+    if (
+        owner is None
+        or not isinstance(owner.node, _FUNCTION_SCOPES)
+        or owner.bindings.get(expr.id) is not Binding.LOCAL
+    ):
+        return None
+    values = owner.values.get(expr.id, [])
+    return values[0] if len(values) == 1 else None
 
 
 def _read_by_key(module: ModuleAnalysis, read: ast.Name) -> bool:
@@ -517,9 +543,11 @@ def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) 
         found = scope.enclosing_class()
         values = found[0].attr_values.get(receiver.attr, []) if found is not None else []
         if values and all(
-            _got_from_the_program(module, value, where) for value, where in values if not _is_none(value)
+            _got_from_the_program(module, value, where) or _made_here(module, value, where)
+            for value, where in values
+            if not _is_none(value)
         ):
-            return False
+            return False  # the program's factory made it, or the class did (`asyncio.new_event_loop()`)
         return not values or _from_elsewhere(module, values)
     if isinstance(receiver, ast.Name):
         owner = scope.lookup(receiver.id)

@@ -175,6 +175,9 @@ class HarmlessRules:
                     return False
                 stack += parts
                 continue
+            if isinstance(node, ast.Subscript) and self._indexes_an_end_of_a_tested_container(node):
+                stack.append(node.value)  # `servers[0] if servers else None`
+                continue
             if not (isinstance(node, _CALL_FREE) or _is_slice(node)) or isinstance(node, _FALLIBLE_OPERATORS):
                 return False
             if isinstance(node, ast.BinOp) and self._divides_by_a_tested_value(node):
@@ -226,6 +229,14 @@ class HarmlessRules:
             container = None
         return container is not None and self._where(
             call, lambda test, true: _tests_not_empty(test, container) if true else _tests_empty(test, container)
+        )
+
+    def _indexes_an_end_of_a_tested_container(self, node: ast.Subscript) -> bool:
+        """`servers[0] if servers else None`, `if self._queue: item = self._queue[-1]`: the first
+        or last item of a container a test around it found not empty (panel's shutdown)."""
+        container = dotted_text(node.value) if _is_end_position(node.slice) else None
+        return container is not None and self._where(
+            node, lambda test, true: _tests_not_empty(test, container) if true else _tests_empty(test, container)
         )
 
     def _where(self, node: ast.AST, holds: Callable[[ast.expr, bool], bool]) -> bool:
@@ -417,7 +428,10 @@ class HarmlessRules:
         """`request = stun.Message(method=REFRESH)`: making an instance of a class of the
         project runs its `__init__` (a base's, when it has none; none at all: nothing), when
         every class it descends from is the project's own (`object` aside) and none has a
-        metaclass, a decorator or a `__new__`. None: no such class."""
+        metaclass, a decorator or a `__new__`. None: no such class (sought only for a CapWords
+        name, as classes are named: most calls are not makings, and each search costs)."""
+        if not (last_name(func) or "")[:1].isupper():
+            return None
         ref = self._resolver.class_ref(func, scope)
         if ref is None:
             return None

@@ -186,6 +186,8 @@ INFALLIBLE_CALLS = frozenset(
     {
         "asyncio.set_event_loop",
         "asyncio.events.set_event_loop",
+        "asyncio.new_event_loop",  # a thread's own loop, made before it runs anything
+        "asyncio.events.new_event_loop",
         "time.time",
         "random.random",
         "time.time_ns",

@@ -117,8 +117,9 @@ def lets_go_of_itself(module: ModuleAnalysis, spawn: Spawn, target: Target) -> b
     # The exposure's first statement that can fail is the root def's: of any other def the
     # target may be, nothing is known to be harmless before its try.
     return all(
-        _finally_clears(d.node, attribute, exposure.first.stmt if d.node is root.node else None)
+        _finally_clears(d.node, attribute, first) or _clears_before_failing(d.node, attribute, first)
         for d in target.functions
+        for first in [exposure.first.stmt if d.node is root.node else None]
     )
 
 
@@ -132,12 +133,23 @@ def _finally_clears(fn: FunctionNode, attribute: str, first: ast.stmt | None) ->
     guard = body[-1]
     if len(body) > 1 and (first is None or not guard.lineno <= first.lineno <= (guard.end_lineno or guard.lineno)):
         return False
-    return any(
+    return any(_clears(stmt, attribute, fn) for stmt in guard.finalbody)
+
+
+def _clears_before_failing(fn: FunctionNode, attribute: str, first: ast.stmt | None) -> bool:
+    """A statement of the def's own body, `self.<attribute> = None`, comes before its first
+    statement that can fail (`first`): whatever fails, fails once the holder has let go
+    (aioharmony's listener clears its task, then reconnects)."""
+    return first is not None and any(_clears(stmt, attribute, fn) and stmt.lineno < first.lineno for stmt in fn.body)
+
+
+def _clears(stmt: ast.stmt, attribute: str, fn: FunctionNode) -> bool:
+    """`self.<attribute> = None`."""
+    return (
         isinstance(stmt, ast.Assign)
         and isinstance(stmt.value, ast.Constant)
         and stmt.value.value is None
         and any(isinstance(t, ast.Attribute) and t.attr == attribute and _is_self_of(t.value, fn) for t in stmt.targets)
-        for stmt in guard.finalbody
     )
 
 

@@ -114,7 +114,7 @@ _SIGNALS[_HANDED_ON] = _Signal(frozenset({"wait", "get", "join", "result", "acqu
 class Hang:
     """The worker's signal, given only after its failing line, and the blocking wait for it."""
 
-    signal: ast.Call
+    signal: ast.Call | ast.Assign  # a flag's assignment, `self._ready = True`, too
     signal_module: ModuleAnalysis
     wait: ast.expr  # the waiting call, or the `await`
     wait_module: ModuleAnalysis
@@ -167,7 +167,91 @@ def find_hang(root: Def, exposure: Exposure, spawn: Spawn | None, spawner: Modul
                 return Hang(
                     signal, module, wait, wait_module, shown, waiter, given_as.verb, deliver_to, given_as.remedy
                 )
+    return _polled_flag(module, root, first, scope, nodes)
+
+
+# What releases a loop that polls a flag the dead worker was to set: no failure can be put in it.
+_FLAG_REMEDY = "make its loop also end once the worker is no longer alive"
+
+
+def _polled_flag(module: ModuleAnalysis, root: Def, first: ast.stmt, scope: Scope, nodes: list[ast.AST]) -> Hang | None:
+    """`self._startup_complete = True` only after the failing line, while another method of the
+    class polls it, `while not self._startup_complete: sleep(0.1)` (twitchAPI's start()), with
+    no deadline: the worker's failure leaves that loop polling for ever. Not a flag the worker
+    also sets in a `finally:` or a handler, nor one other code sets too."""
+    found = scope.enclosing_class()
+    if found is None:
+        return None
+    class_scope, self_name = found
+    for node in nodes:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+        if not (
+            isinstance(target, ast.Attribute)
+            and is_name(target.value, self_name)
+            and isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and node.value.value is True
+            and (node.lineno, node.col_offset) > (first.lineno, first.col_offset)
+        ):
+            continue
+        if _set_on_the_way_out(root.node, target.attr, self_name) or any(
+            isinstance(value, ast.Constant) and value.value is True and where.node is not root.node
+            for value, where in class_scope.attr_values.get(target.attr, [])
+        ):
+            continue  # the waiter is released whatever becomes of the work
+        for use, use_scope in module.index.attribute_reads.get(target.attr, ()):
+            other = use_scope.enclosing_class()
+            if other is None or other[0] is not class_scope or not is_name(use.value, other[1]):
+                continue
+            loop = _polling(module, use)
+            if loop is not None and not _inside(module, use, root.node):
+                return Hang(
+                    node,
+                    module,
+                    loop.test,
+                    module,
+                    quoted(use),
+                    _waiter_name(module, use),
+                    "is set",
+                    None,
+                    _FLAG_REMEDY,
+                )
     return None
+
+
+def _set_on_the_way_out(fn: FunctionNode, attr: str, self_name: str) -> bool:
+    """Whether a `finally:` or an except handler of the worker assigns `self.<attr>`."""
+    for stmt in own_statements(fn.body):
+        blocks = [getattr(stmt, "finalbody", []), *(h.body for h in getattr(stmt, "handlers", []))]
+        for block in blocks:
+            for inner in own_statements(block):
+                targets = inner.targets if isinstance(inner, ast.Assign) else []
+                if any(
+                    isinstance(t, ast.Attribute) and t.attr == attr and is_name(t.value, self_name) for t in targets
+                ):
+                    return True
+    return False
+
+
+def _polling(module: ModuleAnalysis, use: ast.Attribute) -> ast.While | None:
+    """The loop whose test is `not <use>` and whose body only sleeps: `while not self._ready:
+    sleep(0.1)`, a wait with no deadline. Not a service's loop that a stop flag ends (`while not
+    self.stopped: event = await queue.get(); ...`: it works while the flag is down)."""
+    test = module.index.parent(use)
+    loop = module.index.parent(test) if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) else None
+    if isinstance(loop, ast.While) and loop.test is test and not loop.orelse and all(map(_only_sleeps, loop.body)):
+        return loop
+    return None
+
+
+def _only_sleeps(stmt: ast.stmt) -> bool:
+    """`time.sleep(0.1)`, `await asyncio.sleep(0.01)`, `pass`."""
+    if isinstance(stmt, ast.Pass):
+        return True
+    value = stmt.value if isinstance(stmt, ast.Expr) else None
+    if isinstance(value, ast.Await):
+        value = value.value
+    return isinstance(value, ast.Call) and last_name(value.func) == "sleep"
 
 
 # What takes an item from a queue, to be marked done.
