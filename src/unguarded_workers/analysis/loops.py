@@ -24,6 +24,9 @@ Ending by themselves (a failure there ends one round of work, not a service):
     while True:                             # retries until the work succeeds
         try: ssh.connect(host); break
         except SSHException: sleep(1)
+    while True:                             # and so with a test of it
+        await asyncio.sleep(backoff)
+        if await self.hub_connect(): return
     while self.state is not State.ACKED:    # counts to a bound
         sleep(0.1); misses += 1
         if misses > LIMIT: raise TimeoutError(...)
@@ -155,9 +158,26 @@ def _retries(loop: ast.While) -> bool:
     after such a try is the loop's own: `try: wait_for(stop.wait(), 60) except TimeoutError:
     pass else: break` then `poll()` is a watchdog's round.)"""
     last = loop.body[-1] if loop.body else None
-    return isinstance(last, TRY_TYPES) and any(
-        block and isinstance(block[-1], (ast.Break, ast.Return))
-        for block in (getattr(last, "body", []), getattr(last, "orelse", []))
+    return (
+        isinstance(last, TRY_TYPES)
+        and any(
+            block and isinstance(block[-1], (ast.Break, ast.Return))
+            for block in (getattr(last, "body", []), getattr(last, "orelse", []))
+        )
+    ) or (any(map(_leaves_once_it_works, loop.body)) and any(map(_sleeps, loop.body)))
+
+
+def _leaves_once_it_works(stmt: ast.stmt) -> bool:
+    """`if await self.hub_connect(): return`, in a loop that backs off between tries (a sleep of
+    its own): a test that is the work itself, whose success leaves the loop (aioharmony's and
+    pymodbus's reconnects); not a question of state, `if stop.is_set(): return`, and not a service
+    that sleeps for nothing, whose round's work says when to stop (proxy.py's `if await
+    self._run_once(): break`, prompt_toolkit's `if isinstance(item, _Done): break`)."""
+    if not (isinstance(stmt, ast.If) and len(stmt.body) == 1 and isinstance(stmt.body[0], (ast.Break, ast.Return))):
+        return False
+    test = stmt.test.value if isinstance(stmt.test, ast.Await) else stmt.test
+    return (
+        isinstance(test, ast.Call) and last_name(test.func) not in _STATE_QUERIES | _WAITING_NAMES and not stmt.orelse
     )
 
 
@@ -195,6 +215,14 @@ def _drains_a_poll(loop: ast.While) -> bool:
         and not any(_waits(call) for call in blocking)
         and not any(isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for node in _own_nodes(loop))
     )
+
+
+def _sleeps(stmt: ast.stmt) -> bool:
+    """`time.sleep(delay)`, `await asyncio.sleep(delay)`, as a statement of its own."""
+    value = stmt.value if isinstance(stmt, ast.Expr) else None
+    if isinstance(value, ast.Await):
+        value = value.value
+    return isinstance(value, ast.Call) and last_name(value.func) == "sleep"
 
 
 def _walks_a_chain(loop: ast.While) -> bool:
