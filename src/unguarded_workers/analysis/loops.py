@@ -164,7 +164,7 @@ def _retries(loop: ast.While) -> bool:
             block and isinstance(block[-1], (ast.Break, ast.Return))
             for block in (getattr(last, "body", []), getattr(last, "orelse", []))
         )
-    ) or (any(map(_leaves_once_it_works, loop.body)) and any(map(_sleeps, loop.body)))
+    ) or (any(map(_leaves_once_it_works, loop.body)) and any(map(sleeps, loop.body)))
 
 
 def _leaves_once_it_works(stmt: ast.stmt) -> bool:
@@ -217,7 +217,7 @@ def _drains_a_poll(loop: ast.While) -> bool:
     )
 
 
-def _sleeps(stmt: ast.stmt) -> bool:
+def sleeps(stmt: ast.stmt) -> bool:
     """`time.sleep(delay)`, `await asyncio.sleep(delay)`, as a statement of its own."""
     value = stmt.value if isinstance(stmt, ast.Expr) else None
     if isinstance(value, ast.Await):

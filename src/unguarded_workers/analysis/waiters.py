@@ -61,7 +61,7 @@ from .known import (
     TIMEOUT_WRAPPERS,
     names_a_lock,
 )
-from .loops import is_unbounded_loop
+from .loops import is_unbounded_loop, sleeps
 from .resolve import Resolved
 
 if TYPE_CHECKING:
@@ -246,12 +246,7 @@ def _polling(module: ModuleAnalysis, use: ast.Attribute) -> ast.While | None:
 
 def _only_sleeps(stmt: ast.stmt) -> bool:
     """`time.sleep(0.1)`, `await asyncio.sleep(0.01)`, `pass`."""
-    if isinstance(stmt, ast.Pass):
-        return True
-    value = stmt.value if isinstance(stmt, ast.Expr) else None
-    if isinstance(value, ast.Await):
-        value = value.value
-    return isinstance(value, ast.Call) and last_name(value.func) == "sleep"
+    return isinstance(stmt, ast.Pass) or sleeps(stmt)
 
 
 # What takes an item from a queue, to be marked done.
