@@ -78,6 +78,7 @@ from .index import (
     TRY_TYPES,
     FunctionNode,
     Scope,
+    dotted_text,
     last_name,
     module_constant,
     own_statements,
@@ -90,6 +91,7 @@ from .known import (
     IO_METHODS,
     LIKELY_IO,
     OS_ERRORS,
+    PURE_BUILTINS,
     REPORTING_LOG_METHODS,
     SUPPRESS,
     TIMEOUT_ERRORS,
@@ -629,13 +631,25 @@ def _leaving(block: list[ast.stmt], *, breaks: bool) -> set[int]:
     found: set[int] = set()
     leaving = False
     for stmt in reversed(block):
-        if isinstance(stmt, ast.Return) or (breaks and isinstance(stmt, ast.Break)):
+        if isinstance(stmt, ast.Return) or (breaks and isinstance(stmt, ast.Break)) or _ends_the_process(stmt):
             leaving = True
         elif isinstance(stmt, (ast.Continue, ast.Break)) or _is_compound(stmt):
             leaving = False
         if leaving:
             found.add(id(stmt))
     return found
+
+
+# What ends the process, leaving every loop (mlflow's orphan watcher: kill the group, then `os._exit(1)`).
+_PROCESS_EXITS = frozenset({"os._exit", "sys.exit"})
+
+
+def _ends_the_process(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and dotted_text(stmt.value.func) in _PROCESS_EXITS
+    )
 
 
 def _is_compound(stmt: ast.stmt) -> bool:
@@ -751,10 +765,15 @@ def _only_closes(leaf: _Leaf) -> bool:
 
 
 def _only_io(leaf: _Leaf) -> bool:
-    """Every call of the leaf is a socket, file or select call (`sock.recv(n)`, `select.select(...)`)."""
+    """Every call of the leaf is a socket, file or select call (`sock.recv(n)`, `select.select(...)`),
+    but for builtins that only look at what they are given (wandb's `data += os.read(fd,
+    len(token) - n)`), and one at least is."""
     root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
     calls = list(_calls_in(root))
-    return bool(calls) and all(isinstance(c.func, ast.Attribute) and c.func.attr in IO_METHODS for c in calls)
+    io = [c for c in calls if isinstance(c.func, ast.Attribute) and c.func.attr in IO_METHODS]
+    return bool(io) and all(
+        c in io or (isinstance(c.func, ast.Name) and f"builtins.{c.func.id}" in PURE_BUILTINS) for c in calls
+    )
 
 
 def _ends_in_raise(handler: ast.ExceptHandler) -> bool:

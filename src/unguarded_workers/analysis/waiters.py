@@ -607,6 +607,8 @@ def _plain(args: list[ast.expr]) -> list[ast.expr]:
 _RELEASES = frozenset(name for name in _SIGNALS if name != _HANDED_ON) | {"cancel"}
 # Calls that make a task of a coroutine.
 _TASK_MAKERS = frozenset({"Task", "create_task", "ensure_future"})
+# Runs a coroutine on a loop of another thread, handing back a concurrent future.
+_RUN_ON_A_LOOP = "run_coroutine_threadsafe"
 
 
 def _releases(module: ModuleAnalysis, use: ast.expr, given: set[int], method: str) -> bool:
@@ -645,9 +647,15 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
 def _made_a_task(module: ModuleAnalysis, call: ast.Call) -> bool:
     """`asyncio.Task(sock.get())`, `create_task(q.get())`: the coroutine runs as a task of its
     own, and whoever awaits that task with others (`asyncio.wait([...], FIRST_COMPLETED)`) is
-    not blocked on it alone."""
+    not blocked on it alone. `run_coroutine_threadsafe(started.wait(), loop)` runs it on a loop,
+    and the caller waits only if it asks the future's `result()` (prefect's waiters do not)."""
     parent = module.index.parent(call)
-    return isinstance(parent, ast.Call) and call in parent.args and last_name(parent.func) in _TASK_MAKERS
+    if not (isinstance(parent, ast.Call) and call in parent.args):
+        return False
+    if last_name(parent.func) == _RUN_ON_A_LOOP:
+        result = module.index.method_call(parent, frozenset({"result"}))
+        return result is None or not _blocks_for_ever(result)
+    return last_name(parent.func) in _TASK_MAKERS
 
 
 def _asyncio_result(module: ModuleAnalysis, call: ast.Call) -> bool:
