@@ -210,3 +210,35 @@ def test_a_workers_batches_share_the_runs_options_and_so_one_project(monkeypatch
     other = engine.Job(Settings(options=parse_options(min_confidence="high")))
     runner._in_worker(work, [], other)
     assert seen[2] is other  # not the run's: left as it is
+
+
+def test_an_interrupt_while_the_batches_are_handed_out_loses_none_that_started(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check's batches are handed to the workers one by one: an interrupt between two
+    # (here, as the second goes) is held until all are handed out, so that the run knows
+    # every batch a worker may be running, and shows what those found (a JSON run under load
+    # once showed nothing: the batches handed out before the interrupt were lost).
+    import signal
+    import time
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    real = ProcessPoolExecutor.submit
+    checks: list[Future[object]] = []
+
+    def submit(self: ProcessPoolExecutor, fn: object, *args: object, **kwargs: object) -> Future[object]:
+        if args and args[0] in (engine.process_batch, engine.second_pass_batch):
+            if len(checks) == 1:  # the first batch is in a worker's hands: interrupt now
+                deadline = time.monotonic() + 30
+                while not (checks[0].running() or checks[0].done()) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                os.kill(os.getpid(), signal.SIGINT)
+            checks.append(real(self, fn, *args, **kwargs))  # type: ignore[arg-type]
+            return checks[-1]
+        return real(self, fn, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
+    result = run_cli(capsys, "check", "--isolated", "--no-cache", "-j", "2", "--output-format", "json", ".")
+    assert result.status == 130
+    assert len(checks) > 2  # every batch was handed out before the interrupt was raised
+    assert result.json(), "the batches that ran were lost"

@@ -138,14 +138,19 @@ class Runner:
         return self._pools[self._lanes[number]]
 
     def _submit(self) -> None:
+        # All or nothing: an interrupt in the middle would leave batches running in the workers
+        # that `stop()` does not know of, their outcomes lost (an interrupted run that shows none).
+        with interrupts.deferred():
+            self._futures = self._submitted()
+
+    def _submitted(self) -> list[Future[list[FileOutcome]] | Future[list[FileOutcome | None]]]:
         job = self._job
         if not self._first:
-            self._futures = [
+            return [
                 self._lane(number).submit(_in_worker, process_batch, batch, job)
                 for number, batch in enumerate(self._batches)
             ]
-            return
-        self._futures = [
+        return [
             self._lane(number).submit(
                 _in_worker, second_pass_batch, batch, job, self._first[start : start + len(batch)]
             )
