@@ -227,15 +227,18 @@ class HarmlessRules:
             container = _iterated_container(call.args[0])
         else:
             container = None
-        return container is not None and self._where(
-            call, lambda test, true: _tests_not_empty(test, container) if true else _tests_empty(test, container)
-        )
+        return container is not None and self._found_not_empty(call, container)
 
     def _indexes_an_end_of_a_tested_container(self, node: ast.Subscript) -> bool:
         """`servers[0] if servers else None`, `if self._queue: item = self._queue[-1]`: the first
         or last item of a container a test around it found not empty (panel's shutdown)."""
         container = dotted_text(node.value) if _is_end_position(node.slice) else None
-        return container is not None and self._where(
+        return container is not None and self._found_not_empty(node, container)
+
+    def _found_not_empty(self, node: ast.AST, container: str) -> bool:
+        """A test around `node` found `container` not empty: `if values:` in its body, `if not
+        values:` in its `else:`."""
+        return self._where(
             node, lambda test, true: _tests_not_empty(test, container) if true else _tests_empty(test, container)
         )
 

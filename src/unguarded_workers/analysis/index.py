@@ -453,6 +453,13 @@ def assigned_values(expr: ast.expr, scope: Scope) -> list[tuple[ast.expr, Scope]
     return []
 
 
+def handled_types(exc_type: ast.expr | None) -> list[ast.expr]:
+    """The types an `except` names: `(OSError, ValueError)` as two, none for a bare one."""
+    if exc_type is None:
+        return []
+    return list(exc_type.elts) if isinstance(exc_type, ast.Tuple) else [exc_type]
+
+
 def module_constant(expr: ast.expr, scope: Scope) -> tuple[ast.expr, Scope] | None:
     """What a module-level name assigned once holds (`ERRORS = (OSError, TimeoutError)`,
     `DECODERS = {...}`), with the scope it was assigned in; None for anything else."""

@@ -43,7 +43,16 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, dotted_text, last_name, own_nodes, own_statements
+from .index import (
+    FUNCTION_TYPES,
+    LOOP_TYPES,
+    TRY_TYPES,
+    dotted_text,
+    handled_types,
+    last_name,
+    own_nodes,
+    own_statements,
+)
 from .known import CONTAINER_TAKES, RECEIVE_METHODS, WAIT_METHODS
 
 # A call that waits for the next piece of work: a loop that makes one is a service's loop,
@@ -61,7 +70,7 @@ _NON_BLOCKING_FLAGS = frozenset({"WNOHANG", "NOBLOCK", "DONTWAIT", "MSG_DONTWAIT
 # Asking a flag, a thread or a loop its state: a header that runs for as long as the service.
 _STATE_QUERIES = frozenset({"is_set", "isSet", "is_alive", "is_running"})
 # What a wait with a timeout raises when nothing came: `queue.Empty`, `asyncio.TimeoutError`.
-_TIMEOUTS = frozenset({"TimeoutError", "Empty", "timeout"})
+TIMEOUTS = frozenset({"TimeoutError", "Empty", "timeout"})
 
 
 def is_unbounded_loop(stmt: ast.stmt) -> bool:
@@ -198,8 +207,8 @@ def _ends_when_idle(loop: ast.While) -> bool:
 
 
 def _names_a_timeout(exc_type: ast.expr | None) -> bool:
-    types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type] if exc_type is not None else []
-    return bool(types) and all(last_name(t) in _TIMEOUTS for t in types)
+    types = handled_types(exc_type)
+    return bool(types) and all(last_name(t) in TIMEOUTS for t in types)
 
 
 def _drains_a_poll(loop: ast.While) -> bool:

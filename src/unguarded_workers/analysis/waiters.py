@@ -46,6 +46,7 @@ from .index import (
     Scope,
     assigned_values,
     dotted_text,
+    handled_types,
     is_name,
     last_name,
     own_nodes,
@@ -61,7 +62,7 @@ from .known import (
     TIMEOUT_WRAPPERS,
     names_a_lock,
 )
-from .loops import is_unbounded_loop, sleeps
+from .loops import TIMEOUTS, is_unbounded_loop, sleeps
 from .resolve import Resolved
 
 if TYPE_CHECKING:
@@ -732,7 +733,7 @@ def _bounded(module: ModuleAnalysis, wait: ast.expr) -> bool:
 # Waits for an item whose timeout raises (`queue.Empty`, `TimeoutError`), rather than returning False.
 _RAISING_WAITS = frozenset({"get", "result"})
 # What a handler that takes a wait's timeout names (a broad one takes it too).
-_TAKES_A_TIMEOUT = frozenset({"TimeoutError", "Empty", "timeout", "Exception", "BaseException"})
+_TAKES_A_TIMEOUT = TIMEOUTS | {"Exception", "BaseException"}
 
 
 def _retried_for_ever(module: ModuleAnalysis, wait: ast.expr) -> bool:
@@ -760,8 +761,7 @@ def _retried_for_ever(module: ModuleAnalysis, wait: ast.expr) -> bool:
 
 
 def _takes_a_timeout(exc_type: ast.expr | None) -> bool:
-    types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type] if exc_type is not None else []
-    return exc_type is None or any(last_name(t) in _TAKES_A_TIMEOUT for t in types)
+    return exc_type is None or any(last_name(t) in _TAKES_A_TIMEOUT for t in handled_types(exc_type))
 
 
 def _may_be_none(module: ModuleAnalysis, value: ast.expr) -> bool:
