@@ -85,6 +85,41 @@ def test_the_stake_of_each_spawn(spawn: str, stake: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "finally_line"),
+    [
+        # jeepney's receiver: its finally fails the waiters' futures, so they learn it ended.
+        ("try:\n    while True:\n        step()\nfinally:\n    closed.set()", 15),
+        # The innermost finally whose try holds the line, not an outer one.
+        ("try:\n    try:\n        step()\n    finally:\n        log()\nfinally:\n    closed.set()", 15),
+        ("try:\n    step()\nexcept ValueError:\n    pass\nfinally:\n    closed.set()", 16),
+    ],
+    ids=["loop in try-finally", "nested", "narrow handler and finally"],
+)
+def test_a_thread_that_dies_through_a_finally_is_not_said_to_tell_no_one(body: str, finally_line: int) -> None:
+    source = HEAD + "def run():\n" + textwrap.indent(body, "    ") + "\n\nthreading.Thread(target=run).start()\n"
+    violation = _only(source)
+    assert "nothing in the program learns" not in violation.message, violation.message
+    assert (
+        f"the thread dies after its finally (line {finally_line}) runs: its traceback goes to stderr, "
+        "the program learns at most that it ended, not why, and its work stops"
+    ) in violation.message
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        # The line comes before the try, or in a def the worker calls.
+        ("step()\ntry:\n    cleanup()\nfinally:\n    closed.set()", "nothing in the program learns of it"),
+        ("work()\ntry:\n    pass\nfinally:\n    closed.set()", "nothing in the program learns of it"),
+    ],
+    ids=["before the try", "after a call outside it"],
+)
+def test_a_finally_that_does_not_hold_the_line_changes_nothing(body: str, said: str) -> None:
+    source = HEAD + "def run():\n" + textwrap.indent(body, "    ") + "\n\nthreading.Thread(target=run).start()\n"
+    assert said in _only(source).message
+
+
+@pytest.mark.parametrize(
     ("body", "said"),
     [
         ("step()", "has no try/except guard: line 6: step() runs outside any try"),
@@ -224,6 +259,18 @@ def test_a_worker_of_another_module_is_located_by_its_file(tmp_path: Path) -> No
     (uncovered,) = violation.related
     assert uncovered.path == str(tmp_path / "jobs.py")
     assert uncovered.range.line == 3
+
+
+def test_the_finally_of_a_worker_in_another_module_is_located_by_its_file(tmp_path: Path) -> None:
+    # ws4py's threaded client runs its base class's run(), whose finally closes the connection.
+    (tmp_path / "jobs.py").write_text(
+        "def poll():\n    try:\n        while True:\n            fetch()\n    finally:\n        close()\n"
+    )
+    main = tmp_path / "main.py"
+    source = "import threading\nfrom jobs import poll\n\nthreading.Thread(target=poll).start()\n"
+    main.write_text(source)
+    violation = _only(source, path=str(main))
+    assert "; the thread dies after its finally (jobs.py:6) runs: " in violation.message, violation.message
 
 
 def test_foreign_code_and_a_long_lived_loop_are_said() -> None:

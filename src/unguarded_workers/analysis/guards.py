@@ -64,7 +64,7 @@ Unguarded:
 from __future__ import annotations
 
 import ast
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -87,6 +87,7 @@ from .known import (
     BROAD_EXCEPTIONS,
     CANCELLED_CLASS_GETTERS,
     CLOSE_METHODS,
+    DECODERS,
     EXIT_EXCEPTION_NAMES,
     IO_METHODS,
     LIKELY_IO,
@@ -95,6 +96,7 @@ from .known import (
     REPORTING_LOG_METHODS,
     SUPPRESS,
     TIMEOUT_ERRORS,
+    VALUE_ERRORS,
     WAIT_FOR,
 )
 from .loops import has_unbounded_loop, is_unbounded_loop
@@ -111,13 +113,15 @@ OUTSIDE_ANY_TRY = "runs outside any try"
 
 
 class _Context(NamedTuple):
-    """Where a statement stands: what leaves it uncovered, and whether a handler of what I/O
-    raises (OSError and its kin) is around it."""
+    """Where a statement stands: what leaves it uncovered, and which families of failure a
+    handler around it takes whole: what I/O raises (OSError and its kin), a timed wait's
+    TimeoutError, a decoder's ValueError."""
 
     why: str
     io_covered: bool = False
     caught: tuple[str, ...] = ()  # what the narrow handlers of the tries around it catch
     timeout_covered: bool = False  # a handler of TimeoutError is around it
+    value_covered: bool = False  # a handler of ValueError is around it
 
 
 OUTSIDE = _Context(OUTSIDE_ANY_TRY)
@@ -128,11 +132,9 @@ class _Leaf(NamedTuple):
 
     stmt: ast.stmt
     header: ast.expr | None
-    why: str  # when it can fail
+    context: _Context  # why it can fail, and what the handlers around it take whole
     in_loop: bool  # inside an unbounded loop of the def that no broad guard in it protects
-    io_covered: bool = False  # a socket or file call here raises what a handler around it catches
     inside_loop: bool = False  # inside an unbounded loop of the def, guarded or not
-    timeout_covered: bool = False  # a handler around it catches what a timed wait raises
 
 
 @dataclass
@@ -232,10 +234,12 @@ class GuardAnalysis:
         tally = _Tally()
         for leaf in self._leaves(fn.body, scope):
             verdict = self._leaf_verdict(leaf, scope)
-            if verdict is not True and leaf.io_covered and _only_io(leaf):
+            if verdict is not True and leaf.context.io_covered and _only_io(leaf):
                 verdict = True  # socket and file calls raise what the handler around them catches
-            if verdict is not True and leaf.timeout_covered and self._timed_take(leaf.stmt, scope):
+            if verdict is not True and leaf.context.timeout_covered and self._timed_take(leaf.stmt, scope):
                 verdict = True  # `await wait_for(queue.get(), t)` raises what the handler catches
+            if verdict is not True and leaf.context.value_covered and self._only_decodes(leaf, scope):
+                verdict = True  # `json.loads(message)` raises what `except ValueError` catches
             exposed: list[tuple[Def, Exposure]] = []
             if verdict is False:
                 covered = False
@@ -269,7 +273,7 @@ class GuardAnalysis:
         )
 
     def _tally(self, tally: _Tally, leaf: _Leaf, scope: Scope, delegates: list[tuple[Def, Exposure]]) -> None:
-        here = Uncovered(leaf.stmt, leaf.header, leaf.why)
+        here = Uncovered(leaf.stmt, leaf.header, leaf.context.why)
         exposed = [exposure for _, exposure in delegates]
         if self._is_precondition(leaf):
             tally.precondition = tally.precondition or here
@@ -279,7 +283,7 @@ class GuardAnalysis:
         # what escapes is at the edges of work the author did guard).
         dies = leaf.in_loop and not any(e.guards_some for e in exposed)
         ends_a_loop = dies or any(e.in_loop for e in exposed)
-        likely = not leaf.io_covered and _does_io(leaf)  # not when a handler takes what I/O raises
+        likely = not leaf.context.io_covered and _does_io(leaf)  # not when a handler takes what I/O raises
         if ends_a_loop:
             tally.loop_leaf = tally.loop_leaf or here
             if likely:
@@ -376,7 +380,7 @@ class GuardAnalysis:
             stmt, context, in_loop, inside, breaks_out = stack.pop()
             opened = self._open(stmt, context, scope)
             if opened is None:
-                yield _Leaf(stmt, None, context.why, in_loop, context.io_covered, inside, context.timeout_covered)
+                yield _Leaf(stmt, None, context, in_loop, inside)
                 continue
             headers, blocks = opened
             unbounded = is_unbounded_loop(stmt)
@@ -385,9 +389,7 @@ class GuardAnalysis:
             inner_inside = inside or unbounded
             for header in headers:
                 # A loop's header runs on every pass: it is inside the loop it heads.
-                yield _Leaf(
-                    stmt, header, context.why, inner_loop, context.io_covered, inner_inside, context.timeout_covered
-                )
+                yield _Leaf(stmt, header, context, inner_loop, inner_inside)
             for block, block_context in reversed(blocks):
                 # A `break` in a loop's body leaves that loop; elsewhere, the loop around it.
                 block_breaks = unbounded if isinstance(stmt, LOOP_TYPES) and block is stmt.body else breaks_out
@@ -410,11 +412,9 @@ class GuardAnalysis:
                 return [], []  # its failure is delivered: whoever waits learns of it
             # Like any compound statement, except that the handlers of cancellation and exit
             # alone (clean-up on shutdown) are not inspected.
-            io = context.io_covered or any(self._names_any(h.type, scope, OS_ERRORS) for h in handlers)
-            timed = context.timeout_covered or any(self._names_any(h.type, scope, TIMEOUT_ERRORS) for h in handlers)
             body: list[ast.stmt] = getattr(stmt, "body", [])
             leaky = self._leaky_try(handlers, context, scope)
-            blocks = [(body, leaky._replace(io_covered=io, timeout_covered=timed))]
+            blocks = [(body, self._covering(leaky, context, [h.type for h in handlers], scope))]
             # A handler runs only when the body fails: none does after a body that cannot.
             live = [] if self._cannot_fail(body, scope) else handlers
             for handler in live:
@@ -491,9 +491,32 @@ class GuardAnalysis:
         if not suppressed:
             return context
         types = ", ".join(last_name(arg) or type(arg).__name__ for arg in suppressed)
-        io = context.io_covered or any(self._names_any(arg, scope, OS_ERRORS) for arg in suppressed)
-        timed = context.timeout_covered or any(self._names_any(arg, scope, TIMEOUT_ERRORS) for arg in suppressed)
-        return _Context(f"is in a suppress() of only {types}", io, timeout_covered=timed)
+        return self._covering(_Context(f"is in a suppress() of only {types}"), context, suppressed, scope)
+
+    def _covering(self, inner: _Context, outer: _Context, types: Sequence[ast.expr | None], scope: Scope) -> _Context:
+        """`inner` (why the block's statements are uncovered) with the families of failure the
+        handlers around take whole: those of `outer`, and those `types` (of a try's handlers, or
+        a suppress()) name."""
+
+        def named(family: frozenset[str]) -> bool:
+            return any(self._names_any(exc_type, scope, family) for exc_type in types)
+
+        return inner._replace(
+            io_covered=outer.io_covered or named(OS_ERRORS),
+            timeout_covered=outer.timeout_covered or named(TIMEOUT_ERRORS),
+            value_covered=outer.value_covered or named(VALUE_ERRORS),
+        )
+
+    def _only_decodes(self, leaf: _Leaf, scope: Scope) -> bool:
+        """Every call of the leaf is a decoder that raises only ValueError on what it cannot read
+        (`json.loads(message)`, `base64.b64decode(data)`), but for builtins that only look at what
+        they are given, and one at least is."""
+        root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
+        calls = list(_calls_in(root))
+        names = [self._index.qualname(call.func, scope) for call in calls]
+        return any(name in DECODERS for name in names) and all(
+            name in DECODERS or name in PURE_BUILTINS for name in names
+        )
 
     def _guards_some(self, body: list[ast.stmt], scope: Scope) -> bool:
         """A try that contains (a broad handler), or a `with suppress(Exception)`, anywhere in
@@ -713,6 +736,12 @@ def _caught(handler: ast.ExceptHandler) -> str:
     return ", ".join(last_name(t) or type(t).__name__ for t in types)
 
 
+# Builtins that only look at the exception they are given.
+_INSPECTING_BUILTINS = frozenset(
+    {"getattr", "hasattr", "isinstance", "issubclass", "type", "len", "id", "repr", "str", "bool", "vars"}
+)
+
+
 def _reports_before_raising(handler: ast.ExceptHandler) -> bool:
     """A handler that logs the failure, or hands the exception on (to a call, an attribute),
     before it re-raises: the failure is not silent, and re-raising is a choice made knowingly
@@ -722,6 +751,8 @@ def _reports_before_raising(handler: ast.ExceptHandler) -> bool:
         for node in ast.walk(stmt):
             if isinstance(node, ast.Call) and _logs_a_failure(node):
                 return True
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _INSPECTING_BUILTINS:
+                continue  # `getattr(e, "errno", None) == 9`: a look at the exception, not a hand-over
             if name is not None and isinstance(node, (ast.Call, ast.Assign)):
                 values = [*node.args, *(k.value for k in node.keywords)] if isinstance(node, ast.Call) else [node.value]
                 if any(isinstance(value, ast.Name) and value.id == name for value in values):

@@ -307,6 +307,17 @@ OS_ERRORS = frozenset(
         "builtins.ConnectionError",
     }
 )
+# What a decoder raises on what it cannot read, and the decoders that raise only that (and
+# RecursionError on absurd nesting): json's JSONDecodeError (orjson's and ujson's subclass it or
+# ValueError), binascii.Error, msgpack's ExtraData, FormatError and StackError are all ValueErrors.
+VALUE_ERRORS = frozenset({"builtins.ValueError"})
+DECODERS = frozenset(
+    {
+        "json.loads", "json.load", "orjson.loads", "ujson.loads", "base64.b64decode", "base64.urlsafe_b64decode",
+        "base64.b16decode", "base64.b32decode", "binascii.unhexlify", "binascii.a2b_base64", "bytes.fromhex",
+        "msgpack.unpackb", "msgpack.loads", "uuid.UUID", "ipaddress.ip_address", "ipaddress.ip_network",
+    }
+)  # fmt: skip
 IO_METHODS = frozenset(
     {
         "read", "readline", "readinto", "write", "writelines", "flush", "close", "recv", "recv_into", "recvfrom",

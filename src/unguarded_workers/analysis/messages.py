@@ -11,9 +11,9 @@ from __future__ import annotations
 import ast
 import os
 
-from ..codes import Code
-from .exposure import Exposure
-from .index import dotted_text
+from ..codes import THREAD_DIES, Code
+from .exposure import Exposure, Uncovered
+from .index import FUNCTION_TYPES, TRY_TYPES, dotted_text
 from .resolve import Unresolved
 from .spawns import Spawn
 from .waiters import Hang
@@ -50,6 +50,12 @@ PER_ITEM_CHILD_STAKE = (
 )
 LONG_RUNNING_CHILD_STAKE = (
     "it runs a long-lived loop: its failure cancels the whole group and every long-running sibling"
+)
+# A finally around the failing line may tell others that the worker ended (set an event, fail
+# the waiters' futures, call a `closed()` hook): "nothing learns of it" would be false then.
+THREAD_DIES_AFTER_FINALLY = (
+    "the thread dies after its finally ({where}) runs: its traceback goes to stderr, the program learns "
+    "at most that it ended, not why, and its work stops"
 )
 
 
@@ -123,6 +129,10 @@ def _exposed(
         parts.append(f"it runs {foreign.what}{where}")
     if exposure.in_loop:
         parts.append("a failure ends its long-lived loop")
+    if consequence == THREAD_DIES:
+        around = _finally_around(first, exposure)
+        if around is not None:
+            consequence = THREAD_DIES_AFTER_FINALLY.format(where=_line(around, exposure, checked))
     parts.append(consequence)
     if hang is not None:
         waiting = hang.waiter
@@ -138,6 +148,20 @@ def _exposed(
         )
     parts.append(fix)
     return "; ".join(parts)
+
+
+def _finally_around(named: Uncovered, exposure: Exposure) -> ast.stmt | None:
+    """The first statement of the innermost `finally` of the worker's def that runs as a failure
+    of the named statement leaves: one whose `try` holds it in its body, a handler or its `else`."""
+    index = exposure.module.index
+    node: ast.AST = named.stmt
+    parent = index.parent(node)
+    while parent is not None and not isinstance(parent, FUNCTION_TYPES):
+        final: list[ast.stmt] = getattr(parent, "finalbody", []) if isinstance(parent, TRY_TYPES) else []
+        if final and not any(stmt is node for stmt in final):
+            return final[0]
+        node, parent = parent, index.parent(parent)
+    return None
 
 
 def _line(node: ast.AST, exposure: Exposure, checked: str | None, path: str | None = None) -> str:

@@ -636,7 +636,9 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     call = module.index.method_call(use, waits)
     if call is None or _when_ready(module, call):
         return False
-    if not _blocks_for_ever(call) and not (last_name(call.func) in _RAISING_WAITS and _retried_for_ever(module, call)):
+    if not _blocks_for_ever(module, call) and not (
+        last_name(call.func) in _RAISING_WAITS and _retried_for_ever(module, call)
+    ):
         return False
     if _bounded(module, call):
         return False
@@ -655,7 +657,7 @@ def _made_a_task(module: ModuleAnalysis, call: ast.Call) -> bool:
         return False
     if last_name(parent.func) == _RUN_ON_A_LOOP:
         result = module.index.method_call(parent, frozenset({"result"}))
-        return result is None or not _blocks_for_ever(result)
+        return result is None or not _blocks_for_ever(module, result)
     return last_name(parent.func) in _TASK_MAKERS
 
 
@@ -792,16 +794,18 @@ def _limits_time(expr: ast.expr) -> bool:
     return not (isinstance(first, ast.Constant) and first.value is None)
 
 
-def _blocks_for_ever(call: ast.Call) -> bool:
-    """No timeout and not told to return at once: `get()`, `wait()`, `result()`, `acquire()`."""
+def _blocks_for_ever(module: ModuleAnalysis, call: ast.Call) -> bool:
+    """No timeout and not told to return at once: `get()`, `wait()`, `result()`, `acquire()`;
+    `get(block=True, timeout=5)` has one whichever keyword comes first, and `get(block=block,
+    timeout=timeout)` of a def whose `timeout=None` has none by default (walrus's `_get_value()`)."""
     if call.args:
         return False  # wait(5), get(True, 5), get(False), acquire(False), result(10)
-    for keyword in call.keywords:
-        if keyword.arg == "timeout":
-            return isinstance(keyword.value, ast.Constant) and keyword.value.value is None
-        if keyword.arg in ("block", "blocking"):
-            return not (isinstance(keyword.value, ast.Constant) and not keyword.value.value)
-    return True
+    keywords = {keyword.arg: keyword.value for keyword in call.keywords}
+    timeout = keywords.get("timeout")
+    if timeout is not None and not _may_be_none(module, timeout):
+        return False
+    block = keywords.get("block", keywords.get("blocking"))
+    return block is None or not (isinstance(block, ast.Constant) and not block.value)
 
 
 def _inside(module: ModuleAnalysis, node: ast.AST, fn: FunctionNode) -> bool:
