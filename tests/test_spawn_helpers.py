@@ -143,3 +143,98 @@ def test_flake8_checks_the_callers(tmp_path: Path) -> None:
 def test_the_helpers_own_spawn_is_not_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "background.py").write_text(HELPER)
     assert run_cli(capsys, "check", "--min-confidence=low", str(tmp_path / "background.py")).out == ""
+
+
+# gpiozero's GPIOThread: a Thread subclass whose making is the spawn, its target handed to the base.
+THREAD_CLASS = textwrap.dedent(
+    """\
+    from threading import Event, Thread
+
+
+    class GPIOThread(Thread):
+        def __init__(self, target, args=(), kwargs=None, name=None):
+            self.stopping = Event()
+            super().__init__(None, target, name, args, kwargs or {})
+            self.daemon = True
+    """
+)
+# Made by position and by keyword, from another module with no spawn word of its own.
+THREAD_CLASS_CALLER = textwrap.dedent(
+    """\
+    from app.threads import GPIOThread
+
+
+    class Device:
+        def start(self):
+            self._by_position = GPIOThread(self._watch)
+            self._by_keyword = GPIOThread(target=self._watch)
+
+        def _watch(self):
+            while True:
+                self.poll()
+    """
+)
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "super().__init__(None, target, name)",
+        "super().__init__(target=target, daemon=True)",
+        "Thread.__init__(self, None, target)",
+        "threading.Thread.__init__(self, target=target)",
+    ],
+)
+def test_a_thread_class_that_hands_its_target_to_its_base_is_a_helper_named_for_the_class(init: str) -> None:
+    header = "import threading\nfrom threading import Thread\n\n\nclass Worker(Thread):\n"
+    text = f"{header}    def __init__(self, target, name=None):\n        {init}\n"
+    assert helpers_in_text(text, Options()) == {"Worker"}
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        # Its run() is the worker, whatever it is handed (UW102 judges it).
+        "class Worker(Thread):\n    def __init__(self, target):\n        super().__init__(target=target)\n\n"
+        "    def run(self):\n        pass\n",
+        # No thread: a base that is not Thread's.
+        "class Worker(Base):\n    def __init__(self, target):\n        super().__init__(target=target)\n",
+    ],
+    ids=["with its own run", "not a thread"],
+)
+def test_no_thread_class_helper_without_a_thread_that_runs_the_target(cls: str) -> None:
+    base = "class Base:\n    def __init__(self, target):\n        self.t = target\n"
+    text = f"from threading import Thread\n\n\n{base}\n\n{cls}"
+    assert helpers_in_text(text, Options()) == frozenset()
+
+
+def test_the_makings_of_a_thread_class_of_another_module_are_spawns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "threads.py").write_text(THREAD_CLASS)
+    (tmp_path / "app" / "device.py").write_text(THREAD_CLASS_CALLER)
+    for jobs in ("1", "2"):
+        lines = run_cli(capsys, "check", "--no-cache", "-j", jobs, ".").out.splitlines()
+        assert [line.split(" has no")[0] for line in lines] == [
+            "app/device.py:6:29: UW101 thread target 'self._watch'",
+            "app/device.py:7:28: UW101 thread target 'self._watch'",
+        ]
+        assert lines[0].endswith(
+            "wrap it: GPIOThread(wrap(self._watch)), or to keep it running: GPIOThread(supervise(self._watch))"
+        )
+        assert lines[1].endswith("or to keep it running: GPIOThread(target=supervise(self._watch))")
+    result = subprocess.run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select=UW", "."],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+    assert [line.split(" UW101 ")[0] for line in result.stdout.splitlines()] == [
+        "./app/device.py:6:29:",
+        "./app/device.py:7:28:",
+    ], result.stderr

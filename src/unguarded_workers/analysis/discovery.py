@@ -24,7 +24,7 @@ from .helpers import may_define_helper
 from .index import FunctionNode, dotted_text
 from .known import CORO_0, METHOD_SPAWNERS, PARTIALS, SPAWN_FUNCTIONS, TARGET_KW_1, ArgSpec
 from .module import ModuleAnalysis
-from .prefilter import might_spawn, spawn_calls
+from .prefilter import base_init_calls, might_spawn, spawn_calls
 from .project import MAX_BYTES
 
 
@@ -45,7 +45,7 @@ def helpers_in_text(text: str, options: Options, path: str | None = None) -> fro
 def _helpers_in_candidate_text(text: str, options: Options, path: str | None) -> frozenset[str]:
     """`helpers_in_text` for a text that `might_spawn` and `may_define_helper` (each text test
     is made once)."""
-    starts = spawn_calls(text, options)
+    starts = _spawn_starts(text, options)
     if starts == []:
         return frozenset()
     try:
@@ -62,10 +62,17 @@ def helpers_in_tree(tree: ast.Module, text: str, options: Options, path: str | N
     `analysis.helpers.names`)."""
     if not may_define_helper(text):
         return frozenset()
-    starts = spawn_calls(text, options)
+    starts = _spawn_starts(text, options)
     if starts == []:
         return frozenset()
     return _helpers_of_tree(tree, text, starts, options, path)
+
+
+def _spawn_starts(text: str, options: Options) -> list[int] | None:
+    """Where the module's spawn calls start, a Thread subclass's call of its base's `__init__`
+    with a target among them; None when a spawner is renamed."""
+    starts = spawn_calls(text, options)
+    return None if starts is None else sorted({*starts, *base_init_calls(text)})
 
 
 def _helpers_of_tree(
@@ -103,6 +110,8 @@ for _qualname, (_, _spec) in SPAWN_FUNCTIONS.items():
     _STANDARD_SPECS[_qualname.rpartition(".")[2]] = (*_STANDARD_SPECS.get(_qualname.rpartition(".")[2], ()), _spec)
 for _method, _spec in METHOD_SPAWNERS.items():
     _STANDARD_SPECS[_method] = (*_STANDARD_SPECS.get(_method, ()), _spec)
+# A Thread subclass's `super().__init__(None, target)`, or `Thread.__init__(self, None, target)`.
+_STANDARD_SPECS["__init__"] = (TARGET_KW_1, ArgSpec(TARGET_KW_1.keyword, 2, coroutine=False))
 _CONFIGURED_SPECS = (TARGET_KW_1, CORO_0)
 
 

@@ -91,6 +91,7 @@ from .known import (
     EXIT_EXCEPTION_NAMES,
     IO_METHODS,
     LIKELY_IO,
+    LOOKUP_ERRORS,
     OS_ERRORS,
     PURE_BUILTINS,
     REPORTING_LOG_METHODS,
@@ -115,13 +116,14 @@ OUTSIDE_ANY_TRY = "runs outside any try"
 class _Context(NamedTuple):
     """Where a statement stands: what leaves it uncovered, and which families of failure a
     handler around it takes whole: what I/O raises (OSError and its kin), a timed wait's
-    TimeoutError, a decoder's ValueError."""
+    TimeoutError, a decoder's ValueError, a lookup's KeyError or IndexError."""
 
     why: str
     io_covered: bool = False
     caught: tuple[str, ...] = ()  # what the narrow handlers of the tries around it catch
     timeout_covered: bool = False  # a handler of TimeoutError is around it
     value_covered: bool = False  # a handler of ValueError is around it
+    lookup_covered: bool = False  # a handler of KeyError, IndexError or LookupError is around it
 
 
 OUTSIDE = _Context(OUTSIDE_ANY_TRY)
@@ -240,6 +242,8 @@ class GuardAnalysis:
                 verdict = True  # `await wait_for(queue.get(), t)` raises what the handler catches
             if verdict is not True and leaf.context.value_covered and self._only_decodes(leaf, scope):
                 verdict = True  # `json.loads(message)` raises what `except ValueError` catches
+            if verdict is not True and leaf.context.lookup_covered and _only_looks_up(leaf):
+                verdict = True  # `pin = pins[num]` raises what `except KeyError` catches
             exposed: list[tuple[Def, Exposure]] = []
             if verdict is False:
                 covered = False
@@ -505,6 +509,7 @@ class GuardAnalysis:
             io_covered=outer.io_covered or named(OS_ERRORS),
             timeout_covered=outer.timeout_covered or named(TIMEOUT_ERRORS),
             value_covered=outer.value_covered or named(VALUE_ERRORS),
+            lookup_covered=outer.lookup_covered or named(LOOKUP_ERRORS),
         )
 
     def _only_decodes(self, leaf: _Leaf, scope: Scope) -> bool:
@@ -762,10 +767,13 @@ def _reports_before_raising(handler: ast.ExceptHandler) -> bool:
 
 def _logs_a_failure(call: ast.Call) -> bool:
     """`logger.exception(...)`, `log.error(...)`: a logger's report, not its debug chatter; or
-    any call given the traceback (`self.bus.log(msg, level=40, traceback=True)`, `exc_info=e`)."""
+    any call given the traceback (`self.bus.log(msg, level=40, traceback=True)`, `exc_info=e`,
+    aiortc's `self.__log_warning(traceback.format_exc())`), or `traceback.print_exc()`."""
     func = call.func
     if any(k.arg in _TRACEBACK_KEYWORDS and not _is_false(k.value) for k in call.keywords):
         return True
+    if dotted_text(func) in _TRACEBACK_REPORTS:
+        return True  # reached inside the call that is given its text, or printing it itself
     return (
         isinstance(func, ast.Attribute)
         and func.attr in REPORTING_LOG_METHODS
@@ -774,6 +782,9 @@ def _logs_a_failure(call: ast.Call) -> bool:
 
 
 _TRACEBACK_KEYWORDS = frozenset({"exc_info", "traceback"})
+_TRACEBACK_REPORTS = frozenset(
+    {"traceback.format_exc", "traceback.print_exc", "traceback.format_exception", "traceback.print_exception"}
+)
 
 
 def _is_false(value: ast.expr) -> bool:
@@ -805,6 +816,30 @@ def _only_io(leaf: _Leaf) -> bool:
     return bool(io) and all(
         c in io or (isinstance(c.func, ast.Name) and f"builtins.{c.func.id}" in PURE_BUILTINS) for c in calls
     )
+
+
+def _only_looks_up(leaf: _Leaf) -> bool:
+    """`pin = pins[num]`, `handler = self._handlers[kind]`: a statement that only reads by key or
+    index (names, attributes, constants) and binds names: what it raises is KeyError or
+    IndexError. A call, an operator or an attribute's assignment may raise anything."""
+    stmt = leaf.stmt
+    if leaf.header is not None or not isinstance(stmt, (ast.Assign, ast.Expr)):
+        return False
+    targets = [t for target in getattr(stmt, "targets", []) for t in ast.walk(target)]
+    if not all(isinstance(t, (ast.Name, ast.Tuple, ast.Store)) for t in targets):
+        return False
+    value = list(ast.walk(stmt.value))
+    return any(isinstance(node, ast.Subscript) for node in value) and all(
+        isinstance(node, _LOOKUP_NODES) or _a_negative_index(node) for node in value
+    )
+
+
+_LOOKUP_NODES = (ast.Subscript, ast.Name, ast.Attribute, ast.Constant, ast.Tuple, ast.Load, ast.Slice)
+
+
+def _a_negative_index(node: ast.AST) -> bool:
+    """`items[-1]`: a constant's minus, which cannot fail."""
+    return isinstance(node, ast.USub) or (isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant))
 
 
 def _ends_in_raise(handler: ast.ExceptHandler) -> bool:

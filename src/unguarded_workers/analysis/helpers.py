@@ -55,7 +55,8 @@ _BARE_NAME_SPAWNS = tuple(
             ),
             _ARGUMENTS_TAIL,
         ),
-        (("run_in_executor",), _SECOND_ARGUMENT_TAIL),
+        # `run_in_executor(None, fn)`; a Thread subclass's `super().__init__(None, target)`.
+        (("run_in_executor", "__init__"), _SECOND_ARGUMENT_TAIL),
     )
     for name in names
 )
@@ -94,7 +95,7 @@ class ModuleHelpers:
 
     by_def: dict[int, HelperSpec]
     inner_spawns: frozenset[int]  # id() of each helper's spawn call
-    names: frozenset[str]  # the helpers' def names
+    names: frozenset[str]  # the helpers' def names (a class's, for its `__init__`: what its callers call)
 
 
 def find_module_helpers(module: ModuleAnalysis, spawns: Iterable[Spawn]) -> ModuleHelpers:
@@ -118,7 +119,8 @@ def find_module_helpers(module: ModuleAnalysis, spawns: Iterable[Spawn]) -> Modu
             by_def[id(fn)] = HelperSpec(
                 spawn.kind, param, position, coroutine, spawn.process, spawn.spawner, returned, kept
             )
-            names.append(fn.name)
+            cls = spawn.scope.parent.node if spawn.scope.parent is not None else None
+            names.append(cls.name if fn.name == "__init__" and isinstance(cls, ast.ClassDef) else fn.name)
     return ModuleHelpers(by_def, frozenset(inner), frozenset(names))
 
 

@@ -307,6 +307,8 @@ OS_ERRORS = frozenset(
         "builtins.ConnectionError",
     }
 )
+# What a subscript of a builtin container raises when the key or index is not there.
+LOOKUP_ERRORS = frozenset({"builtins.KeyError", "builtins.IndexError", "builtins.LookupError"})
 # What a decoder raises on what it cannot read, and the decoders that raise only that (and
 # RecursionError on absurd nesting): json's JSONDecodeError (orjson's and ujson's subclass it or
 # ValueError), binascii.Error, msgpack's ExtraData, FormatError and StackError are all ValueErrors.

@@ -4,8 +4,9 @@ its calls before it is parsed.
 Every spawn the analysis reports is a call that passes the worker, by one of a few names:
 `Thread(target=...)`, `executor.submit(fn)`, `loop.create_task(coro())`, `tg.start(child)`,
 a configured spawner, a call of one of the project's spawn helpers; or the `run()` of a
-thread class. So a module is parsed only when its text holds such a call *with an argument*
-(the worker) or the def: a word alone (`Thread` in a docstring, `form.submit()`, `t.start()`,
+thread class, or a thread class's call of its base's `__init__` with a `target`. So a module
+is parsed only when its text holds such a call *with an argument* (the worker) or the def: a
+word alone (`Thread` in a docstring, `form.submit()`, `t.start()`,
 `class Timer:`) does not make it a candidate. Where an import renames a spawner
 (`from threading import Thread as Worker`), the call has another name: a rename of one
 counts as a spawn shape. A task group's `start(child)` counts only in a module that names a
@@ -61,6 +62,10 @@ _GROUP_START = "start"
 _GROUP_WORDS = ("TaskGroup", "task_group", "ursery")
 # The def of a thread class's worker (its class may subclass Thread through project classes).
 _RUN_DEF = re.compile(r"def run\s*\(")
+# A base's `__init__` called with `target` among its arguments: a Thread subclass that makes its
+# thread run a target (`super().__init__(None, target, name)`, `Thread.__init__(self, target=f)`).
+_BASE_INIT = re.compile(r"\.\s*__init__\s*\(((?:[^()]|\([^()]*\))*)\)")
+_TARGET = re.compile(r"\btarget\b")
 _ASYNC_BEFORE = re.compile(r"async\s+$")
 # What makes a parameter list too hard to split by its commas: then the def counts.
 _UNSPLIT = re.compile(r"[\"'#]|\blambda\b")
@@ -217,6 +222,7 @@ def _spawns_by_itself(source: str, spawners: frozenset[str], names: tuple[_Name,
         answer = (
             _calls(source, names, renamed=True)
             or ("def run" in source and _defines_thread_run(source))
+            or bool(base_init_calls(source))
             or (
                 _GROUP_START in source
                 and any(word in source for word in _GROUP_WORDS)
@@ -227,6 +233,18 @@ def _spawns_by_itself(source: str, spawners: frozenset[str], names: tuple[_Name,
             _ANSWERED.clear()
         _ANSWERED[key] = answer
     return answer
+
+
+def base_init_calls(source: str) -> list[int]:
+    """Where the module's calls of a base's `__init__` that pass a `target` start (the offset of
+    `__init__`): in a Thread subclass, a spawn of that target (`spawns.SpawnFinder._base_init`)."""
+    if "__init__" not in source or "target" not in source:
+        return []
+    return [
+        match.start() + match.group(0).index("__init__")
+        for match in _BASE_INIT.finditer(source)
+        if _TARGET.search(match.group(1))
+    ]
 
 
 def _defines_thread_run(source: str) -> bool:

@@ -4,7 +4,9 @@ Spawns:      threading.Thread(target=f), th.Timer(5, tick), executor.submit(f, x
              loop.run_in_executor(None, f), pool.apply_async(f), asyncio.create_task(w()),
              self._loop.create_task(w()), tg.start_soon(child), tg.start(child) on a task
              group, a configured spawner (myapp.tasks.fire:task), a call of a project def
-             that spawns its parameter (`helpers`: self.start_background_task(self._poll))
+             that spawns its parameter (`helpers`: self.start_background_task(self._poll)),
+             a Thread subclass's `super().__init__(target=...)` (its making `Worker(self._poll)`
+             a call of a helper, when the target is a parameter of its `__init__`)
 Not spawns:  form.submit(), from .utils import Thread; Thread(target=f),
              self.create_task(w()) on an application's own helper,
              pool.apply_async(f, error_callback=on_error),
@@ -17,13 +19,13 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..codes import SpawnKind
 from ..options import Options
 from .helpers import HelperSpec, helper_argument
-from .index import FunctionNode, Scope, dotted_text, last_name
+from .index import FunctionNode, Scope, dotted_text, is_name, last_name
 from .known import (
     CALLABLE_0,
     CORO_0,
@@ -66,6 +68,7 @@ class ThreadClass:
 
 
 _RUN_IN_EXECUTOR = METHOD_SPAWNERS["run_in_executor"]
+_EXPLICIT_BASE_INIT = ArgSpec(TARGET_KW_1.keyword, 2, coroutine=False)
 _APPLY_ASYNC = METHOD_SPAWNERS["apply_async"]
 _CREATE_TASK = METHOD_SPAWNERS["create_task"]
 # The methods that start a worker on a receiver of the right kind (`_classify_method`).
@@ -108,10 +111,14 @@ class SpawnFinder:
         if name is None or name not in names:
             return None
         target = self._resolver.callable_target(func, scope)
-        if not isinstance(target, Resolved):
-            return None
-        for definition in target.functions:
-            spec = definition.module.helpers.by_def.get(id(definition.node))
+        if isinstance(target, Resolved):
+            definitions = [(d.module, d.node) for d in target.functions]
+        else:
+            # A Thread subclass that hands its parameter to its base: made, not called.
+            made = self._resolver.class_ref(func, scope)
+            definitions = [(made[0], init) for init in made[1].functions.get("__init__", [])] if made else []
+        for module, node in definitions:
+            spec = module.helpers.by_def.get(id(node))
             if spec is None:
                 continue
             found = helper_argument(call, spec)
@@ -137,6 +144,8 @@ class SpawnFinder:
     def _classify(self, call: ast.Call, scope: Scope) -> Spawn | None:
         func = call.func
         if isinstance(func, ast.Attribute):
+            if func.attr == "__init__":
+                return self._base_init(call, func, scope)
             if func.attr not in self._spawn_names:
                 return None  # most calls: decided before resolving any name
         elif not isinstance(func, ast.Name):
@@ -156,6 +165,31 @@ class SpawnFinder:
         if isinstance(func, ast.Attribute):
             return self._classify_method(call, func, scope)
         return None
+
+    def _base_init(self, call: ast.Call, func: ast.Attribute, scope: Scope) -> Spawn | None:
+        """`super().__init__(None, target, ...)` (or `Thread.__init__(self, target=target)`) in
+        the `__init__` of a Thread or Process subclass with no `run()` of its own: the thread
+        is made to run that target. gpiozero's `GPIOThread(Thread)` hands on its parameter,
+        so that each `GPIOThread(self._watch_value)` is a thread spawn (`helpers`)."""
+        init, cls = scope.node, scope.parent
+        if not (isinstance(init, ast.FunctionDef) and init.name == "__init__" and cls is not None and cls.is_class):
+            return None
+        receiver = func.value
+        if isinstance(receiver, ast.Call) and is_name(receiver.func, "super"):
+            spec = TARGET_KW_1
+        elif call.args and is_name(call.args[0], scope.self_name or "self"):
+            spec = _EXPLICIT_BASE_INIT  # `Thread.__init__(self, None, target)`: `self` comes first
+        else:
+            return None
+        if "run" in cls.functions:
+            return None  # its run() is the worker (`thread_classes`), whatever target it holds
+        spawn = _spawn(SpawnKind.THREAD, call, scope, "threading.Thread", spec)
+        if spawn is None:
+            return None  # no target passed: decided before following the bases
+        base = self._resolver.worker_base(cls)
+        if base is None:
+            return None
+        return replace(spawn, spawner="multiprocessing.Process", process=True) if base == "process" else spawn
 
     def _renames_a_spawner(self, qualname: str | None) -> bool:
         """`Worker` of `from threading import Thread as Worker`."""
