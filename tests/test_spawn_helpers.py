@@ -122,16 +122,20 @@ def test_the_command_checks_the_callers_on_its_worker_pool_too(
         assert all(line.endswith(kept_running) for line in lines)
 
 
-def test_flake8_checks_the_callers(tmp_path: Path) -> None:
-    _project(tmp_path)
-    result = subprocess.run(
+def _flake8(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "flake8", "--isolated", "--select=UW", "."],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
+        cwd=root,
         check=False,
         timeout=120,
     )
+
+
+def test_flake8_checks_the_callers(tmp_path: Path) -> None:
+    _project(tmp_path)
+    result = _flake8(tmp_path)
     assert result.stdout.splitlines() == [
         "./app/caller0.py:10:5: UW101 thread target 'poll' has no try/except guard: line 6: fetch() runs outside "
         "any try; a failure ends its long-lived loop; the thread dies (its traceback goes to stderr): nothing in "
@@ -226,14 +230,7 @@ def test_the_makings_of_a_thread_class_of_another_module_are_spawns(
             "wrap it: GPIOThread(wrap(self._watch)), or to keep it running: GPIOThread(supervise(self._watch))"
         )
         assert lines[1].endswith("or to keep it running: GPIOThread(target=supervise(self._watch))")
-    result = subprocess.run(
-        [sys.executable, "-m", "flake8", "--isolated", "--select=UW", "."],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        timeout=120,
-    )
+    result = _flake8(tmp_path)
     assert [line.split(" UW101 ")[0] for line in result.stdout.splitlines()] == [
         "./app/device.py:6:29:",
         "./app/device.py:7:28:",

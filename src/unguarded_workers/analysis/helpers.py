@@ -55,7 +55,10 @@ _BARE_NAME_SPAWNS = tuple(
             ),
             _ARGUMENTS_TAIL,
         ),
-        # `run_in_executor(None, fn)`; a Thread subclass's `super().__init__(None, target)`.
+        # `run_in_executor(None, fn)`; a Thread subclass's `super().__init__(None, target)`. Any
+        # base's `__init__(parent, name)` matches too: the first pass then checks that module
+        # and keeps its analysis for the modules that import it, which measured cheaper than
+        # asking for the name `target` (callgrind, bench_cli's 26 projects: 14.43 G, 14.55 G).
         (("run_in_executor", "__init__"), _SECOND_ARGUMENT_TAIL),
     )
     for name in names
