@@ -50,6 +50,7 @@ from .index import (
 )
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
 from .resolve import Resolved, Unresolved
+from .swallowing import makes_a_context_manager
 
 if TYPE_CHECKING:
     from .module import ModuleAnalysis
@@ -495,7 +496,9 @@ def _own_callable(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
 def _returns_own_callables(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
     """`self._color_func = self._compose_color_func()`, a def of the project whose every
     `return` gives a callable of the program's choice (`functools.partial(colored, ...)`,
-    None) and whose calls of other defs are not followed (one level)."""
+    None) and whose calls of other defs are not followed (one level); for a `@contextmanager`
+    generator, every `yield` (`with progress_spinner(targets) as progress:`, pyinfra's, yields
+    its own closure or a no-op lambda)."""
     if not isinstance(call.func, (ast.Name, ast.Attribute)):
         return False
     target = module.resolver.callable_target(call.func, scope)
@@ -503,11 +506,15 @@ def _returns_own_callables(module: ModuleAnalysis, call: ast.Call, scope: Scope)
         return False
     for definition in target.functions:
         inner = definition.module.index.inner_scope(definition.node)
-        returned = [
-            (stmt.value, inner)
-            for stmt in own_statements(definition.node.body)
-            if isinstance(stmt, ast.Return) and stmt.value is not None and not _is_none(stmt.value)
-        ]
+        statements = own_statements(definition.node.body)
+        if makes_a_context_manager(definition.node):
+            yields = [
+                stmt.value for stmt in statements if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Yield)
+            ]
+            given = [value.value for value in yields]
+        else:
+            given = [stmt.value for stmt in statements if isinstance(stmt, ast.Return)]
+        returned = [(value, inner) for value in given if value is not None and not _is_none(value)]
         if not returned or any(_calls_a_def(value) for value, _ in returned):
             return False
         if _from_elsewhere(definition.module, returned):

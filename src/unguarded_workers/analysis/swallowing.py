@@ -82,10 +82,15 @@ def _returns_true(stmt: ast.stmt) -> bool:
 def _def_swallows(definition: Def) -> bool:
     fn, module = definition.node, definition.module
     inner = module.index.inner_scope(fn)
-    if any(_last_part(d) in _CONTEXT_MANAGER_DECORATORS for d in fn.decorator_list):
+    if makes_a_context_manager(fn):
         return _yield_is_contained(module, fn, inner)
     returns = [stmt for stmt in own_statements(fn.body) if isinstance(stmt, ast.Return)]
     return bool(returns) and all(_hands_out_a_swallower(module, stmt.value, inner) for stmt in returns)
+
+
+def makes_a_context_manager(fn: FunctionNode) -> bool:
+    """A `@contextmanager` (or `@asynccontextmanager`) generator: `with` gives what it yields."""
+    return any(_last_part(d) in _CONTEXT_MANAGER_DECORATORS for d in fn.decorator_list)
 
 
 def _last_part(decorator: ast.expr) -> str:
