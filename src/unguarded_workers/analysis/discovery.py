@@ -22,7 +22,7 @@ from typing import Protocol
 from ..options import Options
 from .helpers import may_define_helper
 from .index import FunctionNode, dotted_text
-from .known import CORO_0, METHOD_SPAWNERS, PARTIALS, SPAWN_FUNCTIONS, TARGET_KW_1, ArgSpec
+from .known import CORO_0, METHOD_SPAWNERS, PARTIALS, SPAWN_FUNCTIONS, TARGET_KW_1, TARGET_KW_2, ArgSpec
 from .module import ModuleAnalysis
 from .prefilter import base_init_calls, might_spawn, spawn_calls
 from .project import MAX_BYTES
@@ -111,7 +111,7 @@ for _qualname, (_, _spec) in SPAWN_FUNCTIONS.items():
 for _method, _spec in METHOD_SPAWNERS.items():
     _STANDARD_SPECS[_method] = (*_STANDARD_SPECS.get(_method, ()), _spec)
 # A Thread subclass's `super().__init__(None, target)`, or `Thread.__init__(self, None, target)`.
-_STANDARD_SPECS["__init__"] = (TARGET_KW_1, ArgSpec(TARGET_KW_1.keyword, 2, coroutine=False))
+_STANDARD_SPECS["__init__"] = (TARGET_KW_1, TARGET_KW_2)
 _CONFIGURED_SPECS = (TARGET_KW_1, CORO_0)
 
 

@@ -32,6 +32,7 @@ class ArgSpec:
 
 
 TARGET_KW_1 = ArgSpec("target", 1, coroutine=False)  # Thread(group, target) and Process alike
+TARGET_KW_2 = ArgSpec("target", 2, coroutine=False)  # Thread.__init__(self, group, target) in a subclass
 CALLABLE_0 = ArgSpec(None, 0, coroutine=False)
 CORO_0 = ArgSpec(None, 0, coroutine=True)
 

@@ -6,8 +6,8 @@ Every spawn the analysis reports is a call that passes the worker, by one of a f
 a configured spawner, a call of one of the project's spawn helpers; or the `run()` of a
 thread class, or a thread class's call of its base's `__init__` with a `target`. So a module
 is parsed only when its text holds such a call *with an argument* (the worker) or the def: a
-word alone (`Thread` in a docstring, `form.submit()`, `t.start()`,
-`class Timer:`) does not make it a candidate. Where an import renames a spawner
+word alone (`Thread` in a docstring, `form.submit()`, `t.start()`, `class Timer:`) does not
+make it a candidate. Where an import renames a spawner
 (`from threading import Thread as Worker`), the call has another name: a rename of one
 counts as a spawn shape. A task group's `start(child)` counts only in a module that names a
 task group or nursery, the receivers it is known by. A spawner the analysis knows only by its

@@ -34,6 +34,7 @@ from .known import (
     PROCESS_SPAWNERS,
     SPAWN_FUNCTIONS,
     TARGET_KW_1,
+    TARGET_KW_2,
     ArgSpec,
     Receiver,
 )
@@ -68,7 +69,6 @@ class ThreadClass:
 
 
 _RUN_IN_EXECUTOR = METHOD_SPAWNERS["run_in_executor"]
-_EXPLICIT_BASE_INIT = ArgSpec(TARGET_KW_1.keyword, 2, coroutine=False)
 _APPLY_ASYNC = METHOD_SPAWNERS["apply_async"]
 _CREATE_TASK = METHOD_SPAWNERS["create_task"]
 # The methods that start a worker on a receiver of the right kind (`_classify_method`).
@@ -178,7 +178,7 @@ class SpawnFinder:
         if isinstance(receiver, ast.Call) and is_name(receiver.func, "super"):
             spec = TARGET_KW_1
         elif call.args and is_name(call.args[0], scope.self_name or "self"):
-            spec = _EXPLICIT_BASE_INIT  # `Thread.__init__(self, None, target)`: `self` comes first
+            spec = TARGET_KW_2  # `Thread.__init__(self, None, target)`: `self` comes first
         else:
             return None
         if "run" in cls.functions:
