@@ -236,6 +236,33 @@ def test_a_waiter_is_named_with_its_line_and_what_to_do() -> None:
     ]
 
 
+def test_a_property_that_waits_is_named_as_a_read_of_it() -> None:
+    # gpiozero's GPIOQueue: `value` is read, never called.
+    source = textwrap.dedent(
+        """\
+        import threading
+
+        class Queue:
+            def fill(self):
+                self._values.append(read())
+                self.full.set()
+
+            def start(self):
+                threading.Thread(target=self.fill).start()
+
+            @property
+            def value(self):
+                self.full.wait()
+                return self._values[-1]
+        """
+    )
+    violation = _only(source)
+    assert (
+        "a read of the property 'value' waits on self.full (line 13), which is set only after it: "
+        "a failure hangs a read of the property 'value' for ever"
+    ) in violation.message, violation.message
+
+
 def test_the_suggested_fix_is_the_whole_call_never_cut() -> None:
     spawn = (
         "threading.Thread(target=work, name='a-rather-long-thread-name-for-the-worker', "

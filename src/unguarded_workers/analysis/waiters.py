@@ -818,8 +818,13 @@ def _inside(module: ModuleAnalysis, node: ast.AST, fn: FunctionNode) -> bool:
     return False
 
 
+_PROPERTIES = frozenset({"property", "cached_property"})
+
+
 def _waiter_name(module: ModuleAnalysis, node: ast.AST) -> str:
     current = module.index.enclosing_function(node)
+    if isinstance(current, FUNCTION_TYPES) and any(last_name(d) in _PROPERTIES for d in current.decorator_list):
+        return f"a read of the property '{current.name}'"  # gpiozero's `value`: read, not called
     if isinstance(current, FUNCTION_TYPES):
         return f"{current.name}()"
     return "the module" if current is None else "a lambda"
