@@ -64,7 +64,7 @@ Unguarded:
 from __future__ import annotations
 
 import ast
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -79,6 +79,7 @@ from .index import (
     FunctionNode,
     Scope,
     dotted_text,
+    handled_types,
     last_name,
     module_constant,
     own_statements,
@@ -236,11 +237,11 @@ class GuardAnalysis:
         tally = _Tally()
         for leaf in self._leaves(fn.body, scope):
             verdict = self._leaf_verdict(leaf, scope)
-            if verdict is not True and leaf.context.io_covered and _only_io(leaf):
+            if verdict is not True and leaf.context.io_covered and self._only_calls(leaf, scope, _io_call):
                 verdict = True  # socket and file calls raise what the handler around them catches
             if verdict is not True and leaf.context.timeout_covered and self._timed_take(leaf.stmt, scope):
                 verdict = True  # `await wait_for(queue.get(), t)` raises what the handler catches
-            if verdict is not True and leaf.context.value_covered and self._only_decodes(leaf, scope):
+            if verdict is not True and leaf.context.value_covered and self._only_calls(leaf, scope, _decoder_call):
                 verdict = True  # `json.loads(message)` raises what `except ValueError` catches
             if verdict is not True and leaf.context.lookup_covered and _only_looks_up(leaf):
                 verdict = True  # `pin = pins[num]` raises what `except KeyError` catches
@@ -512,15 +513,15 @@ class GuardAnalysis:
             lookup_covered=outer.lookup_covered or named(LOOKUP_ERRORS),
         )
 
-    def _only_decodes(self, leaf: _Leaf, scope: Scope) -> bool:
-        """Every call of the leaf is a decoder that raises only ValueError on what it cannot read
-        (`json.loads(message)`, `base64.b64decode(data)`), but for builtins that only look at what
-        they are given, and one at least is."""
+    def _only_calls(self, leaf: _Leaf, scope: Scope, kind: Callable[[ast.Call, str | None], bool]) -> bool:
+        """Every call of the leaf is of `kind` (a socket or file call, `sock.recv(n)`; a decoder,
+        `json.loads(message)`), called with its qualified name, but for builtins that only look at
+        what they are given (wandb's `data += os.read(fd, len(token) - n)`), and one at least is:
+        then it raises what a handler of that kind's failures catches."""
         root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
-        calls = list(_calls_in(root))
-        names = [self._index.qualname(call.func, scope) for call in calls]
-        return any(name in DECODERS for name in names) and all(
-            name in DECODERS or name in PURE_BUILTINS for name in names
+        calls = [(call, self._index.qualname(call.func, scope)) for call in _calls_in(root)]
+        return any(kind(call, name) for call, name in calls) and all(
+            kind(call, name) or name in PURE_BUILTINS for call, name in calls
         )
 
     def _guards_some(self, body: list[ast.stmt], scope: Scope) -> bool:
@@ -603,7 +604,7 @@ class GuardAnalysis:
         """The types a handler names, through the module's aliases of them
         (`CLIENT_EXCEPTIONS = Exception`, `RETRYABLE = (OSError, TimeoutError)`)."""
         found: list[tuple[ast.expr, Scope]] = []
-        for part in exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]:
+        for part in handled_types(exc_type):
             alias = _module_alias(part, scope) if depth < _MAX_ALIASES else None
             if alias is not None:
                 found += self._exception_types(alias[0], alias[1], depth + 1)
@@ -614,8 +615,7 @@ class GuardAnalysis:
     def _is_exit_only(self, exc_type: ast.expr | None, scope: Scope) -> bool:
         if exc_type is None:
             return False
-        types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]
-        return all(_is_exit_type(t) for t in types)
+        return all(_is_exit_type(t) for t in handled_types(exc_type))
 
 
 def _judge(root: Def) -> Exposure | None:
@@ -737,8 +737,7 @@ def _caught(handler: ast.ExceptHandler) -> str:
     exc_type = handler.type
     if exc_type is None:
         return "everything"
-    types = exc_type.elts if isinstance(exc_type, ast.Tuple) else [exc_type]
-    return ", ".join(last_name(t) or type(t).__name__ for t in types)
+    return ", ".join(last_name(t) or type(t).__name__ for t in handled_types(exc_type))
 
 
 # Builtins that only look at the exception they are given.
@@ -806,16 +805,14 @@ def _only_closes(leaf: _Leaf) -> bool:
     )
 
 
-def _only_io(leaf: _Leaf) -> bool:
-    """Every call of the leaf is a socket, file or select call (`sock.recv(n)`, `select.select(...)`),
-    but for builtins that only look at what they are given (wandb's `data += os.read(fd,
-    len(token) - n)`), and one at least is."""
-    root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
-    calls = list(_calls_in(root))
-    io = [c for c in calls if isinstance(c.func, ast.Attribute) and c.func.attr in IO_METHODS]
-    return bool(io) and all(
-        c in io or (isinstance(c.func, ast.Name) and f"builtins.{c.func.id}" in PURE_BUILTINS) for c in calls
-    )
+def _io_call(call: ast.Call, _: str | None) -> bool:
+    """A socket, file or select call (`sock.recv(n)`, `select.select(...)`, `os.read(fd, n)`)."""
+    return isinstance(call.func, ast.Attribute) and call.func.attr in IO_METHODS
+
+
+def _decoder_call(_: ast.Call, qualname: str | None) -> bool:
+    """A decoder that raises only ValueError on what it cannot read (`json.loads`)."""
+    return qualname in DECODERS
 
 
 def _only_looks_up(leaf: _Leaf) -> bool:
