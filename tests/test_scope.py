@@ -141,7 +141,7 @@ PROJECT = {
             executor.submit(poll)
         """
     ),
-    "app/jobs.py": "def poll():\n    step()\n",
+    "app/jobs.py": "def poll():\n    while True:\n        step()\n",  # a long-lived loop: high
 }
 
 

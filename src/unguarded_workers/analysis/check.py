@@ -17,7 +17,7 @@ from ..violation import Related, SourceRange, Violation
 from .confidence import Channel, assess
 from .exposure import Exposure
 from .foreign import foreign_parameter, own_code, wired_by_the_project
-from .index import FUNCTION_TYPES, FunctionNode
+from .index import FUNCTION_TYPES, FunctionNode, is_generator
 from .lifetime import joined_by_its_spawner, lets_go_of_itself, read_only_after_a_hang
 from .messages import (
     DROPPED_TASK_STAKE,
@@ -39,6 +39,8 @@ from .spawns import Spawn, SpawnFinder, ThreadClass
 from .waiters import Hang, find_hang, handed_in
 
 _CHANNELLED = frozenset({SpawnKind.EXECUTOR, SpawnKind.TASK})
+# Spawns that call their target in the worker (a task group's child is awaited there).
+_CALLING_KINDS = frozenset({SpawnKind.THREAD, SpawnKind.EXECUTOR})
 DEFAULT_OPTIONS = Options()
 # Where a spawn's enclosing loops stop counting.
 _SCOPE_TYPES = (*FUNCTION_TYPES, ast.Lambda, ast.ClassDef, ast.Module)
@@ -77,7 +79,7 @@ def spawn_violation(
     """The spawn's report, whatever its confidence, if it has one; pass `target` when it is resolved already."""
     if target is None:
         target = module.resolver.spawn_target(spawn.target, spawn.scope, coroutine=spawn.coroutine)
-    if module.guards.target_guarded(target) is True:
+    if module.guards.target_guarded(target) is True or _runs_none_of_its_body(spawn, target):
         return None
     channel = _channel(module, spawn, target, options) or _read_after_a_hang(module, spawn, target)
     if channel is None:
@@ -111,6 +113,20 @@ def spawn_violation(
         _related(module, exposure, hang),
         spawn.call.end_lineno,
         spawn.call.end_col_offset,
+    )
+
+
+def _runs_none_of_its_body(spawn: Spawn, target: Target) -> bool:
+    """A thread or an executor that calls a generator function or an `async def` only makes
+    the generator or coroutine: its body runs where that is iterated or awaited, not in the
+    worker (vidgear's `run_in_executor(None, self.recv_generator)`, an async generator that
+    its users iterate themselves)."""
+    return (
+        spawn.kind in _CALLING_KINDS
+        and not spawn.coroutine
+        and spawn.via is None  # a helper may await what it calls (`run_coroutine_threadsafe(func(), loop)`)
+        and isinstance(target, Resolved)
+        and all(isinstance(d.node, ast.AsyncFunctionDef) or is_generator(d.node) for d in target.functions)
     )
 
 

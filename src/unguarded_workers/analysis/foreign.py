@@ -88,6 +88,14 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
         module, receiver, scope
     ):
         return ForeignCall(call, module, f"the handed-in {quoted(receiver)}'s {func.attr}()")
+    if (
+        _holds_a_callback(func.attr)
+        and _handed_in_object(module, receiver, scope)
+        and not isinstance(module.resolver.callable_target(func, scope), Resolved)
+    ):
+        # A callable field of a handed-in settings object (pyngrok's
+        # `self.pyngrok_config.log_event_callback(log)`), no method of a project class.
+        return ForeignCall(call, module, f"the callback {quoted(func)}")
     return None
 
 
@@ -379,6 +387,21 @@ def _names_a_callback(attr: str, *, plural: bool = False) -> bool:
     return words[0] == "on" or last in _FOREIGN_WORDS
 
 
+# First words of a method that manages callables rather than being one: `add_listener`,
+# `call_handlers`, `remove_hook`.
+_MANAGING_VERBS = frozenset(
+    {"add", "remove", "register", "unregister", "set", "get", "clear", "has", "install", "attach", "detach",
+     "subscribe", "unsubscribe", "call", "run", "notify", "emit", "fire", "trigger", "dispatch", "invoke"}
+)  # fmt: skip
+
+
+def _holds_a_callback(attr: str) -> bool:
+    """`log_event_callback`, `error_handler`, `on_message`: an attribute named for one callable
+    of someone else's, not a method that manages or runs several (`add_listener`)."""
+    words = _words(attr)
+    return words[0] not in _MANAGING_VERBS and (words[0] == "on" or words[-1] in ("callback", "handler", "hook"))
+
+
 def _words(name: str) -> list[str]:
     """`_onMessageHandler` -> on, message, handler."""
     return _CAMEL_HUMP.sub(r"\1_\2", name).lower().strip("_").split("_")
@@ -545,6 +568,9 @@ def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) 
     parameter, set later), not one it made itself (`self.debugger = Debugger(...)`, `listener =
     socket.socket(...)`)."""
     if isinstance(receiver, ast.Attribute):
+        if isinstance(receiver.value, ast.Attribute) and _is_self(receiver.value.value, scope):
+            # `self.wrapper_handler.handler`: a part of an object handed in (logbook's wrapped handler)
+            return _handed_in_object(module, receiver.value, scope)
         if not _is_self(receiver.value, scope):
             return False
         found = scope.enclosing_class()
@@ -593,5 +619,7 @@ def _made_here(module: ModuleAnalysis, value: ast.expr, scope: Scope) -> bool:
 
 
 def _sounds_foreign(name: str) -> bool:
-    lowered = name.lower().lstrip("_")
-    return lowered.startswith("on_") or any(word in lowered for word in _FOREIGN_WORDS)
+    """`on_message`, `self._listener`, `messageHandlers`: one of its words names someone else's
+    code (`self._webhook` does not: a webhook is an endpoint of the program's)."""
+    words = _words(name)
+    return words[0] == "on" or any(word in _FOREIGN_WORDS or word[:-1] in _FOREIGN_WORDS for word in words)

@@ -90,6 +90,7 @@ from .known import (
     CLOSE_METHODS,
     DECODERS,
     EXIT_EXCEPTION_NAMES,
+    INSPECTING_BUILTINS,
     IO_METHODS,
     LIKELY_IO,
     LOOKUP_ERRORS,
@@ -740,12 +741,6 @@ def _caught(handler: ast.ExceptHandler) -> str:
     return ", ".join(last_name(t) or type(t).__name__ for t in handled_types(exc_type))
 
 
-# Builtins that only look at the exception they are given.
-_INSPECTING_BUILTINS = frozenset(
-    {"getattr", "hasattr", "isinstance", "issubclass", "type", "len", "id", "repr", "str", "bool", "vars"}
-)
-
-
 def _reports_before_raising(handler: ast.ExceptHandler) -> bool:
     """A handler that logs the failure, or hands the exception on (to a call, an attribute),
     before it re-raises: the failure is not silent, and re-raising is a choice made knowingly
@@ -755,7 +750,7 @@ def _reports_before_raising(handler: ast.ExceptHandler) -> bool:
         for node in ast.walk(stmt):
             if isinstance(node, ast.Call) and _logs_a_failure(node):
                 return True
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _INSPECTING_BUILTINS:
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in INSPECTING_BUILTINS:
                 continue  # `getattr(e, "errno", None) == 9`: a look at the exception, not a hand-over
             if name is not None and isinstance(node, (ast.Call, ast.Assign)):
                 values = [*node.args, *(k.value for k in node.keywords)] if isinstance(node, ast.Call) else [node.value]

@@ -36,6 +36,9 @@ Ending by themselves (a failure there ends one round of work, not a service):
     while True:                             # walks a chain to its end
         if exc.__cause__: exc = exc.__cause__
         else: break
+    while True:                             # and up a directory tree to its root
+        if is_root(path): break
+        path = os.path.dirname(path)
 """
 
 from __future__ import annotations
@@ -96,6 +99,11 @@ def is_unbounded_loop(stmt: ast.stmt) -> bool:
 
 
 def _unbounded_test(test: ast.expr) -> bool:
+    if isinstance(test, ast.BoolOp):
+        # `while self._alive and self.proc.poll() is None:` runs for as long as each part
+        # does (pyngrok's monitor); `while self._running or self._pending:` as any part does.
+        parts = [_unbounded_test(value) for value in test.values]
+        return all(parts) if isinstance(test.op, ast.And) else any(parts)
     if isinstance(test, ast.Constant):
         return bool(test.value)
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
@@ -169,11 +177,23 @@ def _retries(loop: ast.While) -> bool:
     last = loop.body[-1] if loop.body else None
     return (
         isinstance(last, TRY_TYPES)
+        and not _only_times_out(last)
         and any(
             block and isinstance(block[-1], (ast.Break, ast.Return))
             for block in (getattr(last, "body", []), getattr(last, "orelse", []))
         )
     ) or (any(map(_leaves_once_it_works, loop.body)) and any(map(sleeps, loop.body)))
+
+
+def _only_times_out(stmt: ast.stmt) -> bool:
+    """`try: return q.get(timeout=1) except queue.Empty: continue`: what the handlers take is only
+    the wait's timeout, so the loop waits again, for as long as it runs (vidgear's `read()`),
+    rather than retrying work that failed."""
+    handlers: list[ast.ExceptHandler] = getattr(stmt, "handlers", [])
+    return bool(handlers) and all(
+        handler.type is not None and all(last_name(t) in TIMEOUTS for t in handled_types(handler.type))
+        for handler in handlers
+    )
 
 
 def _leaves_once_it_works(stmt: ast.stmt) -> bool:
@@ -242,8 +262,10 @@ def _walks_a_chain(loop: ast.While) -> bool:
         isinstance(stmt, ast.Assign)
         and len(stmt.targets) == 1
         and isinstance(stmt.targets[0], ast.Name)
-        and isinstance(stmt.value, ast.Attribute)
-        and _rooted_at(stmt.value, stmt.targets[0].id)
+        and (
+            (isinstance(stmt.value, ast.Attribute) and _rooted_at(stmt.value, stmt.targets[0].id))
+            or _parent_directory(stmt.value, stmt.targets[0].id)
+        )
         for stmt in own_statements(loop.body)
     )
     return (
@@ -251,6 +273,20 @@ def _walks_a_chain(loop: ast.While) -> bool:
         and (_leaves(loop.body) or not isinstance(loop.test, ast.Constant))
         and not any(_waits(call) for call in _own_calls(loop))
         and not any(isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith)) for node in _own_nodes(loop))
+    )
+
+
+def _parent_directory(value: ast.expr, name: str) -> bool:
+    """`path = os.path.dirname(path)`, `path = os.path.split(path)[0]`: a walk up a directory
+    tree, which ends at its root (xonsh's search for a `.hg` directory)."""
+    if isinstance(value, ast.Subscript):
+        value = value.value
+    return (
+        isinstance(value, ast.Call)
+        and last_name(value.func) in ("dirname", "split")
+        and len(value.args) == 1
+        and isinstance(value.args[0], ast.Name)
+        and value.args[0].id == name
     )
 
 
@@ -299,7 +335,17 @@ def _leaves(body: list[ast.stmt]) -> bool:
 
 
 def _waits(call: ast.Call) -> bool:
-    return last_name(call.func) in _WAITING_NAMES
+    return last_name(call.func) in _WAITING_NAMES and not _joins_text(call.func)
+
+
+def _joins_text(func: ast.expr) -> bool:
+    """`os.path.join(path, ".hg")`, `", ".join(names)`: a join of strings, no thread's."""
+    if not (isinstance(func, ast.Attribute) and func.attr == "join"):
+        return False
+    receiver = func.value
+    return (isinstance(receiver, ast.Constant) and isinstance(receiver.value, str)) or (
+        (dotted_text(receiver) or "").split(".")[-1] in ("path", "posixpath", "ntpath")
+    )
 
 
 def _names(expr: ast.expr) -> Iterator[ast.Name | ast.Attribute]:

@@ -246,7 +246,20 @@ class Resolver:
         return classes
 
     def _class_of_value(self, value: ast.expr, scope: Scope) -> ClassRef | None:
-        """`Cls(...)`, or a parameter annotated `Cls` / `Optional[Cls]` / `"Cls"`."""
+        """`Cls(...)`, or a parameter annotated `Cls` / `Optional[Cls]` / `"Cls"`; `client or
+        Client()`, `x if x is not None else X()` when each choice is the same class."""
+        choices = (
+            value.values
+            if isinstance(value, ast.BoolOp)
+            else [value.body, value.orelse]
+            if isinstance(value, ast.IfExp)
+            else None
+        )
+        if choices is not None:
+            refs = [self._class_of_value(choice, scope) for choice in choices if not _is_none(choice)]
+            first = refs[0] if refs else None
+            same = first is not None and all(ref is not None and ref[1] is first[1] for ref in refs)
+            return first if same else None
         if isinstance(value, ast.Call):
             return self.class_ref(value.func, scope)
         if isinstance(value, ast.Name):
@@ -398,6 +411,10 @@ def lineage(cls: ClassRef) -> Iterator[ClassRef]:
         seen.add(id(current))
         yield module, current
         queue += module.resolver.bases(current)
+
+
+def _is_none(value: ast.expr) -> bool:
+    return isinstance(value, ast.Constant) and value.value is None
 
 
 def _is_stub(fn: FunctionNode) -> bool:

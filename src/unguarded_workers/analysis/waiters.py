@@ -55,6 +55,7 @@ from .index import (
 from .known import (
     CONTAINER_INSERTS,
     CONTAINER_TAKES,
+    INSPECTING_BUILTINS,
     LOCK_CLASSES,
     LOG_METHODS,
     PARTIALS,
@@ -421,6 +422,8 @@ def _handed_on(nodes: list[ast.AST], scope: Scope) -> Iterator[tuple[ast.Call, a
     for call in calls:
         if isinstance(call.func, ast.Attribute) and call.func.attr in _BOOKKEEPING:
             continue  # `self._slow_tasks.remove(task)`: a collection's, signalling no one
+        if isinstance(call.func, ast.Name) and call.func.id in INSPECTING_BUILTINS:
+            continue  # `getattr(self._proc, name)`: read, handed to no one (thonny's listener)
         for arg in (*call.args, *(k.value for k in call.keywords)):
             own_attribute = isinstance(arg, ast.Attribute) and self_name is not None and is_name(arg.value, self_name)
             if own_attribute or (isinstance(arg, ast.Name) and arg.id != self_name):
