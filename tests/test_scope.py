@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import run_cli
 
-from unguarded_workers.skipped import is_test_code
+from unguarded_workers.skipped import is_example_code, is_test_code
 
 WORKER = textwrap.dedent(
     """\
@@ -69,6 +69,35 @@ def test_test_code_is_recognised(name: str) -> None:
 @pytest.mark.parametrize("name", OTHER_FILES)
 def test_other_code_is_not_test_code(name: str) -> None:
     assert not is_test_code(name)
+
+
+EXAMPLE_FILES = [
+    "examples/chat.py",
+    "docs/conf.py",
+    "docs_src/tutorial.py",
+    "demo/app.py",
+    "samples/x.py",
+    "benchmarks/bench_x.py",
+    "bench/x.py",
+    "experiments/y.py",
+    "caproto/ioc_examples/io_interrupt.py",  # a directory of examples of something
+    "pkg/usage_demos/x.py",
+    "example_server.py",
+    "chat_example.py",
+    "demo_client.py",
+    "bench_io.py",
+]
+NOT_EXAMPLE_FILES = ["src/pkg/examples.py", "sample.py", "counterexamples/x.py", "pkg/examples_of/x.py", "app.py"]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_FILES)
+def test_example_code_is_recognised(name: str) -> None:
+    assert is_example_code(name)
+
+
+@pytest.mark.parametrize("name", NOT_EXAMPLE_FILES)
+def test_other_code_is_not_example_code(name: str) -> None:
+    assert not is_example_code(name)
 
 
 def test_directories_count_from_the_root_down(tmp_path: Path) -> None:

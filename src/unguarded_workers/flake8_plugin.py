@@ -122,8 +122,8 @@ class UnguardedWorkersChecker:
             parse_from_config=True,
             choices=EXAMPLES_CHOICES,
             help="Check example code too (check), or leave it alone (skip, the default): files under examples, "
-            "docs, demos, samples, benchmarks, experiments or tutorials directories, example_*.py, *_demo.py, "
-            "bench_*.py and the like.",
+            "docs, demos, samples, benchmarks, experiments or tutorials directories (and *_examples ones), "
+            "example_*.py, *_demo.py, bench_*.py and the like.",
         )
         manager.add_option(
             "--uw-fix-guard",

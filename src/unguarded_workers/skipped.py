@@ -10,9 +10,11 @@ Test code:      test_api.py, api_test.py, api_tests.py, tests.py, conftest.py, t
                 src/pkg/testing/server.py, _tests/fake.py, t/integration/common.py
 Example code:   examples/chat.py, docs/conf.py, docs_src/tutorial.py, demo/app.py,
                 samples/x.py, benchmarks/bench_x.py, bench/x.py, experiments/y.py,
-                example_server.py, chat_example.py, demo_client.py, bench_io.py
+                caproto/ioc_examples/io.py, example_server.py, chat_example.py,
+                demo_client.py, bench_io.py
 Neither:        testing.py, contest.py, attestation/x.py, src/pkg/test_utils/x.py, t/x.py,
-                src/pkg/examples.py (a module named so is the product's), sample.py
+                src/pkg/examples.py (a module named so is the product's), sample.py,
+                counterexamples/x.py
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ EXAMPLE_DIRECTORIES = frozenset(
         "tutorials",
     }
 )
+# `caproto/ioc_examples/`, `usage_examples/`: a directory of examples of something.
+_EXAMPLE_DIRECTORY_SUFFIXES = ("_examples", "_demos", "_samples", "_tutorials")
 _EXAMPLE_PREFIXES = ("example_", "demo_", "bench_", "benchmark_")
 _EXAMPLE_SUFFIXES = ("_example.py", "_demo.py", "_benchmark.py")
 
@@ -80,7 +84,7 @@ def _kinds(path: str, root: str) -> tuple[bool, bool]:
     )
     example = (
         name.endswith(".py") and (name.startswith(_EXAMPLE_PREFIXES) or name.endswith(_EXAMPLE_SUFFIXES))
-    ) or any(part in EXAMPLE_DIRECTORIES for part in parts)
+    ) or any(part in EXAMPLE_DIRECTORIES or part.endswith(_EXAMPLE_DIRECTORY_SUFFIXES) for part in parts)
     return test, example
 
 

@@ -433,6 +433,8 @@ def _from_elsewhere(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]
             continue  # `DECODERS[tag]`: one of the functions the module's own table lists
         if isinstance(value, ast.Call) and _own_callable(module, value, value_scope):
             continue
+        if isinstance(value, ast.Call) and _own_method_by_name(value, value_scope):
+            continue
         if isinstance(value, ast.Name):
             owner = value_scope.lookup(value.id)
             if owner is not None and owner.bindings[value.id] is Binding.PARAM:
@@ -440,6 +442,18 @@ def _from_elsewhere(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]
             continue
         return True
     return False
+
+
+def _own_method_by_name(call: ast.Call, scope: Scope) -> bool:
+    """`target = getattr(self, "on_" + command, self.on_unknown)`: a method of the instance's
+    own, looked up by name (ptvsd's message dispatch), no one's handed-in callable."""
+    return (
+        isinstance(call.func, ast.Name)
+        and call.func.id == "getattr"
+        and scope.lookup("getattr") is None  # the builtin, not a def of the module's
+        and bool(call.args)
+        and _is_self(call.args[0], scope)
+    )
 
 
 def _dispatch_table(module: ModuleAnalysis, expr: ast.expr, scope: Scope) -> bool:

@@ -4,7 +4,8 @@ Harmless:
     logger.info("starting %s", name)       # a logger's call (its arguments looked up safely)
     if log.isEnabledFor(logging.DEBUG):     # and a question of its level
     stop.set(); done.wait(5)                # an event, a wait with a timeout at most
-    reader = threading.Thread(target=self._read)   # a thread object: starting it is work
+    reader = threading.Thread(target=self._read)   # a thread object; reader.start() too (short of
+                                            # the system's limit on threads)
     self.__log_debug("started")             # the class sets it only to harmless lambdas
     this = self_weakref()                   # a weak reference: the object or None
     del event                               # drops a name (`del pending[key]` is a lookup)
@@ -44,7 +45,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Union
 
 from ..codes import SpawnKind
-from .index import FUNCTION_TYPES, Scope, assigned_values, dotted_text, is_generator, is_name, last_name
+from .index import (
+    FUNCTION_TYPES,
+    Scope,
+    assigned_values,
+    dotted_text,
+    is_generator,
+    is_name,
+    last_name,
+    module_constant,
+)
 from .known import (
     ANEXT,
     ASYNCIO_COROUTINE_FUNCTIONS,
@@ -71,6 +81,7 @@ from .known import (
     SCHEDULE_METHODS,
     SERVE_METHODS,
     SERVE_ONE_METHOD,
+    THREAD_OBJECTS,
     WAIT_METHODS,
     WEAK_REFERENCES,
     WRAPS,
@@ -264,6 +275,16 @@ class HarmlessRules:
             child, parent = parent, self._index.parent(parent)
         return False
 
+    def _a_thread(self, receiver: ast.expr, scope: Scope) -> bool:
+        """A thread object made here (`Thread(...)`, or a name bound only to ones)."""
+        if isinstance(receiver, ast.Call):
+            return self._index.qualname(receiver.func, scope) in THREAD_OBJECTS
+        values = assigned_values(receiver, scope) if isinstance(receiver, ast.Name) else []
+        return bool(values) and all(
+            isinstance(value, ast.Call) and self._index.qualname(value.func, where) in THREAD_OBJECTS
+            for value, where in values
+        )
+
     def call(self, call: ast.Call, scope: Scope) -> Verdict:
         """A call that cannot fail, waits for the next item, hands work to someone else, or
         delegates to a guarded def."""
@@ -311,7 +332,11 @@ class HarmlessRules:
                 return True
             if method == GET_LOGGER:
                 return True
-            if method in LOG_METHODS and "log" in (last_name(func.value) or "").lower():
+            if method == "start" and not call.args and not call.keywords and self._a_thread(func.value, scope):
+                # `t = Thread(target=self.handle, args=(conn,)); t.start()`: it fails only when the
+                # system can start no more threads (an accept loop's, nfcpy's, pywebio's).
+                return True
+            if method in LOG_METHODS and _a_logger(func.value, scope):
                 return not self._evaluates_fallibly(call)
             if (method in EVENT_METHODS or method in NO_ARGUMENT_METHODS) and not call.args and not call.keywords:
                 return True
@@ -737,3 +762,12 @@ def _only_a_timeout(call: ast.Call, *, strict: bool = False) -> bool:
     if isinstance(arg, ast.Constant):
         return isinstance(arg.value, (int, float)) and not isinstance(arg.value, bool)
     return "timeout" in (last_name(arg) or "").lower()
+
+
+def _a_logger(receiver: ast.expr, scope: Scope) -> bool:
+    """`log`, `self._logger`, or a module's name bound once to a logger it made
+    (`TRACE_PACKETS = LOG.getChild("trace.packet")`, `_l = logging.getLogger(__name__)`)."""
+    if "log" in (last_name(receiver) or "").lower():
+        return True
+    bound = module_constant(receiver, scope)
+    return bound is not None and isinstance(bound[0], ast.Call) and last_name(bound[0].func) in (GET_LOGGER, "getChild")

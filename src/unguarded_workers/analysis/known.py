@@ -264,7 +264,8 @@ PURE_BUILTINS = frozenset(
         "builtins.zip",
         "builtins.enumerate",
         "collections.deque",
-        # A thread object only holds what it is given until it is started (`start()` is work).
+        # A thread object only holds what it is given until it is started (and starting it
+        # fails only at the system's limit on threads: `harmless`).
         "threading.Thread",
         "threading.Timer",
         # A weak reference to an object: made, not followed.
@@ -274,6 +275,8 @@ PURE_BUILTINS = frozenset(
         "collections.defaultdict",
     }
 )
+# The thread objects a worker makes, whose `start()` cannot fail short of the system's limit.
+THREAD_OBJECTS = frozenset({"threading.Thread", "threading.Timer"})
 # Methods that cannot fail when called with nothing: a task's or handle's cancel(), marking a
 # queue item done, a loop's clock (`loop.time()`, `IOLoop.current().time()`), asking a task,
 # thread, queue or lock its state.

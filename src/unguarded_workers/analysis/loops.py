@@ -99,11 +99,9 @@ def is_unbounded_loop(stmt: ast.stmt) -> bool:
 
 
 def _unbounded_test(test: ast.expr) -> bool:
-    if isinstance(test, ast.BoolOp):
-        # `while self._alive and self.proc.poll() is None:` runs for as long as each part
-        # does (pyngrok's monitor); `while self._running or self._pending:` as any part does.
-        parts = [_unbounded_test(value) for value in test.values]
-        return all(parts) if isinstance(test.op, ast.And) else any(parts)
+    # Not a header that joins tests, `while self._alive and self.proc.poll() is None:`: taken
+    # for long-lived as its parts are, 13 more default reports on projects read by hand had 2
+    # acted on (the other part was a child process's, a queue's or a test harness's life).
     if isinstance(test, ast.Constant):
         return bool(test.value)
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):

@@ -637,7 +637,7 @@ def _waits_for(module: ModuleAnalysis, use: ast.expr, method: str) -> bool:
     if method in _AWAITED_SIGNALS and isinstance(module.index.parent(use), ast.Await):
         return not _bounded(module, use)
     call = module.index.method_call(use, waits)
-    if call is None or _when_ready(module, call):
+    if call is None or _when_ready(module, call) or _while_it_lives(module, call):
         return False
     if not _blocks_for_ever(module, call) and not (
         last_name(call.func) in _RAISING_WAITS and _retried_for_ever(module, call)
@@ -684,6 +684,26 @@ def _when_ready(module: ModuleAnalysis, call: ast.Call) -> bool:
             return True
         current = module.index.parent(current)
     return False
+
+
+def _while_it_lives(module: ModuleAnalysis, call: ast.Call) -> bool:
+    """The wait is made only while a thread lives, `if self.is_alive(): self.queue.put(STOP);
+    self.queue.join()` (qcodes' background writer's shutdown()): a dead worker is not waited
+    for, which is why the check is there."""
+    current = module.index.parent(call)
+    child: ast.AST = call
+    while current is not None and not isinstance(current, (*FUNCTION_TYPES, ast.Lambda)):
+        if isinstance(current, ast.If) and any(child is stmt for stmt in current.body) and _asks_alive(current.test):
+            return True
+        child, current = current, module.index.parent(current)
+    return False
+
+
+def _asks_alive(test: ast.expr) -> bool:
+    """`thread.is_alive()`, or one of several tests joined by `and`."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_asks_alive(value) for value in test.values)
+    return isinstance(test, ast.Call) and not test.args and last_name(test.func) in ("is_alive", "isAlive")
 
 
 def _says_ready(test: ast.expr, holder: str) -> bool:
@@ -784,9 +804,42 @@ def _may_be_none(module: ModuleAnalysis, value: ast.expr) -> bool:
         *zip(positional[len(positional) - len(args.defaults) :], args.defaults),
         *zip(args.kwonlyargs, args.kw_defaults),
     ]
-    return any(
+    defaults_none = any(
         arg.arg == value.id and isinstance(default, ast.Constant) and default.value is None for arg, default in defaults
     )
+    return defaults_none and not (isinstance(current, FUNCTION_TYPES) and _always_given(module, current, value.id))
+
+
+def _always_given(module: ModuleAnalysis, fn: FunctionNode, param: str) -> bool:
+    """A private def of the module (`_fetch_next_incoming_message(self, timeout=None)`) whose
+    every use is a call of it there that passes `param` something other than None
+    (`self._fetch_next_incoming_message(timeout=0.01)`: thonny's backend): its default is never
+    used. A public def is the package's interface: users call it as they like."""
+    if not fn.name.startswith("_") or fn.name.startswith("__"):
+        return False
+    args = fn.args
+    positional = [arg.arg for arg in (*args.posonlyargs, *args.args)]
+    index = module.index
+    uses: list[ast.Attribute | ast.Name] = [node for node, _ in index.all_attribute_reads.get(fn.name, [])]
+    uses += [node for node, _ in index.name_reads.get(fn.name, [])]
+    calls = []
+    for use in uses:
+        call = index.parent(use)
+        if not (isinstance(call, ast.Call) and call.func is use):
+            return False  # handed on or stored: called elsewhere, as its holder likes
+        calls.append((call, isinstance(use, ast.Attribute)))
+    return bool(calls) and all(_passes(call, positional, param, bound) for call, bound in calls)
+
+
+def _passes(call: ast.Call, positional: list[str], param: str, bound: bool) -> bool:
+    """The call gives `param` a value that is not None, by keyword or by position (a method
+    called through its instance, `bound`, is given its first parameter, `self`)."""
+    given = next((k.value for k in call.keywords if k.arg == param), None)
+    if given is None and param in positional:
+        position = positional.index(param) - (1 if bound else 0)
+        if 0 <= position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
+            given = call.args[position]
+    return given is not None and not (isinstance(given, ast.Constant) and given.value is None)
 
 
 def _limits_time(expr: ast.expr) -> bool:
