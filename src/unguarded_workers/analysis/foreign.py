@@ -44,6 +44,7 @@ from .index import (
     Scope,
     call_argument,
     is_name,
+    is_none,
     last_name,
     module_constant,
     own_statements,
@@ -118,7 +119,7 @@ def _a_table_of_handed_in_callables(module: ModuleAnalysis, table: ast.expr, sco
             and owner[0] is class_scope
         ):
             stored.append((assign.value, where))
-    return any(_from_elsewhere(module, [value]) for value in stored if not _is_none(value[0]))
+    return any(_from_elsewhere(module, [value]) for value in stored if not is_none(value[0]))
 
 
 def _gathered(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
@@ -297,7 +298,7 @@ def _a_registration_undone(name: str, values: list[tuple[ast.expr, Scope]]) -> b
     the registry's own remover that the registering call handed back, no one's callback."""
     if not _UNDOING_WORDS.intersection(_words(name)):
         return False
-    made = [value for value, _ in values if not _is_none(value)]
+    made = [value for value, _ in values if not is_none(value)]
     return bool(made) and all(isinstance(value, (ast.Call, ast.Await)) for value in made)
 
 
@@ -350,7 +351,7 @@ def _made_with_own_code(module: ModuleAnalysis, value: ast.expr, scope: Scope) -
     assert class_scope is not None
     passed = passed_to(module, class_scope, init, value.id)
     return passed is not None and all(
-        _is_none(expr)
+        is_none(expr)
         or _is_self(expr, where)
         or (own_code(made_in, expr, where) and not _runs_foreign_code(made_in, expr, where))
         for expr, made_in, where in passed
@@ -416,12 +417,12 @@ def _from_elsewhere(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]
         return True
     # `self._handler = None` then `self._handler = Handler(...)`: the None is a placeholder
     # until the class makes its own; None alone is a slot filled in from outside.
-    choices = [(v, s) for v, s in values if not _is_none(v)] or list(values)
+    choices = [(v, s) for v, s in values if not is_none(v)] or list(values)
     while choices:
         value, value_scope = choices.pop()
         if isinstance(value, ast.IfExp):  # `log.warning if quiet else log.error`: either branch
             # `DECODERS[tag] if known else None`: the None is no one's callable (it is tested).
-            branches = [b for b in (value.body, value.orelse) if not _is_none(b)] or [value.body]
+            branches = [b for b in (value.body, value.orelse) if not is_none(b)] or [value.body]
             choices += [(branch, value_scope) for branch in branches]
             continue
         if isinstance(value, ast.BoolOp):
@@ -509,10 +510,6 @@ def _read_by_key(module: ModuleAnalysis, read: ast.Name) -> bool:
     return isinstance(parent, ast.Attribute) and parent.attr == "get"
 
 
-def _is_none(value: ast.expr) -> bool:
-    return isinstance(value, ast.Constant) and value.value is None
-
-
 def _own_callable(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> bool:
     """A callable the program builds itself: an instance of a class (`Countdown(timeout)`, by
     the CapWords name of what is called, or a class of the project whatever its name:
@@ -551,7 +548,7 @@ def _returns_own_callables(module: ModuleAnalysis, call: ast.Call, scope: Scope)
             given = [value.value for value in yields]
         else:
             given = [stmt.value for stmt in statements if isinstance(stmt, ast.Return)]
-        returned = [(value, inner) for value in given if value is not None and not _is_none(value)]
+        returned = [(value, inner) for value in given if value is not None and not is_none(value)]
         if not returned or any(_calls_a_def(value) for value, _ in returned):
             return False
         if _from_elsewhere(definition.module, returned):
@@ -592,7 +589,7 @@ def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) 
         if values and all(
             _got_from_the_program(module, value, where) or _made_here(module, value, where)
             for value, where in values
-            if not _is_none(value)
+            if not is_none(value)
         ):
             return False  # the program's factory made it, or the class did (`asyncio.new_event_loop()`)
         return not values or _from_elsewhere(module, values)

@@ -501,6 +501,11 @@ def call_argument(call: ast.Call, fn: FunctionNode, param: str, skipped: int) ->
     return call.args[position]
 
 
+def is_none(value: ast.expr) -> bool:
+    """The constant `None`."""
+    return isinstance(value, ast.Constant) and value.value is None
+
+
 def is_generator(fn: FunctionNode) -> bool:
     """Whether calling `fn` makes a generator (a `yield` of its own, not of a nested def): the
     call runs none of its body, which runs as the generator is iterated."""

@@ -229,13 +229,13 @@ INFALLIBLE_CALLS = frozenset(
         "queue.SimpleQueue",
     }
 )
-# Builtins that only look at what they are given: harmless exactly when their arguments are
-# (`bool(self.conn.eval(...))` is the Redis call's verdict).
 # Builtins that only look at what they are given: an exception a handler inspects, an object a
 # worker reads an attribute of (`getattr(self._proc, "stdout")` hands the process to no one).
 INSPECTING_BUILTINS = frozenset(
     {"getattr", "hasattr", "isinstance", "issubclass", "type", "len", "id", "repr", "str", "bool", "vars"}
 )
+# Builtins that only look at what they are given: harmless exactly when their arguments are
+# (`bool(self.conn.eval(...))` is the Redis call's verdict).
 PURE_BUILTINS = frozenset(
     {
         "builtins.isinstance",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
 from ..options import Options
-from .index import Binding, FunctionNode, Scope, annotation_parts, assigned_values, dotted_text
+from .index import Binding, FunctionNode, Scope, annotation_parts, assigned_values, dotted_text, is_none
 from .known import (
     GUARDS,
     INFALLIBLE_CALLS,
@@ -256,7 +256,7 @@ class Resolver:
             else None
         )
         if choices is not None:
-            refs = [self._class_of_value(choice, scope) for choice in choices if not _is_none(choice)]
+            refs = [self._class_of_value(choice, scope) for choice in choices if not is_none(choice)]
             first = refs[0] if refs else None
             same = first is not None and all(ref is not None and ref[1] is first[1] for ref in refs)
             return first if same else None
@@ -411,10 +411,6 @@ def lineage(cls: ClassRef) -> Iterator[ClassRef]:
         seen.add(id(current))
         yield module, current
         queue += module.resolver.bases(current)
-
-
-def _is_none(value: ast.expr) -> bool:
-    return isinstance(value, ast.Constant) and value.value is None
 
 
 def _is_stub(fn: FunctionNode) -> bool:

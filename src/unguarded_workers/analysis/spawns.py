@@ -117,6 +117,8 @@ class SpawnFinder:
             # A Thread subclass that hands its parameter to its base: made, not called.
             made = self._resolver.class_ref(func, scope)
             definitions = [(made[0], init) for init in made[1].functions.get("__init__", [])] if made else []
+            if not definitions and isinstance(func, ast.Attribute) and name not in self._spawn_names:
+                definitions = self._own_helper_methods(name)  # not `loop.create_task(...)`: the standard one's
         for module, node in definitions:
             spec = module.helpers.by_def.get(id(node))
             if spec is None:
@@ -128,6 +130,20 @@ class SpawnFinder:
             spawner = dotted_text(func) or name
             return Spawn(spec.kind, call, scope, spawner, worker, keyword, spec.coroutine, spec.process, spec)
         return None
+
+    def _own_helper_methods(self, name: str) -> list[tuple[ModuleAnalysis, FunctionNode]]:
+        """`self._thread_helper.thread(run)`, the receiver's class unknown (peewee's, made by
+        `self.get_thread_impl(use_gevent)(...)`): the module's own helper methods of that name,
+        when it has one, or several that start their worker alike."""
+        helpers = self._module.helpers.by_def
+        found = [
+            (self._module, fn)
+            for _, class_scope in self._index.classes
+            for fn in class_scope.functions.get(name, [])
+            if id(fn) in helpers
+        ]
+        specs = {(helpers[id(fn)].kind, helpers[id(fn)].param, helpers[id(fn)].position) for _, fn in found}
+        return found if len(specs) == 1 else []
 
     def thread_classes(self) -> Iterator[ThreadClass]:
         for node, scope in self._index.classes:

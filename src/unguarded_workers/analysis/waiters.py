@@ -48,6 +48,7 @@ from .index import (
     dotted_text,
     handled_types,
     is_name,
+    is_none,
     last_name,
     own_nodes,
     own_statements,
@@ -839,7 +840,7 @@ def _passes(call: ast.Call, positional: list[str], param: str, bound: bool) -> b
         position = positional.index(param) - (1 if bound else 0)
         if 0 <= position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
             given = call.args[position]
-    return given is not None and not (isinstance(given, ast.Constant) and given.value is None)
+    return given is not None and not is_none(given)
 
 
 def _limits_time(expr: ast.expr) -> bool:
