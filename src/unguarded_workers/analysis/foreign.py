@@ -282,8 +282,32 @@ def _handed_in_attribute(module: ModuleAnalysis, target: Unresolved, attr: str, 
     found = scope.enclosing_class()
     values = found[0].attr_values.get(attr, []) if found is not None else []
     if not values:
-        return _names_a_callback(attr)
+        return _names_a_callback(attr) or (
+            attr == "_target" and found is not None and _base_given_a_target(module, found[0])
+        )
     return not _a_registration_undone(attr, values) and _from_elsewhere(module, values)
+
+
+def _base_given_a_target(module: ModuleAnalysis, class_scope: Scope) -> bool:
+    """`self._target` of a Thread subclass whose `__init__` hands its base a parameter of its own
+    as the target (`super().__init__(target=job, ...)`, schedule-manager's `Task`): the base
+    keeps it there, and it is the job the class's makers hand in."""
+    for init in class_scope.functions.get("__init__", []):
+        init_scope = module.index.inner_scope(init)
+        for node in own_statements(init.body):
+            call = node.value if isinstance(node, ast.Expr) else None
+            if not (
+                isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "__init__"
+            ):
+                continue
+            through_super = isinstance(call.func.value, ast.Call) and is_name(call.func.value.func, "super")
+            position = 1 if through_super else 2  # (group, target), after `self` when named
+            given = next((k.value for k in call.keywords if k.arg == "target"), None)
+            if given is None and len(call.args) > position:
+                given = call.args[position]
+            if isinstance(given, ast.Name) and init_scope.bindings.get(given.id) is Binding.PARAM:
+                return True
+    return False
 
 
 # The words of a name for what undoes a registration: `unsub = bus.subscribe(...)`,
