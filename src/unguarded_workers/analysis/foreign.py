@@ -42,12 +42,14 @@ from .index import (
     Binding,
     FunctionNode,
     Scope,
+    base_init_spec,
     call_argument,
     is_name,
     is_none,
     last_name,
     module_constant,
     own_statements,
+    passed_argument,
 )
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
 from .resolve import Resolved, Unresolved
@@ -294,17 +296,11 @@ def _base_given_a_target(module: ModuleAnalysis, class_scope: Scope) -> bool:
     keeps it there, and it is the job the class's makers hand in."""
     for init in class_scope.functions.get("__init__", []):
         init_scope = module.index.inner_scope(init)
-        for node in own_statements(init.body):
-            call = node.value if isinstance(node, ast.Expr) else None
-            if not (
-                isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "__init__"
-            ):
-                continue
-            through_super = isinstance(call.func.value, ast.Call) and is_name(call.func.value.func, "super")
-            position = 1 if through_super else 2  # (group, target), after `self` when named
-            given = next((k.value for k in call.keywords if k.arg == "target"), None)
-            if given is None and len(call.args) > position:
-                given = call.args[position]
+        calls = [stmt.value for stmt in own_statements(init.body) if isinstance(stmt, ast.Expr)]
+        for call in (call for call in calls if isinstance(call, ast.Call)):
+            spec = base_init_spec(call, init_scope.self_name or "self")
+            found = passed_argument(call, spec.keyword, spec.position) if spec is not None else None
+            given = found[0] if found is not None else None
             if isinstance(given, ast.Name) and init_scope.bindings.get(given.id) is Binding.PARAM:
                 return True
     return False

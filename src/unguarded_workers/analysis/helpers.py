@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from ..codes import SpawnKind
-from .index import Binding, FunctionNode, Scope, dotted_text
+from .index import Binding, FunctionNode, Scope, dotted_text, passed_argument
 from .known import PARTIALS
 from .prefilter import starts_a_word
 
@@ -217,12 +217,4 @@ def _indent(text: str, position: int) -> int:
 
 def helper_argument(call: ast.Call, spec: HelperSpec) -> tuple[ast.expr, str | None] | None:
     """The worker a call of the helper passes, and the keyword it is passed by (if any)."""
-    for keyword in call.keywords:
-        if keyword.arg == spec.param:
-            return keyword.value, keyword.arg
-    position = spec.position
-    if position is not None and len(call.args) > position:
-        if any(isinstance(arg, ast.Starred) for arg in call.args[: position + 1]):
-            return None
-        return call.args[position], None
-    return None
+    return passed_argument(call, spec.param, spec.position)

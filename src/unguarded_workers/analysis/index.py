@@ -12,7 +12,15 @@ from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from .known import CONTEXT_FACTORIES, RECEIVER_ANNOTATIONS, RECEIVER_FACTORIES, Receiver
+from .known import (
+    CONTEXT_FACTORIES,
+    RECEIVER_ANNOTATIONS,
+    RECEIVER_FACTORIES,
+    TARGET_KW_1,
+    TARGET_KW_2,
+    ArgSpec,
+    Receiver,
+)
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 ScopeNode = Union[ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef]
@@ -484,21 +492,39 @@ def own_nodes(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
         stack.extend(ast.iter_child_nodes(node))
 
 
+def passed_argument(call: ast.Call, keyword: str | None, position: int | None) -> tuple[ast.expr, str | None] | None:
+    """What `call` passes by `keyword` (and that keyword) or else at `position`; None when it
+    does not say (it leaves it out, or unpacks `*args` before it)."""
+    for given in call.keywords:
+        if keyword is not None and given.arg == keyword:
+            return given.value, given.arg
+    if position is None or len(call.args) <= position:
+        return None
+    if any(isinstance(arg, ast.Starred) for arg in call.args[: position + 1]):
+        return None
+    return call.args[position], None
+
+
 def call_argument(call: ast.Call, fn: FunctionNode, param: str, skipped: int) -> ast.expr | None:
     """What `call` passes to `fn`'s parameter `param`, by keyword or by position, the first
     `skipped` positional parameters not passed by it (a method's `self`); None when the call
     does not say (it leaves the parameter out, or unpacks `*args` before it)."""
-    for keyword in call.keywords:
-        if keyword.arg == param:
-            return keyword.value
     positional = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)][skipped:]
-    if param not in positional:
+    found = passed_argument(call, param, positional.index(param) if param in positional else None)
+    return found[0] if found is not None else None
+
+
+def base_init_spec(call: ast.Call, self_name: str) -> ArgSpec | None:
+    """Where a call of a base's `__init__` takes a thread's target: `super().__init__(None,
+    target)`, or `Thread.__init__(self, None, target)` with `self` first; None for another call."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "__init__"):
         return None
-    position = positional.index(param)
-    before = call.args[: position + 1]
-    if len(before) <= position or any(isinstance(arg, ast.Starred) for arg in before):
-        return None
-    return call.args[position]
+    if isinstance(func.value, ast.Call) and is_name(func.value.func, "super"):
+        return TARGET_KW_1
+    if call.args and is_name(call.args[0], self_name):
+        return TARGET_KW_2
+    return None
 
 
 def is_none(value: ast.expr) -> bool:

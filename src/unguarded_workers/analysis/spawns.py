@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from ..codes import SpawnKind
 from ..options import Options
 from .helpers import HelperSpec, helper_argument
-from .index import FunctionNode, Scope, dotted_text, is_name, last_name
+from .index import FunctionNode, Scope, base_init_spec, dotted_text, last_name, passed_argument
 from .known import (
     CALLABLE_0,
     CORO_0,
@@ -34,7 +34,6 @@ from .known import (
     PROCESS_SPAWNERS,
     SPAWN_FUNCTIONS,
     TARGET_KW_1,
-    TARGET_KW_2,
     ArgSpec,
     Receiver,
 )
@@ -190,12 +189,8 @@ class SpawnFinder:
         init, cls = scope.node, scope.parent
         if not (isinstance(init, ast.FunctionDef) and init.name == "__init__" and cls is not None and cls.is_class):
             return None
-        receiver = func.value
-        if isinstance(receiver, ast.Call) and is_name(receiver.func, "super"):
-            spec = TARGET_KW_1
-        elif call.args and is_name(call.args[0], scope.self_name or "self"):
-            spec = TARGET_KW_2  # `Thread.__init__(self, None, target)`: `self` comes first
-        else:
+        spec = base_init_spec(call, scope.self_name or "self")
+        if spec is None:
             return None
         if "run" in cls.functions:
             return None  # its run() is the worker (`thread_classes`), whatever target it holds
@@ -260,18 +255,10 @@ class SpawnFinder:
 
 def _spawn(kind: SpawnKind, call: ast.Call, scope: Scope, spawner: str, spec: ArgSpec) -> Spawn | None:
     process = spawner in PROCESS_SPAWNERS
-    worker: ast.expr | None = None
-    keyword_name: str | None = None
-    for keyword in call.keywords:
-        if spec.keyword is not None and keyword.arg == spec.keyword:
-            worker, keyword_name = keyword.value, keyword.arg
-            break
-    else:
-        if spec.position is None or len(call.args) <= spec.position:
-            return None  # no worker passed: `form.submit()`, `Thread()` of a subclass
-        if any(isinstance(a, ast.Starred) for a in call.args[: spec.position + 1]):
-            return None  # the arguments' positions are unknown
-        worker = call.args[spec.position]
+    found = passed_argument(call, spec.keyword, spec.position)
+    if found is None:
+        return None  # no worker passed (`form.submit()`, `Thread()` of a subclass), or `*args` before it
+    worker, keyword_name = found
     if spec.coroutine and isinstance(worker, ast.Await):
         # `create_task(await self.get_messages_loop())`: the coroutine runs here, in the
         # spawner, whose caller its failure reaches; the task is made of what it returns.

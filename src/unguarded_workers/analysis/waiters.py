@@ -45,6 +45,7 @@ from .index import (
     FunctionNode,
     Scope,
     assigned_values,
+    call_argument,
     dotted_text,
     handled_types,
     is_name,
@@ -818,8 +819,6 @@ def _always_given(module: ModuleAnalysis, fn: FunctionNode, param: str) -> bool:
     used. A public def is the package's interface: users call it as they like."""
     if not fn.name.startswith("_") or fn.name.startswith("__"):
         return False
-    args = fn.args
-    positional = [arg.arg for arg in (*args.posonlyargs, *args.args)]
     index = module.index
     uses: list[ast.Attribute | ast.Name] = [node for node, _ in index.all_attribute_reads.get(fn.name, [])]
     uses += [node for node, _ in index.name_reads.get(fn.name, [])]
@@ -829,17 +828,13 @@ def _always_given(module: ModuleAnalysis, fn: FunctionNode, param: str) -> bool:
         if not (isinstance(call, ast.Call) and call.func is use):
             return False  # handed on or stored: called elsewhere, as its holder likes
         calls.append((call, isinstance(use, ast.Attribute)))
-    return bool(calls) and all(_passes(call, positional, param, bound) for call, bound in calls)
+    return bool(calls) and all(_passes(call, fn, param, bound) for call, bound in calls)
 
 
-def _passes(call: ast.Call, positional: list[str], param: str, bound: bool) -> bool:
-    """The call gives `param` a value that is not None, by keyword or by position (a method
-    called through its instance, `bound`, is given its first parameter, `self`)."""
-    given = next((k.value for k in call.keywords if k.arg == param), None)
-    if given is None and param in positional:
-        position = positional.index(param) - (1 if bound else 0)
-        if 0 <= position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
-            given = call.args[position]
+def _passes(call: ast.Call, fn: FunctionNode, param: str, bound: bool) -> bool:
+    """The call gives `param` a value that is not None (a method called through its instance,
+    `bound`, is given its first parameter, `self`)."""
+    given = call_argument(call, fn, param, skipped=1 if bound else 0)
     return given is not None and not is_none(given)
 
 
