@@ -34,7 +34,7 @@ def passed_to(module: ModuleAnalysis, class_scope: Scope, init: FunctionNode, pa
     too large to search. A subclass made by its own name hands `init` what its makings do,
     when it has no `__init__` of its own or one that only passes on everything
     (`super().__init__(*args, **kwargs)`)."""
-    default = _default(init, param, module, class_scope) if _default_of(init, param) is not None else None
+    default = _default(init, param, module, class_scope) if default_of(init, param) is not None else None
     return _passed(module, class_scope, _Parameter(init, param, default), _MAX_SUBCLASSES)
 
 
@@ -170,10 +170,11 @@ def _argument(call: ast.Call, init: FunctionNode, param: str, drop: int) -> ast.
         return found
     if any(keyword.arg is None for keyword in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
         return None
-    return _DEFAULT if _default_of(init, param) is not None else None
+    return _DEFAULT if default_of(init, param) is not None else None
 
 
-def _default_of(init: FunctionNode, param: str) -> ast.expr | None:
+def default_of(init: FunctionNode, param: str) -> ast.expr | None:
+    """The default value of the def's parameter `param`, if it has one."""
     args = init.args
     positional = [*args.posonlyargs, *args.args]
     names = [a.arg for a in positional]
@@ -188,6 +189,6 @@ def _default_of(init: FunctionNode, param: str) -> ast.expr | None:
 
 def _default(init: FunctionNode, param: str, module: ModuleAnalysis, class_scope: Scope) -> Passed:
     """The parameter's default, where it is evaluated: the class's body."""
-    default = _default_of(init, param)
+    default = default_of(init, param)
     assert default is not None
     return default, module, class_scope

@@ -32,11 +32,12 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .constructions import passed_to
+from .constructions import default_of, passed_to
 from .exposure import ForeignCall, quoted
-from .harmless import returns_failures
+from .harmless import a_logger, returns_failures
 from .index import (
     FUNCTION_TYPES,
     Binding,
@@ -56,12 +57,14 @@ from .resolve import Resolved, Unresolved
 from .swallowing import makes_a_context_manager
 
 if TYPE_CHECKING:
-    from .module import ModuleAnalysis
+    from .module import Def, ModuleAnalysis
 
 # Names that say an object or attribute holds someone else's code.
 # `messageHandler` -> `message_Handler`: camelCase split into words.
 _CAMEL_HUMP = re.compile(r"([a-z0-9])([A-Z])")
 _FOREIGN_WORDS = ("callback", "handler", "listener", "observer", "subscriber", "hook", "plugin", "reporter")
+# Words after the one that says what a name holds (`handler_fn`, `callback_obj`).
+_GENERIC_WORDS = frozenset({"fn", "func", "function", "obj", "object", "instance", "impl", "cb", "list", "set", "dict"})
 
 
 def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> ForeignCall | None:
@@ -87,6 +90,8 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
         return None  # resolving a future, setting an event: the object's machinery, no one's hook
     if func.attr in _CONTAINER_METHODS:
         return None  # `self._callbacks.pop(request_id)`: a collection of callbacks, none called
+    if _words(func.attr)[0] in ("is", "has"):
+        return None  # `listener.isDead()`: asks the holder of the code, runs none of it
     if (_sounds_foreign(last_name(receiver) or "") or func.attr.startswith(("on_", "handle"))) and _handed_in_object(
         module, receiver, scope
     ):
@@ -168,18 +173,82 @@ def _handed_in_name(module: ModuleAnalysis, name: str, scope: Scope) -> bool:
         return False
     # `planes = planes()` rebinds the name to what calling it made: not what it calls.
     values = [(v, s) for v, s in owner.values.get(name, []) if not (isinstance(v, ast.Call) and is_name(v.func, name))]
+    if not values and _loops_over_own_code(module, name, owner):
+        return False
     return not _a_registration_undone(name, values) and _from_elsewhere(module, values)
 
 
-def handed_own_code(
-    module: ModuleAnalysis, foreign: ForeignCall, fn: FunctionNode, call: ast.Call, scope: Scope
-) -> bool:
-    """`call` (in `scope` of `module`) calls `fn`, whose foreign call is of its own parameter
-    (or of one it hands on), and passes that parameter the program's own code:
+def _loops_over_own_code(module: ModuleAnalysis, name: str, owner: Scope) -> bool:
+    """`for step in (self._limit, self._convert): it = step(it)`, or over a variable of the def
+    bound once to such a display: each item is the program's choice of function
+    (uiautomator2's `pipelines = [self._pipe_limit, ...]`), not code handed in. Only when a
+    loop is all that binds the name."""
+    fn = owner.node
+    assert isinstance(fn, _FUNCTION_SCOPES)
+    if isinstance(fn, ast.Lambda):
+        return False
+    loops = []
+    for stmt in own_statements(fn.body):
+        for target in _bound_names(stmt):
+            if target.id == name:
+                if not isinstance(stmt, (ast.For, ast.AsyncFor)) or stmt.target is not target:
+                    return False
+                loops.append(stmt)
+    items = []
+    for loop in loops:
+        iterated = loop.iter
+        if isinstance(iterated, ast.Name) and owner.bindings.get(iterated.id) is Binding.LOCAL:
+            held = owner.values.get(iterated.id, [])
+            iterated = held[0][0] if len(held) == 1 else iterated
+        if not isinstance(iterated, (ast.List, ast.Tuple, ast.Set)) or not iterated.elts:
+            return False
+        items += [(item, owner) for item in iterated.elts]
+    return bool(items) and not _from_elsewhere(module, items)
+
+
+def _bound_names(stmt: ast.stmt) -> Iterator[ast.Name]:
+    """The names a statement binds at its top (a loop's target, an assignment's, a with's),
+    unpacked ones included."""
+    if isinstance(stmt, (ast.For, ast.AsyncFor, ast.AugAssign, ast.AnnAssign)):
+        targets = [stmt.target]
+    elif isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        targets = [item.optional_vars for item in stmt.items if item.optional_vars is not None]
+    else:
+        return
+    while targets:
+        target = targets.pop()
+        if isinstance(target, ast.Name):
+            yield target
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            targets += target.elts
+        elif isinstance(target, ast.Starred):
+            targets.append(target.value)
+
+
+def handed_own_code(module: ModuleAnalysis, foreign: ForeignCall, delegate: Def, call: ast.Call, scope: Scope) -> bool:
+    """`call` (in `scope` of `module`) calls the `delegate` def, whose foreign call is of its
+    own parameter (or of one it hands on), and passes that parameter the program's own code:
     `eintr_retry_call(notifier.poll)`, a def, a lambda, a name the caller bound itself, not a
-    parameter of its own."""
+    parameter of its own; or leaves it out, and its default is such (pyro5's
+    `Daemon.__init__(..., interface=DaemonObject)`)."""
+    fn = delegate.node
     passed = _passed_to_foreign(foreign, fn, call)
-    return passed is not None and own_code(module, passed, scope)
+    if passed is not None:
+        return own_code(module, passed, scope)
+    found = foreign_parameter(foreign)
+    default = default_of(fn, found[1]) if found is not None and found[0] is fn and _says_all(call) else None
+    if default is None or is_none(default):
+        return False
+    defined_in = delegate.module.index.inner_scope(fn).parent
+    return defined_in is not None and own_code(delegate.module, default, defined_in)
+
+
+def _says_all(call: ast.Call) -> bool:
+    """The call passes nothing it unpacks (`*args`, `**kwargs`): a parameter it does not name
+    gets its default."""
+    return not any(isinstance(arg, ast.Starred) for arg in call.args) and all(k.arg is not None for k in call.keywords)
 
 
 def handed_on(foreign: ForeignCall, fn: FunctionNode, call: ast.Call, scope: Scope) -> str | None:
@@ -260,9 +329,13 @@ def own_code(module: ModuleAnalysis, value: ast.expr, scope: Scope, depth: int =
 
 def _argument(call: ast.Call, fn: FunctionNode, param: str) -> ast.expr | None:
     """What `call` passes to `fn`'s parameter `param`, if it can tell (a method called through
-    its instance is not passed `self`)."""
+    its instance is not passed `self`, nor an `__init__` through its class's making)."""
     params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
-    bound = bool(params) and params[0] in ("self", "cls") and isinstance(call.func, ast.Attribute)
+    bound = (
+        bool(params)
+        and params[0] in ("self", "cls")
+        and (isinstance(call.func, ast.Attribute) or fn.name == "__init__")
+    )
     return call_argument(call, fn, param, skipped=1 if bound else 0)
 
 
@@ -467,13 +540,14 @@ def _from_elsewhere(module: ModuleAnalysis, values: list[tuple[ast.expr, Scope]]
 
 def _own_method_by_name(call: ast.Call, scope: Scope) -> bool:
     """`target = getattr(self, "on_" + command, self.on_unknown)`: a method of the instance's
-    own, looked up by name (ptvsd's message dispatch), no one's handed-in callable."""
+    own, looked up by name (ptvsd's message dispatch), no one's handed-in callable; and
+    `log = getattr(self.core.log, level)`, a logger's method by its level (pyload's plugins)."""
     return (
         isinstance(call.func, ast.Name)
         and call.func.id == "getattr"
         and scope.lookup("getattr") is None  # the builtin, not a def of the module's
         and bool(call.args)
-        and _is_self(call.args[0], scope)
+        and (_is_self(call.args[0], scope) or a_logger(call.args[0], scope))
     )
 
 
@@ -650,7 +724,12 @@ def _made_here(module: ModuleAnalysis, value: ast.expr, scope: Scope) -> bool:
 
 
 def _sounds_foreign(name: str) -> bool:
-    """`on_message`, `self._listener`, `messageHandlers`: one of its words names someone else's
-    code (`self._webhook` does not: a webhook is an endpoint of the program's)."""
+    """`on_message`, `self._listener`, `messageHandlers`, `hook_fn`: what it names is someone
+    else's code: its last word, generic ones aside (`self._webhook` does not: a webhook is an
+    endpoint of the program's; nor `plugin_manager`, the program's manager of plugins)."""
     words = _words(name)
-    return words[0] == "on" or any(word in _FOREIGN_WORDS or word[:-1] in _FOREIGN_WORDS for word in words)
+    if words[0] == "on":
+        return True
+    while len(words) > 1 and words[-1] in _GENERIC_WORDS:
+        words.pop()
+    return words[-1] in _FOREIGN_WORDS or words[-1][:-1] in _FOREIGN_WORDS

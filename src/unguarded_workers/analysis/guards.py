@@ -322,7 +322,7 @@ class GuardAnalysis:
         every call of it here passes the program's own code (`eintr_retry_call(notifier.poll)`):
         no one else's code runs there."""
         calls = self._calls_of(leaf, delegate, scope)
-        return bool(calls) and all(handed_own_code(self._module, foreign, delegate.node, call, scope) for call in calls)
+        return bool(calls) and all(handed_own_code(self._module, foreign, delegate, call, scope) for call in calls)
 
     def _handed_on(self, leaf: _Leaf, delegate: Def, foreign: ForeignCall, scope: Scope) -> ForeignCall:
         """The delegate's foreign call, as this def's when every call of the delegate here hands
@@ -338,15 +338,18 @@ class GuardAnalysis:
         return foreign
 
     def _calls_of(self, leaf: _Leaf, delegate: Def, scope: Scope) -> list[ast.Call]:
-        """The leaf's calls of the delegate."""
+        """The leaf's calls of the delegate (a class's making, of its `__init__`)."""
         root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
         return [
-            call
-            for call in _calls_in(root)
-            if (target := self._resolver.callable_target(call.func, scope)) is not None
-            and isinstance(target, Resolved)
-            and any(d.node is delegate.node for d in target.functions)
+            call for call in _calls_in(root) if any(d.node is delegate.node for d in self._called_defs(call, scope))
         ]
+
+    def _called_defs(self, call: ast.Call, scope: Scope) -> tuple[Def, ...]:
+        target = self._resolver.callable_target(call.func, scope)
+        if isinstance(target, Resolved):
+            return target.functions
+        made = self._resolver.class_ref(call.func, scope)
+        return self._resolver.methods(made, "__init__") if made is not None else ()
 
     def _foreign_in(self, leaf: _Leaf, scope: Scope) -> ForeignCall | None:
         if leaf.header is None and isinstance(leaf.stmt, ast.Raise):

@@ -336,7 +336,7 @@ class HarmlessRules:
                 # `t = Thread(target=self.handle, args=(conn,)); t.start()`: it fails only when the
                 # system can start no more threads (an accept loop's, nfcpy's, pywebio's).
                 return True
-            if method in LOG_METHODS and _a_logger(func.value, scope):
+            if method in LOG_METHODS and a_logger(func.value, scope):
                 return not self._evaluates_fallibly(call)
             if (method in EVENT_METHODS or method in NO_ARGUMENT_METHODS) and not call.args and not call.keywords:
                 return True
@@ -764,7 +764,7 @@ def _only_a_timeout(call: ast.Call, *, strict: bool = False) -> bool:
     return "timeout" in (last_name(arg) or "").lower()
 
 
-def _a_logger(receiver: ast.expr, scope: Scope) -> bool:
+def a_logger(receiver: ast.expr, scope: Scope) -> bool:
     """`log`, `self._logger`, or a module's name bound once to a logger it made
     (`TRACE_PACKETS = LOG.getChild("trace.packet")`, `_l = logging.getLogger(__name__)`)."""
     if "log" in (last_name(receiver) or "").lower():
