@@ -38,7 +38,8 @@ PROGRAM = textwrap.dedent(
 
 
     def side_job():
-        sys.stdout.write("side job ran\\n")
+        line = "side job ran".format()  # a call that could fail: the job is reported
+        sys.stdout.write(line + "\\n")
 
 
     def main():

@@ -199,7 +199,10 @@ def _loops_over_own_code(module: ModuleAnalysis, name: str, owner: Scope) -> boo
         iterated = loop.iter
         if isinstance(iterated, ast.Name) and owner.bindings.get(iterated.id) is Binding.LOCAL:
             held = owner.values.get(iterated.id, [])
-            iterated = held[0][0] if len(held) == 1 else iterated
+            reads = [read for read, where in module.index.name_reads.get(iterated.id, []) if where is owner]
+            if len(held) != 1 or any(read is not loop.iter for read in reads):
+                return False  # `stages.append(extra)` may add what the def was handed
+            iterated = held[0][0]
         if not isinstance(iterated, (ast.List, ast.Tuple, ast.Set)) or not iterated.elts:
             return False
         items += [(item, owner) for item in iterated.elts]
@@ -340,10 +343,15 @@ def _argument(call: ast.Call, fn: FunctionNode, param: str) -> ast.expr | None:
 
 
 def _names_a_class(name: str) -> bool:
-    """`objtype()`, `cls()`, `message_class()`: an instance of a class handed in (a message or
-    header type to decode into), not a callback's work."""
+    """`objtype()`, `cls()`, `message_class()`, a CapWords name (`Prefix = namedtuple(...)`,
+    pyspinel's): an instance of a class handed in or made (a message or header type to decode
+    into), not a callback's work."""
     lowered = name.lower()
-    return lowered in ("cls", "klass") or lowered.endswith(("type", "_class", "_cls"))
+    return (
+        lowered in ("cls", "klass")
+        or lowered.endswith(("type", "_class", "_cls"))
+        or (name.lstrip("_")[:1].isupper() and not name.isupper())
+    )
 
 
 def _handed_in_attribute(module: ModuleAnalysis, target: Unresolved, attr: str, scope: Scope) -> bool:

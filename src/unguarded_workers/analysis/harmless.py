@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Union
 from ..codes import SpawnKind
 from .index import (
     FUNCTION_TYPES,
+    Binding,
     Scope,
     assigned_values,
     dotted_text,
@@ -64,6 +65,7 @@ from .known import (
     CONTAINER_TAKES,
     CONTAINER_VIEWS,
     CONTEXT_VAR_METHODS,
+    CYCLE,
     ENQUEUE_METHODS,
     EVENT_METHODS,
     GATHER,
@@ -240,6 +242,23 @@ class HarmlessRules:
             container = None
         return container is not None and self._found_not_empty(call, container)
 
+    def _cycles(self, call: ast.Call, scope: Scope) -> bool:
+        """`next(frames)`, `frames` bound once (in the def or one around it) to `itertools.cycle`
+        of a display with items (a spinner's): it never runs out."""
+        if len(call.args) != 1 or not isinstance(call.args[0], ast.Name):
+            return False
+        name = call.args[0].id
+        owner = scope.lookup(name)  # the def's, or one around it (a spinner's closure)
+        values = owner.values.get(name, []) if owner is not None and owner.bindings[name] is Binding.LOCAL else []
+        if len(values) != 1 or not isinstance(values[0][0], ast.Call):
+            return False
+        made = values[0][0]
+        return (
+            self._index.qualname(made.func, values[0][1]) == CYCLE
+            and len(made.args) == 1
+            and _a_filled_display(made.args[0])
+        )
+
     def _indexes_an_end_of_a_tested_container(self, node: ast.Subscript) -> bool:
         """`servers[0] if servers else None`, `if self._queue: item = self._queue[-1]`: the first
         or last item of a container a test around it found not empty (panel's shutdown)."""
@@ -317,8 +336,10 @@ class HarmlessRules:
             coroutine = call.args[0]
             assert isinstance(coroutine, ast.Call)
             return self._joined(self._called(coroutine.func, scope), coroutine.args, scope)
-        if qualname == NEXT and self._takes_from_a_tested_container(call):
+        if qualname == NEXT and (self._takes_from_a_tested_container(call) or self._cycles(call, scope)):
             return True
+        if qualname == CYCLE and len(call.args) == 1 and _a_filled_display(call.args[0]):
+            return True  # `itertools.cycle("-/|\\")`: a spinner's frames
         if qualname == ITER and len(call.args) == 2:
             return self._called(call.args[0], scope)  # iter(q.get, None): q.get() on each pass
         if isinstance(func, ast.Attribute):
@@ -771,3 +792,10 @@ def a_logger(receiver: ast.expr, scope: Scope) -> bool:
         return True
     bound = module_constant(receiver, scope)
     return bound is not None and isinstance(bound[0], ast.Call) and last_name(bound[0].func) in (GET_LOGGER, "getChild")
+
+
+def _a_filled_display(expr: ast.expr) -> bool:
+    """A list, tuple or string written out with at least one item."""
+    if isinstance(expr, (ast.List, ast.Tuple)):
+        return bool(expr.elts)
+    return isinstance(expr, ast.Constant) and isinstance(expr.value, str) and bool(expr.value)

@@ -393,10 +393,15 @@ TIMEOUT_ERRORS = frozenset(
 )
 TIMEOUT_SCOPES = frozenset({"timeout", "timeout_at", "fail_after", "fail_at", "move_on_after", "move_on_at"})
 PRINT = "builtins.print"
+# What print does, spelled out: a spinner's `sys.stdout.write(frame)` (shodan's, frida-tools').
+STANDARD_STREAM_WRITES = frozenset(
+    f"sys.{stream}.{method}" for stream in ("stdout", "stderr") for method in ("write", "flush")
+)
 # Taking the next item or reading a value: a worker's wait, not its work.
 RECEIVE_METHODS = frozenset({"get", "get_nowait", "receive", "recv", "accept"})
 ANEXT = "builtins.anext"
 NEXT = "builtins.next"
+CYCLE = "itertools.cycle"
 # asyncio's coroutine functions: calling one makes a coroutine and runs none of it (what it
 # raises, it raises where the coroutine is awaited).
 ASYNCIO_COROUTINE_FUNCTIONS = WAIT_FOR | {"asyncio.wait", "asyncio.tasks.wait", "asyncio.sleep"}
