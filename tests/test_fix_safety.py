@@ -38,7 +38,7 @@ PROGRAM = textwrap.dedent(
 
 
     def side_job():
-        line = "side job ran".format()  # a call that could fail: the job is reported
+        line = sys.intern("side job ran")  # a call the analysis does not know: the job is reported
         sys.stdout.write(line + "\\n")
 
 

@@ -83,6 +83,7 @@ from .known import (
     SCHEDULE_METHODS,
     SERVE_METHODS,
     SERVE_ONE_METHOD,
+    STANDARD_STREAM_WRITES,
     THREAD_OBJECTS,
     WAIT_METHODS,
     WEAK_REFERENCES,
@@ -308,6 +309,18 @@ class HarmlessRules:
         """A call that cannot fail, waits for the next item, hands work to someone else, or
         delegates to a guarded def."""
         func = call.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "format"
+            and isinstance(func.value, ast.Constant)
+            and isinstance(func.value.value, str)
+        ):
+            # `"\b{}".format(frame)`, as `"%s" % frame` and an f-string: what it is handed is judged.
+            return self._all([*call.args, *(k.value for k in call.keywords)], scope)
+        if self._resolver.matches(func, scope, STANDARD_STREAM_WRITES):
+            # A spinner's `sys.stdout.write(frame)`; what it is handed is made here, and judged:
+            # `sys.stdout.write(decoder.decode(buffer))` fails on bytes it cannot decode.
+            return self._all([*call.args, *(k.value for k in call.keywords)], scope)
         if self._resolver.is_harmless_callable(func, scope):
             return not self._evaluates_fallibly(call)  # print(item["n"]): the item's lookup can fail
         if self._starts_a_task(call):

@@ -29,7 +29,6 @@ from .known import (
     PRINT,
     PROCESS_BASES,
     SLEEPS,
-    STANDARD_STREAM_WRITES,
     THREAD_BASES,
     TRANSPARENT_DECORATORS,
 )
@@ -73,7 +72,7 @@ class Resolver:
         self._module = module
         self._index = module.index
         self._guards = GUARDS | options.guards
-        self._harmless = SLEEPS | INFALLIBLE_CALLS | {PRINT} | STANDARD_STREAM_WRITES | options.harmless_calls
+        self._harmless = SLEEPS | INFALLIBLE_CALLS | {PRINT} | options.harmless_calls
         # Answers asked again (a statement's verdict and the guard analysis's both resolve its
         # call), by the ids of the expression and scope, held with the answer so that neither
         # id is reused by another node while the answer is kept.
