@@ -21,6 +21,8 @@ Never consumed (reported when the target is unguarded):
                                             # (released when it ends: asyncio logs its failure then)
     self._task = loop.create_task(w())      # ... and only `self._task.cancel()` elsewhere
     conn.reader = create_task(w())          # ... and only `conn.reader.cancel()` elsewhere
+    self._t = create_task(w())              # ... and `await gather(self._t, return_exceptions=True)`
+                                            #     alone on close: its failure returned, dropped
     loop.call_soon_threadsafe(lambda: asyncio.create_task(w()))   # the handle drops the task
 
 A process is followed the same way, and its channel back is its exit status:
@@ -35,7 +37,7 @@ from __future__ import annotations
 import ast
 from typing import NamedTuple, Union
 
-from .index import Binding, ModuleIndex, Scope
+from .index import Binding, ModuleIndex, Scope, is_name
 from .known import (
     CONTAINER_INSERTS,
     CONTAINER_TAKES,
@@ -43,7 +45,9 @@ from .known import (
     EXIT_STATUS_READS,
     FORGETTING_CALLBACKS,
     FUTURE_COMBINATORS,
+    GATHER,
     NON_CONSUMING_METHODS,
+    RUN_UNTIL_COMPLETE,
     SCHEDULE_METHODS,
 )
 
@@ -195,6 +199,15 @@ class ChannelAnalysis:
             return [_HolderItem(parent.target, scope, True), _ValueItem(parent, scope)]
         if isinstance(parent, (ast.For, ast.AsyncFor)) and node is parent.iter:
             return self._loop_uses(parent)
+        if isinstance(parent, ast.comprehension) and node is parent.iter:
+            # `[task for task in (*deferred, timer) if task is not None]`: the same items, kept.
+            made = self._index.parent(parent)
+            if (
+                isinstance(made, (ast.ListComp, ast.SetComp, ast.GeneratorExp))
+                and isinstance(made.elt, ast.Name)
+                and is_name(parent.target, made.elt.id)
+            ):
+                return [_ValueItem(made, scope)]
         return True
 
     def _dropped_by_scheduler(self, lambda_: ast.Lambda) -> bool:
@@ -214,8 +227,26 @@ class ChannelAnalysis:
         if name == _LEN:
             return False
         if name in FUTURE_COMBINATORS:
+            if name == GATHER and _returns_exceptions(call):
+                # Each failure comes back as a result: read only where the results are.
+                return self._results_kept(call)
             return [_ValueItem(call, scope)]  # gather(...) is consumed or not as a whole
         return True
+
+    def _results_kept(self, call: ast.Call) -> bool:
+        """Whether what `gather(..., return_exceptions=True)` returns is kept: not awaited (or
+        run to completion) as a statement of its own, which drops every failure it gathered
+        (pysnmp's `await asyncio.gather(*pending, return_exceptions=True)` on close)."""
+        node: ast.AST = call
+        parent = self._index.parent(node)
+        if isinstance(parent, ast.Await) or (
+            isinstance(parent, ast.Call)
+            and isinstance(parent.func, ast.Attribute)
+            and parent.func.attr == RUN_UNTIL_COMPLETE
+            and node in parent.args
+        ):
+            node, parent = parent, self._index.parent(parent)
+        return not isinstance(parent, ast.Expr)
 
     def _attribute_use(self, attribute: ast.Attribute, scope: Scope) -> _Answer:
         call = self._index.parent(attribute)
@@ -329,6 +360,14 @@ class ChannelAnalysis:
 
 
 _DONE_CALLBACK = ("add_done_callback",)
+
+
+def _returns_exceptions(call: ast.Call) -> bool:
+    """`return_exceptions=True` among the call's keywords."""
+    return any(
+        k.arg == "return_exceptions" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in call.keywords
+    )
 
 
 def _forgets(call: ast.Call) -> bool:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .constructions import default_of, passed_to
@@ -52,6 +51,7 @@ from .index import (
     own_statements,
     passed_argument,
 )
+from .kept import binding_loops
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
 from .resolve import Resolved, Unresolved
 from .swallowing import makes_a_context_manager
@@ -173,8 +173,8 @@ def _handed_in_name(module: ModuleAnalysis, name: str, scope: Scope) -> bool:
         return False
     # `planes = planes()` rebinds the name to what calling it made: not what it calls.
     values = [(v, s) for v, s in owner.values.get(name, []) if not (isinstance(v, ast.Call) and is_name(v.func, name))]
-    if not values and _loops_over_own_code(module, name, owner):
-        return False
+    if not values and (_loops_over_own_code(module, name, owner) or _loops_over_own_objects(module, name, owner)):
+        return False  # `for stage in (self._limit, ...)`; `for wait in self.waits[name]` of its own Waits
     return not _a_registration_undone(name, values) and _from_elsewhere(module, values)
 
 
@@ -183,24 +183,13 @@ def _loops_over_own_code(module: ModuleAnalysis, name: str, owner: Scope) -> boo
     bound once to such a display: each item is the program's choice of function
     (uiautomator2's `pipelines = [self._pipe_limit, ...]`), not code handed in. Only when a
     loop is all that binds the name."""
-    fn = owner.node
-    assert isinstance(fn, _FUNCTION_SCOPES)
-    if isinstance(fn, ast.Lambda):
-        return False
-    loops = []
-    for stmt in own_statements(fn.body):
-        for target in _bound_names(stmt):
-            if target.id == name:
-                if not isinstance(stmt, (ast.For, ast.AsyncFor)) or stmt.target is not target:
-                    return False
-                loops.append(stmt)
     items = []
-    for loop in loops:
-        iterated = loop.iter
+    for walked in binding_loops(name, owner):
+        iterated = walked
         if isinstance(iterated, ast.Name) and owner.bindings.get(iterated.id) is Binding.LOCAL:
             held = owner.values.get(iterated.id, [])
             reads = [read for read, where in module.index.name_reads.get(iterated.id, []) if where is owner]
-            if len(held) != 1 or any(read is not loop.iter for read in reads):
+            if len(held) != 1 or any(read is not walked for read in reads):
                 return False  # `stages.append(extra)` may add what the def was handed
             iterated = held[0][0]
         if not isinstance(iterated, (ast.List, ast.Tuple, ast.Set)) or not iterated.elts:
@@ -209,25 +198,11 @@ def _loops_over_own_code(module: ModuleAnalysis, name: str, owner: Scope) -> boo
     return bool(items) and not _from_elsewhere(module, items)
 
 
-def _bound_names(stmt: ast.stmt) -> Iterator[ast.Name]:
-    """The names a statement binds at its top (a loop's target, an assignment's, a with's),
-    unpacked ones included."""
-    if isinstance(stmt, (ast.For, ast.AsyncFor, ast.AugAssign, ast.AnnAssign)):
-        targets = [stmt.target]
-    elif isinstance(stmt, ast.Assign):
-        targets = list(stmt.targets)
-    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
-        targets = [item.optional_vars for item in stmt.items if item.optional_vars is not None]
-    else:
-        return
-    while targets:
-        target = targets.pop()
-        if isinstance(target, ast.Name):
-            yield target
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            targets += target.elts
-        elif isinstance(target, ast.Starred):
-            targets.append(target.value)
+def _loops_over_own_objects(module: ModuleAnalysis, name: str, owner: Scope) -> bool:
+    """`for handler in self._handlers: handler.post(m)`, where the class fills
+    `self._handlers` only with objects of its own classes (`kept`): frida-tools' UI handlers,
+    interactions.py's waits. What their methods run is followed there."""
+    return bool(module.resolver.loop_item_classes(name, owner))
 
 
 def handed_own_code(module: ModuleAnalysis, foreign: ForeignCall, delegate: Def, call: ast.Call, scope: Scope) -> bool:
@@ -704,6 +679,8 @@ def _handed_in_object(module: ModuleAnalysis, receiver: ast.expr, scope: Scope) 
             if not isinstance(owner.node, _FUNCTION_SCOPES):
                 return False  # a module's or class's object (`_listener = _KeyboardListener()`)
             values = owner.values.get(receiver.id, [])
+            if not values and _loops_over_own_objects(module, receiver.id, owner):
+                return False
             return not values or not all(_made_here(module, value, s) for value, s in values)
         return binding is Binding.PARAM
     return False

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Union
 
 from ..options import Options
 from .index import Binding, FunctionNode, Scope, annotation_parts, assigned_values, dotted_text, is_none
+from .kept import binding_loops, kept_items
 from .known import (
     GUARDS,
     INFALLIBLE_CALLS,
@@ -173,6 +174,10 @@ class Resolver:
             return self._imported_target(owner.imports[name], [])
         if binding is Binding.LOCAL and self._holds_only_guards(owner.values.get(name, [])):
             return GUARDED  # worker = wrap(f); Thread(target=worker)
+        if binding is Binding.LOCAL and not owner.values.get(name):
+            kept = self.loop_item_classes(name, owner)  # `for wait in self.waits: wait(event)`
+            if kept:
+                return self._methods_target(tuple(d for cls in kept for d in self.methods(cls, "__call__")))
         reasons = {
             Binding.IMPORT: "imported",
             Binding.PARAM: "a parameter",
@@ -233,6 +238,8 @@ class Resolver:
                 values = [(receiver, owner)]
             elif binding is Binding.LOCAL:
                 values = assigned_values(receiver, scope)
+                if not values:
+                    return self.loop_item_classes(receiver.id, owner)  # `for handler in self._handlers:`
         else:
             values = assigned_values(receiver, scope)
         classes: list[ClassRef] = []
@@ -244,6 +251,37 @@ class Resolver:
                 return []
             classes.append(ref)
         return classes
+
+    def loop_item_classes(self, name: str, owner: Scope) -> list[ClassRef]:
+        """The project classes of what a loop's variable walks, when the loops walk collections
+        of the instance's that it fills only with objects it makes (see `kept`): frida-tools'
+        `for handler in self._ui_socket_handlers:`; empty for any other."""
+        classes: list[ClassRef] = []
+        for walked in binding_loops(name, owner):
+            items = kept_items(self._index, walked, owner)
+            if items is None:
+                return []
+            for item, where in items:
+                ref = self._class_of_item(item, where)
+                if ref is None:
+                    return []
+                classes.append(ref)
+        return classes
+
+    def _class_of_item(self, item: ast.expr, scope: Scope) -> ClassRef | None:
+        """`Wait(...)`, or a variable of the def bound only to makings of one class (`handler =
+        UISocketHandler(self, websocket)`)."""
+        if isinstance(item, ast.Name):
+            owner = scope.lookup(item.id)
+            values = (
+                owner.values.get(item.id, []) if owner is not None and owner.bindings[item.id] is Binding.LOCAL else []
+            )
+            refs = [
+                self._class_of_value(value, where) if isinstance(value, ast.Call) else None for value, where in values
+            ]
+            first = refs[0] if refs else None
+            return first if first is not None and all(ref is not None and ref[1] is first[1] for ref in refs) else None
+        return self._class_of_value(item, scope) if isinstance(item, ast.Call) else None
 
     def _class_of_value(self, value: ast.expr, scope: Scope) -> ClassRef | None:
         """`Cls(...)`, or a parameter annotated `Cls` / `Optional[Cls]` / `"Cls"`; `client or
