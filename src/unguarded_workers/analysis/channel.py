@@ -37,6 +37,7 @@ from __future__ import annotations
 import ast
 from typing import NamedTuple, Union
 
+from .harmless import returns_failures
 from .index import Binding, ModuleIndex, Scope, is_name
 from .known import (
     CONTAINER_INSERTS,
@@ -45,7 +46,6 @@ from .known import (
     EXIT_STATUS_READS,
     FORGETTING_CALLBACKS,
     FUTURE_COMBINATORS,
-    GATHER,
     NON_CONSUMING_METHODS,
     RUN_UNTIL_COMPLETE,
     SCHEDULE_METHODS,
@@ -227,7 +227,7 @@ class ChannelAnalysis:
         if name == _LEN:
             return False
         if name in FUTURE_COMBINATORS:
-            if name == GATHER and _returns_exceptions(call):
+            if returns_failures(call, name):
                 # Each failure comes back as a result: read only where the results are.
                 return self._results_kept(call)
             return [_ValueItem(call, scope)]  # gather(...) is consumed or not as a whole
@@ -360,14 +360,6 @@ class ChannelAnalysis:
 
 
 _DONE_CALLBACK = ("add_done_callback",)
-
-
-def _returns_exceptions(call: ast.Call) -> bool:
-    """`return_exceptions=True` among the call's keywords."""
-    return any(
-        k.arg == "return_exceptions" and isinstance(k.value, ast.Constant) and k.value.value is True
-        for k in call.keywords
-    )
 
 
 def _forgets(call: ast.Call) -> bool:

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .index import FunctionNode, Scope, call_argument, is_name, last_name
+from .index import FunctionNode, Scope, call_argument, is_name, last_name, unpacks_nothing
 
 if TYPE_CHECKING:
     from .module import ModuleAnalysis
@@ -168,7 +168,7 @@ def _argument(call: ast.Call, init: FunctionNode, param: str, drop: int) -> ast.
     found = call_argument(call, init, param, drop)
     if found is not None:
         return found
-    if any(keyword.arg is None for keyword in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
+    if not unpacks_nothing(call):
         return None
     return _DEFAULT if default_of(init, param) is not None else None
 

@@ -50,6 +50,7 @@ from .index import (
     module_constant,
     own_statements,
     passed_argument,
+    unpacks_nothing,
 )
 from .kept import binding_loops
 from .known import CONTAINER_METHODS, CONTAINER_TAKES, CONTAINER_VIEWS, WEAK_REFERENCES
@@ -216,17 +217,11 @@ def handed_own_code(module: ModuleAnalysis, foreign: ForeignCall, delegate: Def,
     if passed is not None:
         return own_code(module, passed, scope)
     found = foreign_parameter(foreign)
-    default = default_of(fn, found[1]) if found is not None and found[0] is fn and _says_all(call) else None
+    default = default_of(fn, found[1]) if found is not None and found[0] is fn and unpacks_nothing(call) else None
     if default is None or is_none(default):
         return False
     defined_in = delegate.module.index.inner_scope(fn).parent
     return defined_in is not None and own_code(delegate.module, default, defined_in)
-
-
-def _says_all(call: ast.Call) -> bool:
-    """The call passes nothing it unpacks (`*args`, `**kwargs`): a parameter it does not name
-    gets its default."""
-    return not any(isinstance(arg, ast.Starred) for arg in call.args) and all(k.arg is not None for k in call.keywords)
 
 
 def handed_on(foreign: ForeignCall, fn: FunctionNode, call: ast.Call, scope: Scope) -> str | None:

@@ -309,18 +309,10 @@ class HarmlessRules:
         """A call that cannot fail, waits for the next item, hands work to someone else, or
         delegates to a guarded def."""
         func = call.func
-        if (
-            isinstance(func, ast.Attribute)
-            and func.attr == "format"
-            and isinstance(func.value, ast.Constant)
-            and isinstance(func.value.value, str)
-        ):
-            # `"\b{}".format(frame)`, as `"%s" % frame` and an f-string: what it is handed is judged.
-            return self._all([*call.args, *(k.value for k in call.keywords)], scope)
-        if self._resolver.matches(func, scope, STANDARD_STREAM_WRITES):
-            # A spinner's `sys.stdout.write(frame)`; what it is handed is made here, and judged:
-            # `sys.stdout.write(decoder.decode(buffer))` fails on bytes it cannot decode.
-            return self._all([*call.args, *(k.value for k in call.keywords)], scope)
+        if _formats_a_constant(func) or self._resolver.matches(func, scope, STANDARD_STREAM_WRITES):
+            # `"\b{}".format(frame)` (as `"%s" % frame`), a spinner's `sys.stdout.write(frame)`:
+            # what it is handed is judged; `sys.stdout.write(decoder.decode(buffer))` can fail.
+            return self._arguments(call, scope)
         if self._resolver.is_harmless_callable(func, scope):
             return not self._evaluates_fallibly(call)  # print(item["n"]): the item's lookup can fail
         if self._starts_a_task(call):
@@ -334,7 +326,7 @@ class HarmlessRules:
         if convert is not None and _converts_constants(convert, call):
             return True
         if qualname in PURE_BUILTINS:
-            return self._all([*call.args, *(k.value for k in call.keywords)], scope)
+            return self._arguments(call, scope)
         if returns_failures(call, qualname):
             # `gather(*[cb() for cb in callbacks], return_exceptions=True)`: each awaitable's
             # failure is returned as its result; what can fail here is only their making.
@@ -342,7 +334,7 @@ class HarmlessRules:
             return False if made is None else self._all(made, scope)
         if qualname in ASYNCIO_COROUTINE_FUNCTIONS and not isinstance(self._index.parent(call), ast.Await):
             # `coro = asyncio.wait_for(coro, timeout)`: a coroutine made, to be awaited later.
-            return self._all([*call.args, *(k.value for k in call.keywords)], scope)
+            return self._arguments(call, scope)
         if _runs_a_coroutine(call, qualname):
             # `loop.run_until_complete(self._async_run())`: the coroutine's body runs here, in
             # this worker (the loop's own machinery is no work of its).
@@ -361,7 +353,7 @@ class HarmlessRules:
                 return True
             if method in SCHEDULE_METHODS:
                 # The callback runs later, on the loop; what is handed to it is made here.
-                return self._all([*call.args, *(k.value for k in call.keywords)], scope)
+                return self._arguments(call, scope)
             if method == SERVE_ONE_METHOD and not call.args and not call.keywords and dotted_text(func.value) != "self":
                 return True
             if method == GET_LOGGER:
@@ -382,7 +374,7 @@ class HarmlessRules:
                 return self._all(call.args, scope)
             if method == "join" and isinstance(func.value, ast.Constant) and isinstance(func.value.value, str):
                 # `",".join(tags)`: a string's format, as `"%s" % args` is; the parts are made first.
-                return self._all([*call.args, *(k.value for k in call.keywords)], scope)
+                return self._arguments(call, scope)
             if method in WAIT_METHODS and _only_a_timeout(call, strict=method == "join"):
                 return True
             if method == CONDITION_WAIT_FOR and self._waits_for_a_harmless_predicate(call, func.value, scope):
@@ -398,7 +390,7 @@ class HarmlessRules:
             if method == "submit" and self._is_executor(func.value, scope):
                 # Handing a job to a pool: its failure is the job's future's (and a pool shut
                 # down refuses it only once the program is stopping).
-                return self._all([*call.args, *(k.value for k in call.keywords)], scope)
+                return self._arguments(call, scope)
         if isinstance(func, ast.Name) and len(call.args) == 1 and self._inserts_into_a_container(func, scope):
             return self._all(call.args, scope)  # `add_outstanding(ar)`, the name bound to `outstanding.append`
         instance = self._makes_a_plain_instance(func, scope)
@@ -446,6 +438,10 @@ class HarmlessRules:
             spawns = self._module.primitive_spawns
             self._task_spawns = {id(s.call) for _, _, s in spawns if s is not None and s.kind is SpawnKind.TASK}
         return id(call) in self._task_spawns
+
+    def _arguments(self, call: ast.Call, scope: Scope) -> Verdict:
+        """Whether what the call is handed, positionally and by keyword, is harmless to make."""
+        return self._all([*call.args, *(k.value for k in call.keywords)], scope)
 
     def _all(self, exprs: list[ast.expr], scope: Scope) -> Verdict:
         delegates: list[Def] = []
@@ -805,6 +801,16 @@ def a_logger(receiver: ast.expr, scope: Scope) -> bool:
         return True
     bound = module_constant(receiver, scope)
     return bound is not None and isinstance(bound[0], ast.Call) and last_name(bound[0].func) in (GET_LOGGER, "getChild")
+
+
+def _formats_a_constant(func: ast.expr) -> bool:
+    """`"...".format`: a constant string's."""
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "format"
+        and isinstance(func.value, ast.Constant)
+        and isinstance(func.value.value, str)
+    )
 
 
 def _a_filled_display(expr: ast.expr) -> bool:

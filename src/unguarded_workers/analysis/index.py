@@ -514,6 +514,12 @@ def call_argument(call: ast.Call, fn: FunctionNode, param: str, skipped: int) ->
     return found[0] if found is not None else None
 
 
+def unpacks_nothing(call: ast.Call) -> bool:
+    """The call passes nothing it unpacks (`*args`, `**kwargs`): a parameter it does not name
+    gets its default."""
+    return not any(isinstance(arg, ast.Starred) for arg in call.args) and all(k.arg is not None for k in call.keywords)
+
+
 def base_init_spec(call: ast.Call, self_name: str) -> ArgSpec | None:
     """Where a call of a base's `__init__` takes a thread's target: `super().__init__(None,
     target)`, or `Thread.__init__(self, None, target)` with `self` first; None for another call."""

@@ -276,11 +276,9 @@ class Resolver:
             values = (
                 owner.values.get(item.id, []) if owner is not None and owner.bindings[item.id] is Binding.LOCAL else []
             )
-            refs = [
-                self._class_of_value(value, where) if isinstance(value, ast.Call) else None for value, where in values
-            ]
-            first = refs[0] if refs else None
-            return first if first is not None and all(ref is not None and ref[1] is first[1] for ref in refs) else None
+            return _one_class(
+                [self._class_of_value(value, where) if isinstance(value, ast.Call) else None for value, where in values]
+            )
         return self._class_of_value(item, scope) if isinstance(item, ast.Call) else None
 
     def _class_of_value(self, value: ast.expr, scope: Scope) -> ClassRef | None:
@@ -294,10 +292,7 @@ class Resolver:
             else None
         )
         if choices is not None:
-            refs = [self._class_of_value(choice, scope) for choice in choices if not is_none(choice)]
-            first = refs[0] if refs else None
-            same = first is not None and all(ref is not None and ref[1] is first[1] for ref in refs)
-            return first if same else None
+            return _one_class([self._class_of_value(choice, scope) for choice in choices if not is_none(choice)])
         if isinstance(value, ast.Call):
             return self.class_ref(value.func, scope)
         if isinstance(value, ast.Name):
@@ -449,6 +444,12 @@ def lineage(cls: ClassRef) -> Iterator[ClassRef]:
         seen.add(id(current))
         yield module, current
         queue += module.resolver.bases(current)
+
+
+def _one_class(refs: list[ClassRef | None]) -> ClassRef | None:
+    """The class every one of `refs` is, if they are all one (and there is one)."""
+    first = refs[0] if refs else None
+    return first if first is not None and all(ref is not None and ref[1] is first[1] for ref in refs) else None
 
 
 def _is_stub(fn: FunctionNode) -> bool:
