@@ -41,6 +41,7 @@ class Evidence(enum.Enum):
     LOST = "lost"  # nothing will ever read or print the failure (an executor's discarded future)
     SETUP = "setup-only"  # only statements outside a guarded loop can fail: at start-up
     CLOSING = "closes-only"  # only closing something can fail (a fire-and-forget close)
+    DISPLAY = "display-only"  # only writing to a terminal can fail (a spinner's frame)
     # A thread or process: its traceback reaches stderr; a dropped asyncio task or future: its
     # failure reaches asyncio's log. Either way the program learns nothing.
     PRINTED = "printed"

@@ -24,6 +24,8 @@ Never consumed (reported when the target is unguarded):
     self._t = create_task(w())              # ... and `await gather(self._t, return_exceptions=True)`
                                             #     alone on close: its failure returned, dropped
     loop.call_soon_threadsafe(lambda: asyncio.create_task(w()))   # the handle drops the task
+    self._t = create_task(w())              # ... and `if not self._t.done(): await self._t`:
+                                            #     awaited only if it has not ended (failed) yet
 
 A process is followed the same way, and its channel back is its exit status:
     p = Process(target=f); p.start(); p.join(); sys.exit(p.exitcode)     # read
@@ -169,6 +171,8 @@ class ChannelAnalysis:
             node, parent = parent, self._index.parent(parent)
         if isinstance(parent, ast.Lambda):
             return not self._dropped_by_scheduler(parent)
+        if isinstance(parent, ast.Await) and self._awaited_only_unfinished(parent, node):
+            return False
         if isinstance(parent, (ast.Await, ast.Return, ast.Yield, ast.YieldFrom)):
             return True
         if isinstance(parent, (ast.Expr, ast.Delete, ast.FormattedValue)):
@@ -209,6 +213,22 @@ class ChannelAnalysis:
             ):
                 return [_ValueItem(made, scope)]
         return True
+
+    def _awaited_only_unfinished(self, awaited: ast.Await, task: ast.AST) -> bool:
+        """`while not task.done(): await task` (aiowebostv's unsubscribe, after a cancel): a
+        task that already failed is never awaited there, and its failure is never read."""
+        shape = ast.dump(task)
+        child: ast.AST = awaited
+        parent = self._index.parent(awaited)
+        while parent is not None and not isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            if (
+                isinstance(parent, (ast.If, ast.While))
+                and child in parent.body
+                and _asks_unfinished(parent.test, shape)
+            ):
+                return True
+            child, parent = parent, self._index.parent(parent)
+        return False
 
     def _dropped_by_scheduler(self, lambda_: ast.Lambda) -> bool:
         """A lambda handed to `loop.call_soon(...)` and the like: what it returns is dropped."""
@@ -360,6 +380,19 @@ class ChannelAnalysis:
 
 
 _DONE_CALLBACK = ("add_done_callback",)
+
+
+def _asks_unfinished(test: ast.expr, task_shape: str) -> bool:
+    """`not task.done()`, of the task whose `ast.dump` is `task_shape`."""
+    if not (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Call)):
+        return False
+    func = test.operand.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr == "done"
+        and not test.operand.args
+        and ast.dump(func.value) == task_shape
+    )
 
 
 def _forgets(call: ast.Call) -> bool:

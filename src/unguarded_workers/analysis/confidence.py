@@ -6,8 +6,8 @@ medium  a one-shot thread or process (its traceback reaches stderr), a dropped t
         logs its failure when it frees it), a task held but never read, a one-shot job whose
         future nothing reads (its failure is lost, but such jobs were rarely worth acting on
         in real code), only set-up
-        statements outside a guarded loop, only closing something (a fire-and-forget close), a
-        child of a serving task group
+        statements outside a guarded loop, only closing something (a fire-and-forget close),
+        only writing to a terminal (a spinner's frame), a child of a serving task group
 low     the target could not be inspected; a task-group child outside a serving group
 """
 
@@ -57,6 +57,8 @@ def assess(channel: Channel, exposure: Exposure | None, hang: Hang | None) -> tu
         evidence.append(Evidence.SETUP)
     if exposure.closes_only:
         evidence.append(Evidence.CLOSING)
+    elif exposure.displays_only:
+        evidence.append(Evidence.DISPLAY)
     evidence.append(_CHANNEL_EVIDENCE[channel])
     return _level(channel, evidence), tuple(evidence)
 
@@ -68,7 +70,7 @@ def _level(channel: Channel, evidence: list[Evidence]) -> Confidence:
         return Confidence.MEDIUM  # propagating to the group is structured concurrency's design
     if Evidence.WAITER in evidence:
         return Confidence.HIGH
-    if Evidence.SETUP in evidence or Evidence.CLOSING in evidence:
+    if Evidence.SETUP in evidence or Evidence.CLOSING in evidence or Evidence.DISPLAY in evidence:
         return Confidence.MEDIUM
     if Evidence.FOREIGN in evidence or Evidence.LOOP in evidence:
         return Confidence.HIGH

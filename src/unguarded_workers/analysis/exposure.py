@@ -78,6 +78,7 @@ class Exposure:
     # stands in when the first turns out to run the program's own code.
     later_foreign: tuple[tuple[ForeignCall, Uncovered], ...] = ()
     closes_only: bool = False  # every uncovered statement only closes something (`self.r.close()`)
+    displays_only: bool = False  # every uncovered statement only writes to a terminal (`display`)
 
     @property
     def focus(self) -> Uncovered:

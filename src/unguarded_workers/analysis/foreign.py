@@ -66,6 +66,9 @@ _CAMEL_HUMP = re.compile(r"([a-z0-9])([A-Z])")
 _FOREIGN_WORDS = ("callback", "handler", "listener", "observer", "subscriber", "hook", "plugin", "reporter")
 # Words after the one that says what a name holds (`handler_fn`, `callback_obj`).
 _GENERIC_WORDS = frozenset({"fn", "func", "function", "obj", "object", "instance", "impl", "cb", "list", "set", "dict"})
+# The field a callback object holds its callable in (`cb.func(gpio, level)`): calling it runs
+# that code, where a method of the object (`handler.close()`) may be the program's own.
+_CALLABLE_FIELDS = frozenset({"fn", "func", "function", "callback", "cb"})
 
 
 def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> ForeignCall | None:
@@ -93,9 +96,11 @@ def foreign_call(module: ModuleAnalysis, call: ast.Call, scope: Scope) -> Foreig
         return None  # `self._callbacks.pop(request_id)`: a collection of callbacks, none called
     if _words(func.attr)[0] in ("is", "has"):
         return None  # `listener.isDead()`: asks the holder of the code, runs none of it
-    if (_sounds_foreign(last_name(receiver) or "") or func.attr.startswith(("on_", "handle"))) and _handed_in_object(
-        module, receiver, scope
-    ):
+    if (
+        _sounds_foreign(last_name(receiver) or "")
+        or func.attr.startswith(("on_", "handle"))
+        or (func.attr in _CALLABLE_FIELDS and _an_item_of_callbacks(module, receiver))
+    ) and _handed_in_object(module, receiver, scope):
         return ForeignCall(call, module, f"the handed-in {quoted(receiver)}'s {func.attr}()")
     if (
         _holds_a_callback(func.attr)
@@ -576,9 +581,17 @@ def _function_constant(expr: ast.expr, scope: Scope) -> tuple[ast.expr, Scope] |
 
 
 def _read_by_key(module: ModuleAnalysis, read: ast.Name) -> bool:
+    """A read that takes an entry (`TABLE[key]`, `TABLE.get(key)`) or asks its size or for a
+    key (`len(colors)`, `key in TABLE`: pwntools' `colors[n % len(colors)]`): none adds one."""
     parent = module.index.parent(read)
     if isinstance(parent, ast.Subscript):
         return parent.value is read and isinstance(parent.ctx, ast.Load)
+    if isinstance(parent, ast.Call):
+        return is_name(parent.func, "len") and parent.args == [read] and not parent.keywords
+    if isinstance(parent, ast.Compare):
+        return all(
+            isinstance(op, (ast.In, ast.NotIn)) for op, right in zip(parent.ops, parent.comparators) if right is read
+        ) and any(right is read for right in parent.comparators)
     return isinstance(parent, ast.Attribute) and parent.attr == "get"
 
 
@@ -701,6 +714,19 @@ def _made_here(module: ModuleAnalysis, value: ast.expr, scope: Scope) -> bool:
     if qualname is not None and not qualname.startswith("builtins."):
         return True
     return _names_a_class_called(value)
+
+
+def _an_item_of_callbacks(module: ModuleAnalysis, receiver: ast.expr) -> bool:
+    """The variable of the loop the call is in, over a collection named for someone else's code
+    (pigpio's `for cb in self.callbacks: cb.func(...)`): each item holds one of them."""
+    if not isinstance(receiver, ast.Name):
+        return False
+    node: ast.AST | None = module.index.parent(receiver)
+    while node is not None and not isinstance(node, FUNCTION_TYPES):
+        if isinstance(node, (ast.For, ast.AsyncFor)) and is_name(node.target, receiver.id):
+            return _sounds_foreign(last_name(node.iter) or "")
+        node = module.index.parent(node)
+    return False
 
 
 def _sounds_foreign(name: str) -> bool:

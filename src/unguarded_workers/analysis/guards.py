@@ -69,6 +69,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..options import Options
+from .display import terminal_write
 from .exposure import Exposure, ForeignCall, Uncovered
 from .foreign import foreign_call, handed_on, handed_own_code
 from .harmless import HarmlessRules, Verdict, calls_nothing
@@ -157,6 +158,7 @@ class _Tally:
     inside_loop: bool = False  # an uncovered leaf is inside an unbounded loop, guarded or not
     foreign: ForeignCall | None = None
     other_work: bool = False  # an uncovered leaf does more than close something
+    not_shown: bool = False  # an uncovered leaf does more than write to a terminal
     # The foreign calls of later uncovered leaves (a few): one stands in when the first turns
     # out to run the program's own code (`Exposure.later_foreign`).
     later_foreign: list[tuple[ForeignCall, Uncovered]] = field(default_factory=list)
@@ -259,6 +261,8 @@ class GuardAnalysis:
                         covered = False
                         exposed.append((delegate, found))
             if not covered:
+                shown = yield from self._only_shows(leaf, scope, verdict, [e for _, e in exposed])
+                tally.not_shown = tally.not_shown or not shown
                 self._tally(tally, leaf, scope, exposed)
         first = tally.first or tally.precondition
         if first is None:
@@ -275,6 +279,7 @@ class GuardAnalysis:
             foreign=tally.foreign,
             later_foreign=tuple(tally.later_foreign),
             closes_only=not tally.other_work,
+            displays_only=not tally.not_shown,
             setup_only=not tally.inside_loop and has_unbounded_loop(fn.body),
         )
 
@@ -316,6 +321,28 @@ class GuardAnalysis:
                 tally.foreign, tally.foreign_leaf = foreign, here
             elif foreign is not None:
                 tally.later_foreign.append((foreign, here))
+
+    def _only_shows(
+        self, leaf: _Leaf, scope: Scope, verdict: Verdict, exposed: list[Exposure]
+    ) -> Generator[Def, Exposure | None, bool]:
+        """Whether the leaf only writes to a terminal (yielding the defs that compute what it
+        writes, for their exposures): what it writes can fail to compute only in defs that do
+        no I/O and run no foreign code (tox's `self.stream.write(self.frame())`); or the leaf
+        calls defs that only write so (`self.render_frame()`)."""
+        write = terminal_write(self._index, leaf.stmt, scope) if leaf.header is None else None
+        if write is None:
+            return bool(exposed) and all(e.displays_only for e in exposed)
+        computing = list(exposed)
+        if verdict is False:  # the write itself may fail: what of it is the terminal's
+            for value in (*write.args, *(keyword.value for keyword in write.keywords)):
+                given = self._rules.expression(value, scope)
+                if given is False:
+                    return False  # `sys.stdout.write(decoder.decode(data))`: work of its own
+                for delegate in given if given is not True else ():
+                    found = yield delegate
+                    if found is not None:
+                        computing.append(found)
+        return not any(e.foreign is not None or e.io_focus is not None for e in computing)
 
     def _hands_own_code(self, leaf: _Leaf, delegate: Def, foreign: ForeignCall, scope: Scope) -> bool:
         """The def this leaf calls runs its parameter (`def eintr_retry_call(func, *args)`), and
