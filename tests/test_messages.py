@@ -426,6 +426,27 @@ def test_a_database_call_is_the_line_a_loop_likely_dies_of() -> None:
     assert "line 8: conn.executemany('INSERT INTO frames VALUES (?)', rows) runs outside any try" in violation.message
 
 
+def test_decoding_what_a_peer_sent_is_the_line_a_loop_likely_dies_of() -> None:
+    """mu's debugger runner: not the test of what arrived (`new_buffer.endswith(...)`), which
+    fails only in principle, but the decoding of it."""
+    source = textwrap.dedent(
+        """\
+        import json, threading
+
+        def command_buffer(debugger):
+            while True:
+                data = debugger.client.recv(1024)
+                if data.endswith(b"\\x03"):
+                    for command in data.split(b"\\x03"):
+                        debugger.commands.put(json.loads(command.decode("utf-8")))
+
+        threading.Thread(target=command_buffer, args=(None,)).start()
+        """
+    )
+    violation = _only(source)
+    assert "line 8: debugger.commands.put(json.loads(command.decode('utf-8'))) runs outside" in violation.message
+
+
 def test_the_line_named_is_the_one_likely_to_fail_when_no_evidence_decides() -> None:
     """A socket, file or network call before an earlier line that fails only in principle; not
     one whose OSError a handler takes."""

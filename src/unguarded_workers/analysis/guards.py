@@ -93,6 +93,7 @@ from .known import (
     EXIT_EXCEPTION_NAMES,
     INSPECTING_BUILTINS,
     IO_METHODS,
+    LIKELY_DECODE,
     LIKELY_IO,
     LOOKUP_ERRORS,
     OS_ERRORS,
@@ -152,6 +153,7 @@ class _Tally:
     precondition: Uncovered | None = None
     loop_leaf: Uncovered | None = None  # the first uncovered leaf an unbounded loop dies of
     loop_io_leaf: Uncovered | None = None  # ... the first of those that does I/O
+    loop_decode_leaf: Uncovered | None = None  # ... the first that decodes (after I/O)
     io_leaf: Uncovered | None = None  # the first uncovered leaf that does I/O
     foreign_leaf: Uncovered | None = None  # the first uncovered leaf that runs foreign code
     in_loop: bool = False  # an unbounded loop dies of an uncovered leaf
@@ -271,7 +273,7 @@ class GuardAnalysis:
             first,
             self._module,
             foreign_focus=tally.foreign_leaf,
-            loop_focus=tally.loop_io_leaf or tally.loop_leaf,
+            loop_focus=tally.loop_io_leaf or tally.loop_decode_leaf or tally.loop_leaf,
             io_focus=tally.io_leaf,
             has_try=_has_try(fn),
             guards_some=self._guards_some(fn.body, scope),
@@ -299,6 +301,8 @@ class GuardAnalysis:
             tally.loop_leaf = tally.loop_leaf or here
             if likely:
                 tally.loop_io_leaf = tally.loop_io_leaf or here
+            elif _calls_named(leaf, LIKELY_DECODE):
+                tally.loop_decode_leaf = tally.loop_decode_leaf or here
         if likely:
             tally.io_leaf = tally.io_leaf or here
         tally.other_work = tally.other_work or not (
@@ -732,8 +736,12 @@ def _does_io(leaf: _Leaf) -> bool:
     (`sock.recv(n)`, `self._ws.send(data)`, `ssh.connect(host)`). The report names it before an
     earlier line that can fail only in principle (`sock.fileno()`, `log.setLevel(level)`). Not
     a `raise`: a precondition's is named last, and a handler's re-raise is its `try`'s."""
+    return _calls_named(leaf, LIKELY_IO)
+
+
+def _calls_named(leaf: _Leaf, names: frozenset[str]) -> bool:
     root: ast.AST = leaf.header if leaf.header is not None else leaf.stmt
-    return any(last_name(call.func) in LIKELY_IO for call in _calls_in(root))
+    return any(last_name(call.func) in names for call in _calls_in(root))
 
 
 def _fails_a_future(call: ast.Call) -> bool:

@@ -350,6 +350,9 @@ LIKELY_IO = frozenset(
         "execute", "executemany", "commit",  # a database's: locked, gone, a constraint broken
     }
 )  # fmt: skip
+# Decoding what a peer sent (not UTF-8, not JSON: `json.loads(command.decode())`), by the last
+# name: a loop's likely death after I/O, before a line that fails only in principle.
+LIKELY_DECODE = frozenset({"decode", "loads"})
 # Closing a resource: a worker that does nothing else that can fail (a fire-and-forget close
 # of a response or a client) loses only a failure to close what is going away.
 CLOSE_METHODS = frozenset({"close", "aclose"})
