@@ -800,9 +800,12 @@ def _reports_before_raising(handler: ast.ExceptHandler) -> bool:
 def _logs_a_failure(call: ast.Call) -> bool:
     """`logger.exception(...)`, `log.error(...)`: a logger's report, not its debug chatter; or
     any call given the traceback (`self.bus.log(msg, level=40, traceback=True)`, `exc_info=e`,
-    aiortc's `self.__log_warning(traceback.format_exc())`), or `traceback.print_exc()`."""
+    aiortc's `self.__log_warning(traceback.format_exc())`, dagster's
+    `handler.report_pipes_framework_exception(name, sys.exc_info())`), or `traceback.print_exc()`."""
     func = call.func
     if any(k.arg in _TRACEBACK_KEYWORDS and not _is_false(k.value) for k in call.keywords):
+        return True
+    if any(isinstance(arg, ast.Call) and dotted_text(arg.func) == _EXC_INFO for arg in call.args):
         return True
     if dotted_text(func) in _TRACEBACK_REPORTS:
         return True  # reached inside the call that is given its text, or printing it itself
@@ -814,6 +817,7 @@ def _logs_a_failure(call: ast.Call) -> bool:
 
 
 _TRACEBACK_KEYWORDS = frozenset({"exc_info", "traceback"})
+_EXC_INFO = "sys.exc_info"
 _TRACEBACK_REPORTS = frozenset(
     {"traceback.format_exc", "traceback.print_exc", "traceback.format_exception", "traceback.print_exception"}
 )

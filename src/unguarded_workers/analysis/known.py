@@ -170,9 +170,14 @@ TRANSPARENT_DECORATORS = frozenset(
 )
 
 # A logger's calls, and its level queries (`if log.isEnabledFor(logging.DEBUG):`).
+# `trace` and `fatal`: the levels loguru's logger and a project's own logging class add (salt's
+# `log.trace(...)`), as cheap as `debug`.
 LOG_METHODS = frozenset(
-    {"debug", "info", "warning", "warn", "error", "exception", "critical", "log", "isEnabledFor", "getEffectiveLevel"}
-)
+    {
+        "debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "trace", "log",
+        "isEnabledFor", "getEffectiveLevel",
+    }
+)  # fmt: skip
 # A logger's calls that report a failure (not its debug chatter).
 REPORTING_LOG_METHODS = frozenset({"error", "exception", "critical", "fatal", "warning", "log"})
 SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep"})
