@@ -215,8 +215,9 @@ class ChannelAnalysis:
         return True
 
     def _awaited_only_unfinished(self, awaited: ast.Await, task: ast.AST) -> bool:
-        """`while not task.done(): await task` (aiowebostv's unsubscribe, after a cancel): a
-        task that already failed is never awaited there, and its failure is never read."""
+        """`if not task.done(): await task` (ring-doorbell's close), `while not task.done():
+        await task` (aiowebostv's unsubscribe): a task that already failed is never awaited
+        there, and its failure is never read."""
         shape = ast.dump(task)
         child: ast.AST = awaited
         parent = self._index.parent(awaited)

@@ -2,8 +2,9 @@
 
 A worker that can fail only where it draws on the terminal (tox's spinner, a progress bar's
 refresh thread) loses, when it fails, what it shows: its traceback appears on the same
-terminal, and the program's work goes on. Such reports were read "no" or "maybe" on every
-project read by hand (tox, rich, dask, streamlink, halo, shodan): a signal against `high`.
+terminal, and the program's work goes on. Wherever such workers were read by hand, the
+reports were "no" (the spinners of tox, rich, dask, streamlink and shodan) or "maybe" (halo's):
+a signal against `high`.
 
 Shows only:
     sys.stdout.write(frame); sys.stderr.flush()
