@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import ast
 
-from .index import Binding, ModuleIndex, Scope, is_name
+from .index import Binding, ModuleIndex, Scope, assigned_values
+from .known import PRINT, STREAM_WRITE_METHODS, TERMINAL_STREAMS
 
-_STANDARD_STREAMS = frozenset({"sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__"})
-_STREAM_METHODS = frozenset({"write", "writelines", "flush"})
 _NAMES_FOLLOWED = 2  # `stream = sys.stdout if stream is None else stream; self.stream = stream`
 
 
@@ -34,29 +33,26 @@ def terminal_write(index: ModuleIndex, stmt: ast.stmt, scope: Scope) -> ast.Call
     if not isinstance(call, ast.Call):
         return None
     func = call.func
-    if is_name(func, "print") and scope.lookup("print") is None:
+    if index.qualname(func, scope) == PRINT:
         file = next((k.value for k in call.keywords if k.arg == "file"), None)
         return call if file is None or _a_terminal(index, file, scope) else None
-    if isinstance(func, ast.Attribute) and func.attr in _STREAM_METHODS and _a_terminal(index, func.value, scope):
+    if isinstance(func, ast.Attribute) and func.attr in STREAM_WRITE_METHODS and _a_terminal(index, func.value, scope):
         return call
     return None
 
 
 def _a_terminal(index: ModuleIndex, stream: ast.expr, scope: Scope) -> bool:
     """Standard output or error, or an attribute of the instance that defaults to one."""
-    if index.qualname(stream, scope) in _STANDARD_STREAMS:
+    if index.qualname(stream, scope) in TERMINAL_STREAMS:
         return True
-    found = scope.enclosing_class()
-    if not (isinstance(stream, ast.Attribute) and found is not None and is_name(stream.value, found[1])):
-        return False
-    values = found[0].attr_values.get(stream.attr, [])
+    values = assigned_values(stream, scope) if isinstance(stream, ast.Attribute) else []  # `self.X`'s
     return bool(values) and all(_defaults_to_a_terminal(index, value, where) for value, where in values)
 
 
 def _defaults_to_a_terminal(index: ModuleIndex, value: ast.expr, scope: Scope, depth: int = 0) -> bool:
     """`sys.stdout`, `stream or sys.stdout`, `sys.stdout if stream is None else stream`, or a
     variable of the def bound to one of those."""
-    if index.qualname(value, scope) in _STANDARD_STREAMS:
+    if index.qualname(value, scope) in TERMINAL_STREAMS:
         return True
     if isinstance(value, ast.IfExp):
         branches = (value.body, value.orelse)

@@ -405,6 +405,9 @@ PRINT = "builtins.print"
 STANDARD_STREAM_WRITES = frozenset(
     f"sys.{stream}.{method}" for stream in ("stdout", "stderr") for method in ("write", "flush")
 )
+# The terminal, for a worker that only shows something there (`display`), and its writes.
+TERMINAL_STREAMS = frozenset({"sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__"})
+STREAM_WRITE_METHODS = frozenset({"write", "writelines", "flush"})
 # Taking the next item or reading a value: a worker's wait, not its work.
 RECEIVE_METHODS = frozenset({"get", "get_nowait", "receive", "recv", "accept"})
 ANEXT = "builtins.anext"
