@@ -181,6 +181,10 @@ def _init_disappears(root: Path) -> None:
     (root / "lib" / "app" / "__init__.py").unlink()
 
 
+def _namespace_module_appears(root: Path) -> None:
+    _write(root, {"ns/app/jobs.py": UNGUARDED})
+
+
 def _symlink_retargeted(root: Path) -> None:
     link = root / "app" / "jobs.py"
     link.unlink()
@@ -211,13 +215,20 @@ SCENARIOS = {
         {"app/__init__.py": "", "app/pkg/__init__.py": UNGUARDED, "app/s.py": SPAWNS.format(origin="app.pkg")},
         _module_shadows_package,
     ),
+    # `jobs` is lib/app/jobs.py while lib/app is no package (the directory that holds the
+    # top-level modules), and nothing once it is one (lib/jobs.py is not there).
     "an __init__.py appears and moves the top-level package": (
-        {"lib/app/jobs.py": UNGUARDED, "lib/app/s.py": SPAWNS.format(origin="app.jobs")},
+        {"lib/app/jobs.py": UNGUARDED, "lib/app/s.py": SPAWNS.format(origin="jobs")},
         _init_appears,
     ),
     "an __init__.py disappears": (
-        {"lib/app/__init__.py": "", "lib/app/jobs.py": UNGUARDED, "lib/app/s.py": SPAWNS.format(origin="app.jobs")},
+        {"lib/app/__init__.py": "", "lib/app/jobs.py": UNGUARDED, "lib/app/s.py": SPAWNS.format(origin="jobs")},
         _init_disappears,
+    ),
+    # ns/ holds no __init__.py: `ns.app.jobs` is looked up from the directory above it.
+    "a module appears in a namespace package": (
+        {"ns/app/__init__.py": "", "ns/app/s.py": SPAWNS.format(origin="ns.app.jobs")},
+        _namespace_module_appears,
     ),
     "a symlinked module is pointed elsewhere": (
         {

@@ -447,6 +447,32 @@ def test_decoding_what_a_peer_sent_is_the_line_a_loop_likely_dies_of() -> None:
     assert "line 8: debugger.commands.put(json.loads(command.decode('utf-8'))) runs outside" in violation.message
 
 
+@pytest.mark.parametrize(
+    ("round_", "named"),
+    [
+        # spyder's open-files server: the decode of what arrived comes first, then the reply
+        (
+            'data = take(req)\n    fname = data.decode("utf-8")\n    open_file(fname)\n    req.sendall(b" ")',
+            "line 6: fname = data.decode('utf-8')",
+        ),
+        # beam's container watcher: the command that fails, not the decode in its report
+        (
+            'status = subprocess.check_output(["docker", "inspect", cid])\n'
+            '    if status != b"running":\n        conn.abort(RuntimeError(status.decode("utf-8")))',
+            "line 5: status = subprocess.check_output(['docker', 'inspect', cid])",
+        ),
+    ],
+)
+def test_a_loop_is_named_by_the_first_line_of_its_round_that_does_io_or_decodes(round_: str, named: str) -> None:
+    source = (
+        "import subprocess, threading\n\ndef serve(req, cid, conn):\n  while True:\n    "
+        + round_
+        + "\n\nthreading.Thread(target=serve, args=(1, 2, 3)).start()\n"
+    )
+    violation = _only(source)
+    assert f"{named} runs outside any try" in violation.message
+
+
 def test_the_line_named_is_the_one_likely_to_fail_when_no_evidence_decides() -> None:
     """A socket, file or network call before an earlier line that fails only in principle; not
     one whose OSError a handler takes."""
@@ -659,3 +685,24 @@ def test_a_task_read_only_after_a_join_it_hangs_is_reported_with_its_waiter() ->
     )
     assert "mark each item done in a finally: around its work" in violation.message
     assert "deliver=" not in violation.message
+
+
+def test_an_exception_type_named_in_lower_case_is_shown_with_its_module() -> None:
+    """spyder's language-server reader: `except socket.error`, not a bare "error"."""
+    source = textwrap.dedent(
+        """\
+        import socket, threading
+
+        def read_incoming(conn):
+            while True:
+                try:
+                    body = conn.recv_message()
+                    dispatch(body)
+                except (socket.error, socket.timeout, ValueError):
+                    continue
+
+        threading.Thread(target=read_incoming, args=(1,)).start()
+        """
+    )
+    violation = _only(source)
+    assert "handlers catch only socket.error, socket.timeout, ValueError" in violation.message

@@ -195,3 +195,31 @@ def test_project_imports_are_followed_by_both_tools(
     flake8 = _flake8(tmp_path, "app")
     assert _rows(flake8.stdout) == expected, flake8.stderr
     assert "has no try/except guard" in command.out  # poll was inspected, not "could not be inspected"
+
+
+@pytest.mark.parametrize("namespace", ["acme", "acme/cloud"])
+def test_absolute_imports_inside_a_namespace_package_are_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], namespace: str
+) -> None:
+    """A PEP 420 namespace package (no `__init__.py` in acme/, nor in acme/cloud/) imported by
+    its absolute name from inside itself: the modules it names are the project's own."""
+    dotted = namespace.replace("/", ".")
+    project = {
+        f"{namespace}/app/__init__.py": "",
+        f"{namespace}/app/base.py": PROJECT["app/base.py"],
+        f"{namespace}/app/jobs.py": PROJECT["app/jobs.py"],
+        f"{namespace}/app/observer.py": PROJECT["app/observer.py"]
+        .replace("from .base", f"from {dotted}.app.base")
+        .replace("from .jobs", f"from {dotted}.app.jobs"),
+    }
+    for name, text in project.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    observer = f"{namespace}/app/observer.py"
+    expected = {(observer, "6", "UW102"), (observer, "11", "UW201")}
+    command = run_cli(capsys, "check", ".")
+    assert _rows(command.out) == expected
+    assert "has no try/except guard" in command.out  # poll was found in acme/app/jobs.py
+    flake8 = _flake8(tmp_path, namespace)
+    assert _rows(flake8.stdout) == expected, flake8.stderr

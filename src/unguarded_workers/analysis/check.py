@@ -15,9 +15,10 @@ from ..fingerprint import fingerprint
 from ..options import Options
 from ..violation import Related, SourceRange, Violation
 from .confidence import Channel, assess
+from .constructions import default_of
 from .exposure import Exposure
 from .foreign import foreign_parameter, own_code, wired_by_the_project
-from .index import FUNCTION_TYPES, FunctionNode, is_generator
+from .index import FUNCTION_TYPES, FunctionNode, is_generator, is_none
 from .lifetime import joined_by_its_spawner, lets_go_of_itself, read_only_after_a_hang
 from .messages import (
     DROPPED_TASK_STAKE,
@@ -36,7 +37,7 @@ from .prefilter import might_spawn
 from .project import project_for
 from .resolve import Resolved, Target, Unresolved
 from .spawns import Spawn, SpawnFinder, ThreadClass
-from .waiters import Hang, find_hang, handed_in
+from .waiters import Hang, find_hang, handed_in, left_out
 
 _CHANNELLED = frozenset({SpawnKind.EXECUTOR, SpawnKind.TASK})
 # Spawns that call their target in the worker (a task group's child is awaited there).
@@ -135,12 +136,18 @@ def _hands_own_code(module: ModuleAnalysis, spawn: Spawn, root: Def, exposure: E
     passes it the program's own code: a def of the project (`Thread(target=read,
     args=(stream, notify_end_of_file))`, a closure of the spawner), a lambda written there
     (`spawn(self.dispatch(lambda output: output.on_connection(c)))`), an object the spawner
-    made (`Thread(target=manager_loop, args=(self._pool_manager,))`), not someone else's."""
+    made (`Thread(target=manager_loop, args=(self._pool_manager,))`), not someone else's; or
+    leaves it at a default of None, all its arguments spelled out."""
     found = foreign_parameter(exposure.foreign) if exposure.foreign is not None else None
     if found is None or found[0] is not root.node:
         return False  # in a def the worker calls: that def's parameter
     handed = handed_in(root.node, found[1], spawn)
-    return handed is not None and own_code(module, handed, spawn.scope)
+    if handed is None:
+        # Left at a default of None, the callback never runs (`if state_update_callback:`):
+        # beam's `Thread(target=poll_for_job_completion, args=(runner, self, duration))`.
+        default = default_of(root.node, found[1])
+        return default is not None and is_none(default) and left_out(root.node, found[1], spawn)
+    return own_code(module, handed, spawn.scope)
 
 
 def _own_code_aside(exposure: Exposure, handed_own: Callable[[Exposure], bool] = lambda _: False) -> Exposure:

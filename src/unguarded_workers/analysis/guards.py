@@ -152,8 +152,7 @@ class _Tally:
     # only when nothing else is (the work after it is what usually fails).
     precondition: Uncovered | None = None
     loop_leaf: Uncovered | None = None  # the first uncovered leaf an unbounded loop dies of
-    loop_io_leaf: Uncovered | None = None  # ... the first of those that does I/O
-    loop_decode_leaf: Uncovered | None = None  # ... the first that decodes (after I/O)
+    loop_likely_leaf: Uncovered | None = None  # ... the first of those that does I/O or decodes
     io_leaf: Uncovered | None = None  # the first uncovered leaf that does I/O
     foreign_leaf: Uncovered | None = None  # the first uncovered leaf that runs foreign code
     in_loop: bool = False  # an unbounded loop dies of an uncovered leaf
@@ -273,7 +272,7 @@ class GuardAnalysis:
             first,
             self._module,
             foreign_focus=tally.foreign_leaf,
-            loop_focus=tally.loop_io_leaf or tally.loop_decode_leaf or tally.loop_leaf,
+            loop_focus=tally.loop_likely_leaf or tally.loop_leaf,
             io_focus=tally.io_leaf,
             has_try=_has_try(fn),
             guards_some=self._guards_some(fn.body, scope),
@@ -299,10 +298,8 @@ class GuardAnalysis:
         likely = not leaf.context.io_covered and _does_io(leaf)  # not when a handler takes what I/O raises
         if ends_a_loop:
             tally.loop_leaf = tally.loop_leaf or here
-            if likely:
-                tally.loop_io_leaf = tally.loop_io_leaf or here
-            elif _calls_named(leaf, LIKELY_DECODE):
-                tally.loop_decode_leaf = tally.loop_decode_leaf or here
+            if likely or _calls_named(leaf, LIKELY_DECODE):
+                tally.loop_likely_leaf = tally.loop_likely_leaf or here
         if likely:
             tally.io_leaf = tally.io_leaf or here
         tally.other_work = tally.other_work or not (
@@ -423,7 +420,7 @@ class GuardAnalysis:
                 yield _Leaf(stmt, None, context, in_loop, inside)
                 continue
             headers, blocks = opened
-            unbounded = is_unbounded_loop(stmt)
+            unbounded = is_unbounded_loop(stmt, self._index.parent(stmt))
             # A loop with a broad guard in it guards its work: what escapes it is at the edges.
             inner_loop = in_loop or (unbounded and not self._guards_some(getattr(stmt, "body", []), scope))
             inner_inside = inside or unbounded
@@ -776,7 +773,16 @@ def _caught(handler: ast.ExceptHandler) -> str:
     exc_type = handler.type
     if exc_type is None:
         return "everything"
-    return ", ".join(last_name(t) or type(t).__name__ for t in handled_types(exc_type))
+    return ", ".join(_type_shown(t) for t in handled_types(exc_type))
+
+
+def _type_shown(exc_type: ast.expr) -> str:
+    """An exception type by its class's name (`ConnectionClosed`); the few named in lower case
+    by their module too (`socket.error`, `socket.timeout`: a bare `error` says nothing)."""
+    name = last_name(exc_type)
+    if name is None:
+        return type(exc_type).__name__
+    return (dotted_text(exc_type) or name) if name.islower() else name
 
 
 def _reports_before_raising(handler: ast.ExceptHandler) -> bool:

@@ -353,10 +353,12 @@ LIKELY_IO = frozenset(
         "urlopen", "request", "create_connection", "open_connection", "getaddrinfo",
         "bind",  # a port or path in use
         "execute", "executemany", "commit",  # a database's: locked, gone, a constraint broken
+        "check_output", "check_call",  # a command that fails: CalledProcessError
     }
 )  # fmt: skip
 # Decoding what a peer sent (not UTF-8, not JSON: `json.loads(command.decode())`), by the last
-# name: a loop's likely death after I/O, before a line that fails only in principle.
+# name: a loop's likely death as I/O is (the first of either that its round runs), before a line
+# that fails only in principle (spyder's `fname.decode('utf-8')` before its `req.sendall(b' ')`).
 LIKELY_DECODE = frozenset({"decode", "loads"})
 # Closing a resource: a worker that does nothing else that can fail (a fire-and-forget close
 # of a response or a client) loses only a failure to close what is going away.

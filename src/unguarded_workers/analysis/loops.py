@@ -33,6 +33,13 @@ Ending by themselves (a failure there ends one round of work, not a service):
     while not self.upload_finished():       # waits to a deadline
         if stopwatch.elapsed() >= timeout: raise TimeoutError(...)
         self._worker.join(timeout=1)
+    while not condition():                  # and so when it counts down a timeout it was given
+        if timeout is not None:
+            remaining -= interval
+            if remaining <= 0: return False
+    try:                                    # drains a container, and the empty one's error ends it
+        while True: cached.pop().shutdown()
+    except IndexError: pass
     while True:                             # walks a chain to its end
         if exc.__cause__: exc = exc.__cause__
         else: break
@@ -76,10 +83,13 @@ _STATE_QUERIES = frozenset({"is_set", "isSet", "is_alive", "is_running"})
 TIMEOUTS = frozenset({"TimeoutError", "Empty", "timeout"})
 
 
-def is_unbounded_loop(stmt: ast.stmt) -> bool:
+def is_unbounded_loop(stmt: ast.stmt, parent: ast.AST | None = None) -> bool:
     """A loop meant to run for the life of the worker: `while True:`, `while not stop...:`,
     `while self._running:`, `async for` over a stream, `for x in iter(q.get, None)`; not one
-    that ends by itself (see the module's docstring)."""
+    that ends by itself (see the module's docstring). `parent`: the statement it is in, if
+    known (a try around it may end it: `_drained_by_its_try`)."""
+    if isinstance(stmt, ast.While) and parent is not None and _drained_by_its_try(stmt, parent):
+        return False
     if isinstance(stmt, ast.AsyncFor):
         return True
     if isinstance(stmt, ast.For):
@@ -132,10 +142,12 @@ def _drains_its_test(loop: ast.While) -> bool:
 
 
 def _counts_to_a_bound(loop: ast.While) -> bool:
-    """`misses += 1; if misses > LIMIT: raise TimeoutError(...)`: a wait with a deadline."""
+    """`misses += 1; if misses > LIMIT: raise TimeoutError(...)`: a wait with a deadline; and
+    so `if timeout is not None: remaining -= interval; if remaining <= 0: return False`
+    (localstack's `poll_condition`)."""
     # Counted on every round (not on each error: a service that gives up after ten errors
     # in a row is still a service).
-    counters = {dotted_text(stmt.target) for stmt in loop.body if isinstance(stmt, ast.AugAssign)}
+    counters = {dotted_text(stmt.target) for stmt in _round_statements(loop.body) if isinstance(stmt, ast.AugAssign)}
     counters.discard(None)
     return any(
         isinstance(stmt, ast.If)
@@ -144,6 +156,46 @@ def _counts_to_a_bound(loop: ast.While) -> bool:
         and any(isinstance(inner, (ast.Raise, ast.Return, ast.Break)) for inner in own_statements(stmt.body))
         for stmt in own_statements(loop.body)
     )
+
+
+def _drained_by_its_try(loop: ast.While, parent: ast.AST) -> bool:
+    """`try: while True: processor = cached.pop(); processor.shutdown() except IndexError: pass`
+    (beam's cache shutdown), `try: while True: q.get_nowait() ... except queue.Empty: pass`: a
+    loop that takes without waiting, in a try whose handlers take only what an empty container
+    or queue raises and leave: it drains what is there, and ends when it is empty."""
+    handlers: list[ast.ExceptHandler] = getattr(parent, "handlers", [])
+    return (
+        isinstance(parent, TRY_TYPES)
+        and any(stmt is loop for stmt in getattr(parent, "body", []))
+        and bool(handlers)
+        and all(
+            handler.type is not None and all(last_name(t) in _EMPTY_ERRORS for t in handled_types(handler.type))
+            for handler in handlers
+        )
+        and any(
+            isinstance(call.func, ast.Attribute) and call.func.attr in _TAKING_METHODS and _does_not_block(call)
+            for call in _own_calls(loop)
+        )
+    )
+
+
+# What taking from an empty container or queue raises.
+_EMPTY_ERRORS = frozenset({"IndexError", "KeyError", "LookupError", "Empty", "QueueEmpty"})
+
+
+def _round_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements a loop runs on every round: its own, and those of an `if` that asks
+    whether a timeout was given (`if timeout is not None:`); not those of a `try` (nats' ping
+    loop counts pings its `PONG` handler sets back to 0: a service), of a handler or of an `if`
+    on the round's outcome (`if not client.poll_once(): errors += 1`), nor an inner loop's."""
+    for stmt in body:
+        yield stmt
+        if _asks_for_a_timeout(stmt):
+            yield from _round_statements(stmt.body)  # type: ignore[attr-defined]
+
+
+def _asks_for_a_timeout(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.If) and any(_names_a_deadline(node) for node in _names(stmt.test))
 
 
 def _waits_to_a_deadline(loop: ast.While) -> bool:
@@ -361,4 +413,6 @@ def _own_nodes(loop: ast.While) -> Iterator[ast.AST]:
 
 def has_unbounded_loop(body: list[ast.stmt]) -> bool:
     """The body (nested blocks, not nested defs) holds an unbounded loop."""
-    return any(is_unbounded_loop(stmt) for stmt in own_statements(body))
+    statements = list(own_statements(body))
+    tries = {id(inner): stmt for stmt in statements if isinstance(stmt, TRY_TYPES) for inner in stmt.body}  # type: ignore[attr-defined]
+    return any(is_unbounded_loop(stmt, tries.get(id(stmt))) for stmt in statements)

@@ -127,6 +127,16 @@ class Project:
             base, root_probes = self._root(importer)
             probed.update(root_probes)
             shortest = 1
+        found = self._find_under(base, parts, shortest, probed)
+        outer = _namespace_base(base, parts) if found is None and not level else None
+        if outer is not None:  # `localstack.services.x` from localstack/services/y.py
+            found = self._find_under(outer, parts, 1, probed)
+        return found
+
+    def _find_under(
+        self, base: str, parts: list[str], shortest: int, probed: set[Dependency]
+    ) -> tuple[ModuleAnalysis, list[str]] | None:
+        """The module of the longest leading run of `parts` (at least `shortest`) under `base`."""
         for length in range(len(parts), shortest - 1, -1):
             module = self._load(_module_file(base, parts[:length], probed))
             if module is not None:
@@ -337,6 +347,19 @@ def _module_file(base: str, parts: list[str], probed: set[Dependency]) -> tuple[
         probed.add((candidate, key))
         if key is not None:
             return candidate, key
+    return None
+
+
+def _namespace_base(root: str, parts: list[str]) -> str | None:
+    """Where an absolute import is looked up when the root (the first directory upwards without
+    an `__init__.py`) is itself a namespace package's portion (PEP 420) that the import names:
+    `localstack.services.x` from localstack/services/y.py, localstack/ holding no
+    `__init__.py`; `google.cloud.storage` from google/cloud/storage/. The directory above the
+    longest run of the root's last names that the import begins with; None when it names none."""
+    names = os.path.normpath(root).split(os.sep)
+    for length in range(min(len(parts) - 1, len(names) - 1), 0, -1):
+        if names[-length:] == parts[:length]:
+            return os.sep.join(names[:-length]) or os.sep
     return None
 
 

@@ -560,6 +560,34 @@ def handed_in(fn: FunctionNode, param: str, spawn: Spawn) -> ast.expr | None:
     return None
 
 
+def left_out(fn: FunctionNode, param: str, spawn: Spawn) -> bool:
+    """Whether the spawn, its arguments all spelled out, hands the worker's parameter `param`
+    nothing (`Thread(target=poll, args=(runner, result))`: poll's `callback=None` stays None)."""
+    names = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)]
+    return param in names and _spelled_out(spawn) and handed_in(fn, param, spawn) is None
+
+
+def _spelled_out(spawn: Spawn) -> bool:
+    """The spawn's arguments for the worker are all written out: no `*args`, no `**options`, no
+    partial or lambda between."""
+    target, call = spawn.target, spawn.call
+    if spawn.coroutine and isinstance(target, ast.Call):
+        return _none_unpacked(target.args, target.keywords)
+    if not isinstance(target, (ast.Name, ast.Attribute)) or not _none_unpacked(call.args, call.keywords):
+        return False
+    keywords = {k.arg: k.value for k in call.keywords}
+    if spawn.keyword is None:  # `submit(f, a, b)`; not `Timer(5, f, args=(a,))`, read positionally
+        return "args" not in keywords and "kwargs" not in keywords
+    args, kwargs = keywords.get("args"), keywords.get("kwargs")
+    listed = args is None or (isinstance(args, (ast.Tuple, ast.List)) and _none_unpacked(args.elts, []))
+    named = kwargs is None or (isinstance(kwargs, ast.Dict) and all(isinstance(k, ast.Constant) for k in kwargs.keys))
+    return listed and named
+
+
+def _none_unpacked(args: list[ast.expr], keywords: list[ast.keyword]) -> bool:
+    return not any(isinstance(arg, ast.Starred) for arg in args) and all(k.arg is not None for k in keywords)
+
+
 def _spawn_arguments(spawn: Spawn) -> tuple[list[ast.expr], dict[str, ast.expr]]:
     """The arguments the worker will be called with: `args=(...)`/`kwargs={...}` of a thread,
     the extra arguments of `submit(f, *args)` / `run_in_executor(e, f, *args)`, the call's
@@ -782,7 +810,7 @@ def _retried_for_ever(module: ModuleAnalysis, wait: ast.expr) -> bool:
                     return False
                 caught = True
         elif isinstance(current, LOOP_TYPES):
-            return caught and is_unbounded_loop(current)
+            return caught and is_unbounded_loop(current, module.index.parent(current))
         child, current = current, module.index.parent(current)
     return False
 
