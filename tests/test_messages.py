@@ -461,6 +461,8 @@ def test_decoding_what_a_peer_sent_is_the_line_a_loop_likely_dies_of() -> None:
             '    if status != b"running":\n        conn.abort(RuntimeError(status.decode("utf-8")))',
             "line 5: status = subprocess.check_output(['docker', 'inspect', cid])",
         ),
+        # httpx-ws's keep-alive: the ping to a peer that may be gone, not the wait before it
+        ("closing = wait_until_closed(conn, 20)\n    conn.ping()", "line 6: conn.ping()"),
     ],
 )
 def test_a_loop_is_named_by_the_first_line_of_its_round_that_does_io_or_decodes(round_: str, named: str) -> None:

@@ -93,6 +93,8 @@ from .known import (
     EXIT_EXCEPTION_NAMES,
     INSPECTING_BUILTINS,
     IO_METHODS,
+    JSON_DECODE_ERRORS,
+    JSON_DECODERS,
     LIKELY_DECODE,
     LIKELY_IO,
     LOOKUP_ERRORS,
@@ -120,13 +122,15 @@ OUTSIDE_ANY_TRY = "runs outside any try"
 class _Context(NamedTuple):
     """Where a statement stands: what leaves it uncovered, and which families of failure a
     handler around it takes whole: what I/O raises (OSError and its kin), a timed wait's
-    TimeoutError, a decoder's ValueError, a lookup's KeyError or IndexError."""
+    TimeoutError, a decoder's ValueError (json's JSONDecodeError, for its decoders), a lookup's
+    KeyError or IndexError."""
 
     why: str
     io_covered: bool = False
     caught: tuple[str, ...] = ()  # what the narrow handlers of the tries around it catch
     timeout_covered: bool = False  # a handler of TimeoutError is around it
     value_covered: bool = False  # a handler of ValueError is around it
+    json_covered: bool = False  # a handler of json's JSONDecodeError is around it
     lookup_covered: bool = False  # a handler of KeyError, IndexError or LookupError is around it
 
 
@@ -247,6 +251,8 @@ class GuardAnalysis:
                 verdict = True  # `await wait_for(queue.get(), t)` raises what the handler catches
             if verdict is not True and leaf.context.value_covered and self._only_calls(leaf, scope, _decoder_call):
                 verdict = True  # `json.loads(message)` raises what `except ValueError` catches
+            if verdict is not True and leaf.context.json_covered and self._only_calls(leaf, scope, _json_decoder_call):
+                verdict = True  # `orjson.loads(data)` raises what `except JSONDecodeError` catches
             if verdict is not True and leaf.context.lookup_covered and _only_looks_up(leaf):
                 verdict = True  # `pin = pins[num]` raises what `except KeyError` catches
             exposed: list[tuple[Def, Exposure]] = []
@@ -542,6 +548,7 @@ class GuardAnalysis:
             io_covered=outer.io_covered or named(OS_ERRORS),
             timeout_covered=outer.timeout_covered or named(TIMEOUT_ERRORS),
             value_covered=outer.value_covered or named(VALUE_ERRORS),
+            json_covered=outer.json_covered or named(JSON_DECODE_ERRORS),
             lookup_covered=outer.lookup_covered or named(LOOKUP_ERRORS),
         )
 
@@ -858,11 +865,22 @@ def _decoder_call(_: ast.Call, qualname: str | None) -> bool:
     return qualname in DECODERS
 
 
+def _json_decoder_call(_: ast.Call, qualname: str | None) -> bool:
+    """A JSON decoder whose failure to read is json's JSONDecodeError (`orjson.loads`)."""
+    return qualname in JSON_DECODERS
+
+
 def _only_looks_up(leaf: _Leaf) -> bool:
     """`pin = pins[num]`, `handler = self._handlers[kind]`: a statement that only reads by key or
-    index (names, attributes, constants) and binds names: what it raises is KeyError or
-    IndexError. A call, an operator or an attribute's assignment may raise anything."""
+    index (names, attributes, constants) and binds names, or deletes so (trio's `del
+    self._thread_cache._idle_workers[self]`): what it raises is KeyError or IndexError. A call,
+    an operator or an attribute's assignment may raise anything."""
     stmt = leaf.stmt
+    if leaf.header is None and isinstance(stmt, ast.Delete):
+        deleted = [node for target in stmt.targets for node in ast.walk(target)]
+        return all(isinstance(target, ast.Subscript) for target in stmt.targets) and all(
+            isinstance(node, (*_LOOKUP_NODES, ast.Del)) or _a_negative_index(node) for node in deleted
+        )
     if leaf.header is not None or not isinstance(stmt, (ast.Assign, ast.Expr)):
         return False
     targets = [t for target in getattr(stmt, "targets", []) for t in ast.walk(target)]

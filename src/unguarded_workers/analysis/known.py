@@ -327,6 +327,10 @@ LOOKUP_ERRORS = frozenset({"builtins.KeyError", "builtins.IndexError", "builtins
 # RecursionError on absurd nesting): json's JSONDecodeError (orjson's and ujson's subclass it or
 # ValueError), binascii.Error, msgpack's ExtraData, FormatError and StackError are all ValueErrors.
 VALUE_ERRORS = frozenset({"builtins.ValueError"})
+# What json's decoders raise on what they cannot read, and those that raise only that (orjson's
+# JSONDecodeError subclasses json's): `except JSONDecodeError` around `orjson.loads(msg.data)`.
+JSON_DECODE_ERRORS = frozenset({"json.JSONDecodeError", "json.decoder.JSONDecodeError"})
+JSON_DECODERS = frozenset({"json.loads", "json.load", "orjson.loads"})
 DECODERS = frozenset(
     {
         "json.loads", "json.load", "orjson.loads", "ujson.loads", "base64.b64decode", "base64.urlsafe_b64decode",
@@ -354,6 +358,7 @@ LIKELY_IO = frozenset(
         "bind",  # a port or path in use
         "execute", "executemany", "commit",  # a database's: locked, gone, a constraint broken
         "check_output", "check_call",  # a command that fails: CalledProcessError
+        "ping",  # a keep-alive's frame to a peer that may be gone
     }
 )  # fmt: skip
 # Decoding what a peer sent (not UTF-8, not JSON: `json.loads(command.decode())`), by the last

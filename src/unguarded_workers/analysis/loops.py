@@ -190,12 +190,8 @@ def _round_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     on the round's outcome (`if not client.poll_once(): errors += 1`), nor an inner loop's."""
     for stmt in body:
         yield stmt
-        if _asks_for_a_timeout(stmt):
-            yield from _round_statements(stmt.body)  # type: ignore[attr-defined]
-
-
-def _asks_for_a_timeout(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, ast.If) and any(_names_a_deadline(node) for node in _names(stmt.test))
+        if isinstance(stmt, ast.If) and any(_names_a_deadline(node) for node in _names(stmt.test)):
+            yield from _round_statements(stmt.body)
 
 
 def _waits_to_a_deadline(loop: ast.While) -> bool:
@@ -414,5 +410,7 @@ def _own_nodes(loop: ast.While) -> Iterator[ast.AST]:
 def has_unbounded_loop(body: list[ast.stmt]) -> bool:
     """The body (nested blocks, not nested defs) holds an unbounded loop."""
     statements = list(own_statements(body))
-    tries = {id(inner): stmt for stmt in statements if isinstance(stmt, TRY_TYPES) for inner in stmt.body}  # type: ignore[attr-defined]
+    tries = {
+        id(inner): stmt for stmt in statements if isinstance(stmt, TRY_TYPES) for inner in getattr(stmt, "body", [])
+    }
     return any(is_unbounded_loop(stmt, tries.get(id(stmt))) for stmt in statements)
