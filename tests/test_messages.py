@@ -689,6 +689,35 @@ def test_a_task_read_only_after_a_join_it_hangs_is_reported_with_its_waiter() ->
     assert "deliver=" not in violation.message
 
 
+def test_a_queue_joined_while_its_consumer_fails_before_its_loop_waits_for_the_worker_too() -> None:
+    """mlserver's batch writer: the output file is opened before the loop that marks each item
+    done, so no `finally:` in that loop would release the join."""
+    source = textwrap.dedent(
+        """\
+        import asyncio
+
+        async def finalize(queue, path):
+            async with open_output(path) as out:
+                while True:
+                    item = await queue.get()
+                    await out.write(item)
+                    queue.task_done()
+
+        async def process_batch(path):
+            queue = asyncio.Queue()
+            task = asyncio.create_task(finalize(queue, path))
+            await queue.join()
+            await task
+        """
+    )
+    violation = _only(source)
+    assert "process_batch() waits on queue (line 13)" in violation.message
+    assert "it fails outside the loop that marks the items done: have process_batch() wait for the worker too" in (
+        violation.message
+    )
+    assert "in a finally" not in violation.message
+
+
 def test_an_exception_type_named_in_lower_case_is_shown_with_its_module() -> None:
     """spyder's language-server reader: `except socket.error`, not a bare "error"."""
     source = textwrap.dedent(
@@ -708,3 +737,26 @@ def test_an_exception_type_named_in_lower_case_is_shown_with_its_module() -> Non
     )
     violation = _only(source)
     assert "handlers catch only socket.error, socket.timeout, ValueError" in violation.message
+
+
+def test_a_def_of_one_name_in_each_branch_is_the_one_its_branch_starts() -> None:
+    """pyspark's InheritableThread: `copy_local_properties` is defined in each branch of an `if`
+    and started in its own; the first report named the second def's line."""
+    source = textwrap.dedent(
+        """\
+        import threading
+
+        def start(remote, session):
+            if remote:
+                def copy_properties():
+                    session.tags = remote.fetch_tags()
+                threading.Thread(target=copy_properties).start()
+            else:
+                def copy_properties():
+                    session.properties = fetch()
+                threading.Thread(target=copy_properties).start()
+        """
+    )
+    first, second = sorted(check_module(ast.parse(source), EVERYTHING), key=lambda v: v.line)
+    assert "line 6: session.tags = remote.fetch_tags()" in first.message
+    assert "line 10: session.properties = fetch()" in second.message

@@ -81,6 +81,7 @@ from .index import (
     Scope,
     dotted_text,
     handled_types,
+    is_name,
     last_name,
     module_constant,
     own_statements,
@@ -448,7 +449,7 @@ class GuardAnalysis:
         """A compound statement's headers and the blocks that must be guarded, each with what
         leaves it uncovered; None for a simple statement. `finally:` is not inspected."""
         if isinstance(stmt, TRY_TYPES):
-            handlers: list[ast.ExceptHandler] = getattr(stmt, "handlers", [])
+            handlers = [_kept_by_type(h) for h in getattr(stmt, "handlers", [])]
             if self.try_contains(handlers, scope):
                 return [], []  # guarded: its `else:` and `finally:` are not inspected
             if self._fails_the_waiters(getattr(stmt, "finalbody", []), scope):
@@ -898,6 +899,50 @@ _LOOKUP_NODES = (ast.Subscript, ast.Name, ast.Attribute, ast.Constant, ast.Tuple
 def _a_negative_index(node: ast.AST) -> bool:
     """`items[-1]`: a constant's minus, which cannot fail."""
     return isinstance(node, ast.USub) or (isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant))
+
+
+def _kept_by_type(handler: ast.ExceptHandler) -> ast.ExceptHandler:
+    """The handler as what it keeps: `except Exception as e: if type(e) is not socket.timeout:
+    raise e` (enterprise-gateway's kernel launcher), or `if not isinstance(e, X): raise`,
+    re-raises all but X, as `except socket.timeout: pass` would; any other handler, as it is."""
+    kept = _type_filter(handler)
+    if kept is None:
+        return handler
+    return ast.copy_location(ast.ExceptHandler(type=kept, name=handler.name, body=[]), handler)
+
+
+def _type_filter(handler: ast.ExceptHandler) -> ast.expr | None:
+    """The types the handler keeps when its whole body re-raises whatever is not of them."""
+    name = handler.name
+    if name is None or len(handler.body) != 1:
+        return None
+    test = handler.body[0]
+    if not (isinstance(test, ast.If) and not test.orelse and isinstance(test.body[-1], ast.Raise)):
+        return None
+    raised = test.body[-1].exc
+    if not (raised is None or is_name(raised, name)):
+        return None
+    condition = test.test
+    if (  # type(e) is not X, type(e) != X
+        isinstance(condition, ast.Compare)
+        and len(condition.ops) == 1
+        and isinstance(condition.ops[0], (ast.IsNot, ast.NotEq))
+        and isinstance(condition.left, ast.Call)
+        and is_name(condition.left.func, "type")
+        and len(condition.left.args) == 1
+        and is_name(condition.left.args[0], name)
+    ):
+        return condition.comparators[0]
+    if (  # not isinstance(e, X)
+        isinstance(condition, ast.UnaryOp)
+        and isinstance(condition.op, ast.Not)
+        and isinstance(condition.operand, ast.Call)
+        and is_name(condition.operand.func, "isinstance")
+        and len(condition.operand.args) == 2
+        and is_name(condition.operand.args[0], name)
+    ):
+        return condition.operand.args[1]
+    return None
 
 
 def _ends_in_raise(handler: ast.ExceptHandler) -> bool:

@@ -13,7 +13,7 @@ import os
 
 from ..codes import THREAD_DIES, Code
 from .exposure import Exposure, Uncovered
-from .index import FUNCTION_TYPES, TRY_TYPES, dotted_text
+from .index import FUNCTION_TYPES, LOOP_TYPES, TRY_TYPES, dotted_text
 from .resolve import Unresolved
 from .spawns import Spawn
 from .waiters import Hang
@@ -138,8 +138,10 @@ def _exposed(
         waiting = hang.waiter
         if hang.deliver_to is not None:
             remedy = ""
-        elif hang.remedy is not None:
+        elif hang.remedy is not None and not _outside_its_rounds(first, hang):
             remedy = f"; {hang.remedy}"
+        elif hang.remedy is not None:
+            remedy = f"; it fails outside the loop that marks the items done: have {waiting} wait for the worker too"
         else:
             remedy = f"; deliver the failure to {hang.holder} (see the rule's page)"
         parts.append(
@@ -148,6 +150,19 @@ def _exposed(
         )
     parts.append(fix)
     return "; ".join(parts)
+
+
+def _outside_its_rounds(failing: Uncovered, hang: Hang) -> bool:
+    """The failing statement stands outside the loop that gives the signal (mlserver's output
+    file, opened before the loop that marks each item done): no item is taken, so no `finally:`
+    in that loop releases the waiter."""
+    index = hang.signal_module.index
+    loop = index.parent(hang.signal)
+    while loop is not None and not isinstance(loop, (*LOOP_TYPES, *FUNCTION_TYPES)):
+        loop = index.parent(loop)
+    if not isinstance(loop, LOOP_TYPES) or index.enclosing_function(failing.stmt) is not index.enclosing_function(loop):
+        return False
+    return not loop.lineno <= failing.stmt.lineno <= (loop.end_lineno or loop.lineno)
 
 
 def _finally_around(named: Uncovered, exposure: Exposure) -> ast.stmt | None:

@@ -158,18 +158,19 @@ class Resolver:
         if self.is_harmless_callable(expr, scope):
             return GUARDED
         if isinstance(expr, ast.Name):
-            return self._name_target(expr.id, scope)
+            return self._name_target(expr.id, scope, expr)
         if isinstance(expr, ast.Attribute):
             return self._attribute_target(expr, scope)
         return Unresolved("not a function of this module")
 
-    def _name_target(self, name: str, scope: Scope) -> Target:
+    def _name_target(self, name: str, scope: Scope, use: ast.expr | None = None) -> Target:
         owner = scope.lookup(name)
         if owner is None:  # a builtin, or a name from a star import or defined nowhere
             return Unresolved("a builtin" if hasattr(builtins, name) else "not defined in this module")
         binding = owner.bindings[name]
         if binding is Binding.FUNCTION:
-            return self._defs(owner.functions[name])
+            defs = owner.functions[name]
+            return self._defs(self._reaching(defs, use) if use is not None and len(defs) > 1 else defs)
         if binding is Binding.IMPORT and name in owner.imports:
             return self._imported_target(owner.imports[name], [])
         if binding is Binding.LOCAL and self._holds_only_guards(owner.values.get(name, [])):
@@ -185,6 +186,23 @@ class Resolver:
             Binding.LOCAL: "a variable",
         }
         return Unresolved(reasons[binding])
+
+    def _reaching(self, defs: list[FunctionNode], use: ast.expr) -> list[FunctionNode]:
+        """Of several defs of one name, the one a use of it sees when one of them stands before
+        it in a block that holds the use (pyspark's two `copy_local_properties`, one in each
+        branch of an `if`, each started in its own branch): the nearest such def. All of them
+        when none does (defs in both branches of an `if` above the use: either may be it)."""
+        around = set()
+        node: ast.AST | None = use
+        while node is not None:
+            around.add(id(node))
+            node = self._index.parent(node)
+        seen = [
+            d
+            for d in defs
+            if d.lineno < use.lineno and any(id(stmt) in around for stmt in _block_of(self._index.parent(d), d))
+        ]
+        return [max(seen, key=lambda d: d.lineno)] if seen else defs
 
     def assigned_guard(self, name: str, scope: Scope) -> ast.Call | None:
         """The guard call a variable holds, when it is assigned exactly one (`worker = wrap(f)`)."""
@@ -471,3 +489,13 @@ def _is_stub(fn: FunctionNode) -> bool:
 def _decorator_name(decorator: ast.expr) -> str:
     text = dotted_text(decorator.func if isinstance(decorator, ast.Call) else decorator)
     return f"@{text}" if text is not None else "here"
+
+
+def _block_of(parent: ast.AST | None, stmt: ast.stmt) -> list[ast.stmt]:
+    """The statement list of `parent` (a module, def, compound statement or handler) that holds
+    `stmt`."""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(parent, name, None)
+        if isinstance(block, list) and any(inner is stmt for inner in block):
+            return block
+    return []
