@@ -130,8 +130,9 @@ class _Context(NamedTuple):
     io_covered: bool = False
     caught: tuple[str, ...] = ()  # what the narrow handlers of the tries around it catch
     timeout_covered: bool = False  # a handler of TimeoutError is around it
-    value_covered: bool = False  # a handler of ValueError is around it
-    json_covered: bool = False  # a handler of json's JSONDecodeError is around it
+    # The decoders whose failure to read a handler around it takes: `json.loads` and its kin
+    # under `except ValueError`, json's and orjson's under `except JSONDecodeError`.
+    decoded: frozenset[str] = frozenset()
     lookup_covered: bool = False  # a handler of KeyError, IndexError or LookupError is around it
 
 
@@ -250,10 +251,8 @@ class GuardAnalysis:
                 verdict = True  # socket and file calls raise what the handler around them catches
             if verdict is not True and leaf.context.timeout_covered and self._timed_take(leaf.stmt, scope):
                 verdict = True  # `await wait_for(queue.get(), t)` raises what the handler catches
-            if verdict is not True and leaf.context.value_covered and self._only_calls(leaf, scope, _decoder_call):
+            if verdict is not True and leaf.context.decoded and self._only_calls(leaf, scope, _decoder_of(leaf)):
                 verdict = True  # `json.loads(message)` raises what `except ValueError` catches
-            if verdict is not True and leaf.context.json_covered and self._only_calls(leaf, scope, _json_decoder_call):
-                verdict = True  # `orjson.loads(data)` raises what `except JSONDecodeError` catches
             if verdict is not True and leaf.context.lookup_covered and _only_looks_up(leaf):
                 verdict = True  # `pin = pins[num]` raises what `except KeyError` catches
             exposed: list[tuple[Def, Exposure]] = []
@@ -548,8 +547,7 @@ class GuardAnalysis:
         return inner._replace(
             io_covered=outer.io_covered or named(OS_ERRORS),
             timeout_covered=outer.timeout_covered or named(TIMEOUT_ERRORS),
-            value_covered=outer.value_covered or named(VALUE_ERRORS),
-            json_covered=outer.json_covered or named(JSON_DECODE_ERRORS),
+            decoded=outer.decoded.union(*(decoders for errors, decoders in _DECODE_FAMILIES if named(errors))),
             lookup_covered=outer.lookup_covered or named(LOOKUP_ERRORS),
         )
 
@@ -861,14 +859,13 @@ def _io_call(call: ast.Call, _: str | None) -> bool:
     return isinstance(call.func, ast.Attribute) and call.func.attr in IO_METHODS
 
 
-def _decoder_call(_: ast.Call, qualname: str | None) -> bool:
-    """A decoder that raises only ValueError on what it cannot read (`json.loads`)."""
-    return qualname in DECODERS
+# The errors a decoder raises on what it cannot read, and the decoders that raise only those.
+_DECODE_FAMILIES = ((VALUE_ERRORS, DECODERS), (JSON_DECODE_ERRORS, JSON_DECODERS))
 
 
-def _json_decoder_call(_: ast.Call, qualname: str | None) -> bool:
-    """A JSON decoder whose failure to read is json's JSONDecodeError (`orjson.loads`)."""
-    return qualname in JSON_DECODERS
+def _decoder_of(leaf: _Leaf) -> Callable[[ast.Call, str | None], bool]:
+    """A call of a decoder whose failure to read the handlers around the leaf take."""
+    return lambda _, qualname: qualname in leaf.context.decoded
 
 
 def _only_looks_up(leaf: _Leaf) -> bool:

@@ -430,6 +430,18 @@ def _child_scope(node: ast.AST, field_name: str, scope: Scope, inner: Scope) -> 
     return scope
 
 
+def place_in_block(parent: ast.AST | None, node: ast.AST) -> tuple[list[ast.stmt], int] | None:
+    """The statement list of `parent` (a module, def, compound statement or handler) that holds
+    `node`, and its position there; None when none does."""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(parent, name, None)
+        if isinstance(block, list):
+            for position, inner in enumerate(block):
+                if inner is node:
+                    return block, position
+    return None
+
+
 def own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Every statement of a def's body, nested blocks included, not those of nested defs."""
     stack = list(reversed(body))

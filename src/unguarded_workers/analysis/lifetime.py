@@ -10,7 +10,7 @@ import ast
 from typing import TYPE_CHECKING
 
 from ..codes import SpawnKind
-from .index import FUNCTION_TYPES, FunctionNode, is_name
+from .index import FUNCTION_TYPES, FunctionNode, is_name, place_in_block
 from .resolve import Resolved, Target
 from .waiters import find_hang
 
@@ -74,12 +74,8 @@ def _told_to_stop_before(module: ModuleAnalysis, join: ast.Call, thread: str) ->
     flag set `self._running = False`, an end marker put); not one that sets up the `thread`
     object itself (`reader.daemon = True`)."""
     stmt = module.index.parent(join)
-    holder = module.index.parent(stmt) if stmt is not None else None
-    for name in ("body", "orelse", "finalbody"):
-        block = getattr(holder, name, None)
-        if isinstance(block, list) and stmt in block:
-            return any(_tells_to_stop(before, thread) for before in block[: block.index(stmt)])
-    return False
+    found = place_in_block(module.index.parent(stmt), stmt) if stmt is not None else None
+    return found is not None and any(_tells_to_stop(before, thread) for before in found[0][: found[1]])
 
 
 def _tells_to_stop(stmt: ast.stmt, thread: str) -> bool:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
 from ..options import Options
-from .index import Binding, FunctionNode, Scope, annotation_parts, assigned_values, dotted_text, is_none
+from .index import Binding, FunctionNode, Scope, annotation_parts, assigned_values, dotted_text, is_none, place_in_block
 from .kept import binding_loops, kept_items
 from .known import (
     GUARDS,
@@ -197,12 +197,13 @@ class Resolver:
         while node is not None:
             around.add(id(node))
             node = self._index.parent(node)
-        seen = [
-            d
-            for d in defs
-            if d.lineno < use.lineno and any(id(stmt) in around for stmt in _block_of(self._index.parent(d), d))
-        ]
+        seen = [d for d in defs if d.lineno < use.lineno and self._in_a_block_around(d, around)]
         return [max(seen, key=lambda d: d.lineno)] if seen else defs
+
+    def _in_a_block_around(self, node: ast.stmt, around: set[int]) -> bool:
+        """`node` stands in a block that holds one of `around` (the ids of a use and its parents)."""
+        found = place_in_block(self._index.parent(node), node)
+        return found is not None and any(id(stmt) in around for stmt in found[0])
 
     def assigned_guard(self, name: str, scope: Scope) -> ast.Call | None:
         """The guard call a variable holds, when it is assigned exactly one (`worker = wrap(f)`)."""
@@ -489,13 +490,3 @@ def _is_stub(fn: FunctionNode) -> bool:
 def _decorator_name(decorator: ast.expr) -> str:
     text = dotted_text(decorator.func if isinstance(decorator, ast.Call) else decorator)
     return f"@{text}" if text is not None else "here"
-
-
-def _block_of(parent: ast.AST | None, stmt: ast.stmt) -> list[ast.stmt]:
-    """The statement list of `parent` (a module, def, compound statement or handler) that holds
-    `stmt`."""
-    for name in ("body", "orelse", "finalbody"):
-        block = getattr(parent, name, None)
-        if isinstance(block, list) and any(inner is stmt for inner in block):
-            return block
-    return []

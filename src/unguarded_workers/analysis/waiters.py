@@ -53,6 +53,7 @@ from .index import (
     last_name,
     own_nodes,
     own_statements,
+    place_in_block,
 )
 from .known import (
     CONTAINER_INSERTS,
@@ -304,12 +305,10 @@ def _starts_several(spawner: ModuleAnalysis, spawn: Spawn) -> bool:
 
 def _leaves_after(node: ast.AST, child: ast.AST) -> bool:
     """A `break`, `return` or `raise` follows `child` in the block of `node` that holds it."""
-    for name in ("body", "orelse", "finalbody"):
-        block = getattr(node, name, None)
-        if isinstance(block, list) and child in block:
-            after = block[block.index(child) + 1 :]
-            return any(isinstance(stmt, (ast.Break, ast.Return, ast.Raise)) for stmt in after)
-    return False
+    found = place_in_block(node, child)
+    return found is not None and any(
+        isinstance(stmt, (ast.Break, ast.Return, ast.Raise)) for stmt in found[0][found[1] + 1 :]
+    )
 
 
 def _at_the_spawn(
